@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine (see README.md):
+#   make run   - create .venv, install, start the dashboard on the built-in demo data
+#   make test  - create .venv, install (incl. Debian chromium + chromium-driver), run every test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test lint browser-deps demo-data bench
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+browser-deps:
+	bash scripts/install_browser.sh
+
+run: $(VENV)/.runtime
+	$(PY) app.py
+
+test: $(VENV)/.dev browser-deps
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo-data: $(VENV)/.runtime
+	$(PY) scripts/make_demo_data.py

@@ -1,0 +1,293 @@
+"""ASM risk: entry point.
+
+    python app.py                       serve the dashboard (built-in demo data by default)
+    python app.py score --sites F --out risk.csv
+    python app.py fetch-data            download open datasets into the cache dir
+
+``app.server`` is the Flask server, so ``gunicorn app:server`` works.
+Exit codes: 0 success, 2 bad input or usage (message on stderr, no traceback),
+1 internal error (traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+TABLE_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data (replace the built-in synthetic demo data with your own files)")
+    g.add_argument(
+        "--sites",
+        type=Path,
+        metavar="PATH",
+        help="mine sites: CSV/TSV, XLSX, GeoJSON, GeoPackage, Shapefile (.shp or .zip), GeoParquet, KML",
+    )
+    g.add_argument("--sites-layer", metavar="NAME", help="layer (GeoPackage) or sheet (XLSX) to read the sites from")
+    g.add_argument("--crs", metavar="CRS", help="CRS of CSV/XLSX coordinates, e.g. EPSG:32735 (default EPSG:4326)")
+    g.add_argument(
+        "--protected-areas",
+        type=Path,
+        metavar="PATH",
+        help="protected areas: WDPA download (zip, GDB, GeoPackage) or any polygon file with a name column",
+    )
+    g.add_argument(
+        "--include-proposed",
+        action="store_true",
+        help="keep WDPA areas with STATUS 'Proposed' or 'Not Reported' (excluded by default)",
+    )
+    g.add_argument(
+        "--rainforest",
+        type=Path,
+        metavar="PATH",
+        help="rainforest polygons, or a tree-cover GeoTIFF (pixels >= ASM_TREE_COVER_THRESHOLD_PCT)",
+    )
+    g.add_argument(
+        "--reefs", type=Path, metavar="PATH", help="coral reefs: polygons, lines or points (UNEP-WCMC, Natural Earth)"
+    )
+    g.add_argument(
+        "--arctic",
+        type=Path,
+        metavar="PATH",
+        help="Arctic region polygon in any CRS, e.g. the AMAP area (default: north of the Arctic Circle)",
+    )
+    g.add_argument("--water", type=Path, metavar="PATH", help="rivers / water bodies (lines or polygons)")
+    g.add_argument(
+        "--countries", type=Path, metavar="PATH", help="country boundaries (default: bundled Natural Earth 1:110m)"
+    )
+    g.add_argument(
+        "--raster",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a GeoTIFF or netCDF subdataset sampled at each site, e.g. hg_emission=netcdf:Streets.nc:Hg0 (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Artisanal and small-scale mining (ASM) risk dashboard. Without a command it serves the dashboard.",
+        epilog="Commands: 'score' runs the scoring headless and writes the risk table; 'fetch-data' downloads open datasets. "
+        "Every option can also be set with an ASM_ environment variable (see settings.py).",
+    )
+    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8050)")
+    parser.add_argument("--debug", action="store_true", help="Dash debug mode; show Python tracebacks on errors")
+    _add_data_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="{score,fetch-data}")
+
+    score = sub.add_parser(
+        "score",
+        help="score the sites headless and write the risk table",
+        description="Run the whole scoring headless and write the risk table. The format follows the extension of --out: "
+        + ", ".join(TABLE_FORMATS)
+        + ". Rejected rows go to <out stem>.rejected.csv with a 'reason' column.",
+    )
+    score.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="output table: .csv, .xlsx, .geojson, .gpkg or .parquet"
+    )
+    score.add_argument(
+        "--config", type=Path, metavar="PATH", help="risk-model weights and thresholds (TOML; default config/risk.toml)"
+    )
+    score.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    score.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_data_options(score)
+
+    fetch = sub.add_parser(
+        "fetch-data",
+        help="download open real datasets into the cache dir",
+        description="Download Natural Earth and the Amazon Mining Watch CC-BY layers at pinned commits, with sha256 checks, into the cache dir; the dashboard then uses them by default.",
+    )
+    fetch.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    fetch.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="PATH",
+        help="where to store the data (default ASM_CACHE_DIR or ~/.cache/asm-risk)",
+    )
+    return parser
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit code 2)."""
+
+
+def settings_from_args(args: argparse.Namespace):
+    """Settings from the environment, overridden by the command-line options given."""
+    from settings import Settings
+
+    overrides: dict = {}
+    for opt, key in (
+        ("host", "host"), ("port", "port"), ("sites", "sites_path"), ("protected_areas", "protected_areas_path"),
+        ("rainforest", "rainforest_path"), ("reefs", "reefs_path"), ("arctic", "arctic_path"), ("water", "water_path"),
+        ("countries", "countries_path"), ("crs", "sites_crs"), ("cache_dir", "cache_dir"),
+    ):  # fmt: skip
+        value = getattr(args, opt, None)
+        if value is not None:
+            overrides[key] = value
+    if getattr(args, "debug", False):
+        overrides["debug"] = True
+    if getattr(args, "include_proposed", False):
+        overrides["include_proposed_protected_areas"] = True
+    rasters = {}
+    for item in getattr(args, "raster", []) or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--raster {item!r}: expected NAME=PATH, e.g. --raster tree_cover_pct=treecover.tif")
+        rasters[name.strip()] = Path(path.strip())
+    if rasters:
+        overrides["rasters"] = rasters
+    base = Settings()
+    return base.model_copy(update=overrides)
+
+
+def _check_inputs(settings) -> None:
+    from layers.errors import LayerError
+
+    for label, path in (
+        ("--sites", settings.sites_path), ("--protected-areas", settings.protected_areas_path),
+        ("--rainforest", settings.rainforest_path), ("--reefs", settings.reefs_path), ("--arctic", settings.arctic_path),
+        ("--water", settings.water_path), ("--countries", settings.countries_path),
+    ):  # fmt: skip
+        if path is not None and not Path(path).exists():
+            raise LayerError(
+                path,
+                f"file given to {label} does not exist",
+                "check the path (relative paths are from the current directory)",
+            )
+    for name, path in settings.rasters.items():
+        p = str(path)
+        if not p.lower().startswith(("netcdf:", "hdf5:")) and not Path(p).exists():
+            raise LayerError(path, f"raster {name!r} does not exist", "check the path given to --raster")
+
+
+class _StageProgress:
+    """A progress bar over pipeline stages, shown only on a terminal and only after a few seconds."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.bar = None
+        self.n = 0
+
+    def __call__(self, stage: str) -> None:
+        self.n += 1
+        if not self.enabled:
+            return
+        if self.bar is None and time.perf_counter() - self.t0 > 2.0:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=None, unit="step", file=sys.stderr, leave=False, bar_format="{elapsed} {desc}")
+        if self.bar is not None:
+            self.bar.set_description_str(stage)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from dashboard.exports import write_rejected, write_table
+
+    from layers.pipeline import LayerSources, load_config, ordered_output_columns, run_scoring
+
+    settings = settings_from_args(args)
+    out = Path(args.out)
+    if out.suffix.lower() not in TABLE_FORMATS:
+        raise UsageError(
+            f"--out {out}: unknown format {out.suffix or '(none)'!r}; use one of {', '.join(TABLE_FORMATS)}"
+        )
+    if settings.sites_path is None:
+        raise UsageError(
+            "score needs --sites PATH (the demo data is for the dashboard; try --sites with your own file)"
+        )
+    _check_inputs(settings)
+    config = load_config(settings, args.config)
+    progress = _StageProgress(enabled=not args.no_progress)
+    try:
+        result = run_scoring(LayerSources.from_settings(settings), settings, config, progress)
+        progress("writing")
+        scored = result.scored[ordered_output_columns(result.scored)]
+        write_table(scored, out, config=config, sources=result.sources, is_demo=result.is_demo)
+        rejected_path = write_rejected(result.rejected, out)
+    finally:
+        progress.close()
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    n_rej = len(result.rejected)
+    where = f" (see {rejected_path})" if rejected_path else ""
+    print(f"scored {len(scored)} sites, rejected {n_rej}{where}, elapsed {result.elapsed_s:.1f} s -> {out}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from layers.fetch import fetch_data
+
+    settings = settings_from_args(args)
+    report = fetch_data(Path(settings.cache_dir), progress=True)
+    print(report.summary() if hasattr(report, "summary") else str(report))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    _check_inputs(settings)
+    from dashboard.app_factory import create_app
+
+    dash_app = create_app(settings)
+    dash_app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    from layers.errors import LayerError
+
+    try:
+        if args.command == "score":
+            return cmd_score(args)
+        if args.command == "fetch-data":
+            return cmd_fetch(args)
+        return cmd_serve(args)
+    except (LayerError, UsageError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback; please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def __getattr__(name: str):
+    """Build the Dash app lazily, so ``gunicorn app:server`` works and the CLI stays fast."""
+    if name in ("app", "server"):
+        from dashboard.app_factory import create_app
+
+        from settings import get_settings
+
+        dash_app = create_app(get_settings())
+        globals()["app"] = dash_app
+        globals()["server"] = dash_app.server
+        return globals()[name]
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Orchestration shared by the CLI and the dashboard: load every layer, compute the
+spatial facts once, then score (cheaply, as often as the weights change).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from geo.regions import PolarRegion
+from geo.risk import RiskConfig, load_risk_config, score_sites
+
+from geo import proximity
+from layers import countries as countries_mod
+from layers import ecosystems, protected_areas, rasters, sites
+from layers.errors import ConfigError, LayerError
+from layers.schema import LoadResult
+
+DEMO_LABEL = "synthetic demo data"
+METHOD_NAME = "asm-risk"
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class LayerSources:
+    """Where each layer comes from. ``None`` everywhere means the built-in demo scenario."""
+
+    sites: Path | None = None
+    protected_areas: Path | None = None
+    rainforest: Path | None = None
+    reefs: Path | None = None
+    arctic: Path | None = None
+    water: Path | None = None
+    countries: Path | None = None
+    rasters: tuple[tuple[str, Path], ...] = ()
+    sites_crs: str | None = None
+    sites_layer: str | None = None
+    include_proposed: bool = False
+
+    @property
+    def is_demo(self) -> bool:
+        return self.sites is None
+
+    @classmethod
+    def from_settings(cls, settings) -> LayerSources:
+        return cls(
+            sites=settings.sites_path,
+            protected_areas=settings.protected_areas_path,
+            rainforest=settings.rainforest_path,
+            reefs=settings.reefs_path,
+            arctic=settings.arctic_path,
+            water=settings.water_path,
+            countries=settings.countries_path,
+            rasters=tuple(sorted((k, Path(v)) for k, v in settings.rasters.items())),
+            sites_crs=settings.sites_crs,
+            include_proposed=settings.include_proposed_protected_areas,
+        )
+
+
+@dataclass
+class Scenario:
+    """Every loaded layer, ready for ``compute_facts``."""
+
+    sites: LoadResult
+    protected_areas: LoadResult | None
+    rainforest: gpd.GeoDataFrame | None
+    reefs: gpd.GeoDataFrame | None
+    water: gpd.GeoDataFrame | None
+    arctic: PolarRegion
+    rasters: list[rasters.RasterLayer]
+    countries: gpd.GeoDataFrame
+    is_demo: bool
+    sources: list[str] = field(default_factory=list)  # citations / provenance, one line each
+    warnings: list[str] = field(default_factory=list)
+
+
+def _demo_sources(settings) -> LayerSources:
+    from layers.demo import ensure_demo_data
+
+    paths = ensure_demo_data(Path(settings.cache_dir), seed=settings.demo_seed, n_sites=settings.demo_n_sites)
+    raster_list: tuple[tuple[str, Path], ...] = ()
+    tree = getattr(paths, "tree_cover", None)
+    if tree is not None and Path(tree).exists():
+        raster_list = (("tree_cover_pct", Path(tree)),)
+    return LayerSources(
+        sites=paths.sites,
+        protected_areas=paths.protected_areas,
+        rainforest=paths.rainforest,
+        reefs=paths.reefs,
+        water=getattr(paths, "water", None),
+        rasters=raster_list,
+    )
+
+
+def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -> Scenario:
+    """Load and validate every layer named in ``sources`` (or the demo scenario)."""
+    is_demo = sources.is_demo
+    if is_demo:
+        progress("preparing the built-in synthetic demo data")
+        sources = _demo_sources(settings)
+    progress("loading countries")
+    countries = countries_mod.load_countries(sources.countries)
+    progress(f"loading sites from {sources.sites}")
+    site_result = sites.load_sites(sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries)
+    if is_demo:
+        site_result.data["source"] = DEMO_LABEL
+    pa_result = None
+    if sources.protected_areas is not None:
+        progress(f"loading protected areas from {sources.protected_areas}")
+        pa_result = protected_areas.load_protected_areas(
+            sources.protected_areas, include_proposed=sources.include_proposed
+        )
+    rainforest = None
+    if sources.rainforest is not None:
+        progress(f"loading rainforest from {sources.rainforest}")
+        rainforest = ecosystems.load_rainforest(sources.rainforest, threshold_pct=settings.tree_cover_threshold_pct)
+    reefs = ecosystems.load_reefs(sources.reefs) if sources.reefs is not None else None
+    water = ecosystems.load_water(sources.water) if sources.water is not None else None
+    arctic = ecosystems.load_arctic(sources.arctic, circle_lat=settings.arctic_circle_lat)
+    raster_layers = [rasters.open_raster(path, name) for name, path in sources.rasters]
+    provenance = [f"sites: {DEMO_LABEL}" if is_demo else f"sites: {sources.sites}"]
+    for label, path in (
+        ("protected areas", sources.protected_areas),
+        ("rainforest", sources.rainforest),
+        ("coral reefs", sources.reefs),
+        ("water", sources.water),
+    ):
+        if path is not None:
+            provenance.append(f"{label}: {DEMO_LABEL}" if is_demo else f"{label}: {path}")
+    arctic_src = (
+        f"region north of the Arctic Circle ({settings.arctic_circle_lat:.4f}°N), computed"
+        if sources.arctic is None
+        else str(sources.arctic)
+    )
+    provenance.append(f"arctic: {arctic_src}")
+    provenance.append(
+        "countries: Natural Earth 1:110m admin-0 (public domain)"
+        if sources.countries is None
+        else f"countries: {sources.countries}"
+    )
+    provenance.extend(f"raster {name}: {path}" for name, path in sources.rasters)
+    warnings = list(site_result.warnings)
+    if pa_result is not None:
+        warnings.extend(pa_result.warnings)
+    else:
+        warnings.append("no protected-area layer given: protected-area facts are empty and contribute 0 to the risk")
+    return Scenario(
+        sites=site_result,
+        protected_areas=pa_result,
+        rainforest=rainforest,
+        reefs=reefs,
+        water=water,
+        arctic=arctic,
+        rasters=raster_layers,
+        countries=countries,
+        is_demo=is_demo,
+        sources=provenance,
+        warnings=warnings,
+    )
+
+
+def compute_facts(scenario: Scenario, settings, progress: Progress = _noop) -> gpd.GeoDataFrame:
+    """The sites with every spatial fact (proximity, ecosystems, raster values). Expensive: do it once."""
+    site_gdf = scenario.sites.data
+    geoms = site_gdf.geometry
+    parts: list[pd.DataFrame] = []
+    if scenario.protected_areas is not None and len(scenario.protected_areas.data):
+        progress("proximity to protected areas")
+        parts.append(
+            proximity.compute_protected_area_proximity(
+                geoms,
+                scenario.protected_areas.data,
+                buffers_km=settings.buffer_distances_km,
+                area_buffer_km=settings.protected_area_km2_buffer_km,
+            )
+        )
+    for name, layer in (("rainforest", scenario.rainforest), ("reef", scenario.reefs), ("water", scenario.water)):
+        if layer is not None and len(layer):
+            progress(f"proximity to {name}")
+            parts.append(proximity.compute_layer_proximity(geoms, layer, name))
+    progress("arctic")
+    lon = site_gdf["lon"].to_numpy(dtype="float64")
+    lat = site_gdf["lat"].to_numpy(dtype="float64")
+    parts.append(
+        pd.DataFrame(
+            {"in_arctic": scenario.arctic.contains(lon, lat), "dist_arctic_km": scenario.arctic.distance_km(lon, lat)},
+            index=site_gdf.index,
+        )
+    )
+    for layer in scenario.rasters:
+        progress(f"sampling raster {layer.name}")
+        sample = rasters.sample_raster(layer, lon, lat, buffer_km=settings.raster_buffer_km)
+        cols = {layer.name: sample.values}
+        if sample.buffer_mean is not None:
+            cols[f"{layer.name}_mean_{settings.raster_buffer_km:g}km"] = sample.buffer_mean
+        parts.append(pd.DataFrame(cols, index=site_gdf.index))
+    facts = pd.concat([site_gdf, *parts], axis=1)
+    return gpd.GeoDataFrame(facts, geometry="geometry", crs=site_gdf.crs)
+
+
+def load_config(settings, path: Path | None = None, overrides: Mapping | None = None) -> RiskConfig:
+    """The risk-model configuration from a TOML file (default: config/risk.toml)."""
+    cfg_path = Path(path) if path is not None else settings.default_risk_config
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            cfg_path, f"cannot read the risk configuration ({exc.strerror})", "give a readable TOML file"
+        ) from exc
+    try:
+        return load_risk_config(text, overrides=overrides)
+    except ValueError as exc:
+        raise ConfigError(
+            cfg_path, f"invalid risk configuration: {exc}", "correct the value, or start from config/risk.toml"
+        ) from exc
+
+
+@dataclass
+class ScoringResult:
+    scored: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    warnings: list[str]
+    sources: list[str]
+    config: RiskConfig
+    is_demo: bool
+    elapsed_s: float
+
+
+def score_facts(facts: gpd.GeoDataFrame, config: RiskConfig) -> gpd.GeoDataFrame:
+    """Facts + risk columns (cheap; safe to call on every weight change)."""
+    risk = score_sites(facts, config)
+    keep = [c for c in facts.columns if c not in risk.columns]
+    out = pd.concat([facts[keep], risk], axis=1)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=facts.crs)
+
+
+def run_scoring(sources: LayerSources, settings, config: RiskConfig, progress: Progress = _noop) -> ScoringResult:
+    """The whole headless pipeline: load, facts, score."""
+    t0 = time.perf_counter()
+    scenario = load_scenario(sources, settings, progress)
+    facts = compute_facts(scenario, settings, progress)
+    progress("scoring")
+    scored = score_facts(facts, config)
+    rejected = scenario.sites.rejected.copy()
+    rejected.insert(0, "layer", "sites")
+    if scenario.protected_areas is not None and scenario.protected_areas.n_rejected:
+        pa_rej = scenario.protected_areas.rejected.copy()
+        pa_rej.insert(0, "layer", "protected_areas")
+        rejected = pd.concat([rejected, pa_rej], ignore_index=True)
+    return ScoringResult(
+        scored=scored,
+        rejected=rejected,
+        warnings=scenario.warnings,
+        sources=scenario.sources,
+        config=config,
+        is_demo=scenario.is_demo,
+        elapsed_s=time.perf_counter() - t0,
+    )
+
+
+def ordered_output_columns(frame: pd.DataFrame) -> list[str]:
+    """The output contract's column order: identity, PA facts, ecosystems, mercury & risk, then the rest."""
+    head = [
+        "site_id", "name", "country_iso3", "commodity", "commodities", "lon", "lat", "area_km2", "workers",
+        "mercury_use", "processing", "observed_date", "source",
+        "in_protected_area", "dist_protected_area_km", "nearest_protected_area", "nearest_protected_area_id",
+        "nearest_protected_area_iucn", "nearest_protected_area_designation",
+    ]  # fmt: skip
+    head += sorted(c for c in frame.columns if c.startswith("protected_areas_within_"))
+    head += sorted(c for c in frame.columns if c.startswith("protected_area_km2_within_"))
+    head += ["in_rainforest", "dist_rainforest_km", "dist_reef_km", "in_arctic", "dist_arctic_km", "dist_water_km"]
+    head += ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "risk_0_100", "risk_class"]
+    head += sorted(c for c in frame.columns if c.startswith("contrib_"))
+    cols = [c for c in head if c in frame.columns]
+    cols += [c for c in frame.columns if c not in cols]
+    return cols
+
+
+__all__ = [
+    "DEMO_LABEL",
+    "LayerError",
+    "LayerSources",
+    "Scenario",
+    "ScoringResult",
+    "compute_facts",
+    "load_config",
+    "load_scenario",
+    "ordered_output_columns",
+    "run_scoring",
+    "score_facts",
+]

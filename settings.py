@@ -1,0 +1,93 @@
+"""One settings object for the whole tool.
+
+Every default lives here and only here. Each field can be overridden by an
+environment variable with the ``ASM_`` prefix, e.g. ``ASM_PORT=8060`` or
+``ASM_BUFFER_DISTANCES_KM='[1, 5, 10, 25, 50]'``; command-line options override
+both.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "asm-risk"
+
+
+class Settings(BaseSettings):
+    """Configuration for the dashboard, the CLI and the loaders."""
+
+    model_config = SettingsConfigDict(env_prefix="ASM_", extra="ignore", frozen=True)
+
+    # --- server -------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    debug: bool = False
+
+    # --- data: None means "use the built-in synthetic demo scenario" ---------
+    sites_path: Path | None = None
+    protected_areas_path: Path | None = None
+    rainforest_path: Path | None = None
+    reefs_path: Path | None = None
+    arctic_path: Path | None = None
+    water_path: Path | None = None
+    countries_path: Path | None = None
+    rasters: dict[str, Path] = Field(default_factory=dict)
+    sites_crs: str | None = None  # CRS of CSV/XLSX coordinates; EPSG:4326 when None
+    risk_config_path: Path | None = None  # None: config/risk.toml in the repo
+
+    # --- WDPA practice ------------------------------------------------------
+    include_proposed_protected_areas: bool = False
+
+    # --- proximity ----------------------------------------------------------
+    buffer_distances_km: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
+    protected_area_km2_buffer_km: float = 10.0
+    raster_buffer_km: float | None = None  # mean within this radius as well as the value at the site
+    arctic_circle_lat: float = 66.5634
+    tree_cover_threshold_pct: float = 30.0
+
+    # --- storage ------------------------------------------------------------
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    workspace_dir: Path | None = None  # None: <cache_dir>/workspaces
+
+    # --- uploads and hostile input -------------------------------------------
+    max_upload_mb: float = 200.0
+    max_zip_members: int = 2000
+    max_unzipped_mb: float = 2000.0
+
+    # --- dashboard ----------------------------------------------------------
+    basemap: Literal["offline", "carto-positron", "open-street-map"] = "offline"
+    max_map_payload_mb: float = 5.0
+
+    # --- demo data ----------------------------------------------------------
+    demo_seed: int = 20261130
+    demo_n_sites: int = 3000
+
+    @field_validator("buffer_distances_km")
+    @classmethod
+    def _positive_sorted(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(d <= 0 for d in v):
+            raise ValueError("buffer distances must be positive kilometres, e.g. [1, 5, 10, 25]")
+        return tuple(sorted(set(float(d) for d in v)))
+
+    @property
+    def workspaces(self) -> Path:
+        return self.workspace_dir or (self.cache_dir / "workspaces")
+
+    @property
+    def default_risk_config(self) -> Path:
+        return self.risk_config_path or (PROJECT_ROOT / "config" / "risk.toml")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings from the environment (cached; call ``Settings(...)`` for overrides)."""
+    return Settings()
