@@ -194,7 +194,6 @@ class _StageProgress:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from dashboard.exports import write_rejected, write_table
-
     from layers.pipeline import LayerSources, load_config, ordered_output_columns, run_scoring
 
     settings = settings_from_args(args)
@@ -221,8 +220,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     n_rej = len(result.rejected)
-    where = f" (see {rejected_path})" if rejected_path else ""
-    print(f"scored {len(scored)} sites, rejected {n_rej}{where}, elapsed {result.elapsed_s:.1f} s -> {out}")
+    detail = ""
+    if n_rej and "layer" in result.rejected.columns:
+        by_layer = result.rejected["layer"].value_counts()
+        detail = " (" + ", ".join(f"{n} {layer.replace('_', ' ')}" for layer, n in by_layer.items()) + ")"
+    where = f", see {rejected_path}" if rejected_path else ""
+    print(f"scored {len(scored)} sites, rejected {n_rej}{detail}{where}, elapsed {result.elapsed_s:.1f} s -> {out}")
     return 0
 
 
@@ -231,7 +234,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     report = fetch_data(Path(settings.cache_dir), progress=True)
-    print(report.summary() if hasattr(report, "summary") else str(report))
+    print(report.summary())
     return 0
 
 
@@ -279,7 +282,6 @@ def __getattr__(name: str):
     """Build the Dash app lazily, so ``gunicorn app:server`` works and the CLI stays fast."""
     if name in ("app", "server"):
         from dashboard.app_factory import create_app
-
         from settings import get_settings
 
         dash_app = create_app(get_settings())

@@ -190,3 +190,161 @@ def write_rejected(rejected: pd.DataFrame, out: str | Path) -> Path | None:
     with atomic_path(target) as tmp:
         neutralise_frame(table).to_csv(tmp, index=False, encoding="utf-8")
     return target
+
+
+# --- dashboard downloads (bytes for dcc.Download) ------------------------------------------------------
+TABLE_MEDIA = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               ".geojson": "application/geo+json", ".gpkg": "application/geopackage+sqlite3"}  # fmt: skip
+
+
+def export_table_bytes(
+    frame: gpd.GeoDataFrame | pd.DataFrame,
+    ext: str,
+    *,
+    config: RiskConfig,
+    sources: Sequence[str],
+    is_demo: bool,
+    filters: dict | None = None,
+    stem: str = "asm-risk",
+) -> tuple[str, bytes, str | None]:
+    """(file name, bytes, about text or None) of the table in format ``ext``, via ``write_table``.
+
+    CSV and GeoJSON cannot hold the method and weights inside the file, so their about
+    text comes back separately (the dashboard downloads it beside them, as the CLI does);
+    XLSX has a 'Method' sheet and GeoPackage a metadata entry.
+    """
+    ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
+    if ext not in TABLE_MEDIA:
+        raise ValueError(f"unknown table format {ext!r}; one of {', '.join(TABLE_MEDIA)}")
+    from layers.pipeline import ordered_output_columns
+
+    table = frame[ordered_output_columns(frame)]
+    with tempfile.TemporaryDirectory(prefix="asm-export-") as tmp:
+        path = Path(tmp) / f"{stem}{ext}"
+        write_table(table, path, config=config, sources=sources, is_demo=is_demo, filters=filters)
+        data = path.read_bytes()
+        about_path = path.with_suffix(".about.txt")
+        about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
+    return path.name, data, about
+
+
+def figure_html(fig, title: str, *, about: str | None = None) -> str:
+    """A standalone OFFLINE HTML page of one figure (plotly.js inlined), with an optional notes block."""
+    import html as html_mod
+
+    body = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    notes = f"<pre class='about'>{html_mod.escape(about)}</pre>" if about else ""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html_mod.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:1rem}pre.about{font-size:0.75rem;white-space:pre-wrap;color:#444}</style>"
+        f"</head><body><h1>{html_mod.escape(title)}</h1>{body}{notes}</body></html>"
+    )
+
+
+def export_download(
+    kind: str,
+    settings,
+    dataset,
+    scored: pd.DataFrame,
+    state: dict,
+    selected_ids: Sequence[str] | None = None,
+    share_url: str | None = None,
+) -> tuple[str, bytes, str | None]:
+    """(file name, bytes, about text or None) of one dashboard export of the current filtered view.
+
+    ``kind``: 'csv', 'xlsx', 'geojson', 'gpkg', 'briefing' or 'chart-html:<chart name>'.
+    Every export names the filters and the weights in use (inside the file, or in the about text).
+    """
+    from dashboard.data import risk_config
+    from dashboard.views import filter_view, filters_summary
+
+    config = risk_config(settings, state.get("weights"), state.get("decay"))
+    view = filter_view(scored, state, selected_ids)
+    filters = filters_summary(state)
+    if selected_ids is not None:
+        filters["map selection"] = f"{len(selected_ids)} sites selected on the map"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    if kind in ("csv", "xlsx", "geojson", "gpkg"):
+        return export_table_bytes(
+            view, kind, config=config, sources=dataset.sources, is_demo=dataset.is_demo, filters=filters,
+            stem=f"asm-risk-{stamp}",
+        )  # fmt: skip
+    about = about_text(config, dataset.sources, is_demo=dataset.is_demo, n_rows=len(view), filters=filters)
+    if kind.startswith("chart-html:"):
+        from dashboard.figures import CHART_TITLES, make_chart_figure
+
+        name = kind.split(":", 1)[1]
+        fig = make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds)
+        page = figure_html(fig, CHART_TITLES[name], about=about)
+        return f"{name}-{stamp}.html", page.encode("utf-8"), None
+    if kind == "briefing":
+        from dashboard.briefing import make_briefing_html
+        from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map
+
+        map_sites = view.nlargest(20_000, "risk_0_100") if len(view) > 20_000 else view
+        map_state = {
+            **state,
+            "overlays": [o for o in state.get("overlays", []) if o in ("countries", "protected_areas")],
+        }
+        fig_map = make_dashboard_map(
+            map_sites, all_sites=scored, countries=dataset.countries,
+            overlay_frames={"protected_areas": dataset.protected_areas, "arctic_lat": dataset.arctic_lat},
+            state=map_state, basemap="offline", max_payload_mb=settings.max_map_payload_mb, is_demo=dataset.is_demo,
+        )  # fmt: skip
+        fig_map.update_layout(height=560)
+        charts = {
+            n: make_chart_figure(n, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds)
+            for n in CHART_NAMES
+        }
+        page = make_briefing_html(
+            view, n_total=len(scored), map_figure=fig_map, charts=charts, filters=filters,
+            config_toml=config.to_toml(), method_version=config.version, sources=dataset.sources,
+            licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url,
+        )  # fmt: skip
+        return f"asm-risk-briefing-{stamp}.html", page.encode("utf-8"), None
+    raise ValueError(f"unknown export {kind!r}")
+
+
+def embed_html(chart: str, query: str, settings, workspace_id: str | None = None, *, plotlyjs_src: str) -> str:
+    """A standalone page with one chart ('map' or a name in CHART_NAMES) for the state in ``query``, for an iframe."""
+    import html as html_mod
+
+    from dashboard.data import get_dataset_for, get_scored
+    from dashboard.figures import CHART_NAMES, CHART_TITLES, make_chart_figure, make_dashboard_map
+    from dashboard.state import decode_state
+    from dashboard.views import filter_view, render_state
+
+    if chart != "map" and chart not in CHART_NAMES:
+        raise KeyError(f"unknown chart {chart!r}: use map or one of {', '.join(CHART_NAMES)}")
+    state = decode_state(query)
+    dataset = get_dataset_for(settings, workspace_id)
+    scored = get_scored(settings, workspace_id, state["weights"], state["decay"])
+    view = filter_view(scored, render_state(state))
+    if chart == "map":
+        fig = make_dashboard_map(
+            view, all_sites=scored, countries=dataset.countries,
+            overlay_frames={"protected_areas": dataset.protected_areas, "rainforest": dataset.rainforest,
+                            "reefs": dataset.reefs, "arctic_lat": dataset.arctic_lat},
+            state=state, basemap=settings.basemap, max_payload_mb=settings.max_map_payload_mb,
+            map_view=state["view"], is_demo=dataset.is_demo,
+        )  # fmt: skip
+        title = "ASM sites by risk class"
+    else:
+        from dashboard.data import risk_config
+
+        bounds = risk_config(settings, state["weights"], state["decay"]).class_thresholds
+        fig = make_chart_figure(chart, view, is_demo=dataset.is_demo, class_bounds=bounds)
+        title = CHART_TITLES[chart]
+    fig.update_layout(autosize=True, height=None)
+    body = fig.to_html(
+        full_html=False,
+        include_plotlyjs=plotlyjs_src,
+        default_height="100vh",
+        config={"displaylogo": False, "responsive": True},
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html_mod.escape(title)}</title><style>html,body{{margin:0;height:100%}}</style></head>"
+        f"<body>{body}</body></html>"
+    )

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from geo.regions import PolarRegion
-from geo.risk import RiskConfig, load_risk_config, score_sites
 
 from geo import proximity
+from geo.regions import PolarRegion
+from geo.risk import RiskConfig, load_risk_config, score_sites
 from layers import countries as countries_mod
 from layers import ecosystems, protected_areas, rasters, sites
+from layers.cache import cached_layer
 from layers.errors import ConfigError, LayerError
 from layers.schema import LoadResult
 
@@ -83,42 +84,99 @@ class Scenario:
     warnings: list[str] = field(default_factory=list)
 
 
-def _demo_sources(settings) -> LayerSources:
+def _demo_sources(settings) -> tuple[LayerSources, str]:
     from layers.demo import ensure_demo_data
 
     paths = ensure_demo_data(Path(settings.cache_dir), seed=settings.demo_seed, n_sites=settings.demo_n_sites)
     raster_list: tuple[tuple[str, Path], ...] = ()
-    tree = getattr(paths, "tree_cover", None)
-    if tree is not None and Path(tree).exists():
-        raster_list = (("tree_cover_pct", Path(tree)),)
-    return LayerSources(
+    if paths.tree_cover is not None and Path(paths.tree_cover).exists():
+        raster_list = (("tree_cover_pct", Path(paths.tree_cover)),)
+    sources = LayerSources(
         sites=paths.sites,
         protected_areas=paths.protected_areas,
         rainforest=paths.rainforest,
         reefs=paths.reefs,
-        water=getattr(paths, "water", None),
+        water=paths.water,
         rasters=raster_list,
+    )
+    return sources, paths.source_label
+
+
+def _fetched_sources(settings) -> LayerSources | None:
+    """The open real datasets downloaded by ``fetch-data``, when they are all present."""
+    from layers.fetch import fetched_defaults
+
+    try:
+        found = fetched_defaults(Path(settings.cache_dir))
+    except Exception:
+        return None
+    if "mining_polygons" not in found:
+        return None
+    return LayerSources(
+        sites=found["mining_polygons"],
+        protected_areas=found.get("protected_areas_impacts"),
+        rainforest=found.get("rainforest"),
+        reefs=found.get("reefs"),
+        countries=found.get("countries"),
     )
 
 
+def default_sources(settings) -> tuple[LayerSources, bool, str | None]:
+    """What to load when the user gave no data: fetched real data if present, else the demo.
+
+    Returns (sources, is_demo, site source label).
+    """
+    fetched = _fetched_sources(settings)
+    if fetched is not None:
+        return fetched, False, None
+    demo, label = _demo_sources(settings)
+    return demo, True, label
+
+
+def _load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFrame, label: str | None) -> LoadResult:
+    params = {
+        "crs": sources.sites_crs,
+        "layer": sources.sites_layer,
+        "countries": str(sources.countries or "builtin"),
+        "source": label,
+    }
+
+    def load() -> LoadResult:
+        return sites.load_sites(
+            sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries, source=label
+        )
+
+    return cached_layer(Path(sources.sites), "sites", params, load, Path(settings.cache_dir))
+
+
+def _load_pas_cached(sources: LayerSources, settings) -> LoadResult:
+    params = {"include_proposed": sources.include_proposed}
+
+    def load() -> LoadResult:
+        return protected_areas.load_protected_areas(sources.protected_areas, include_proposed=sources.include_proposed)
+
+    return cached_layer(Path(sources.protected_areas), "protected_areas", params, load, Path(settings.cache_dir))
+
+
 def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -> Scenario:
-    """Load and validate every layer named in ``sources`` (or the demo scenario)."""
-    is_demo = sources.is_demo
-    if is_demo:
-        progress("preparing the built-in synthetic demo data")
-        sources = _demo_sources(settings)
+    """Load and validate every layer named in ``sources`` (or the default scenario).
+
+    Sites and protected areas go through the on-disk layer cache (keyed by file
+    content), so a large WDPA layer is parsed once.
+    """
+    is_demo = False
+    label: str | None = None
+    if sources.is_demo:
+        progress("preparing the default data")
+        sources, is_demo, label = default_sources(settings)
     progress("loading countries")
     countries = countries_mod.load_countries(sources.countries)
     progress(f"loading sites from {sources.sites}")
-    site_result = sites.load_sites(sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries)
-    if is_demo:
-        site_result.data["source"] = DEMO_LABEL
+    site_result = _load_sites_cached(sources, settings, countries, label)
     pa_result = None
     if sources.protected_areas is not None:
         progress(f"loading protected areas from {sources.protected_areas}")
-        pa_result = protected_areas.load_protected_areas(
-            sources.protected_areas, include_proposed=sources.include_proposed
-        )
+        pa_result = _load_pas_cached(sources, settings)
     rainforest = None
     if sources.rainforest is not None:
         progress(f"loading rainforest from {sources.rainforest}")
@@ -127,15 +185,15 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     water = ecosystems.load_water(sources.water) if sources.water is not None else None
     arctic = ecosystems.load_arctic(sources.arctic, circle_lat=settings.arctic_circle_lat)
     raster_layers = [rasters.open_raster(path, name) for name, path in sources.rasters]
-    provenance = [f"sites: {DEMO_LABEL}" if is_demo else f"sites: {sources.sites}"]
-    for label, path in (
+    provenance = [f"sites: {label or DEMO_LABEL}" if is_demo else f"sites: {sources.sites}"]
+    for what, path in (
         ("protected areas", sources.protected_areas),
         ("rainforest", sources.rainforest),
         ("coral reefs", sources.reefs),
         ("water", sources.water),
     ):
         if path is not None:
-            provenance.append(f"{label}: {DEMO_LABEL}" if is_demo else f"{label}: {path}")
+            provenance.append(f"{what}: {DEMO_LABEL}" if is_demo else f"{what}: {path}")
     arctic_src = (
         f"region north of the Arctic Circle ({settings.arctic_circle_lat:.4f}°N), computed"
         if sources.arctic is None

@@ -1,0 +1,317 @@
+"""On-disk cache of loaded layers, keyed by file content, so a big layer is parsed once.
+
+A cache entry is a directory ``<cache_dir>/layers/<loader>-<key>/`` holding
+``data.parquet`` (GeoParquet), ``rejected.parquet`` and ``meta.json`` (warnings,
+source). The key is the sha256 of the file's bytes (for a directory such as a
+``.gdb``: of every file in it, in sorted order, names included), the loader name,
+its parameters and ``CACHE_VERSION``; so a changed file can never hit a stale entry.
+
+Safety:
+- no pickle anywhere: entries are Parquet and JSON, so a planted cache file can at
+  worst fail to parse (it is then ignored and rebuilt);
+- entries are written into a temporary directory and renamed into place, so readers
+  see a whole entry or none, and concurrent writers of the same entry do not collide;
+- a corrupt or partial entry logs a warning and is rebuilt; a failure to *write* the
+  cache logs a warning and returns the freshly loaded result.
+
+Hashing a multi-gigabyte file takes seconds, so the content hash of each path is
+remembered next to its ``os.stat`` signature (device, inode, size, mtime and ctime in
+nanoseconds). The remembered hash is trusted only when the signature is unchanged
+AND the file's last change is more than ``_RACY_WINDOW_NS`` older than the moment it
+was hashed (as git does for its index): file timestamps are coarse, so a file hashed
+right after a write could be rewritten within the same clock tick. ctime cannot be
+set by user tools, so ``touch -d`` or ``cp -p`` cannot fake an unchanged file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+
+from layers.errors import LayerError
+from layers.schema import LoadResult
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+_CHUNK_BYTES = 4 * 1024 * 1024
+_RACY_WINDOW_NS = 2_000_000_000
+_STALE_TMP_S = 24 * 3600
+_DATA = "data.parquet"
+_REJECTED = "rejected.parquet"
+_META = "meta.json"
+
+
+# --- content hashing -------------------------------------------------------------
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix())
+    return [path]
+
+
+def _signature(path: Path, files: list[Path]) -> list[list[Any]]:
+    sig = []
+    for f in files:
+        st = f.stat()
+        rel = f.relative_to(path).as_posix() if f != path else ""
+        sig.append([rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns])
+    return sig
+
+
+def _hash_files(path: Path, files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        if f != path:  # a directory: the member names are part of the content
+            name = f.relative_to(path).as_posix().encode("utf-8")
+            h.update(len(name).to_bytes(8, "big") + name + f.stat().st_size.to_bytes(8, "big"))
+        with f.open("rb") as fh:
+            while chunk := fh.read(_CHUNK_BYTES):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def content_hash(path: Path, cache_dir: Path | None = None) -> str:
+    """sha256 of a file's bytes (or of a directory's files, names included).
+
+    With ``cache_dir`` the hash is remembered against the file's stat signature and
+    reused while the file is provably unchanged (see the module docstring).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LayerError(path, "file not found", "check the path, or pick the file again")
+    files = _files_of(path)
+    sig = _signature(path, files)
+    index = None
+    if cache_dir is not None:
+        key = hashlib.sha256(str(path.resolve()).encode("utf-8")).hexdigest()
+        index = Path(cache_dir) / "layers" / "hashes" / f"{key}.json"
+        remembered = _read_json(index)
+        if (
+            remembered
+            and remembered.get("signature") == sig
+            and isinstance(remembered.get("sha256"), str)
+            and _newest_change_ns(sig) < int(remembered.get("hashed_at_ns", 0)) - _RACY_WINDOW_NS
+        ):
+            return remembered["sha256"]
+    hashed_at_ns = time.time_ns()
+    digest = _hash_files(path, files)
+    if index is not None and _signature(path, _files_of(path)) == sig:  # unchanged while we read it
+        _write_json_atomic(index, {"path": str(path), "signature": sig, "sha256": digest, "hashed_at_ns": hashed_at_ns})
+    return digest
+
+
+def _newest_change_ns(sig: list[list[Any]]) -> int:
+    return max((max(int(s[4]), int(s[5])) for s in sig), default=0)
+
+
+def _canonical(value: Any) -> Any:
+    """Params as plain JSON (sorted keys; tuples and sets as lists; paths and others as strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def cache_key(path: Path, loader_name: str, params: Mapping[str, Any], cache_dir: Path | None = None) -> str:
+    """The entry key: sha256 over CACHE_VERSION, loader name, params and the file content hash."""
+    blob = json.dumps(
+        {
+            "cache_version": CACHE_VERSION,
+            "loader": loader_name,
+            "params": _canonical(params),
+            "content_sha256": content_hash(path, cache_dir),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --- entries ---------------------------------------------------------------------
+
+
+def _entry_dir(cache_dir: Path, loader_name: str, key: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", loader_name)[:60] or "layer"
+    return Path(cache_dir) / "layers" / f"{safe}-{key}"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write_json_atomic(path: Path, value: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        tmp.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _storable(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A copy Parquet can store: columns of mixed Python objects become text (listed)."""
+    out = frame.copy()
+    out.columns = [str(c) for c in out.columns]
+    texted = []
+    for col in out.columns:
+        if isinstance(out, gpd.GeoDataFrame) and col == out.geometry.name:
+            continue
+        if out[col].dtype != object:
+            continue
+        try:
+            pa.array(out[col], from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            out[col] = pd.Series(
+                [None if _isna(v) else (v.wkt if hasattr(v, "wkt") else str(v)) for v in out[col]],
+                index=out.index,
+                dtype="string",
+            )
+            texted.append(col)
+    return out, texted
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # arrays and other containers
+        return False
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
+    stored, texted = _storable(frame)
+    if isinstance(stored, gpd.GeoDataFrame) and stored._geometry_column_name in stored.columns:
+        stored.to_parquet(path, index=True)
+        kind = "geo"
+    else:
+        pd.DataFrame(stored).to_parquet(path, index=True)
+        kind = "plain"
+    return {"kind": kind, "as_text": texted, "rows": len(frame)}
+
+
+def _read_frame(path: Path, info: Mapping[str, Any]) -> pd.DataFrame:
+    frame = gpd.read_parquet(path) if info.get("kind") == "geo" else pd.read_parquet(path)
+    if len(frame) != info.get("rows"):
+        raise ValueError(f"{path.name} has {len(frame)} rows, meta says {info.get('rows')}")
+    return frame
+
+
+def _read_entry(entry: Path, key: str) -> LoadResult:
+    meta = _read_json(entry / _META)
+    if meta is None:
+        raise ValueError("meta.json missing or unreadable")
+    if meta.get("cache_version") != CACHE_VERSION or meta.get("key") != key:
+        raise ValueError("meta.json does not belong to this key or cache version")
+    data = _read_frame(entry / _DATA, meta["data"])
+    if not isinstance(data, gpd.GeoDataFrame):
+        raise ValueError("data.parquet holds no geometry")
+    rejected = _read_frame(entry / _REJECTED, meta["rejected"])
+    warnings = meta.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise ValueError("meta.json warnings are not a list of strings")
+    return LoadResult(data=data, rejected=rejected, warnings=list(warnings), source=str(meta.get("source", "")))
+
+
+def _write_entry(cache_dir: Path, entry: Path, key: str, loader_name: str, params: Mapping, result: LoadResult) -> None:
+    root = entry.parent
+    root.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_tmp(root)
+    tmp = root / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        meta = {
+            "cache_version": CACHE_VERSION,
+            "key": key,
+            "loader": loader_name,
+            "params": _canonical(params),
+            "source": result.source,
+            "warnings": [str(w) for w in result.warnings],
+            "data": _write_frame(result.data, tmp / _DATA),
+            "rejected": _write_frame(result.rejected, tmp / _REJECTED),
+            "created_unix_s": time.time(),
+        }
+        (tmp / _META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        try:
+            os.rename(tmp, entry)  # atomic; fails if the entry exists
+        except OSError:
+            if entry.exists():  # another process wrote the same key first: same content
+                log.debug("cache entry %s written concurrently; keeping that one", entry.name)
+            else:
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _discard(entry: Path) -> None:
+    trash = entry.with_name(f".tmp-bad-{uuid.uuid4().hex}")
+    try:
+        os.rename(entry, trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _sweep_stale_tmp(root: Path) -> None:
+    """Remove temp dirs left by crashed writers (older than a day, so never a live one)."""
+    now = time.time()
+    for p in root.glob(".tmp-*"):
+        try:
+            if now - p.stat().st_mtime > _STALE_TMP_S:
+                shutil.rmtree(p, ignore_errors=True)
+        except FileNotFoundError:
+            continue
+
+
+def cached_layer(
+    path: Path,
+    loader_name: str,
+    params: Mapping[str, Any],
+    load: Callable[[], LoadResult],
+    cache_dir: Path,
+) -> LoadResult:
+    """``load()``'s result for ``path``, from the disk cache when the same content was loaded before.
+
+    Each call returns new frames (read from disk on a hit, the loader's own on a
+    miss), so callers may modify them. Errors raised by ``load`` propagate unchanged
+    and nothing is cached.
+    """
+    cache_dir = Path(cache_dir)
+    key = cache_key(Path(path), loader_name, params, cache_dir)
+    entry = _entry_dir(cache_dir, loader_name, key)
+    if entry.exists():
+        try:
+            return _read_entry(entry, key)
+        except Exception as exc:  # any damage (truncated parquet, bad JSON, ...) means: rebuild
+            log.warning("cache entry %s is unreadable (%s); rebuilding it from %s", entry, exc, path)
+            _discard(entry)
+    result = load()
+    try:
+        _write_entry(cache_dir, entry, key, loader_name, params, result)
+    except Exception as exc:  # a full disk or an unstorable column must not stop the load
+        log.warning("could not write cache entry for %s (%s); continuing without the cache", path, exc)
+    return result
