@@ -161,9 +161,7 @@ class PolarRegion:
         _, idx = self._tree.query(_unit_vectors(lo, la), k=k)
         idx = np.asarray(idx).reshape(len(lo), k)
         cand = verts[idx]  # (n, k, 2)
-        _, _, d_m = GEOD.inv(
-            np.repeat(lo, k), np.repeat(la, k), cand[:, :, 0].ravel(), cand[:, :, 1].ravel()
-        )
+        _, _, d_m = GEOD.inv(np.repeat(lo, k), np.repeat(la, k), cand[:, :, 0].ravel(), cand[:, :, 1].ravel())
         out[todo] = np.asarray(d_m).reshape(len(lo), k).min(axis=1) / 1000.0
         return out
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from geo import proximity
 from geo.regions import PolarRegion
-from geo.risk import RiskConfig, load_risk_config, score_sites
+from geo.risk import RiskConfig, RiskConfigError, load_risk_config, score_sites
 from layers import countries as countries_mod
 from layers import ecosystems, protected_areas, rasters, sites
 from layers.cache import cached_layer
@@ -276,6 +276,8 @@ def load_config(settings, path: Path | None = None, overrides: Mapping | None = 
         ) from exc
     try:
         return load_risk_config(text, overrides=overrides)
+    except RiskConfigError as exc:
+        raise ConfigError(cfg_path, f"invalid risk configuration: {exc.problem}", exc.fix) from exc
     except ValueError as exc:
         raise ConfigError(
             cfg_path, f"invalid risk configuration: {exc}", "correct the value, or start from config/risk.toml"
@@ -295,10 +297,10 @@ class ScoringResult:
 
 def score_facts(facts: gpd.GeoDataFrame, config: RiskConfig) -> gpd.GeoDataFrame:
     """Facts + risk columns (cheap; safe to call on every weight change)."""
-    risk = score_sites(facts, config)
-    keep = [c for c in facts.columns if c not in risk.columns]
-    out = pd.concat([facts[keep], risk], axis=1)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=facts.crs)
+    scored = score_sites(facts, config)
+    if not isinstance(scored, gpd.GeoDataFrame):
+        scored = gpd.GeoDataFrame(scored, geometry="geometry", crs=facts.crs)
+    return scored
 
 
 def run_scoring(sources: LayerSources, settings, config: RiskConfig, progress: Progress = _noop) -> ScoringResult:

@@ -1,0 +1,447 @@
+"""Protected areas: the WDPA natively (both the pre-2025 and the 2025 WDPA/OECM field sets), or any polygon file.
+
+Reads a File Geodatabase (``.gdb`` directory or zipped), a GeoPackage (all point and
+polygon layers), GeoJSON, Shapefile, and the WDPA shapefile download (a zip holding
+``..._shp_0.zip``, ``_1.zip``, ``_2.zip``, each with a points and a polygons
+shapefile): every part is read and concatenated. Archives are extracted only into a
+private temporary directory, after every member path has been checked.
+
+WDPA practice followed: sites with STATUS 'Proposed' or 'Not Reported' are excluded
+unless ``include_proposed=True``; sites reported only as points get a geodesic circle
+of their reported area (REP_AREA, km²). Nothing disappears silently: every excluded
+row is in ``LoadResult.rejected`` with its reason.
+
+The WDPA may not be redistributed: users download it themselves from
+protectedplanet.net (see docs/data-layers.md); the project never ships it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geo.crs import geodesic_circle
+from layers.errors import LayerError
+from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult
+from settings import get_settings
+
+EXCLUDED_STATUSES = ("proposed", "not reported")
+MAX_ZIP_DEPTH = 3
+
+# Source columns tried for each schema column, in order, case-insensitively. WDPA names
+# come first (the 2025 WDPA/OECM names before the older ones where both exist).
+FIELD_GUESSES: dict[str, tuple[str, ...]] = {
+    "pa_id": ("SITE_ID", "WDPAID", "pa_id", "wdpa_id", "id", "id_field", "site_code"),
+    "pa_pid": ("SITE_PID", "WDPA_PID", "pa_pid"),
+    "name": ("NAME_ENG", "NAME", "name_field", "nom", "nome", "nombre", "site_name", "pa_name", "ORIG_NAME", "name_en"),
+    "designation": ("DESIG_ENG", "DESIG", "designation", "type_field", "desig_type", "categoria", "category", "type"),
+    "iucn_cat": ("IUCN_CAT", "iucn", "iucn_category", "iucncat"),
+    "status": ("STATUS", "status_field", "estado"),
+    "status_yr": ("STATUS_YR", "status_year"),
+    "iso3": ("ISO3", "PRNT_ISO3", "PARENT_ISO3", "PARENT_ISO", "iso_a3"),
+    "marine": ("MARINE", "REALM"),
+    "site_type": ("SITE_TYPE", "PA_DEF"),
+    "rep_area_km2": ("REP_AREA", "rep_area_km2", "area_km2"),
+}
+FIELD_MAP_KEYS: tuple[str, ...] = tuple(FIELD_GUESSES)
+_REALM_CODES = {"terrestrial": "0", "coastal": "1", "marine": "2", "0": "0", "1": "1", "2": "2"}
+_VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".sqlite")
+
+
+# --- reading: containers, archives, layers -----------------------------------------------
+
+
+def _check_member_name(zpath: Path, name: str) -> None:
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive or ".." in posix.parts:
+        raise LayerError(
+            zpath,
+            f"archive member '{name}' has an absolute path or '..' (would be written outside the extraction folder)",
+            "re-create the zip with relative member paths only",
+        )
+
+
+def _extract_zip(zpath: Path, dest: Path, budget: dict[str, float], depth: int = 0) -> None:
+    """Extract ``zpath`` into ``dest`` after checking names and sizes; nested zips are extracted beside."""
+    if depth > MAX_ZIP_DEPTH:
+        raise LayerError(
+            zpath, f"zips nested more than {MAX_ZIP_DEPTH} deep", "extract the archive and give the data file"
+        )
+    try:
+        zf = zipfile.ZipFile(zpath)
+    except zipfile.BadZipFile as exc:
+        raise LayerError(
+            zpath, f"not a valid zip archive ({exc})", "re-download the file or give the extracted data"
+        ) from exc
+    with zf:
+        infos = zf.infolist()
+        budget["members"] -= len(infos)
+        budget["bytes"] -= sum(i.file_size for i in infos)
+        if budget["members"] < 0 or budget["bytes"] < 0:
+            raise LayerError(
+                zpath,
+                "archive too large once extracted (too many members or too many bytes)",
+                "extract it yourself and give the data file, or raise ASM_MAX_ZIP_MEMBERS / ASM_MAX_UNZIPPED_MB",
+            )
+        for info in infos:
+            _check_member_name(zpath, info.filename)
+        zf.extractall(dest)
+    for inner in sorted(p for p in dest.rglob("*") if p.is_file() and p.suffix.lower() == ".zip"):
+        sub = inner.with_name(inner.stem + "__unzipped")
+        sub.mkdir()
+        _extract_zip(inner, sub, budget, depth + 1)
+        inner.unlink()
+
+
+def _datasets_in(folder: Path) -> list[Path]:
+    """Vector datasets under ``folder``: .gdb directories and data files outside them, sorted."""
+    gdbs = sorted(p for p in folder.rglob("*") if p.is_dir() and p.suffix.lower() == ".gdb")
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in _VECTOR_SUFFIXES
+        and not any(parent in gdbs for parent in p.parents)
+        and not p.name.startswith("._")
+    )
+    return gdbs + files
+
+
+def _spatial_layers(path: Path, layer: str | None) -> list[str | None]:
+    """Layers of a dataset to read: all point/polygon layers of a multi-layer container, or ``layer``."""
+    try:
+        listing = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise LayerError(
+            path, f"cannot be opened as vector data ({exc})", "give a GeoPackage, .gdb, Shapefile, GeoJSON or zip"
+        ) from exc
+    names = [str(n) for n, _ in listing]
+    if layer is not None:
+        if layer not in names:
+            raise LayerError(path, f"layer '{layer}' not found; layers are {names}", "pick one of the listed layers")
+        return [layer]
+    if len(listing) == 1:
+        return [None]
+    # Skip attribute tables (no geometry) and pure line layers; keep points, polygons and
+    # layers of unknown/generic geometry type (rows are then checked one by one).
+    return [str(n) for n, g in listing if g is not None and not ("LineString" in str(g) and "Polygon" not in str(g))]
+
+
+def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[tuple[str, gpd.GeoDataFrame]]:
+    """Yield ``(label, frame)`` for every point/polygon layer of a file, .gdb, GeoPackage or (nested) zip.
+
+    Archives are extracted into a private ``tempfile.mkdtemp`` directory that is removed
+    once the frames are read (they are in memory by then).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LayerError(path, "file not found", "check the path")
+    tmp: Path | None = None
+    try:
+        if path.is_file() and path.suffix.lower() == ".zip":
+            tmp = Path(tempfile.mkdtemp(prefix="asm-layer-"))
+            s = get_settings()
+            budget = {"members": float(s.max_zip_members), "bytes": s.max_unzipped_mb * 1e6}
+            _extract_zip(path, tmp, budget)
+            datasets = _datasets_in(tmp)
+            if not datasets:
+                raise LayerError(
+                    path, "no vector data (.gdb, .gpkg, .shp, .geojson) inside the zip", "zip the data file itself"
+                )
+        elif path.is_dir() and path.suffix.lower() != ".gdb":
+            datasets = _datasets_in(path)
+            if not datasets:
+                raise LayerError(path, "no vector data in this folder", "give the data file itself")
+        else:
+            datasets = [path]
+        found = False
+        for ds in datasets:
+            for lyr in _spatial_layers(
+                ds, layer if len(datasets) == 1 or ds.suffix.lower() in (".gdb", ".gpkg") else None
+            ):
+                try:
+                    frame = gpd.read_file(ds, layer=lyr, engine="pyogrio", use_arrow=True)
+                except Exception as exc:  # pyogrio / GDAL errors vary by driver
+                    raise LayerError(
+                        ds, f"layer {lyr!r} cannot be read ({exc})", "check that the file is complete"
+                    ) from exc
+                if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+                    continue
+                found = True
+                label = ds.name if lyr is None else f"{ds.name}:{lyr}"
+                if tmp is not None:
+                    label = str(ds.relative_to(tmp)) + ("" if lyr is None else f":{lyr}")
+                yield label, frame
+        if not found:
+            raise LayerError(path, "no point or polygon layer found", "give a file with point or polygon features")
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def to_wgs84(frame: gpd.GeoDataFrame, path: str | Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    """Frame in EPSG:4326; a frame without CRS is accepted only when its coordinates look like lon/lat."""
+    if frame.crs is None:
+        if len(frame) == 0:
+            return frame.set_crs(CRS_WGS84)
+        minx, miny, maxx, maxy = frame.total_bounds
+        if minx >= -180.0 and maxx <= 360.0 and miny >= -90.0 and maxy <= 90.0:
+            warnings.append(
+                f"{path}: no CRS given; coordinates look like longitude/latitude and were taken as EPSG:4326"
+            )
+            return frame.set_crs(CRS_WGS84)
+        raise LayerError(
+            path, "no CRS and the coordinates are not longitude/latitude", "save the file with its CRS (e.g. a .prj)"
+        )
+    if frame.crs.equals(CRS_WGS84):
+        return frame
+    return frame.to_crs(CRS_WGS84)
+
+
+# --- normalisation -------------------------------------------------------------------------------
+
+
+def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    for n in names:
+        if n.lower() in lower:
+            return lower[n.lower()]
+    return None
+
+
+def _resolve_fields(columns: list[str], field_map: dict[str, str] | None, path: str | Path) -> dict[str, str | None]:
+    field_map = dict(field_map or {})
+    unknown = sorted(set(field_map) - set(FIELD_MAP_KEYS))
+    if unknown:
+        raise LayerError(
+            path,
+            f"field_map keys {unknown} are not protected-area schema columns",
+            f"use keys among {list(FIELD_MAP_KEYS)}",
+        )
+    missing = {k: v for k, v in field_map.items() if v not in columns}
+    if missing:
+        raise LayerError(
+            path,
+            f"field_map names columns {sorted(missing.values())} that are not in the file",
+            f"use columns among {columns[:40]}",
+        )
+    return {key: field_map.get(key) or _pick(columns, guesses) for key, guesses in FIELD_GUESSES.items()}
+
+
+def _text(series: pd.Series | None, index: pd.Index, default: str = "") -> pd.Series:
+    if series is None:
+        return pd.Series(default, index=index, dtype="str")
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        return series.astype("str").fillna(default).str.strip()
+    out = series.astype("object")
+    out = out.map(lambda v: default if v is None or (isinstance(v, float) and math.isnan(v)) else _fmt(v))
+    return out.astype("str").str.strip()
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _polygonal(g: BaseGeometry) -> BaseGeometry | None:
+    """Polygonal part of a geometry (after make_valid): Polygon/MultiPolygon, or None."""
+    if g is None or g.is_empty:
+        return None
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    if g.geom_type == "GeometryCollection":
+        parts = [p for p in (_polygonal(x) for x in g.geoms) if p is not None]
+        return shapely.union_all(parts) if parts else None
+    return None
+
+
+def _stable_id(name: str, geom: BaseGeometry | None) -> str:
+    h = hashlib.sha1(name.encode("utf-8"))
+    if geom is not None:
+        h.update(shapely.to_wkb(geom, hex=False, output_dimension=2, include_srid=False))
+    return "gen-" + h.hexdigest()[:12]
+
+
+def _normalise(
+    frame: gpd.GeoDataFrame, path: str | Path, include_proposed: bool, field_map: dict[str, str] | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    warnings: list[str] = []
+    frame = frame.reset_index(drop=True)
+    geom_col = frame.geometry.name
+    attrs = [c for c in frame.columns if c != geom_col and not c.startswith("_")]
+    fields = _resolve_fields(attrs, field_map, path)
+    idx = frame.index
+    col = {k: (frame[v] if v else None) for k, v in fields.items()}
+
+    name = _text(col["name"], idx)
+    status = _text(col["status"], idx)
+    iucn = _text(col["iucn_cat"], idx, "Not Reported").replace("", "Not Reported")
+    rep_area = (
+        pd.to_numeric(col["rep_area_km2"], errors="coerce").astype("float64")
+        if col["rep_area_km2"] is not None
+        else pd.Series(np.nan, index=idx)
+    )
+    year = (
+        pd.to_numeric(col["status_yr"], errors="coerce")
+        if col["status_yr"] is not None
+        else pd.Series(np.nan, index=idx)
+    )
+    year = year.where(year > 0).round().astype("Int64")
+    marine = _text(col["marine"], idx).str.lower().map(lambda v: _REALM_CODES.get(v, v)).astype("str")
+    if fields["site_type"] and fields["site_type"].lower() == "pa_def":
+        site_type = _text(col["site_type"], idx).map({"1": "PA", "0": "OECM"}).fillna("PA").astype("str")
+    else:
+        site_type = _text(col["site_type"], idx, "PA").replace("", "PA")
+
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    reasons = np.full(len(frame), "", dtype=object)
+    out_geoms = np.empty(len(frame), dtype=object)
+    from_point = np.zeros(len(frame), dtype=bool)
+    n_repaired = 0
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty:
+            reasons[i] = "no geometry"
+            continue
+        gt = g.geom_type
+        if gt in ("Point", "MultiPoint"):
+            area = rep_area.iat[i]
+            if not (np.isfinite(area) and area > 0):
+                reasons[i] = (
+                    "point without a reported area (REP_AREA 0 or missing): no footprint can be built; give REP_AREA in km² or a polygon"
+                )
+                continue
+            pts = list(getattr(g, "geoms", [g]))
+            # WDPA practice for multipoints: the reported area is shared equally among the points.
+            radius_km = math.sqrt(area / len(pts) / math.pi)
+            circles = [geodesic_circle(p.x, p.y, radius_km) for p in pts]
+            out_geoms[i] = circles[0] if len(circles) == 1 else shapely.union_all(circles)
+            from_point[i] = True
+            continue
+        if not g.is_valid:
+            g = shapely.make_valid(g)
+            n_repaired += 1
+        poly = _polygonal(g)
+        if poly is None:
+            reasons[i] = f"{gt} geometry is not an area (points need REP_AREA; lines are not protected areas)"
+            continue
+        out_geoms[i] = shapely.force_2d(poly) if shapely.has_z(poly) else poly
+    if n_repaired:
+        warnings.append(f"{path}: {n_repaired} invalid polygon(s) repaired with make_valid (polygonal parts kept)")
+
+    status_l = status.str.lower()
+    excluded = status_l.isin(EXCLUDED_STATUSES).to_numpy() & (reasons == "")
+    if not include_proposed:
+        for i in np.flatnonzero(excluded):
+            reasons[i] = f"status '{status.iat[i]}' excluded (WDPA practice); use --include-proposed to keep"
+
+    pa_id = _text(col["pa_id"], idx) if col["pa_id"] is not None else pd.Series("", index=idx, dtype="str")
+    gen = (pa_id == "").to_numpy()
+    if gen.any():
+        ids = pa_id.to_numpy(dtype=object)
+        seen: dict[str, int] = {}
+        for i in np.flatnonzero(gen):
+            base = _stable_id(name.iat[i], geoms[i])
+            seen[base] = seen.get(base, 0) + 1
+            ids[i] = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        pa_id = pd.Series(ids, index=idx, dtype="str")
+        if col["pa_id"] is None:
+            warnings.append(f"{path}: no id column found; stable ids generated from name and geometry")
+    pa_pid = _text(col["pa_pid"], idx) if col["pa_pid"] is not None else pa_id.copy()
+    pa_pid = pa_pid.where(pa_pid != "", pa_id)
+    # Shared ids are normal for WDPA parcels of one site; shared by differently named
+    # features they are a data defect (e.g. ids built from a missing code): say so.
+    names_per_id = pd.DataFrame({"id": pa_id, "name": name}).groupby("id")["name"].nunique()
+    clashes = names_per_id.index[names_per_id > 1]
+    if len(clashes):
+        warnings.append(
+            f"{path}: {len(clashes)} id(s) shared by differently named features (e.g. {list(clashes[:3])}); "
+            + ("pa_pid is made unique by appending '#2', '#3'..." if col["pa_pid"] is None else "check the id column")
+        )
+    if col["pa_pid"] is None and pa_pid.duplicated().any():
+        rank = pa_pid.groupby(pa_pid).cumcount() + 1
+        pa_pid = pa_pid.where(rank == 1, pa_pid + "#" + rank.astype("str"))
+
+    schema = pd.DataFrame(
+        {
+            "pa_id": pa_id,
+            "pa_pid": pa_pid,
+            "name": name,
+            "designation": _text(col["designation"], idx),
+            "iucn_cat": iucn,
+            "status": status,
+            "status_yr": year,
+            "iso3": _text(col["iso3"], idx).str.upper(),
+            "marine": marine,
+            "site_type": site_type,
+            "rep_area_km2": rep_area.to_numpy(dtype="float64"),
+            "from_point": from_point,
+        },
+        index=idx,
+    )
+    originals = frame[attrs].rename(columns={c: f"orig_{c}" for c in attrs if c in PA_COLUMNS})
+    keep = reasons == ""
+    data = pd.concat([schema[keep], originals[keep]], axis=1)
+    data = gpd.GeoDataFrame(
+        data, geometry=gpd.GeoSeries(out_geoms[keep], index=idx[keep], crs=CRS_WGS84), crs=CRS_WGS84
+    )
+    data = data[[*PA_COLUMNS, *originals.columns]]
+    rejected = frame.loc[~keep, attrs].copy()
+    rejected.insert(0, "row_number", (np.flatnonzero(~keep) + 1).astype("int64"))
+    rejected["reason"] = pd.Series(reasons[~keep], index=rejected.index, dtype="str")
+    if excluded.any():
+        verb = "kept (include_proposed)" if include_proposed else "excluded"
+        warnings.append(f"{path}: {int(excluded.sum())} site(s) with status Proposed / Not Reported {verb}")
+    if from_point.any():
+        warnings.append(f"{path}: {int(from_point.sum())} point site(s) given a geodesic circle of their reported area")
+    return data, pd.DataFrame(rejected), warnings
+
+
+def load_protected_areas(
+    path: str | Path,
+    *,
+    include_proposed: bool = False,
+    field_map: dict[str, str] | None = None,
+    layer: str | None = None,
+) -> LoadResult:
+    """Protected areas in the PA schema (layers.schema.PA_COLUMNS), EPSG:4326, original columns after."""
+    path = Path(path)
+    frames: list[gpd.GeoDataFrame] = []
+    rejected: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    for label, frame in read_vector_layers(path, layer):
+        frame = to_wgs84(frame, label, warnings)
+        data, rej, warn = _normalise(frame, label, include_proposed, field_map)
+        if len(data):
+            frames.append(data)
+        if len(rej):
+            rej.insert(1, "source_layer", label)
+            rejected.append(rej)
+        warnings.extend(warn)
+    if frames:
+        data = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CRS_WGS84)
+    else:
+        data = gpd.GeoDataFrame(
+            {c: pd.Series(dtype="str") for c in PA_COLUMNS[:-1]}, geometry=gpd.GeoSeries([], crs=CRS_WGS84)
+        )
+        data["status_yr"] = data["status_yr"].astype("Int64")
+        data["rep_area_km2"] = data["rep_area_km2"].astype("float64")
+        data["from_point"] = data["from_point"].astype(bool)
+    rej = (
+        pd.concat(rejected, ignore_index=True)
+        if rejected
+        else pd.DataFrame(columns=["row_number", "source_layer", "reason"])
+    )
+    return LoadResult(data=data, rejected=rej, warnings=warnings, source=path.name)
