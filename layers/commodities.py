@@ -10,6 +10,7 @@ values of a column (a 100k-row file usually has a few dozen distinct spellings).
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -30,28 +31,103 @@ def fold_text(text: object) -> str:
     return " ".join(s.lower().replace("’", "'").split())
 
 
+def fold_series(values: pd.Series) -> pd.Series:
+    """``fold_text`` for a whole column, vectorised ('' for missing)."""
+    s = values.astype("object").where(values.notna(), "").astype("str")
+    s = s.str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
+    return s.str.replace("’", "'", regex=False).str.replace(r"\s+", " ", regex=True).str.strip()
+
+
 # --- commodities ------------------------------------------------------------------
 _COMMODITY_WORDS: dict[str, tuple[str, ...]] = {
-    "gold": ("gold", "or", "ouro", "oro", "au", "gold ore", "minerai d'or", "or alluvionnaire", "alluvial gold", "oro aluvial"),
+    "gold": (
+        "gold",
+        "or",
+        "ouro",
+        "oro",
+        "au",
+        "gold ore",
+        "minerai d'or",
+        "or alluvionnaire",
+        "alluvial gold",
+        "oro aluvial",
+    ),
     "cassiterite": ("cassiterite", "cassiterita", "tin ore", "minerai d'etain", "cassiterites"),
-    "coltan": ("coltan", "colombo-tantalite", "columbite-tantalite", "columbo-tantalite", "tantalum", "tantale",
-               "tantalo", "tantalite", "columbite", "colombite"),
+    "coltan": (
+        "coltan",
+        "colombo-tantalite",
+        "columbite-tantalite",
+        "columbo-tantalite",
+        "tantalum",
+        "tantale",
+        "tantalo",
+        "tantalite",
+        "columbite",
+        "colombite",
+    ),
     "wolframite": ("wolframite", "wolfram", "tungsten", "tungstene", "volframita", "wolframita", "tungstenio"),
     "diamond": ("diamond", "diamonds", "diamant", "diamants", "diamante", "diamantes"),
     "copper": ("copper", "cuivre", "cobre", "cu", "malachite", "heterogenite de cuivre"),
     "cobalt": ("cobalt", "cobalto", "co", "heterogenite"),
     "sapphire": ("sapphire", "sapphires", "saphir", "saphirs", "safira", "safiras", "zafiro", "zafiros"),
-    "other_gemstones": ("gemstones", "gemstone", "gems", "gem", "pierres precieuses", "pierres fines", "gemas",
-                        "pedras preciosas", "piedras preciosas", "tourmaline", "tourmalines", "turmalina", "emerald",
-                        "emeralds", "emeraude", "esmeralda", "esmeraldas", "ruby", "rubies", "rubis", "rubi",
-                        "amethyst", "amethyste", "ametista", "tanzanite", "garnet", "grenat", "granada", "opal",
-                        "opale", "topaz", "topaze", "aquamarine", "aigue-marine", "agua-marinha", "spinel"),
+    "other_gemstones": (
+        "gemstones",
+        "gemstone",
+        "gems",
+        "gem",
+        "pierres precieuses",
+        "pierres fines",
+        "gemas",
+        "pedras preciosas",
+        "piedras preciosas",
+        "tourmaline",
+        "tourmalines",
+        "turmalina",
+        "emerald",
+        "emeralds",
+        "emeraude",
+        "esmeralda",
+        "esmeraldas",
+        "ruby",
+        "rubies",
+        "rubis",
+        "rubi",
+        "amethyst",
+        "amethyste",
+        "ametista",
+        "tanzanite",
+        "garnet",
+        "grenat",
+        "granada",
+        "opal",
+        "opale",
+        "topaz",
+        "topaze",
+        "aquamarine",
+        "aigue-marine",
+        "agua-marinha",
+        "spinel",
+    ),
     "silver": ("silver", "argent", "prata", "plata", "ag"),
     "tin": ("tin", "etain", "estanho", "estano", "sn"),
     "lithium": ("lithium", "litio", "lepidolite", "spodumene", "petalite"),
     "manganese": ("manganese", "manganes", "manganeso", "manganes", "mn"),
-    "sand_gravel": ("sand", "gravel", "sand and gravel", "sand & gravel", "sable", "gravier", "sable et gravier",
-                    "areia", "cascalho", "arena", "grava", "arena y grava", "aggregates", "granulats"),
+    "sand_gravel": (
+        "sand",
+        "gravel",
+        "sand and gravel",
+        "sand & gravel",
+        "sable",
+        "gravier",
+        "sable et gravier",
+        "areia",
+        "cascalho",
+        "arena",
+        "grava",
+        "arena y grava",
+        "aggregates",
+        "granulats",
+    ),
 }
 for _key in _COMMODITY_WORDS:
     assert _key in COMMODITIES, _key
@@ -80,7 +156,7 @@ def _match_part(part: str) -> str | None:
     words = re.findall(r"[a-z][a-z'-]*", bare)
     # two-word phrases first ("tin ore"), then single words, skipping 2-letter symbols
     # that are also ordinary words inside phrases ("co", "or" only count when alone)
-    for a, b in zip(words, words[1:], strict=False):
+    for a, b in itertools.pairwise(words):
         if f"{a} {b}" in COMMODITY_SYNONYMS:
             return COMMODITY_SYNONYMS[f"{a} {b}"]
     for w in words:
@@ -129,8 +205,7 @@ def normalise_commodities(original: pd.Series) -> pd.DataFrame:
 
     Empty cells give commodity 'other', commodities '' and commodity_original ''.
     """
-    raw = original.astype("object").where(original.notna(), "")
-    raw = raw.map(lambda v: str(v).strip())
+    raw = original.astype("object").where(original.notna(), "").astype("str").str.strip()
     uniques = pd.unique(raw.to_numpy())
     table = {u: parse_commodities(u) for u in uniques}
     primary = {u: primary_commodity(v) for u, v in table.items()}
@@ -202,7 +277,7 @@ def normalise_mercury(values: pd.Series) -> pd.Series:
     mask = obj.isna()
     uniques = pd.unique(obj[~mask].to_numpy())
     table = {u: _mercury_of(u) for u in uniques}
-    out = obj.map(lambda v: "unknown" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else table[v])
+    out = obj.where(~mask).map(table).where(~mask, "unknown").fillna("unknown")
     assert set(out.unique()) <= set(MERCURY_USE)
     return out.astype("str")
 

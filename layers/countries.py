@@ -8,6 +8,7 @@ by ``python app.py fetch-data`` or given with ``ASM_COUNTRIES_PATH``) can replac
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -111,7 +112,10 @@ def assign_country_iso3(points: gpd.GeoSeries, countries: gpd.GeoDataFrame, max_
     iso = joined["iso3"].astype("string").reindex(points.index)
     missing = iso.isna() & pts.notna() & ~pts.is_empty
     if missing.any():
-        near = gpd.sjoin_nearest(frame[missing], countries[["iso3", "geometry"]], how="left")
+        with warnings.catch_warnings():
+            # degrees only pick the candidate; the geodesic check below decides
+            warnings.simplefilter("ignore", UserWarning)
+            near = gpd.sjoin_nearest(frame[missing], countries[["iso3", "geometry"]], how="left")
         near = near[~near.index.duplicated(keep="first")]
         geoms = countries.set_index("iso3").geometry
         for idx, code in near["iso3"].items():

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import unicodedata
+import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,10 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         out = pd.to_numeric(values, errors="coerce").astype("float64")
         return out, pd.Series(False, index=values.index)
     obj = values.astype("object")
-    is_num = obj.map(lambda v: isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool))
+    if pd.api.types.is_string_dtype(values.dtype):
+        is_num = pd.Series(False, index=values.index)  # text columns (CSV): no per-cell type check
+    else:  # object columns (XLSX) mix numbers and text
+        is_num = obj.map(lambda v: isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool))
     text = obj.where(~is_num).astype("str").str.strip()
     text = text.str.replace("\u00a0", "", regex=False).str.replace("\u202f", "", regex=False).str.replace(" ", "")
     text = text.str.replace("−", "-", regex=False)  # Unicode minus from word processors
@@ -164,9 +168,17 @@ def read_delimited(path: Path) -> RawTable:
     if not raw.strip():
         raise LayerError(path, "the file is empty", "give a CSV with a header row and one row per site")
     if raw[:4] == b"PK\x03\x04" or raw[:2] in (b"\xd0\xcf",):
-        raise LayerError(path, "this looks like an Excel/zip file saved with a text extension", "save it as .xlsx or export it as CSV")
+        raise LayerError(
+            path,
+            "this looks like an Excel/zip file saved with a text extension",
+            "save it as .xlsx or export it as CSV",
+        )
     if _looks_binary(raw):
-        raise LayerError(path, "this is not a text file (it contains binary bytes)", "export the table as CSV (UTF-8) from your spreadsheet or GIS")
+        raise LayerError(
+            path,
+            "this is not a text file (it contains binary bytes)",
+            "export the table as CSV (UTF-8) from your spreadsheet or GIS",
+        )
     encoding = detect_encoding(raw)
     text = raw.decode(encoding)
     delimiter = detect_delimiter(text[:_SNIFF_BYTES])
@@ -187,10 +199,10 @@ def read_delimited(path: Path) -> RawTable:
             "check that every row has the same number of fields as the header and that quotes are closed",
         ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    warnings = []
+    notes = []
     if encoding != "utf-8-sig":
-        warnings.append(f"read as {encoding} (not valid UTF-8); re-save as UTF-8 if accented names look wrong")
-    return RawTable(frame, None, "table", encoding=encoding, delimiter=delimiter, warnings=warnings)
+        notes.append(f"read as {encoding} (not valid UTF-8); re-save as UTF-8 if accented names look wrong")
+    return RawTable(frame, None, "table", encoding=encoding, delimiter=delimiter, warnings=notes)
 
 
 def _delimiter_name(d: str) -> str:
@@ -208,17 +220,27 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException on bad files
-        raise LayerError(path, f"cannot open the workbook ({_short(exc)})", "give an .xlsx file saved by Excel or LibreOffice (not .xls)") from exc
+        raise LayerError(
+            path,
+            f"cannot open the workbook ({_short(exc)})",
+            "give an .xlsx file saved by Excel or LibreOffice (not .xls)",
+        ) from exc
     with book:
         names = [str(n) for n in book.sheet_names]
         if sheet is not None and sheet not in names:
-            raise LayerError(path, f"no sheet named {sheet!r}; the sheets are {names}", "choose one of these sheet names")
+            raise LayerError(
+                path, f"no sheet named {sheet!r}; the sheets are {names}", "choose one of these sheet names"
+            )
         chosen = sheet if sheet is not None else names[0]
         try:
-            frame = book.parse(chosen, dtype="object")
+            frame = pd.read_excel(book, sheet_name=chosen, dtype="object")
         except Exception as exc:
-            raise LayerError(path, f"cannot read sheet {chosen!r} ({_short(exc)})", "check the sheet has a header row") from exc
-    frame = frame.dropna(how="all")
+            raise LayerError(
+                path, f"cannot read sheet {chosen!r} ({_short(exc)})", "check the sheet has a header row"
+            ) from exc
+    # only trailing empty rows go (formatted but unused): interior ones keep the row numbers equal to Excel's - 1
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]
     frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].notna().any() for c in frame.columns]]
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.reset_index(drop=True)
@@ -232,18 +254,28 @@ def _zip_source(path: Path, layer: str | None, max_members: int, max_unzipped_mb
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise LayerError(path, f"not a readable zip archive ({_short(exc)})", "zip the .shp, .shx, .dbf and .prj files together") from exc
+        raise LayerError(
+            path, f"not a readable zip archive ({_short(exc)})", "zip the .shp, .shx, .dbf and .prj files together"
+        ) from exc
     if len(infos) > max_members:
-        raise LayerError(path, f"the zip has {len(infos)} members (limit {max_members})", "zip only the shapefile's own files")
+        raise LayerError(
+            path, f"the zip has {len(infos)} members (limit {max_members})", "zip only the shapefile's own files"
+        )
     total_mb = sum(i.file_size for i in infos) / 1e6
     if total_mb > max_unzipped_mb:
-        raise LayerError(path, f"the zip expands to {total_mb:.0f} MB (limit {max_unzipped_mb:g} MB)", "give a smaller extract")
+        raise LayerError(
+            path, f"the zip expands to {total_mb:.0f} MB (limit {max_unzipped_mb:g} MB)", "give a smaller extract"
+        )
     members = [i.filename for i in infos if not i.is_dir()]
     shps = [m for m in members if m.lower().endswith(".shp") and not Path(m).name.startswith("._")]
     others = [m for m in members if Path(m).suffix.lower() in (".gpkg", ".geojson", ".kml")]
     candidates = shps or others
     if not candidates:
-        raise LayerError(path, f"the zip holds no shapefile (.shp) among {members[:10]}", "zip the .shp together with its .shx, .dbf and .prj")
+        raise LayerError(
+            path,
+            f"the zip holds no shapefile (.shp) among {members[:10]}",
+            "zip the .shp together with its .shx, .dbf and .prj",
+        )
     if len(candidates) > 1:
         stems = [Path(m).stem for m in candidates]
         if layer is None or layer not in stems:
@@ -258,10 +290,14 @@ def list_layers(path: str | Path) -> list[str]:
     try:
         return [str(n) for n in pyogrio.list_layers(str(path))[:, 0]]
     except Exception as exc:  # pyogrio.errors.DataSourceError and GDAL errors
-        raise LayerError(path, f"cannot open the file ({_short(exc)})", "check it is a complete, uncorrupted file") from exc
+        raise LayerError(
+            path, f"cannot open the file ({_short(exc)})", "check it is a complete, uncorrupted file"
+        ) from exc
 
 
-def read_vector(path: Path, layer: str | None = None, *, max_zip_members: int = 2000, max_unzipped_mb: float = 2000.0) -> RawTable:
+def read_vector(
+    path: Path, layer: str | None = None, *, max_zip_members: int = 2000, max_unzipped_mb: float = 2000.0
+) -> RawTable:
     """A vector file through GDAL (pyogrio), or GeoParquet through pyarrow."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".geoparquet"):
@@ -277,13 +313,22 @@ def read_vector(path: Path, layer: str | None = None, *, max_zip_members: int = 
     if layer is None and len(layers) > 1:
         if suffix == ".kml":
             return _read_kml_folders(path, source, layers)
-        raise LayerError(path, f"the file has {len(layers)} layers {layers} and none was chosen", "choose one with layer=<name>")
+        raise LayerError(
+            path, f"the file has {len(layers)} layers {layers} and none was chosen", "choose one with layer=<name>"
+        )
     chosen = layer or layers[0]
     try:
-        frame = gpd.read_file(source, layer=chosen, engine="pyogrio")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            frame = gpd.read_file(source, layer=chosen, engine="pyogrio")
     except Exception as exc:  # pyogrio DataSourceError / FieldError / GDAL CPLE_* errors
-        raise LayerError(path, f"cannot read layer {chosen!r} ({_short(exc)})", "check the file is complete (not truncated) and valid") from exc
-    return RawTable(frame.reset_index(drop=True), frame.crs, "vector", layer=chosen)
+        raise LayerError(
+            path,
+            f"cannot read layer {chosen!r} ({_short(exc)})",
+            "check the file is complete (not truncated) and valid",
+        ) from exc
+    notes = [f"GDAL: {_short(w.message)}" for w in caught if issubclass(w.category, RuntimeWarning)]
+    return RawTable(frame.reset_index(drop=True), frame.crs, "vector", layer=chosen, warnings=notes)
 
 
 def _read_kml_folders(path: Path, source: str, layers: list[str]) -> RawTable:
@@ -293,11 +338,18 @@ def _read_kml_folders(path: Path, source: str, layers: list[str]) -> RawTable:
         try:
             part = gpd.read_file(source, layer=name, engine="pyogrio")
         except Exception as exc:
-            raise LayerError(path, f"cannot read KML folder {name!r} ({_short(exc)})", "re-export the KML from your GIS") from exc
+            raise LayerError(
+                path, f"cannot read KML folder {name!r} ({_short(exc)})", "re-export the KML from your GIS"
+            ) from exc
         part["kml_folder"] = name
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True)
-    return RawTable(gpd.GeoDataFrame(frame, geometry="geometry", crs=parts[0].crs), parts[0].crs, "vector", warnings=[f"read {len(layers)} KML folders {layers} as one table (column kml_folder)"])
+    return RawTable(
+        gpd.GeoDataFrame(frame, geometry="geometry", crs=parts[0].crs),
+        parts[0].crs,
+        "vector",
+        warnings=[f"read {len(layers)} KML folders {layers} as one table (column kml_folder)"],
+    )
 
 
 def _read_parquet(path: Path) -> RawTable:
@@ -306,27 +358,41 @@ def _read_parquet(path: Path) -> RawTable:
         return RawTable(frame.reset_index(drop=True), frame.crs, "vector")
     except ValueError as exc:
         if "geo" not in str(exc).lower() and "geometry" not in str(exc).lower():
-            raise LayerError(path, f"cannot read the Parquet file ({_short(exc)})", "give a GeoParquet or Parquet table") from exc
+            raise LayerError(
+                path, f"cannot read the Parquet file ({_short(exc)})", "give a GeoParquet or Parquet table"
+            ) from exc
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
-        raise LayerError(path, f"cannot read the Parquet file ({_short(exc)})", "check the file is a complete Parquet file") from exc
+        raise LayerError(
+            path, f"cannot read the Parquet file ({_short(exc)})", "check the file is a complete Parquet file"
+        ) from exc
     try:  # a plain Parquet table (no 'geo' metadata): coordinates from columns
         frame = pd.read_parquet(path)
     except Exception as exc:
-        raise LayerError(path, f"cannot read the Parquet file ({_short(exc)})", "check the file is a complete Parquet file") from exc
+        raise LayerError(
+            path, f"cannot read the Parquet file ({_short(exc)})", "check the file is a complete Parquet file"
+        ) from exc
     return RawTable(frame.reset_index(drop=True), None, "table")
 
 
-def read_any(path: str | Path, layer: str | None = None, *, max_zip_members: int = 2000, max_unzipped_mb: float = 2000.0) -> RawTable:
+def read_any(
+    path: str | Path, layer: str | None = None, *, max_zip_members: int = 2000, max_unzipped_mb: float = 2000.0
+) -> RawTable:
     """Read a table or vector file by its extension; ``layer`` is a sheet (XLSX) or layer (GPKG, zip, KML)."""
     p = Path(path)
     if not p.exists():
         raise LayerError(p, "the file does not exist", "check the path")
     if p.is_dir():
-        raise LayerError(p, "this is a folder, not a file", "give the .shp, .gpkg, .csv … file inside it (or zip the shapefile)")
+        raise LayerError(
+            p, "this is a folder, not a file", "give the .shp, .gpkg, .csv … file inside it (or zip the shapefile)"
+        )
     suffix = p.suffix.lower()
     if suffix not in ACCEPTED_EXTENSIONS:
         hint = " (save .xls workbooks as .xlsx)" if suffix == ".xls" else ""
-        raise LayerError(p, f"unsupported file type {suffix or '(no extension)'!r}{hint}", f"give one of {', '.join(ACCEPTED_EXTENSIONS)}")
+        raise LayerError(
+            p,
+            f"unsupported file type {suffix or '(no extension)'!r}{hint}",
+            f"give one of {', '.join(ACCEPTED_EXTENSIONS)}",
+        )
     if p.stat().st_size == 0:
         raise LayerError(p, "the file is empty", "give a file with a header row and one row per site")
     if suffix in (".csv", ".tsv", ".txt"):
