@@ -137,7 +137,13 @@ def write_table(
             if ext == ".geojson":
                 gdf.to_file(tmp, driver="GeoJSON")
             elif ext == ".gpkg":
-                gdf.to_file(tmp, driver="GPKG", layer="asm_risk", metadata={"asm_risk_about": about})
+                gdf.to_file(
+                    tmp,
+                    driver="GPKG",
+                    layer="asm_risk",
+                    dataset_metadata={"asm_risk_about": about},
+                    layer_metadata={"asm_risk_about": about},
+                )
             else:
                 _write_parquet_with_metadata(gdf, tmp, about)
         if ext == ".geojson":
@@ -248,7 +254,7 @@ def export_download(
     dataset,
     scored: pd.DataFrame,
     state: dict,
-    selected_ids: Sequence[str] | None = None,
+    selected_rows: Sequence[int] | None = None,
     share_url: str | None = None,
 ) -> tuple[str, bytes, str | None]:
     """(file name, bytes, about text or None) of one dashboard export of the current filtered view.
@@ -260,10 +266,12 @@ def export_download(
     from dashboard.views import filter_view, filters_summary
 
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    view = filter_view(scored, state, selected_ids)
+    from dashboard.views import ROW
+
+    view = filter_view(scored, state, selected_rows).drop(columns=[ROW], errors="ignore")
     filters = filters_summary(state)
-    if selected_ids is not None:
-        filters["map selection"] = f"{len(selected_ids)} sites selected on the map"
+    if selected_rows is not None:
+        filters["map selection"] = f"{len(selected_rows)} sites selected on the map"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     if kind in ("csv", "xlsx", "geojson", "gpkg"):
         return export_table_bytes(
