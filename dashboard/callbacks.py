@@ -1,27 +1,479 @@
-"""Thin callbacks: read inputs, call one or two pure functions, return outputs."""
+"""Thin callbacks: read inputs, call one or two pure functions, return outputs.
+
+Flow: the controls and the URL are kept in step by ``sync_state`` (one callback that
+both reads and writes them, so a shared link restores every control); it writes the
+render state to ``ids.STATE``, from which the map, charts and table are drawn. Errors
+raised here reach ``app_factory.show_error`` (Dash's ``on_error``), the one place that
+turns exceptions into the visible alert.
+"""
 
 from __future__ import annotations
 
-from dash import Input, Output, callback
+import dash
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.app_factory import current_settings
-from dashboard.data import get_dataset
-from dashboard.figures import basemap_layers, countries_geojson, make_map_figure
-from dashboard.views import filter_sites
+from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
+from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map
+from dashboard.layout import make_grid
+from dashboard.state import decode_state, default_state, encode_state
+from dashboard.views import (
+    CONTROL_KEYS,
+    controls_from_state,
+    count_text,
+    filter_view,
+    render_state,
+    selected_rows,
+    site_id_at,
+    site_record,
+    state_from_controls,
+    table_page,
+    view_from_relayout,
+)
+
+_CONTROLS = (
+    (ids.FILTER_COUNTRY, "value", "countries"),
+    (ids.FILTER_COMMODITY, "value", "commodities"),
+    (ids.FILTER_RISK_CLASS, "value", "risk_classes"),
+    (ids.FILTER_MERCURY, "value", "mercury_use"),
+    (ids.FILTER_PA_MODE, "value", "pa_mode"),
+    (ids.FILTER_PA_KM, "value", "pa_km"),
+    (ids.FILTER_ECOSYSTEM, "value", "ecosystems"),
+    (ids.FILTER_ECO_KM, "value", "eco_km"),
+    (ids.FILTER_DATE, "start_date", "date_from"),
+    (ids.FILTER_DATE, "end_date", "date_to"),
+    (ids.MAP_SIZE_BY, "value", "size_by"),
+    (ids.MAP_OVERLAYS, "value", "overlays"),
+)
+assert tuple(c[2] for c in _CONTROLS) == CONTROL_KEYS
+_EXPORT_KINDS = {
+    ids.EXPORT_CSV: "csv",
+    ids.EXPORT_XLSX: "xlsx",
+    ids.EXPORT_GEOJSON: "geojson",
+    ids.EXPORT_GPKG: "gpkg",
+    ids.EXPORT_BRIEFING: "briefing",
+}
+_WEIGHTS = {"type": ids.WEIGHT, "key": ALL}
+_DECAY = {"type": ids.DECAY, "key": ALL}
+
+
+def _context(state: dict | None, workspace: str | None):
+    """Settings, dataset, scored frame (with the state's weights) and the filtered view."""
+    settings = current_settings()
+    state = state or render_state(default_state())
+    dataset = get_dataset_for(settings, workspace)
+    scored = get_scored(settings, workspace, state.get("weights") or {}, state.get("decay") or {})
+    return settings, dataset, scored, state
+
+
+# --- URL <-> controls ------------------------------------------------------------------------------
+@callback(
+    Output(ids.URL, "search"),
+    Output(ids.STATE, "data"),
+    *[Output(cid, prop) for cid, prop, _ in _CONTROLS],
+    Output(_WEIGHTS, "value"),
+    Output(_DECAY, "value"),
+    Output(ids.SELECTED_SITE, "data"),
+    Output(ids.MAP_VIEW, "data"),
+    Input(ids.URL, "search"),
+    *[Input(cid, prop) for cid, prop, _ in _CONTROLS],
+    Input(_WEIGHTS, "value"),
+    Input(_DECAY, "value"),
+    Input(ids.SELECTED_SITE, "data"),
+    Input(ids.MAP, "relayoutData"),
+    State(_WEIGHTS, "id"),
+    State(_DECAY, "id"),
+)
+def sync_state(search, *args):
+    n = len(_CONTROLS)
+    values, (weights, decay, site, relayout, weight_ids, decay_ids) = args[:n], args[n:]
+    defaults = weight_defaults(current_settings())
+    wkeys, dkeys = [w["key"] for w in weight_ids], [d["key"] for d in decay_ids]
+    keep = [no_update] * n
+    trigger = ctx.triggered_id
+    if trigger is None or trigger == ids.URL:  # page load or back/forward: the URL wins
+        state = decode_state(search)
+        if state["messages"]:
+            dash.set_props(
+                ids.ALERT, {"children": "Some parts of the link were ignored: " + "; ".join(state["messages"])}
+            )
+        controls, w, d = controls_from_state(state, defaults)
+        return (
+            no_update,
+            render_state(state),
+            *[controls[key] for _, _, key in _CONTROLS],
+            [w.get(k) for k in wkeys],
+            [d.get(k) for k in dkeys],
+            state["site"],
+            state["view"],
+        )
+    previous = decode_state(search)
+    view = previous["view"]
+    if trigger == ids.MAP:
+        view = view_from_relayout(relayout) or view
+    elif trigger == ids.FILTER_COUNTRY:
+        view = None  # a new country choice re-fits the map
+    state = state_from_controls(
+        {key: v for (_, _, key), v in zip(_CONTROLS, values, strict=True)},
+        dict(zip(wkeys, weights, strict=True)),
+        dict(zip(dkeys, decay, strict=True)),
+        defaults,
+        site=site,
+        view=view,
+    )
+    render = no_update if trigger in (ids.MAP, ids.SELECTED_SITE) else render_state(state)
+    return (
+        encode_state(state),
+        render,
+        *keep,
+        [no_update] * len(wkeys),
+        [no_update] * len(dkeys),
+        no_update,
+        no_update,
+    )
 
 
 @callback(
+    Output(ids.FILTER_COUNTRY, "value", allow_duplicate=True),
+    Output(ids.FILTER_COMMODITY, "value", allow_duplicate=True),
+    Output(ids.FILTER_RISK_CLASS, "value", allow_duplicate=True),
+    Output(ids.FILTER_MERCURY, "value", allow_duplicate=True),
+    Output(ids.FILTER_PA_MODE, "value", allow_duplicate=True),
+    Output(ids.FILTER_ECOSYSTEM, "value", allow_duplicate=True),
+    Output(ids.FILTER_DATE, "start_date", allow_duplicate=True),
+    Output(ids.FILTER_DATE, "end_date", allow_duplicate=True),
+    Input(ids.FILTER_RESET, "n_clicks"),
+    prevent_initial_call=True,
+)
+def reset_filters(_n):
+    d = default_state()
+    return (
+        d["countries"],
+        d["commodities"],
+        d["risk_classes"],
+        d["mercury_use"],
+        d["pa_mode"],
+        d["ecosystems"],
+        None,
+        None,
+    )
+
+
+@callback(
+    Output(_WEIGHTS, "value", allow_duplicate=True),
+    Output(_DECAY, "value", allow_duplicate=True),
+    Input(ids.WEIGHTS_RESET, "n_clicks"),
+    State(_WEIGHTS, "id"),
+    State(_DECAY, "id"),
+    prevent_initial_call=True,
+)
+def reset_weights(_n, weight_ids, decay_ids):
+    weights, decay = weight_defaults(current_settings())
+    return [weights[w["key"]] for w in weight_ids], [decay[d["key"]] for d in decay_ids]
+
+
+# --- linked charts -> filters ------------------------------------------------------------------------
+@callback(
+    Output(ids.FILTER_COUNTRY, "value", allow_duplicate=True),
+    Output(ids.FILTER_COMMODITY, "value", allow_duplicate=True),
+    Output(ids.FILTER_RISK_CLASS, "value", allow_duplicate=True),
+    Input(ids.chart("risk-by-country"), "clickData"),
+    Input(ids.chart("mercury-by-country"), "clickData"),
+    Input(ids.chart("commodity-mix"), "clickData"),
+    Input(ids.chart("risk-histogram"), "clickData"),
+    prevent_initial_call=True,
+)
+def filter_from_chart(by_country, hg_country, commodity, histogram):
+    click = {
+        ids.chart("risk-by-country"): by_country,
+        ids.chart("mercury-by-country"): hg_country,
+        ids.chart("commodity-mix"): commodity,
+        ids.chart("risk-histogram"): histogram,
+    }[ctx.triggered_id]
+    point = (click or {}).get("points", [{}])[0]
+    value = point.get("customdata")
+    if value is None or isinstance(value, list):
+        value = point.get("x") if ctx.triggered_id != ids.chart("commodity-mix") else point.get("y")
+    if ctx.triggered_id == ids.chart("commodity-mix"):
+        return no_update, [value], no_update
+    if ctx.triggered_id == ids.chart("risk-histogram"):
+        return no_update, no_update, [point.get("customdata")]
+    return [value], no_update, no_update
+
+
+# --- map, charts, table ---------------------------------------------------------------------------------
+@callback(
     Output(ids.MAP, "figure"),
     Output(ids.COUNT, "children"),
-    Input(ids.FILTER_COUNTRY, "value"),
-    Input(ids.FILTER_COMMODITY, "value"),
-    Input(ids.FILTER_RISK_CLASS, "value"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    Input(ids.MAP_VIEW, "data"),
+    State(ids.SELECTED_SITE, "data"),
+    prevent_initial_call=True,
 )
-def update_map(countries, commodities, risk_classes):
+def update_map(state, workspace, map_view, site_id):
+    settings, dataset, scored, state = _context(state, workspace)
+    view = filter_view(scored, state)
+    fig = make_dashboard_map(
+        view,
+        all_sites=scored,
+        countries=dataset.countries,
+        overlay_frames={
+            "protected_areas": dataset.protected_areas,
+            "rainforest": dataset.rainforest,
+            "reefs": dataset.reefs,
+            "arctic_lat": dataset.arctic_lat,
+        },
+        state=state,
+        basemap=settings.basemap,
+        max_payload_mb=settings.max_map_payload_mb,
+        map_view=map_view,
+        selected_site=site_record(scored, site_id),
+        is_demo=dataset.is_demo,
+    )
+    return fig, count_text(len(view), len(scored))
+
+
+@callback(
+    *[Output(ids.chart(name), "figure") for name in CHART_NAMES],
+    Output(ids.TABLE_WRAP, "children"),
+    Output(ids.SELECTION_NOTE, "children"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    Input(ids.MAP, "selectedData"),
+    prevent_initial_call=True,
+)
+def update_charts_and_table(state, workspace, selected):
+    _settings, dataset, scored, state = _context(state, workspace)
+    chosen = selected_rows(selected)
+    view = filter_view(scored, state, chosen)
+    bounds = risk_config(_settings, state.get("weights"), state.get("decay")).class_thresholds
+    figures = [make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=bounds) for name in CHART_NAMES]
+    note = f"Map selection: {len(view):,} sites (double-click the map to clear)." if chosen is not None else ""
+    return *figures, make_grid(), note  # a fresh grid asks the server for its first block
+
+
+@callback(
+    Output(ids.TABLE_WRAP, "children", allow_duplicate=True),
+    Input(ids.TABLE_SEARCH, "value"),
+    prevent_initial_call=True,
+)
+def search_table(_text):
+    return make_grid()
+
+
+@callback(
+    Output(ids.TABLE, "getRowsResponse"),
+    Input(ids.TABLE, "getRowsRequest"),
+    State(ids.STATE, "data"),
+    State(ids.WORKSPACE, "data"),
+    State(ids.MAP, "selectedData"),
+    State(ids.TABLE_SEARCH, "value"),
+    prevent_initial_call=True,
+)
+def table_block(request, state, workspace, selected, search):
+    _settings, _dataset, scored, state = _context(state, workspace)
+    return table_page(filter_view(scored, state, selected_rows(selected)), request, search)
+
+
+# --- site selection and detail ------------------------------------------------------------------------------
+@callback(
+    Output(ids.SELECTED_SITE, "data", allow_duplicate=True),
+    Input(ids.MAP, "clickData"),
+    Input(ids.TABLE, "cellClicked"),
+    State(ids.STATE, "data"),
+    State(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,
+)
+def select_site(map_click, cell, state, workspace):
+    if ctx.triggered_id == ids.TABLE:
+        return (cell or {}).get("rowId") or no_update
+    _settings, _dataset, scored, _state = _context(state, workspace)
+    points = (map_click or {}).get("points") or [{}]
+    custom = points[0].get("customdata")
+    site = site_id_at(scored, custom[0]) if isinstance(custom, list) and custom else None
+    return site or no_update
+
+
+@callback(
+    Output(ids.DETAIL, "children"),
+    Output(ids.SELECTED_LONLAT, "data"),
+    Input(ids.SELECTED_SITE, "data"),
+    Input(ids.STATE, "data"),
+    State(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,
+)
+def show_site(site_id, state, workspace):
+    _settings, dataset, scored, state = _context(state, workspace)
+    record = site_record(scored, site_id)
+    if record is None:
+        msg = (
+            "Click a site on the map or a row in the table."
+            if site_id is None
+            else f"Site {site_id} is not in these data."
+        )
+        return html.P(msg, className="hint"), None
+    from dashboard.layout import make_detail
+
+    return make_detail(record, dataset), [record["lon"], record["lat"]]
+
+
+# The selected-site ring is the map's last trace: moved in the browser, so the map is not rebuilt.
+clientside_callback(
+    """function(lonlat) {
+        const gd = document.querySelector("#map-sites .js-plotly-plot");
+        if (!gd || !gd.data || !gd.data.length) { return dash_clientside.no_update; }
+        const xy = lonlat || [];
+        Plotly.restyle(gd, {lon: [xy.length ? [xy[0]] : []], lat: [xy.length ? [xy[1]] : []]}, [gd.data.length - 1]);
+        return dash_clientside.no_update;
+    }""",
+    Output(ids.SELECTED_LONLAT, "modified_timestamp"),
+    Input(ids.SELECTED_LONLAT, "data"),
+    prevent_initial_call=True,
+)
+
+
+# --- table quick search, chart image downloads (in the browser) ------------------------------------------------
+# PNG and SVG are made by plotly.js in the browser (Plotly.downloadImage): the exact figure on
+# screen, no Chrome process on the server (kaleido 1 would need one per export, under gunicorn).
+clientside_callback(
+    """function(clicks) {
+        const t = dash_clientside.callback_context.triggered_id;
+        if (!t || t.fmt === "html" || !clicks.some(Boolean)) { return dash_clientside.no_update; }
+        const gd = document.querySelector("#chart-" + t.chart + " .js-plotly-plot");
+        if (gd) { Plotly.downloadImage(gd, {format: t.fmt, filename: t.chart, width: 1000, height: 500}); }
+        return dash_clientside.no_update;
+    }""",
+    Output(ids.SHARE, "className"),
+    Input({"type": ids.CHART_EXPORT, "chart": ALL, "fmt": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+
+clientside_callback(
+    """function(n) { return window.location.href; }""",
+    Output(ids.SHARE, "content"),
+    Input(ids.SHARE, "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output(ids.ALERT, "children", allow_duplicate=True),
+    Input(ids.ALERT_CLOSE, "n_clicks"),
+    prevent_initial_call=True,
+)
+def dismiss_alert(_n):
+    return None
+
+
+# --- exports --------------------------------------------------------------------------------------------------------
+@callback(
+    Output(ids.DOWNLOAD, "data"),
+    Output(ids.DOWNLOAD_ABOUT, "data"),
+    Input(ids.EXPORT_CSV, "n_clicks"),
+    Input(ids.EXPORT_XLSX, "n_clicks"),
+    Input(ids.EXPORT_GEOJSON, "n_clicks"),
+    Input(ids.EXPORT_GPKG, "n_clicks"),
+    Input(ids.EXPORT_BRIEFING, "n_clicks"),
+    Input({"type": ids.CHART_EXPORT, "chart": ALL, "fmt": "html"}, "n_clicks"),
+    State(ids.STATE, "data"),
+    State(ids.WORKSPACE, "data"),
+    State(ids.MAP, "selectedData"),
+    State(ids.URL, "href"),
+    prevent_initial_call=True,
+)
+def export_view(*args):
+    state, workspace, selected, href = args[-4:]
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update, no_update
+    from dashboard.exports import export_download
+
+    settings, dataset, scored, state = _context(state, workspace)
+    trigger = ctx.triggered_id
+    kind = _EXPORT_KINDS.get(trigger) if isinstance(trigger, str) else f"chart-html:{trigger['chart']}"
+    name, data, about = export_download(kind, settings, dataset, scored, state, selected_rows(selected), href)
+    about_dl = dcc.send_string(about, name.rsplit(".", 1)[0] + ".about.txt") if about else no_update
+    return dcc.send_bytes(data, name), about_dl
+
+
+# --- uploads ---------------------------------------------------------------------------------------------------------
+@callback(
+    Output(ids.WORKSPACE, "data"),
+    Output(ids.UPLOAD_STATUS, "children"),
+    Input(ids.UPLOAD_SITES, "contents"),
+    Input(ids.UPLOAD_PA, "contents"),
+    State(ids.UPLOAD_SITES, "filename"),
+    State(ids.UPLOAD_PA, "filename"),
+    State(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,
+)
+def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
+    from dashboard.workspace import new_workspace_id, save_upload
+
     settings = current_settings()
-    dataset = get_dataset(settings)
-    view = filter_sites(dataset.scored, countries=countries, commodities=commodities, risk_classes=risk_classes)
-    layers = basemap_layers(countries_geojson(dataset.countries)) if settings.basemap == "offline" else []
-    fig = make_map_figure(view, basemap_layers=layers, basemap=settings.basemap, is_demo=dataset.is_demo)
-    return fig, f"{len(view):,} of {len(dataset.scored):,} sites"
+    is_sites = ctx.triggered_id == ids.UPLOAD_SITES
+    workspace = workspace or new_workspace_id()
+    report = save_upload(
+        settings,
+        workspace,
+        "sites" if is_sites else "protected_areas",
+        sites_name if is_sites else pa_name,
+        sites_contents if is_sites else pa_contents,
+    )
+    dataset = get_dataset_for(settings, workspace)  # compute the facts now, under the progress indicator
+    reasons = [html.Li(f"{reason}: {n:,}") for reason, n in list(report.reasons.items())[:8]]
+    return workspace, html.Div(
+        [
+            html.P(report.summary(), className="upload-summary"),
+            html.Ul(reasons) if reasons else None,
+            html.P(f"{len(dataset.scored):,} sites scored in your workspace."),
+        ]
+    )
+
+
+@callback(
+    Output(ids.DOWNLOAD_REJECTED, "data"),
+    Input(ids.UPLOAD_REJECTED, "n_clicks"),
+    State(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,
+)
+def download_rejected(_n, workspace):
+    from dashboard.workspace import rejected_csv
+    from layers.errors import LayerError
+
+    data = rejected_csv(current_settings(), workspace, "sites") if workspace else None
+    if data is None:
+        raise LayerError(
+            None, "no rejected rows to download", "upload a sites file first; rows it cannot use are listed here"
+        )
+    return dcc.send_bytes(data, "rejected_sites.csv")
+
+
+@callback(
+    Output(ids.WORKSPACE, "data", allow_duplicate=True),
+    Output(ids.UPLOAD_STATUS, "children", allow_duplicate=True),
+    Input(ids.WORKSPACE_RESET, "n_clicks"),
+    State(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,
+)
+def reset_workspace(_n, workspace):
+    from dashboard.workspace import clear_workspace
+
+    if workspace:
+        clear_workspace(current_settings(), workspace)
+    return None, "Back to the server's data."
+
+
+@callback(
+    Output(ids.FILTER_COUNTRY, "options"),
+    Output(ids.FILTER_COMMODITY, "options"),
+    Output(ids.DATA_BANNER, "children"),
+    Input(ids.WORKSPACE, "data"),
+)
+def update_data_controls(workspace):
+    from dashboard.layout import banner
+    from dashboard.views import commodity_options, country_options
+
+    dataset = get_dataset_for(current_settings(), workspace)
+    return country_options(dataset.scored, dataset.countries), commodity_options(dataset.scored), banner(dataset)

@@ -1,17 +1,26 @@
 """The dashboard's view of the data: the scenario's facts, computed once per process
-per dataset and treated as read-only; each callback works on copies or filtered views."""
+per dataset and treated as read-only; each callback works on copies or filtered views.
+
+Caches are ``lru_cache``s keyed by immutable values (the settings as JSON, the
+workspace id and its manifest version, the weight overrides): no per-user state is
+kept at module level, and any gunicorn worker rebuilds a workspace's dataset from
+disk (``dashboard.workspace``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
+from dashboard.views import config_overrides, prepare_scored
 from layers.pipeline import LayerSources, compute_facts, load_config, load_scenario, score_facts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """Facts and default scores for one set of layers (read-only by contract)."""
 
@@ -23,16 +32,17 @@ class Dataset:
     warnings: tuple[str, ...]
     is_demo: bool
     n_rejected: int
+    rainforest: gpd.GeoDataFrame | None = None
+    reefs: gpd.GeoDataFrame | None = None
+    arctic_lat: float | None = None
+    raster_names: tuple[str, ...] = ()
+    workspace_id: str | None = None
 
 
-@lru_cache(maxsize=4)
-def _load_dataset(sources: LayerSources, settings_json: str) -> Dataset:
-    from settings import Settings
-
-    settings = Settings.model_validate_json(settings_json)
-    scenario = load_scenario(sources, settings)
-    facts = compute_facts(scenario, settings)
+def dataset_from_scenario(scenario, facts: gpd.GeoDataFrame, settings, workspace_id: str | None = None) -> Dataset:
+    """A Dataset from a loaded scenario and its facts (scored with the default weights)."""
     scored = score_facts(facts, load_config(settings))
+    arctic = scenario.arctic
     return Dataset(
         facts=facts,
         scored=scored,
@@ -42,9 +52,88 @@ def _load_dataset(sources: LayerSources, settings_json: str) -> Dataset:
         warnings=tuple(scenario.warnings),
         is_demo=scenario.is_demo,
         n_rejected=scenario.sites.n_rejected,
+        rainforest=scenario.rainforest,
+        reefs=scenario.reefs,
+        arctic_lat=getattr(arctic, "min_lat", None) or settings.arctic_circle_lat,
+        raster_names=tuple(layer.name for layer in scenario.rasters),
+        workspace_id=workspace_id,
     )
+
+
+@lru_cache(maxsize=4)
+def _load_dataset(sources: LayerSources, settings_json: str) -> Dataset:
+    from settings import Settings
+
+    settings = Settings.model_validate_json(settings_json)
+    scenario = load_scenario(sources, settings)
+    facts = compute_facts(scenario, settings)
+    return dataset_from_scenario(scenario, facts, settings)
 
 
 def get_dataset(settings) -> Dataset:
     """The default dataset of this server (from settings: the user's files or the demo)."""
     return _load_dataset(LayerSources.from_settings(settings), settings.model_dump_json())
+
+
+@lru_cache(maxsize=8)
+def _load_workspace_dataset(settings_json: str, workspace_id: str, version: str) -> Dataset:
+    from dashboard.workspace import build_workspace_dataset
+    from settings import Settings
+
+    return build_workspace_dataset(Settings.model_validate_json(settings_json), workspace_id)
+
+
+def get_dataset_for(settings, workspace_id: str | None) -> Dataset:
+    """The dataset of a user's workspace (uploaded files), or the server's default dataset."""
+    from dashboard.workspace import workspace_version
+
+    version = workspace_version(settings, workspace_id) if workspace_id else None
+    if not version:
+        return get_dataset(settings)
+    return _load_workspace_dataset(settings.model_dump_json(), workspace_id, version)
+
+
+@lru_cache(maxsize=16)
+def _scored(settings_json: str, workspace_id: str | None, version: str | None, key: tuple) -> pd.DataFrame:
+    from settings import Settings
+
+    settings = Settings.model_validate_json(settings_json)
+    dataset = get_dataset_for(settings, workspace_id)
+    weights = {k: v for k, v in key[0]}
+    decay = {k: (a, b) for k, a, b in key[1]}
+    if not weights and not decay:
+        return prepare_scored(dataset.scored)
+    return prepare_scored(score_facts(dataset.facts, risk_config(settings, weights, decay)))
+
+
+@lru_cache(maxsize=32)
+def _risk_config(settings_json: str, key: tuple):
+    from settings import Settings
+
+    weights = {k: v for k, v in key[0]}
+    decay = {k: (a, b) for k, a, b in key[1]}
+    return load_config(Settings.model_validate_json(settings_json), overrides=config_overrides(weights, decay) or None)
+
+
+def risk_config(settings, weights: dict[str, float] | None = None, decay: dict[str, Any] | None = None):
+    """The risk configuration in use: the server's file with the session's weight overrides (immutable, cached)."""
+    from dashboard.views import overrides_key
+
+    return _risk_config(settings.model_dump_json(), overrides_key(weights or {}, decay or {}))
+
+
+def weight_defaults(settings) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """The slider defaults (factor weights, decay near/outer km) of the server's risk configuration."""
+    from dashboard.views import default_weights
+
+    return default_weights(risk_config(settings).to_dict())
+
+
+def get_scored(settings, workspace_id: str | None, weights: dict[str, float], decay: dict[str, Any]) -> pd.DataFrame:
+    """The prepared scored frame (categorical filter columns) for a workspace and weight overrides (read-only)."""
+    from dashboard.views import overrides_key
+    from dashboard.workspace import workspace_version
+
+    version = workspace_version(settings, workspace_id) if workspace_id else None
+    ws = workspace_id if version else None
+    return _scored(settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))

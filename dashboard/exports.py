@@ -288,19 +288,13 @@ def export_download(
         return f"{name}-{stamp}.html", page.encode("utf-8"), None
     if kind == "briefing":
         from dashboard.briefing import make_briefing_html
-        from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map
+        from dashboard.figures import CHART_NAMES, make_chart_figure, make_static_map_figure
+        from dashboard.views import countries_bounds
 
-        map_sites = view.nlargest(20_000, "risk_0_100") if len(view) > 20_000 else view
-        map_state = {
-            **state,
-            "overlays": [o for o in state.get("overlays", []) if o in ("countries", "protected_areas")],
-        }
-        fig_map = make_dashboard_map(
-            map_sites, all_sites=scored, countries=dataset.countries,
-            overlay_frames={"protected_areas": dataset.protected_areas, "arctic_lat": dataset.arctic_lat},
-            state=map_state, basemap="offline", max_payload_mb=settings.max_map_payload_mb, is_demo=dataset.is_demo,
+        fig_map = make_static_map_figure(
+            view, countries=dataset.countries, is_demo=dataset.is_demo,
+            bounds=countries_bounds(dataset.countries, state.get("countries") or []),
         )  # fmt: skip
-        fig_map.update_layout(height=560)
         charts = {
             n: make_chart_figure(n, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds)
             for n in CHART_NAMES

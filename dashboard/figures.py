@@ -1,19 +1,75 @@
-"""Pure figure builders: data in, ``go.Figure`` out (imports plotly, never dash)."""
+"""Pure figure builders: data in, ``go.Figure`` out (imports plotly, never dash).
+
+Speed and payload: every per-point array is a NumPy array (float32 where enough), so
+plotly serialises it as a typed array; the hover card is one ``hovertemplate`` per
+trace reading ``customdata``, never a per-point hover string. See docs/performance.md.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import shapely
 
-# ColorBrewer YlOrRd, 4 classes (colour-blind safe, ordered light to dark).
+from dashboard.views import (
+    BUFFER_MARKS_KM,
+    commodity_counts,
+    contributions,
+    ecdf,
+    mercury_by_country,
+    risk_by_country,
+    share_within,
+)
+
+# ColorBrewer YlOrRd, 4 classes (colour-blind safe, ordered light to dark, also readable in grey).
 RISK_COLOURS = {"low": "#fecc5c", "moderate": "#fd8d3c", "high": "#e31a1c", "very high": "#800026"}
 RISK_ORDER = tuple(RISK_COLOURS)
 OFFLINE_BACKGROUND = "#dde8f0"
 LAND_COLOUR = "#f7f5ef"
+SELECTED_COLOUR = "#1f6feb"
+# Protected areas by IUCN group (ColorBrewer Greens/Purples; distinguishable for deuteranopes by lightness).
+IUCN_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "strict (Ia, Ib, II)": (("Ia", "Ib", "II"), "#006d2c"),
+    "habitat / monument (III, IV)": (("III", "IV"), "#41ab5d"),
+    "sustainable use (V, VI)": (("V", "VI"), "#a1d99b"),
+    "no category": (("Not Reported", "Not Applicable", "Not Assigned"), "#9e9ac8"),
+}
+OVERLAY_STYLE = {
+    "rainforest": {"type": "fill", "color": "#1b7837", "opacity": 0.25},
+    "reefs": {"type": "fill", "color": "#2166ac", "opacity": 0.6},
+    "arctic": {"type": "line", "color": "#5e3c99", "line": {"width": 1.5}},
+}
+HOVER = (
+    "<b>%{customdata[3]}</b><br>%{customdata[4]}<br>risk %{customdata[1]:.0f}/100 (CLASS)"
+    "<br>nearest protected area: %{customdata[5]}<br>distance: %{customdata[2]:.1f} km<extra></extra>"
+)
+# Above the payload budget the hover card keeps the numbers only (names are in the detail panel and table).
+HOVER_LEAN = (
+    "risk %{customdata[1]:.0f}/100 (CLASS)<br>nearest protected area: %{customdata[2]:.1f} km"
+    "<br><i>click for name and details</i><extra></extra>"
+)
+HOVER_TEXT_BYTES_PER_SITE = 60.0  # typical JSON size of a site's name, commodity and protected-area name
+CHART_NAMES: tuple[str, ...] = (
+    "risk-by-country",
+    "risk-histogram",
+    "pa-distance",
+    "commodity-mix",
+    "mercury-by-country",
+)
+CHART_TITLES = {
+    "risk-by-country": "Sites by country and risk class",
+    "risk-histogram": "Risk score distribution",
+    "pa-distance": "Distance to the nearest protected area",
+    "commodity-mix": "Commodity mix",
+    "mercury-by-country": "Estimated mercury release by country (kg/yr)",
+}
 
 
 def offline_style() -> dict:
@@ -25,16 +81,207 @@ def offline_style() -> dict:
     return {
         "version": 8,
         "name": "asm-offline",
-        "sources": {},
+        # an (empty) source, because plotly.js prunes an empty ``sources`` object on updates and
+        # MapLibre then rejects the style ('missing required property "sources"')
+        "sources": {"asm-none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
         "layers": [{"id": "sea", "type": "background", "paint": {"background-color": OFFLINE_BACKGROUND}}],
     }
 
 
-def countries_geojson(countries: gpd.GeoDataFrame, simplify_tolerance_deg: float = 0.05) -> dict:
+# --- polygons for the map --------------------------------------------------------------------
+def tolerance_for_zoom(zoom: float, pixels: float = 1.0) -> float:
+    """Simplification tolerance (degrees) of about ``pixels`` screen pixels at a web-map zoom level."""
+    return pixels * 360.0 / (512.0 * 2.0 ** max(0.0, float(zoom)))
+
+
+def simplified_geojson(
+    frame: gpd.GeoDataFrame,
+    *,
+    tolerance_deg: float,
+    bounds: Sequence[float] | None = None,
+    properties: Sequence[str] = (),
+    precision: int = 4,
+) -> dict:
+    """A lean GeoJSON FeatureCollection: clipped to ``bounds`` (lon/lat), simplified, coordinates rounded.
+
+    Display only (degree tolerance is fine for drawing; no measurement is made here).
+    """
+    if frame is None or len(frame) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = np.asarray(frame.geometry.values)
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        box = shapely.box(minx, miny, maxx, maxy)
+        keep = shapely.intersects(geoms, box)
+        geoms = shapely.clip_by_rect(geoms[keep], minx, miny, maxx, maxy)
+        frame = frame[keep]
+    geoms = shapely.simplify(geoms, tolerance_deg, preserve_topology=True)
+    geoms = shapely.set_precision(geoms, 10.0**-precision, mode="valid_output")
+    features = []
+    props = [frame[p].astype("string").fillna("").tolist() for p in properties if p in frame.columns]
+    names = [p for p in properties if p in frame.columns]
+    for i, g in enumerate(geoms):
+        if g is None or shapely.is_empty(g):
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {n: col[i] for n, col in zip(names, props, strict=True)},
+                "geometry": json.loads(shapely.to_geojson(g)),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def countries_geojson(
+    countries: gpd.GeoDataFrame, simplify_tolerance_deg: float = 0.05, bounds: Sequence[float] | None = None
+) -> dict:
     """Country outlines as GeoJSON for the offline basemap (simplified for display only)."""
-    simple = countries[["iso3", "name", "geometry"]].copy()
-    simple["geometry"] = simple.geometry.simplify(simplify_tolerance_deg, preserve_topology=True)
-    return json.loads(simple.to_json(drop_id=True))
+    return simplified_geojson(
+        countries, tolerance_deg=simplify_tolerance_deg, bounds=bounds, properties=("iso3", "name"), precision=3
+    )
+
+
+def basemap_layers(countries_gj: dict, outlines: bool = True) -> list[dict]:
+    """Land fill and (optionally) country outlines, below the site markers."""
+    layers = [
+        {"sourcetype": "geojson", "source": countries_gj, "type": "fill", "color": LAND_COLOUR, "below": "traces"}
+    ]
+    if outlines:
+        layers.append(
+            {
+                "sourcetype": "geojson",
+                "source": countries_gj,
+                "type": "line",
+                "color": "#8a8a8a",
+                "line": {"width": 0.6},
+                "below": "traces",
+            }
+        )
+    return layers
+
+
+def arctic_circle_geojson(lat: float = 66.5634) -> dict:
+    """The Arctic Circle as a GeoJSON line (for the overlay)."""
+    lons = np.linspace(-180, 180, 181)
+    coords = [[float(x), float(lat)] for x in lons]
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": coords}}],
+    }
+
+
+def overlay_layers(
+    layers: Mapping[str, Any],
+    overlays: Sequence[str],
+    *,
+    zoom: float,
+    bounds: Sequence[float] | None,
+    budget_bytes: float,
+) -> list[dict]:
+    """MapLibre layers for the toggled overlays, simplified to the zoom and clipped to ``bounds``.
+
+    ``layers`` maps 'protected_areas', 'rainforest', 'reefs' to GeoDataFrames (or None) and
+    'arctic_lat' to the Arctic boundary latitude. The tolerance is doubled until the GeoJSON
+    fits ``budget_bytes`` (so no view ships more than the payload budget).
+    """
+    tol = tolerance_for_zoom(zoom)
+    for _ in range(8):
+        out = _overlay_layers_at(layers, overlays, tol, bounds)
+        size = sum(len(json.dumps(layer["source"])) for layer in out)  # default separators, as sent
+        if size <= budget_bytes:
+            return out
+        tol *= 2.0
+    return [layer for layer in out if layer["type"] == "line"]  # last resort: outlines only
+
+
+def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], tol: float, bounds) -> list[dict]:
+    out: list[dict] = []
+    for name in ("rainforest", "reefs"):
+        frame = layers.get(name)
+        if name in overlays and frame is not None and len(frame):
+            gj = simplified_geojson(frame, tolerance_deg=tol, bounds=bounds)
+            style = OVERLAY_STYLE[name]
+            out.append({"sourcetype": "geojson", "source": gj, "below": "traces", **style})
+    pas = layers.get("protected_areas")
+    if "protected_areas" in overlays and pas is not None and len(pas):
+        group_of = {m: label for label, (members, _) in IUCN_GROUPS.items() for m in members}
+        cats = pas["iucn_cat"] if "iucn_cat" in pas.columns else pd.Series(pd.NA, index=pas.index)
+        labels = cats.astype("string").map(group_of).fillna("no category").to_numpy(dtype=object)
+        for label, (_members, colour) in IUCN_GROUPS.items():
+            part = pas[labels == label]
+            if len(part) == 0:
+                continue
+            gj = simplified_geojson(part, tolerance_deg=tol, bounds=bounds, properties=("name", "iucn_cat"))
+            out.append(
+                {
+                    "sourcetype": "geojson",
+                    "source": gj,
+                    "type": "fill",
+                    "color": colour,
+                    "opacity": 0.45,
+                    "below": "traces",
+                }
+            )
+            out.append(
+                {
+                    "sourcetype": "geojson",
+                    "source": gj,
+                    "type": "line",
+                    "color": colour,
+                    "line": {"width": 1},
+                    "below": "traces",
+                }
+            )
+    if "arctic" in overlays and layers.get("arctic_lat") is not None:
+        out.append(
+            {"sourcetype": "geojson", "source": arctic_circle_geojson(layers["arctic_lat"]), **OVERLAY_STYLE["arctic"]}
+        )
+    return out
+
+
+# --- the map -----------------------------------------------------------------------------------
+def _text(frame: pd.DataFrame, col: str, fill: str = "") -> np.ndarray:
+    if col not in frame.columns:
+        return np.full(len(frame), fill, dtype=object)
+    return frame[col].astype("string").fillna(fill).to_numpy(dtype=object)
+
+
+def _num(frame: pd.DataFrame, col: str, dtype: str = "float32") -> np.ndarray:
+    if col not in frame.columns:
+        return np.full(len(frame), np.nan, dtype=dtype)
+    return frame[col].to_numpy(dtype=dtype, na_value=np.nan)
+
+
+def marker_sizes(values: np.ndarray, min_px: float = 5.0, max_px: float = 18.0) -> np.ndarray:
+    """Marker diameters (px) with area proportional to ``values``; NaN or non-positive get ``min_px``."""
+    v = np.asarray(values, dtype="float64")
+    finite = np.isfinite(v) & (v > 0)
+    out = np.full(v.shape, min_px, dtype="float32")
+    if finite.any():
+        top = np.nanpercentile(v[finite], 99) or 1.0
+        out[finite] = min_px + (max_px - min_px) * np.sqrt(np.clip(v[finite] / top, 0, 1))
+    return out
+
+
+def site_customdata(part: pd.DataFrame, *, lean: bool = False) -> np.ndarray:
+    """customdata: row position, risk, distance km (float32), then (unless lean) name, commodity, nearest PA."""
+    from dashboard.views import ROW
+
+    rows = part[ROW].to_numpy(dtype="float32") if ROW in part.columns else np.arange(len(part), dtype="float32")
+    numeric = np.column_stack(
+        [rows, np.round(_num(part, "risk_0_100"), 1), np.round(_num(part, "dist_protected_area_km"), 2)]
+    ).astype("float32")
+    if lean:
+        return numeric
+    return np.column_stack(
+        [
+            numeric.astype(object),
+            _text(part, "name"),
+            _text(part, "commodity"),
+            _text(part, "nearest_protected_area", "—"),
+        ]
+    )
 
 
 def make_map_figure(
@@ -45,36 +292,56 @@ def make_map_figure(
     center: dict | None = None,
     zoom: float = 1.3,
     is_demo: bool = False,
+    size_by: str = "none",
+    selected_site: Mapping[str, Any] | None = None,
+    uirevision: str = "map",
+    max_payload_mb: float = 5.0,
 ) -> go.Figure:
-    """Sites coloured by risk class (one trace per class, so the legend toggles them)."""
-    fig = go.Figure()
+    """Sites coloured by risk class (one trace per class, so the legend toggles them), sized by a control.
+
+    The last trace is the selected site (a ring), empty when none is selected. When the
+    names would push the figure over ``max_payload_mb`` the hover card keeps the numbers only.
+    """
+    lean = len(scored) * HOVER_TEXT_BYTES_PER_SITE > max_payload_mb * 1e6 * 0.5
+    traces = []
+    classes = scored["risk_class"].astype("string") if "risk_class" in scored.columns else None
+    size_col = {"workers": "workers", "mercury": "hg_kg_per_yr"}.get(size_by)
+    sizes_all = marker_sizes(_num(scored, size_col, "float64")) if size_col else None
     for cls in RISK_ORDER:
-        part = scored[scored["risk_class"].astype("string") == cls] if "risk_class" in scored else scored.iloc[0:0]
-        custom = np.column_stack(
-            [
-                part["name"].astype("string").fillna("").to_numpy(dtype=object),
-                part["commodity"].astype("string").fillna("").to_numpy(dtype=object),
-                part["risk_0_100"].to_numpy(dtype="float32"),
-                part.get("nearest_protected_area", pd.Series("", index=part.index)).astype("string").fillna("—").to_numpy(dtype=object),
-                part.get("dist_protected_area_km", pd.Series(np.nan, index=part.index)).to_numpy(dtype="float32"),
-                part["site_id"].astype("string").to_numpy(dtype=object),
-            ]
-        ) if len(part) else None
-        fig.add_trace(
+        sel = (
+            (classes == cls).fillna(False).to_numpy(dtype=bool) if classes is not None else np.zeros(len(scored), bool)
+        )
+        part = scored[sel]
+        size = sizes_all[sel] if sizes_all is not None else 7
+        traces.append(
             go.Scattermap(
-                lon=part["lon"].to_numpy(dtype="float32"),
-                lat=part["lat"].to_numpy(dtype="float32"),
+                lon=_num(part, "lon"),
+                lat=_num(part, "lat"),
                 mode="markers",
-                name=cls,
-                marker={"size": 7, "color": RISK_COLOURS[cls], "opacity": 0.85},
-                customdata=custom,
-                hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>risk %{customdata[2]:.0f}/100 (" + cls + ")"
-                    "<br>nearest PA: %{customdata[3]} (%{customdata[4]:.1f} km)<extra></extra>"
-                ),
+                name=f"{cls} ({len(part):,})",
+                legendgroup=cls,
+                marker={"size": size, "color": RISK_COLOURS[cls], "opacity": 0.85},
+                customdata=site_customdata(part, lean=lean) if len(part) else None,
+                hovertemplate=(HOVER_LEAN if lean else HOVER).replace("CLASS", cls),
             )
         )
+    sel_lon, sel_lat = [], []
+    if selected_site and selected_site.get("lon") is not None:
+        sel_lon, sel_lat = [float(selected_site["lon"])], [float(selected_site["lat"])]
+    traces.append(
+        go.Scattermap(
+            lon=sel_lon,
+            lat=sel_lat,
+            mode="markers",
+            name="selected site",
+            marker={"size": 22, "color": SELECTED_COLOUR, "opacity": 0.45},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig = go.Figure(data=traces)
     style = offline_style() if basemap == "offline" else basemap
+    legend_title = "Risk class" + {"workers": " · size: workers", "mercury": " · size: mercury kg/yr"}.get(size_by, "")
     fig.update_layout(
         map={
             "style": style,
@@ -83,21 +350,356 @@ def make_map_figure(
             "layers": basemap_layers or [],
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        legend={"title": {"text": "Risk class"}, "x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"},
-        uirevision="map",
+        legend={"title": {"text": legend_title}, "x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"},
+        uirevision=uirevision,
+        clickmode="event+select",
+        dragmode="pan",
     )
     if is_demo:
         fig.add_annotation(
             text="synthetic demo data",
-            xref="paper", yref="paper", x=0.99, y=0.01, xanchor="right", yanchor="bottom",
-            showarrow=False, font={"size": 14, "color": "#7a1d1d"}, bgcolor="rgba(255,255,255,0.85)",
-        )  # fmt: skip
+            xref="paper",
+            yref="paper",
+            x=0.99,
+            y=0.01,
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 14, "color": "#7a1d1d"},
+            bgcolor="rgba(255,255,255,0.85)",
+        )
     return fig
 
 
-def basemap_layers(countries_gj: dict) -> list[dict]:
-    """Land fill and country outlines (below the site markers)."""
-    return [
-        {"sourcetype": "geojson", "source": countries_gj, "type": "fill", "color": LAND_COLOUR, "below": "traces"},
-        {"sourcetype": "geojson", "source": countries_gj, "type": "line", "color": "#9a9a9a", "line": {"width": 0.6}, "below": "traces"},
-    ]
+# --- linked charts ---------------------------------------------------------------------------------
+def _chart_layout(fig: go.Figure, title: str, is_demo: bool) -> go.Figure:
+    fig.update_layout(
+        title={"text": title + (" — synthetic demo data" if is_demo else ""), "font": {"size": 14}},
+        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        template="plotly_white",
+        height=320,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def _empty(fig: go.Figure, text: str = "no sites match the filters") -> go.Figure:
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 14})
+    return fig
+
+
+def make_risk_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Figure:
+    """Stacked bars: sites by country and risk class. Clicking a bar filters to that country."""
+    tab = risk_by_country(view)
+    fig = go.Figure()
+    for cls in RISK_ORDER:
+        if cls in tab.columns:
+            fig.add_bar(
+                x=list(tab.index), y=tab[cls].to_numpy(), name=cls, marker_color=RISK_COLOURS[cls],
+                customdata=list(tab.index), hovertemplate="%{x}: %{y} " + cls + "<extra></extra>",
+            )  # fmt: skip
+    fig.update_layout(barmode="stack", xaxis_title="country (ISO3)", yaxis_title="sites")
+    if tab.empty:
+        _empty(fig)
+    return _chart_layout(fig, CHART_TITLES["risk-by-country"], is_demo)
+
+
+def make_risk_histogram_figure(
+    view: pd.DataFrame, *, class_bounds: Sequence[float] = (25.0, 50.0, 75.0), is_demo: bool = False
+) -> go.Figure:
+    """Histogram of risk_0_100 (pre-binned: 5-point bins), bars coloured by class, class limits marked."""
+    edges = np.arange(0, 105, 5, dtype="float64")
+    values = _num(view, "risk_0_100", "float64")
+    counts, _ = np.histogram(values[np.isfinite(values)], bins=edges)
+    mids = (edges[:-1] + edges[1:]) / 2
+    cls_idx = np.searchsorted(np.asarray(class_bounds), mids, side="right")
+    colours = [RISK_COLOURS[RISK_ORDER[i]] for i in cls_idx]
+    fig = go.Figure(
+        go.Bar(
+            x=mids,
+            y=counts,
+            width=5,
+            marker_color=colours,
+            customdata=[RISK_ORDER[i] for i in cls_idx],
+            hovertemplate="risk %{x:.1f} ± 2.5 (%{customdata}): %{y} sites<extra></extra>",
+            showlegend=False,
+        )
+    )
+    for b in class_bounds:
+        fig.add_vline(x=b, line_dash="dot", line_color="#555")
+    fig.update_layout(xaxis_title="risk score (0-100)", yaxis_title="sites", xaxis_range=[0, 100])
+    if not np.isfinite(values).any():
+        _empty(fig)
+    return _chart_layout(fig, CHART_TITLES["risk-histogram"], is_demo)
+
+
+def make_distance_figure(
+    view: pd.DataFrame, *, marks_km: Sequence[float] = BUFFER_MARKS_KM, is_demo: bool = False
+) -> go.Figure:
+    """ECDF of the distance to the nearest protected area (log km axis), with the share within 1/5/10/25 km."""
+    dist = _num(view, "dist_protected_area_km", "float64")
+    x, y = ecdf(dist)
+    shown = np.maximum(x, 0.01)  # inside (0 km) drawn at 10 m on the log axis
+    fig = go.Figure(
+        go.Scatter(
+            x=shown,
+            y=y * 100,
+            mode="lines",
+            line_shape="hv",
+            name="sites",
+            showlegend=False,
+            hovertemplate="%{x:.2f} km: %{y:.1f}% of sites within<extra></extra>",
+        )
+    )
+    shares = share_within(dist, marks_km)
+    for m in marks_km:
+        share = shares[m]
+        label = f"{m:g} km: {share * 100:.0f}%" if math.isfinite(share) else f"{m:g} km"
+        fig.add_vline(x=math.log10(m), line_dash="dot", line_color="#555")
+        fig.add_annotation(
+            x=math.log10(m), y=1.0, yref="paper", text=label, showarrow=False, yanchor="bottom", font={"size": 10}
+        )
+    fig.update_layout(xaxis={"type": "log", "title": "km to nearest protected area (0 = inside, drawn at 0.01)"})
+    fig.update_layout(yaxis={"title": "% of sites within", "range": [0, 100]})
+    if x.size == 0:
+        _empty(fig, "no distances (no sites, or no protected-area layer)")
+    return _chart_layout(fig, CHART_TITLES["pa-distance"], is_demo)
+
+
+def make_commodity_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Figure:
+    """Horizontal bars of sites by primary commodity. Clicking a bar filters to that commodity."""
+    counts = commodity_counts(view).sort_values()
+    fig = go.Figure(
+        go.Bar(
+            x=counts.to_numpy(),
+            y=list(counts.index),
+            orientation="h",
+            marker_color="#4d6d8a",
+            customdata=list(counts.index),
+            hovertemplate="%{y}: %{x} sites<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(xaxis_title="sites", yaxis_title=None)
+    if counts.empty:
+        _empty(fig)
+    return _chart_layout(fig, CHART_TITLES["commodity-mix"], is_demo)
+
+
+def make_mercury_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Figure:
+    """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country."""
+    summary = mercury_by_country(view)
+    central = summary["hg_kg_per_yr"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
+    low = summary["hg_kg_per_yr_low"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
+    high = summary["hg_kg_per_yr_high"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
+    fig = go.Figure(
+        go.Bar(
+            x=list(summary.index),
+            y=central,
+            marker_color="#807dba",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": np.nan_to_num(high - central),
+                "arrayminus": np.nan_to_num(central - low),
+            },
+            customdata=np.column_stack([low, high]) if len(summary) else None,
+            hovertemplate="%{x}: %{y:,.0f} kg/yr (range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(xaxis_title="country (ISO3)", yaxis_title="mercury kg/yr (low–high)")
+    if summary.empty or not np.isfinite(central).any():
+        _empty(fig, "no mercury estimate for these sites")
+    return _chart_layout(fig, CHART_TITLES["mercury-by-country"], is_demo)
+
+
+def make_chart_figure(
+    name: str, view: pd.DataFrame, *, is_demo: bool = False, class_bounds=(25.0, 50.0, 75.0)
+) -> go.Figure:
+    """The linked chart called ``name`` (one of CHART_NAMES) for ``view``."""
+    if name == "risk-by-country":
+        return make_risk_by_country_figure(view, is_demo=is_demo)
+    if name == "risk-histogram":
+        return make_risk_histogram_figure(view, class_bounds=class_bounds, is_demo=is_demo)
+    if name == "pa-distance":
+        return make_distance_figure(view, is_demo=is_demo)
+    if name == "commodity-mix":
+        return make_commodity_figure(view, is_demo=is_demo)
+    if name == "mercury-by-country":
+        return make_mercury_by_country_figure(view, is_demo=is_demo)
+    raise KeyError(f"unknown chart {name!r}; one of {', '.join(CHART_NAMES)}")
+
+
+# --- site detail ---------------------------------------------------------------------------------------
+def make_waterfall_figure(record: Mapping[str, Any]) -> go.Figure:
+    """The site's risk score as a waterfall of its ``contrib_*`` points, ending at risk_0_100."""
+    parts = contributions(record)
+    names = [p[0].replace("_", " ") for p in parts]
+    values = [round(p[1], 2) for p in parts]
+    total = record.get("risk_0_100")
+    fig = go.Figure(
+        go.Waterfall(
+            x=[*names, "risk score"],
+            y=[*values, total if total is not None else sum(values)],
+            measure=["relative"] * len(values) + ["total"],
+            increasing={"marker": {"color": "#e31a1c"}},
+            decreasing={"marker": {"color": "#2166ac"}},
+            totals={"marker": {"color": "#24343f"}},
+            hovertemplate="%{x}: %{y:.1f} points<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": "Score breakdown (points of 0-100)", "font": {"size": 13}},
+        margin={"l": 40, "r": 10, "t": 36, "b": 60},
+        template="plotly_white",
+        height=280,
+        yaxis={"range": [0, 100]},
+    )
+    return fig
+
+
+def map_camera(
+    state: Mapping[str, Any],
+    countries: gpd.GeoDataFrame | None,
+    all_sites: pd.DataFrame,
+    map_view: Sequence[float] | None = None,
+) -> tuple[dict, float, tuple[float, float, float, float] | None]:
+    """(centre, zoom, clip bounds) of the map: a shared view, else the chosen countries, else all the data."""
+    from dashboard.views import bounds_view, countries_bounds, data_bounds
+
+    fit_bounds = countries_bounds(countries, state.get("countries") or []) if countries is not None else None
+    pad = 2.0
+    if fit_bounds is None:
+        fit_bounds = data_bounds(all_sites)
+        pad = 8.0
+    if map_view:
+        lon, lat, zoom = map_view
+        centre = {"lon": float(lon), "lat": float(lat)}
+        half_w = 360.0 / 2.0 ** float(zoom)
+        clip = (lon - half_w, max(lat - half_w, -90.0), lon + half_w, min(lat + half_w, 90.0))
+        return centre, float(zoom), clip
+    if fit_bounds is None:
+        return {"lon": 10.0, "lat": 5.0}, 1.3, None
+    cam = bounds_view(fit_bounds)
+    minx, miny, maxx, maxy = fit_bounds
+    clip = (minx - pad, max(miny - pad, -90.0), maxx + pad, min(maxy + pad, 90.0))
+    return cam["center"], cam["zoom"], clip
+
+
+def make_dashboard_map(
+    view: pd.DataFrame,
+    *,
+    all_sites: pd.DataFrame,
+    countries: gpd.GeoDataFrame | None,
+    overlay_frames: Mapping[str, Any],
+    state: Mapping[str, Any],
+    basemap: str = "offline",
+    max_payload_mb: float = 5.0,
+    map_view: Sequence[float] | None = None,
+    selected_site: Mapping[str, Any] | None = None,
+    is_demo: bool = False,
+) -> go.Figure:
+    """The dashboard's map for a filtered view: camera, offline basemap, overlays within the payload budget, sites."""
+    centre, zoom, clip = map_camera(state, countries, all_sites, map_view)
+    overlays = list(state.get("overlays") or [])
+    layers: list[dict] = []
+    if countries is not None and len(countries):
+        country_tol = max(tolerance_for_zoom(zoom, 1.5), 0.01)
+        # land is clipped generously (the user pans around the chosen countries), overlays tightly
+        land_bounds = (
+            None if clip is None else (clip[0] - 30, max(clip[1] - 30, -90), clip[2] + 30, min(clip[3] + 30, 90))
+        )
+        gj = countries_geojson(countries, simplify_tolerance_deg=country_tol, bounds=land_bounds)
+        if basemap == "offline":
+            layers += basemap_layers(gj, outlines="countries" in overlays)
+        elif "countries" in overlays:
+            layers += basemap_layers(gj, outlines=True)[1:]
+    budget = max_payload_mb * 1e6 * 0.6
+    layers += overlay_layers(overlay_frames, overlays, zoom=zoom, bounds=clip, budget_bytes=budget)
+    uirevision = "map|" + ",".join(state.get("countries") or []) + "|" + ",".join(map(str, map_view or []))
+    return make_map_figure(
+        view,
+        basemap_layers=layers,
+        basemap=basemap,
+        center=centre,
+        zoom=zoom,
+        is_demo=is_demo,
+        size_by=str(state.get("size_by", "none")),
+        selected_site=selected_site,
+        uirevision=uirevision,
+        max_payload_mb=max_payload_mb,
+    )
+
+
+def figure_payload_bytes(fig: go.Figure | Mapping) -> int:
+    """Bytes the figure sends to the browser (its plotly JSON)."""
+    import plotly.io as pio
+
+    if isinstance(fig, go.Figure):
+        return len(pio.to_json(fig, validate=False))
+    return len(json.dumps(fig, default=str))
+
+
+def make_static_map_figure(
+    view: pd.DataFrame,
+    *,
+    countries: gpd.GeoDataFrame | None,
+    bounds: Sequence[float] | None = None,
+    is_demo: bool = False,
+    max_points: int = 20_000,
+) -> go.Figure:
+    """A map drawn without MapLibre (plain SVG/WebGL lon/lat axes) for the briefing pack.
+
+    No worker, no tiles, no style: it opens from a file on disk, prints, and needs no network.
+    Countries are outlines; sites are coloured by risk class (the ``max_points`` highest-risk ones).
+    """
+    from dashboard.views import data_bounds
+
+    sites = view.nlargest(max_points, "risk_0_100") if len(view) > max_points else view
+    bounds = bounds or data_bounds(sites) or (-180.0, -60.0, 180.0, 80.0)
+    minx, miny, maxx, maxy = bounds
+    pad = max(maxx - minx, maxy - miny, 2.0) * 0.08
+    box = (minx - pad, max(miny - pad, -90.0), maxx + pad, min(maxy + pad, 90.0))
+    fig = go.Figure()
+    if countries is not None and len(countries):
+        gj = countries_geojson(countries, simplify_tolerance_deg=max((box[2] - box[0]) / 400, 0.01), bounds=box)
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for feat in gj["features"]:
+            geom = feat["geometry"]
+            polys = [geom["coordinates"]] if geom["type"] == "Polygon" else geom.get("coordinates", [])
+            for poly in polys:
+                for ring in poly:
+                    xs.extend(p[0] for p in ring)
+                    ys.extend(p[1] for p in ring)
+                    xs.append(None)
+                    ys.append(None)
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#8a8a8a", "width": 0.7}, fill="toself",
+                       fillcolor=LAND_COLOUR, hoverinfo="skip", showlegend=False)
+        )  # fmt: skip
+    kind = go.Scattergl if len(sites) > 5000 else go.Scatter
+    classes = sites["risk_class"].astype("string") if "risk_class" in sites.columns else None
+    for cls in RISK_ORDER:
+        part = sites[(classes == cls).fillna(False).to_numpy(dtype=bool)] if classes is not None else sites.iloc[0:0]
+        fig.add_trace(
+            kind(
+                x=_num(part, "lon"), y=_num(part, "lat"), mode="markers", name=f"{cls} ({len(part):,})",
+                marker={"size": 6, "color": RISK_COLOURS[cls], "line": {"width": 0.3, "color": "#333"}},
+                customdata=site_customdata(part) if len(part) else None, hovertemplate=HOVER.replace("CLASS", cls),
+            )
+        )  # fmt: skip
+    mid_lat = (box[1] + box[3]) / 2
+    fig.update_layout(
+        template="plotly_white",
+        plot_bgcolor=OFFLINE_BACKGROUND,
+        xaxis={"range": [box[0], box[2]], "title": "longitude (°)", "showgrid": False, "zeroline": False},
+        yaxis={"range": [box[1], box[3]], "title": "latitude (°)", "showgrid": False, "zeroline": False,
+               "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2)},
+        legend={"title": {"text": "Risk class"}},
+        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        title={"text": "Sites by risk class" + (" — synthetic demo data" if is_demo else ""), "font": {"size": 14}},
+        height=560,
+    )  # fmt: skip
+    return fig

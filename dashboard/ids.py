@@ -5,11 +5,71 @@ from __future__ import annotations
 # shell
 URL = "app-url"
 ALERT = "app-alert"
+ALERT_CLOSE = "app-alert-close"
 DATA_BANNER = "app-data-banner"
+STATE = "app-state"  # filters + weights the views are drawn from (no map view, no selected site)
+WORKSPACE = "app-workspace"  # the user's workspace id (localStorage)
+SELECTED_SITE = "app-selected-site"
+SELECTED_LONLAT = "app-selected-lonlat"
+MAP_VIEW = "app-map-view"  # a map view restored from a shared link
+SHARE = "app-share"
 
-# map page
+# map
 MAP = "map-sites"
 COUNT = "map-count"
+MAP_SIZE_BY = "map-size-by"
+MAP_OVERLAYS = "map-overlays"
+SELECTION_NOTE = "map-selection-note"
+
+# filters
 FILTER_COUNTRY = "filter-country"
 FILTER_COMMODITY = "filter-commodity"
 FILTER_RISK_CLASS = "filter-risk-class"
+FILTER_MERCURY = "filter-mercury"
+FILTER_PA_MODE = "filter-pa-mode"
+FILTER_PA_KM = "filter-pa-km"
+FILTER_ECOSYSTEM = "filter-ecosystem"
+FILTER_ECO_KM = "filter-eco-km"
+FILTER_DATE = "filter-date"
+FILTER_DATE_START = "filter-date-start"
+FILTER_DATE_END = "filter-date-end"
+FILTER_RESET = "filter-reset"
+
+# linked charts
+CHART_PREFIX = "chart-"
+CHART_EXPORT = "chart-export"  # pattern-matching type: {"type": CHART_EXPORT, "chart": name, "fmt": fmt}
+
+
+def chart(name: str) -> str:
+    """The graph ID of a linked chart (name in dashboard.figures.CHART_NAMES)."""
+    return CHART_PREFIX + name
+
+
+# table and detail
+TABLE = "table-risk"
+TABLE_WRAP = "table-wrap"
+TABLE_SEARCH = "table-search"
+DETAIL = "detail-site"
+DETAIL_WATERFALL = "detail-waterfall"
+
+# weights
+WEIGHT = "weights-weight"  # pattern-matching type: {"type": WEIGHT, "key": factor}
+DECAY = "weights-decay"  # pattern-matching type: {"type": DECAY, "key": receptor}
+WEIGHTS_RESET = "weights-reset"
+
+# exports
+EXPORT_CSV = "export-csv"
+EXPORT_XLSX = "export-xlsx"
+EXPORT_GEOJSON = "export-geojson"
+EXPORT_GPKG = "export-gpkg"
+EXPORT_BRIEFING = "export-briefing"
+DOWNLOAD = "export-download"
+DOWNLOAD_ABOUT = "export-download-about"
+
+# uploads
+UPLOAD_SITES = "upload-sites"
+UPLOAD_PA = "upload-protected-areas"
+UPLOAD_STATUS = "upload-status"
+UPLOAD_REJECTED = "upload-rejected"
+DOWNLOAD_REJECTED = "upload-download-rejected"
+WORKSPACE_RESET = "upload-workspace-reset"

@@ -1,41 +1,608 @@
-"""The page shell: header, data banner, filters, map and counts."""
+"""The page shell: header, alert, controls (filters, map, weights, exports, upload), map, detail, charts, table."""
 
 from __future__ import annotations
 
+import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard import ids
 from dashboard.data import Dataset
-from dashboard.figures import RISK_ORDER
+from dashboard.figures import CHART_NAMES, CHART_TITLES, IUCN_GROUPS, OVERLAY_STYLE, RISK_COLOURS, RISK_ORDER
+from dashboard.state import DECAY_KEYS, WEIGHT_KEYS, default_state
+from dashboard.views import NUMERIC_TABLE_COLUMNS, TABLE_COLUMNS, commodity_options, country_options, date_bounds
+
+WEIGHT_LABELS = {
+    "mercury": "Mercury release",
+    "land_use": "Land use (commodity)",
+    "protected_area": "Protected areas",
+    "rainforest": "Rainforest",
+    "reef": "Coral reefs",
+    "arctic": "Arctic",
+    "water": "Rivers and lakes",
+}
+DECAY_MAX_KM = {"protected_area": 200, "rainforest": 200, "reef": 200, "arctic": 500, "water": 50}
+OVERLAY_OPTIONS = [
+    {"label": "Protected areas (by IUCN category)", "value": "protected_areas"},
+    {"label": "Rainforest", "value": "rainforest"},
+    {"label": "Coral reefs", "value": "reefs"},
+    {"label": "Arctic boundary", "value": "arctic"},
+    {"label": "Country outlines", "value": "countries"},
+]
 
 
-def make_layout(dataset: Dataset) -> html.Div:
-    scored = dataset.scored
-    countries = sorted(scored["country_iso3"].dropna().astype(str).unique())
-    commodities = sorted(scored["commodity"].dropna().astype(str).unique())
-    banner = (
-        html.Div("Synthetic demo data: generated sites and protected areas, not real observations.", id=ids.DATA_BANNER, className="banner-demo")
-        if dataset.is_demo
-        else html.Div(f"Data: {'; '.join(dataset.sources[:3])}", id=ids.DATA_BANNER, className="banner-data")
+def banner(dataset: Dataset) -> html.Div:
+    """The data banner: a loud notice for the demo data, the sources otherwise."""
+    if dataset.is_demo:
+        return html.Div(
+            "Synthetic demo data: generated sites and protected areas, not real observations.",
+            className="banner-demo",
+        )
+    extra = f" · {dataset.n_rejected:,} rows rejected on load" if dataset.n_rejected else ""
+    return html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")
+
+
+def _labelled(label: str, control, control_id: str, hint: str | None = None) -> html.Div:
+    children = [html.Label(label, htmlFor=control_id, id=f"{control_id}-label"), control]
+    if hint:
+        children.append(html.Small(hint, className="hint"))
+    return html.Div(children, className="field", role="group", **{"aria-labelledby": f"{control_id}-label"})
+
+
+def _filters(dataset: Dataset) -> html.Section:
+    state = default_state()
+    dmin, dmax = date_bounds(dataset.scored)
+    return html.Section(
+        [
+            html.H2("Filters"),
+            _labelled(
+                "Country",
+                dcc.Dropdown(
+                    id=ids.FILTER_COUNTRY,
+                    options=country_options(dataset.scored, dataset.countries),
+                    multi=True,
+                    searchable=True,
+                    placeholder="All countries (type to search)",
+                ),
+                ids.FILTER_COUNTRY,
+                "Selecting countries zooms the map to them.",
+            ),
+            _labelled(
+                "Commodity",
+                dcc.Dropdown(
+                    id=ids.FILTER_COMMODITY,
+                    options=commodity_options(dataset.scored),
+                    multi=True,
+                    placeholder="All commodities",
+                ),
+                ids.FILTER_COMMODITY,
+            ),
+            _labelled(
+                "Risk class",
+                dcc.Checklist(
+                    id=ids.FILTER_RISK_CLASS,
+                    options=[{"label": c, "value": c} for c in RISK_ORDER],
+                    value=list(RISK_ORDER),
+                    inline=True,
+                ),
+                ids.FILTER_RISK_CLASS,
+            ),
+            _labelled(
+                "Mercury use",
+                dcc.Checklist(id=ids.FILTER_MERCURY, options=["yes", "no", "unknown"], value=[], inline=True),
+                ids.FILTER_MERCURY,
+                "None ticked: all sites.",
+            ),
+            _labelled(
+                "Protected areas",
+                dcc.RadioItems(
+                    id=ids.FILTER_PA_MODE,
+                    options=[
+                        {"label": "all sites", "value": "any"},
+                        {"label": "inside", "value": "inside"},
+                        {"label": "inside or near", "value": "near"},
+                        {"label": "farther", "value": "far"},
+                    ],
+                    value=state["pa_mode"],
+                    inline=True,
+                ),
+                ids.FILTER_PA_MODE,
+            ),
+            _labelled(
+                "Near: within (km)",
+                dcc.Slider(
+                    id=ids.FILTER_PA_KM,
+                    min=0,
+                    max=50,
+                    step=1,
+                    value=state["pa_km"],
+                    marks={0: "0", 5: "5", 10: "10", 25: "25", 50: "50"},
+                ),
+                ids.FILTER_PA_KM,
+            ),
+            _labelled(
+                "Ecosystem (inside or within the distance below)",
+                dcc.Checklist(
+                    id=ids.FILTER_ECOSYSTEM,
+                    options=[
+                        {"label": "rainforest", "value": "rainforest"},
+                        {"label": "coral reef", "value": "reef"},
+                        {"label": "Arctic", "value": "arctic"},
+                    ],
+                    value=[],
+                    inline=True,
+                ),
+                ids.FILTER_ECOSYSTEM,
+            ),
+            _labelled(
+                "Ecosystem distance (km)",
+                dcc.Slider(
+                    id=ids.FILTER_ECO_KM,
+                    min=0,
+                    max=100,
+                    step=1,
+                    value=state["eco_km"],
+                    marks={0: "0", 10: "10", 25: "25", 50: "50", 100: "100"},
+                ),
+                ids.FILTER_ECO_KM,
+            ),
+            _labelled(
+                "Observed between",
+                dcc.DatePickerRange(
+                    id=ids.FILTER_DATE,
+                    start_date_id=ids.FILTER_DATE_START,
+                    end_date_id=ids.FILTER_DATE_END,
+                    min_date_allowed=dmin,
+                    max_date_allowed=dmax,
+                    disabled=dmin is None,
+                    clearable=True,
+                    display_format="YYYY-MM-DD",
+                    start_date_placeholder_text="from",
+                    end_date_placeholder_text="to",
+                ),
+                ids.FILTER_DATE_START,
+                "No observation dates in these data." if dmin is None else f"{dmin} to {dmax}",
+            ),
+            html.Button("Reset filters", id=ids.FILTER_RESET, className="button-secondary"),
+        ],
+        className="panel",
+        **{"aria-label": "Filters"},
+    )
+
+
+def _map_controls() -> html.Section:
+    legend = html.Ul(
+        [
+            html.Li([html.Span(className="swatch", style={"background": colour}), label])
+            for label, (_, colour) in IUCN_GROUPS.items()
+        ]
+        + [
+            html.Li([html.Span(className="swatch", style={"background": OVERLAY_STYLE[k]["color"]}), k])
+            for k in ("rainforest", "reefs", "arctic")
+        ],
+        className="legend-list",
+        **{"aria-label": "Overlay colours"},
+    )
+    return html.Section(
+        [
+            html.H2("Map"),
+            _labelled(
+                "Marker size",
+                dcc.RadioItems(
+                    id=ids.MAP_SIZE_BY,
+                    options=[
+                        {"label": "fixed", "value": "none"},
+                        {"label": "workers", "value": "workers"},
+                        {"label": "mercury estimate", "value": "mercury"},
+                    ],
+                    value="workers",
+                    inline=True,
+                ),
+                ids.MAP_SIZE_BY,
+            ),
+            _labelled(
+                "Overlays",
+                dcc.Checklist(id=ids.MAP_OVERLAYS, options=OVERLAY_OPTIONS, value=["countries"]),
+                ids.MAP_OVERLAYS,
+            ),
+            legend,
+        ],
+        className="panel",
+        **{"aria-label": "Map options"},
+    )
+
+
+def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.Section:
+    rows = []
+    for key in WEIGHT_KEYS:
+        if key not in weights:
+            continue
+        wid = {"type": ids.WEIGHT, "key": key}
+        rows.append(
+            html.Div(
+                [
+                    html.Label(WEIGHT_LABELS.get(key, key), id=f"weight-{key}-label"),
+                    dcc.Slider(
+                        id=wid,
+                        min=0,
+                        max=1,
+                        step=0.05,
+                        value=weights[key],
+                        marks={0: "0", 0.5: "0.5", 1: "1"},
+                        tooltip={"placement": "bottom"},
+                    ),
+                ],
+                className="field",
+                role="group",
+                **{"aria-labelledby": f"weight-{key}-label"},
+            )
+        )
+    for key in DECAY_KEYS:
+        if key not in decay:
+            continue
+        rows.append(
+            html.Div(
+                [
+                    html.Label(f"{WEIGHT_LABELS.get(key, key)}: near / outer distance (km)", id=f"decay-{key}-label"),
+                    dcc.RangeSlider(
+                        id={"type": ids.DECAY, "key": key},
+                        min=0,
+                        max=DECAY_MAX_KM[key],
+                        step=0.5,
+                        value=decay[key],
+                        allowCross=False,
+                        pushable=0.5,
+                        marks=None,
+                        tooltip={"placement": "bottom", "always_visible": False},
+                    ),
+                ],
+                className="field",
+                role="group",
+                **{"aria-labelledby": f"decay-{key}-label"},
+            )
+        )
+    return html.Section(
+        [
+            html.H2("Risk-model weights"),
+            html.P(
+                "Factor strengths (0 switches a factor off) and distance decay: full effect inside, half at the near distance, none beyond the outer one.",
+                className="hint",
+            ),
+            *rows,
+            html.Button("Reset to defaults", id=ids.WEIGHTS_RESET, className="button-secondary"),
+        ],
+        className="panel",
+        **{"aria-label": "Risk-model weights"},
+    )
+
+
+def _exports(settings) -> html.Section:
+    return html.Section(
+        [
+            html.H2("Export the current view"),
+            html.Div(
+                [
+                    html.Button("CSV", id=ids.EXPORT_CSV),
+                    html.Button("Excel (XLSX)", id=ids.EXPORT_XLSX),
+                    html.Button("GeoJSON", id=ids.EXPORT_GEOJSON),
+                    html.Button("GeoPackage", id=ids.EXPORT_GPKG),
+                    html.Button("Briefing pack (HTML)", id=ids.EXPORT_BRIEFING, className="button-primary"),
+                ],
+                className="button-row",
+            ),
+            html.P(
+                "Every export carries the filters, the weights in use, the method and the data citations.",
+                className="hint",
+            ),
+            dcc.Loading(html.Div([dcc.Download(id=ids.DOWNLOAD), dcc.Download(id=ids.DOWNLOAD_ABOUT)]), type="dot"),
+            html.Div(
+                [
+                    html.Span("Share this view: the link holds the filters, weights, selected site and map view. "),
+                    dcc.Clipboard(id=ids.SHARE, title="Copy the link to this view", className="clipboard"),
+                ],
+                className="hint",
+            ),
+        ],
+        className="panel",
+        **{"aria-label": "Exports"},
+    )
+
+
+def _upload(settings) -> html.Section:
+    max_bytes = int(settings.max_upload_mb * 1e6)
+    return html.Section(
+        [
+            html.H2("Your data"),
+            html.P(
+                "Upload a sites file (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, KML) and optionally protected areas. Kept in your browser's workspace on this server.",
+                className="hint",
+            ),
+            dcc.Upload(
+                id=ids.UPLOAD_SITES,
+                children=html.Button("Upload sites…", **{"aria-label": "Upload a sites file"}),
+                max_size=max_bytes,
+                multiple=False,
+            ),
+            dcc.Upload(
+                id=ids.UPLOAD_PA,
+                children=html.Button("Upload protected areas…", **{"aria-label": "Upload a protected-areas file"}),
+                max_size=max_bytes,
+                multiple=False,
+            ),
+            dcc.Loading(html.Div(id=ids.UPLOAD_STATUS, role="status", **{"aria-live": "polite"}), type="dot"),
+            html.Div(
+                [
+                    html.Button("Download rejected rows (CSV)", id=ids.UPLOAD_REJECTED, className="button-secondary"),
+                    html.Button("Back to the server's data", id=ids.WORKSPACE_RESET, className="button-secondary"),
+                ],
+                className="button-row",
+            ),
+            dcc.Download(id=ids.DOWNLOAD_REJECTED),
+        ],
+        className="panel",
+        **{"aria-label": "Upload your data"},
+    )
+
+
+def _chart_card(name: str) -> html.Div:
+    buttons = [
+        html.Button(
+            fmt.upper(),
+            id={"type": ids.CHART_EXPORT, "chart": name, "fmt": fmt},
+            className="button-small",
+            **{"aria-label": f"Download '{CHART_TITLES[name]}' as {fmt.upper()}"},
+        )
+        for fmt in ("png", "svg", "html")
+    ]
+    return html.Div(
+        [
+            dcc.Loading(
+                dcc.Graph(
+                    id=ids.chart(name),
+                    config={"displayModeBar": False},
+                    style={"height": "320px"},
+                ),
+                type="dot",
+            ),
+            html.Div(buttons, className="button-row chart-exports"),
+        ],
+        className="chart-card",
+    )
+
+
+def make_grid() -> dag.AgGrid:
+    """The risk table: AG Grid's infinite row model, so rows come from the server one block at a time
+    (sorted and filtered there): a 100k-site view never ships 100k rows to the browser."""
+    column_defs = []
+    for col in TABLE_COLUMNS:
+        numeric = col in NUMERIC_TABLE_COLUMNS
+        cdef = {"field": col, "headerName": col, "filter": "agNumberColumnFilter" if numeric else "agTextColumnFilter"}
+        if col == "site_id":
+            cdef["pinned"] = "left"
+        if col == "risk_0_100":
+            cdef["sort"] = "desc"
+        if col == "risk_class":
+            cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"x == '{c}'" for c in RISK_ORDER}
+        column_defs.append(cdef)
+    return dag.AgGrid(
+        id=ids.TABLE,
+        columnDefs=column_defs,
+        rowModelType="infinite",
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "minWidth": 90,
+            "filterParams": {"maxNumConditions": 2},
+        },
+        dashGridOptions={
+            "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+            "cacheBlockSize": 100,
+            "maxBlocksInCache": 50,
+            "infiniteInitialRowCount": 100,
+            "rowBuffer": 20,
+            "animateRows": False,
+        },
+        getRowId="params.data.site_id",
+        style={"height": "420px", "width": "100%"},
+        className="ag-theme-quartz",
+    )
+
+
+def _table() -> html.Section:
+    return html.Section(
+        [
+            html.H2("Risk table"),
+            html.P(
+                "Sort by clicking a header, filter from a header's menu; click a row to open the site. An alternative to the map.",
+                className="hint",
+            ),
+            _labelled(
+                "Quick search (id, name, country, commodity, protected area, class)",
+                dcc.Input(
+                    id=ids.TABLE_SEARCH, type="search", debounce=0.4, placeholder="text to find", className="search"
+                ),
+                ids.TABLE_SEARCH,
+            ),
+            dcc.Loading(html.Div(make_grid(), id=ids.TABLE_WRAP), type="dot"),
+        ],
+        className="panel panel-wide",
+        **{"aria-label": "Risk table"},
+    )
+
+
+def make_layout(dataset: Dataset, settings=None, weight_defaults: tuple[dict, dict] | None = None) -> html.Div:
+    """The whole page. Controls start at the defaults; a shared link's state is applied by a callback."""
+    weights, decay = weight_defaults or ({}, {})
+    legend_classes = html.Ul(
+        [html.Li([html.Span(className="swatch", style={"background": RISK_COLOURS[c]}), c]) for c in RISK_ORDER],
+        className="legend-list legend-inline",
+        **{"aria-label": "Risk class colours"},
     )
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
-            html.Header([html.H1("ASM risk: mine sites, protected areas and mercury"), banner], className="app-header"),
-            html.Div(id=ids.ALERT, role="alert"),
+            dcc.Store(id=ids.STATE),
+            dcc.Store(id=ids.WORKSPACE, storage_type="local"),
+            dcc.Store(id=ids.SELECTED_SITE),
+            dcc.Store(id=ids.SELECTED_LONLAT),
+            dcc.Store(id=ids.MAP_VIEW),
+            html.Header(
+                [
+                    html.H1("ASM risk: mine sites, protected areas and mercury"),
+                    html.Div(banner(dataset), id=ids.DATA_BANNER),
+                ],
+                className="app-header",
+            ),
             html.Div(
                 [
-                    html.Label("Country", htmlFor=ids.FILTER_COUNTRY),
-                    dcc.Dropdown(id=ids.FILTER_COUNTRY, options=countries, multi=True, searchable=True, placeholder="All countries"),
-                    html.Label("Commodity", htmlFor=ids.FILTER_COMMODITY),
-                    dcc.Dropdown(id=ids.FILTER_COMMODITY, options=commodities, multi=True, placeholder="All commodities"),
-                    html.Label("Risk class", htmlFor=ids.FILTER_RISK_CLASS),
-                    dcc.Checklist(id=ids.FILTER_RISK_CLASS, options=list(RISK_ORDER), value=list(RISK_ORDER), inline=True),
-                    html.P(id=ids.COUNT, className="count", **{"aria-live": "polite"}),
+                    html.Div(id=ids.ALERT, role="alert", **{"aria-live": "assertive"}),
+                    html.Button("Dismiss", id=ids.ALERT_CLOSE, className="button-small"),
                 ],
-                className="filters",
+                className="alert-bar",
             ),
-            dcc.Loading(dcc.Graph(id=ids.MAP, style={"height": "70vh"}, config={"scrollZoom": True}), type="circle"),
+            html.Div(
+                [
+                    html.Aside(
+                        [
+                            _filters(dataset),
+                            _map_controls(),
+                            _weights(weights, decay),
+                            _exports(settings),
+                            _upload(settings),
+                        ],
+                        className="sidebar",
+                    ),
+                    html.Main(
+                        [
+                            html.Div(
+                                [
+                                    html.P(id=ids.COUNT, className="count", **{"aria-live": "polite"}),
+                                    legend_classes,
+                                    html.Span(id=ids.SELECTION_NOTE, className="hint"),
+                                ],
+                                className="count-bar",
+                            ),
+                            html.Div(
+                                [
+                                    dcc.Loading(
+                                        dcc.Graph(
+                                            id=ids.MAP,
+                                            style={"height": "62vh"},
+                                            config={
+                                                "scrollZoom": True,
+                                                "displaylogo": False,
+                                                "modeBarButtonsToAdd": ["lasso2d", "select2d"],
+                                            },
+                                        ),
+                                        type="circle",
+                                        className="map-wrap",
+                                    ),
+                                    html.Section(
+                                        [
+                                            html.H2("Site detail"),
+                                            html.Div(
+                                                html.P(
+                                                    "Click a site on the map or a row in the table.", className="hint"
+                                                ),
+                                                id=ids.DETAIL,
+                                            ),
+                                        ],
+                                        className="detail panel",
+                                        **{"aria-label": "Site detail", "aria-live": "polite"},
+                                    ),
+                                ],
+                                className="map-row",
+                            ),
+                            html.Div([_chart_card(name) for name in CHART_NAMES], className="charts"),
+                            _table(),
+                        ],
+                        className="main",
+                    ),
+                ],
+                className="body",
+            ),
         ],
         className="app",
+    )
+
+
+def make_detail(record: dict, dataset: Dataset) -> html.Div:
+    """The site-detail panel: headline, score waterfall, nearest protected areas, raster values, every attribute."""
+    from dashboard.figures import make_waterfall_figure
+    from dashboard.views import detail_attributes, nearest_protected_areas, raster_values
+
+    nearest = nearest_protected_areas(record, dataset.protected_areas, k=5)
+    rasters = raster_values(record, dataset.raster_names)
+    risk = record.get("risk_0_100")
+    cls = str(record.get("risk_class") or "")
+    headline = html.Div(
+        [
+            html.H3(str(record.get("name") or record.get("site_id"))),
+            html.P(
+                [
+                    html.Span(f"{cls} risk", className=f"badge risk-{cls.replace(' ', '-')}"),
+                    f" {risk:.1f}/100 · {record.get('commodity')} · {record.get('country_iso3')} · site {record.get('site_id')}"
+                    if risk is not None
+                    else "",
+                ]
+            ),
+            html.P(str(record.get("risk_explanation") or ""), className="hint"),
+        ]
+    )
+    near_table = (
+        html.Table(
+            [
+                html.Thead(
+                    html.Tr(
+                        [
+                            html.Th("Protected area", scope="col"),
+                            html.Th("IUCN", scope="col"),
+                            html.Th("Designation", scope="col"),
+                            html.Th("km", scope="col"),
+                        ]
+                    )
+                ),
+                html.Tbody(
+                    [
+                        html.Tr(
+                            [
+                                html.Td(r.get("name")),
+                                html.Td(r.get("iucn_cat")),
+                                html.Td(r.get("designation")),
+                                html.Td(f"{r['dist_km']:.2f}", className="num"),
+                            ]
+                        )
+                        for r in nearest
+                    ]
+                ),
+            ],
+            className="mini-table",
+        )
+        if nearest
+        else html.P("No protected area within 100 km (or no protected-area layer).", className="hint")
+    )
+    raster_block = (
+        html.Ul([html.Li(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}") for k, v in rasters.items()])
+        if rasters
+        else html.P("No raster layers.", className="hint")
+    )
+    attrs = html.Details(
+        [
+            html.Summary("All attributes"),
+            html.Table(
+                html.Tbody([html.Tr([html.Th(k, scope="row"), html.Td(v)]) for k, v in detail_attributes(record)]),
+                className="mini-table",
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            headline,
+            dcc.Graph(figure=make_waterfall_figure(record), config={"displayModeBar": False}, id=ids.DETAIL_WATERFALL),
+            html.H4("Nearest protected areas"),
+            near_table,
+            html.H4("Raster values"),
+            raster_block,
+            attrs,
+        ]
     )

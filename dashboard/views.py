@@ -1,11 +1,130 @@
-"""Pure filtering of the scored sites for the dashboard (no dash imports)."""
+"""Pure data views for the dashboard: filtering, table rows, site detail, summaries (no dash imports).
+
+Filtering works on a *prepared* frame (``prepare_scored``): the filter columns are
+categoricals, so a country filter on 100k rows compares small integer codes, not strings.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from dashboard.state import DECAY_KEYS, RISK_CLASSES, WEIGHT_KEYS
+
+CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", "mercury_use", "processing")
+BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
+
+# The grid's columns: the core of the output contract (the full contract is in every export).
+TABLE_COLUMNS: tuple[str, ...] = (
+    "site_id", "name", "country_iso3", "commodity", "mercury_use", "workers", "risk_0_100", "risk_class",
+    "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "in_protected_area", "dist_protected_area_km",
+    "nearest_protected_area", "nearest_protected_area_iucn", "protected_areas_within_10km", "in_rainforest",
+    "dist_rainforest_km", "dist_reef_km", "in_arctic", "observed_date", "lon", "lat",
+)  # fmt: skip
+NUMERIC_TABLE_COLUMNS: frozenset[str] = frozenset(
+    ("workers", "risk_0_100", "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "dist_protected_area_km",
+     "protected_areas_within_10km", "dist_rainforest_km", "dist_reef_km", "lon", "lat")
+)  # fmt: skip
+_ROUND = {"lon": 4, "lat": 4, "risk_0_100": 1, "workers": 0}
+ROW = "_row"  # position in the prepared frame (not exported)
+
+
+# --- preparation ----------------------------------------------------------------------
+def prepare_scored(scored: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose filter columns are categoricals (fast ``isin``) and whose dates are datetimes."""
+    out = scored.copy()
+    out[ROW] = np.arange(len(out), dtype="int32")  # stable position: map points and clicks refer to it
+    for col in CATEGORY_COLUMNS:
+        if col in out.columns and not isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype("category")
+    if "risk_class" in out.columns:
+        out["risk_class"] = out["risk_class"].cat.set_categories(list(RISK_CLASSES))
+    if "observed_date" in out.columns and not pd.api.types.is_datetime64_any_dtype(out["observed_date"]):
+        out["observed_date"] = pd.to_datetime(out["observed_date"], errors="coerce")
+    return out
+
+
+def _isin(series: pd.Series, values: Iterable[str]) -> np.ndarray:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        wanted = np.flatnonzero(cats.isin(list(values)))
+        return np.isin(series.cat.codes.to_numpy(), wanted)
+    return series.isin(list(values)).fillna(False).to_numpy(dtype=bool)
+
+
+def _col(frame: pd.DataFrame, name: str, fill: float | bool) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), fill)
+    s = frame[name]
+    if isinstance(fill, bool):
+        return s.fillna(fill).to_numpy(dtype=bool)
+    return s.to_numpy(dtype="float64", na_value=np.nan)
+
+
+# --- filtering --------------------------------------------------------------------------
+def filter_mask(
+    scored: pd.DataFrame, state: Mapping[str, Any], selected_rows: Sequence[int] | None = None
+) -> np.ndarray:
+    """Boolean mask of the rows passing every filter in ``state`` (see dashboard.state)."""
+    n = len(scored)
+    mask = np.ones(n, dtype=bool)
+    if state.get("countries"):
+        mask &= _isin(scored["country_iso3"], state["countries"])
+    if state.get("commodities"):
+        mask &= _isin(scored["commodity"], state["commodities"])
+    risk = state.get("risk_classes")
+    if risk is not None and "risk_class" in scored.columns and set(risk) != set(RISK_CLASSES):
+        mask &= _isin(scored["risk_class"], risk)
+    if state.get("mercury_use") and "mercury_use" in scored.columns:
+        mask &= _isin(scored["mercury_use"], state["mercury_use"])
+    pa_mode = state.get("pa_mode", "any")
+    if pa_mode != "any":
+        pa_km = float(state.get("pa_km", 10.0))
+        inside = _col(scored, "in_protected_area", False)
+        dist = _col(scored, "dist_protected_area_km", np.nan)
+        with np.errstate(invalid="ignore"):
+            near = inside | (dist <= pa_km)
+            far = ~inside & (dist > pa_km)  # an unknown distance is neither near nor far
+        mask &= {"inside": inside, "near": near, "far": far}[pa_mode]
+    ecosystems = state.get("ecosystems") or []
+    if ecosystems:
+        eco_km = float(state.get("eco_km", 10.0))
+        with np.errstate(invalid="ignore"):
+            tests = {
+                "rainforest": _col(scored, "in_rainforest", False)
+                | (_col(scored, "dist_rainforest_km", np.nan) <= eco_km),
+                "reef": _col(scored, "dist_reef_km", np.nan) <= eco_km,
+                "arctic": _col(scored, "in_arctic", False) | (_col(scored, "dist_arctic_km", np.nan) <= eco_km),
+            }
+        any_eco = np.zeros(n, dtype=bool)
+        for eco in ecosystems:
+            any_eco |= tests.get(eco, np.zeros(n, dtype=bool))
+        mask &= any_eco
+    if (state.get("date_from") or state.get("date_to")) and "observed_date" in scored.columns:
+        dates = pd.to_datetime(scored["observed_date"], errors="coerce")
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_localize(None)
+        d = dates.to_numpy(dtype="datetime64[ns]")
+        if state.get("date_from"):
+            mask &= d >= np.datetime64(state["date_from"])
+        if state.get("date_to"):
+            mask &= d < np.datetime64(state["date_to"]) + np.timedelta64(1, "D")
+    if selected_rows is not None:
+        rows = scored[ROW].to_numpy() if ROW in scored.columns else np.arange(n)
+        mask &= np.isin(rows, np.asarray(list(selected_rows), dtype="int64"))
+    return mask
+
+
+def filter_view(
+    scored: pd.DataFrame, state: Mapping[str, Any], selected_rows: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """The rows passing every filter (a view: treat as read-only)."""
+    return scored[filter_mask(scored, state, selected_rows)]
 
 
 def filter_sites(
@@ -15,12 +134,510 @@ def filter_sites(
     commodities: Sequence[str] | None = None,
     risk_classes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows matching every given filter; an empty or None filter means 'all'."""
-    mask = np.ones(len(scored), dtype=bool)
-    if countries:
-        mask &= scored["country_iso3"].isin(list(countries)).to_numpy()
-    if commodities:
-        mask &= scored["commodity"].isin(list(commodities)).to_numpy()
-    if risk_classes is not None:
-        mask &= scored["risk_class"].astype("string").isin(list(risk_classes)).fillna(False).to_numpy()
-    return scored[mask]
+    """Rows matching every given filter; an empty or None filter means 'all' (risk_classes=[] means none)."""
+    state: dict[str, Any] = {"countries": countries or [], "commodities": commodities or []}
+    state["risk_classes"] = list(RISK_CLASSES) if risk_classes is None else list(risk_classes)
+    return filter_view(scored, state)
+
+
+def count_text(n_shown: int, n_total: int) -> str:
+    """The always-visible 'N of M sites'."""
+    return f"{n_shown:,} of {n_total:,} sites"
+
+
+def selected_rows(selected_data: Mapping | None) -> list[int] | None:
+    """Row positions (customdata[0]) of the points in a plotly lasso/box selection; None when nothing is selected."""
+    if not selected_data or selected_data.get("points") is None:
+        return None
+    rows = []
+    for p in selected_data["points"]:
+        cd = p.get("customdata")
+        if isinstance(cd, list | tuple) and cd and cd[0] is not None:
+            rows.append(int(cd[0]))
+    return rows
+
+
+def site_id_at(scored: pd.DataFrame, row: object) -> str | None:
+    """The site_id at a row position of the prepared frame (from a map click), or None."""
+    try:
+        pos = int(row)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    if ROW not in scored.columns or not 0 <= pos < len(scored):
+        return None
+    return str(scored["site_id"].iloc[pos])
+
+
+# --- table ---------------------------------------------------------------------------------
+def table_columns(frame: pd.DataFrame) -> list[str]:
+    """The grid's columns present in ``frame``."""
+    return [c for c in TABLE_COLUMNS if c in frame.columns]
+
+
+def table_rows(view: pd.DataFrame) -> list[dict[str, Any]]:
+    """Lean grid rows: only the table columns, floats rounded, dates as ISO text, NaN as None."""
+    cols = table_columns(view)
+    out = pd.DataFrame(index=view.index)
+    for c in cols:
+        s = view[c]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            out[c] = s.astype(object)
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            out[c] = s.astype("float64").round(_ROUND.get(c, 2))
+        elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+            out[c] = s.dt.strftime("%Y-%m-%d")
+        else:
+            out[c] = s.astype("string")
+    out = out.astype(object).where(out.notna(), None)
+    return out.to_dict("records")
+
+
+# --- site detail ------------------------------------------------------------------------------
+def site_record(scored: pd.DataFrame, site_id: str | None) -> dict[str, Any] | None:
+    """Every attribute of one site (geometry as WKT type only), or None when it is not in ``scored``."""
+    if site_id is None or "site_id" not in scored.columns:
+        return None
+    hit = scored[scored["site_id"].astype("string") == str(site_id)]
+    if hit.empty:
+        return None
+    row = hit.iloc[0]
+    rec: dict[str, Any] = {}
+    for col, val in row.items():
+        if col == ROW:
+            continue
+        if col == "geometry":
+            rec["geometry_type"] = getattr(val, "geom_type", None)
+            continue
+        if (isinstance(val, float) and math.isnan(val)) or val is pd.NA or val is pd.NaT:
+            val = None
+        elif isinstance(val, np.generic):
+            val = val.item()
+        rec[str(col)] = val
+    return rec
+
+
+def contributions(record: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """The score breakdown of a site: (factor, points) from its ``contrib_*`` columns, largest first."""
+    items = [
+        (k.removeprefix("contrib_"), float(v))
+        for k, v in record.items()
+        if k.startswith("contrib_") and v is not None and not (isinstance(v, float) and math.isnan(v))
+    ]
+    return sorted(items, key=lambda kv: -abs(kv[1]))
+
+
+def raster_values(record: Mapping[str, Any], raster_names: Iterable[str]) -> dict[str, Any]:
+    """The site's raster samples (and their buffer means) by raster name."""
+    names = tuple(raster_names)
+    return {k: v for k, v in record.items() if any(k == n or k.startswith(f"{n}_mean_") for n in names)}
+
+
+# --- summaries ----------------------------------------------------------------------------------
+def risk_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
+    """Site counts by country (rows) and risk class (columns), the ``top`` countries by count."""
+    if view.empty:
+        return pd.DataFrame(columns=list(RISK_CLASSES))
+    # group on the categorical codes (prepare_scored): no string conversion of 100k rows
+    country = view["country_iso3"]
+    if isinstance(country.dtype, pd.CategoricalDtype) and country.isna().any():
+        country = country.cat.add_categories(["—"]).fillna("—")
+    elif not isinstance(country.dtype, pd.CategoricalDtype):
+        country = country.astype("string").fillna("—")
+    tab = view.groupby([country, view["risk_class"]], observed=True).size().unstack(fill_value=0)
+    tab.columns = tab.columns.astype(str)
+    tab.index = tab.index.astype(str)
+    tab = tab.reindex(columns=list(RISK_CLASSES), fill_value=0)
+    tab = tab[tab.sum(axis=1) > 0]
+    return tab.loc[tab.sum(axis=1).sort_values(ascending=False).index[:top]]
+
+
+def commodity_counts(view: pd.DataFrame) -> pd.Series:
+    """Site counts by primary commodity, largest first."""
+    if view.empty:
+        return pd.Series(dtype="int64")
+    counts = view["commodity"].astype("string").fillna("—").value_counts()
+    return counts[counts > 0]
+
+
+def mercury_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
+    """Mercury estimate (kg/yr) by country: columns hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites."""
+    cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
+    if view.empty or any(c not in view.columns for c in cols):
+        return pd.DataFrame(columns=[*cols, "n_sites"])
+    try:
+        from geo.summary import summarise_by  # written in parallel; used when present
+
+        summary = summarise_by(view, "country_iso3")
+        if all(c in summary.columns for c in cols):
+            summary = summary.set_index("country_iso3") if "country_iso3" in summary.columns else summary
+            if "n_sites" not in summary.columns:
+                summary["n_sites"] = view["country_iso3"].astype("string").value_counts()
+            return summary[[*cols, "n_sites"]].sort_values("hg_kg_per_yr", ascending=False).head(top)
+    except (ImportError, TypeError, KeyError):
+        pass
+    key = view["country_iso3"].astype("string").fillna("—")
+    grouped = view[cols].groupby(key, observed=True)
+    out = grouped.sum(min_count=1)
+    out["n_sites"] = grouped.size()
+    return out.sort_values("hg_kg_per_yr", ascending=False).head(top)
+
+
+def ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical CDF (x sorted, share 0-1) of the finite values, thinned to at most ``max_points`` steps."""
+    x = np.sort(values[np.isfinite(values)])
+    if x.size == 0:
+        return x, x
+    y = np.arange(1, x.size + 1, dtype="float64") / x.size
+    if x.size > max_points:
+        idx = np.unique(np.linspace(0, x.size - 1, max_points).astype(int))
+        x, y = x[idx], y[idx]
+    return x, y
+
+
+def share_within(values: np.ndarray, marks_km: Sequence[float] = BUFFER_MARKS_KM) -> dict[float, float]:
+    """Share (0-1) of the finite distances at or under each mark."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return dict.fromkeys(marks_km, math.nan)
+    return {m: float(np.mean(finite <= m)) for m in marks_km}
+
+
+# --- map view --------------------------------------------------------------------------------------
+def bounds_view(bounds: tuple[float, float, float, float], width_px: int = 620, height_px: int = 460) -> dict:
+    """Map centre and zoom (Web Mercator tiles of 512 px) that fit lon/lat ``bounds`` (minx, miny, maxx, maxy)."""
+    minx, miny, maxx, maxy = bounds
+    lon_span = max(maxx - minx, 0.05)
+
+    def merc(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    y_span = max(merc(maxy) - merc(miny), 0.001)
+    zoom_x = math.log2(width_px * 360.0 / (512.0 * lon_span))
+    zoom_y = math.log2(height_px * 2 * math.pi / (512.0 * y_span))
+    zoom = max(0.5, min(zoom_x, zoom_y, 12.0) - 0.2)
+    centre_lat = math.degrees(math.atan(math.sinh((merc(maxy) + merc(miny)) / 2)))
+    return {"center": {"lon": (minx + maxx) / 2, "lat": centre_lat}, "zoom": round(zoom, 2)}
+
+
+def countries_bounds(countries: pd.DataFrame, iso3s: Sequence[str]) -> tuple[float, float, float, float] | None:
+    """Bounds of the given countries (None when none of them is known)."""
+    if not iso3s or countries is None or len(countries) == 0:
+        return None
+    part = countries[countries["iso3"].isin(list(iso3s))]
+    if part.empty:
+        return None
+    minx, miny, maxx, maxy = part.total_bounds
+    return float(minx), float(miny), float(maxx), float(maxy)
+
+
+def data_bounds(view: pd.DataFrame) -> tuple[float, float, float, float] | None:
+    """Bounds of the sites' lon/lat (None when empty)."""
+    if view.empty:
+        return None
+    lon = view["lon"].to_numpy(dtype="float64")
+    lat = view["lat"].to_numpy(dtype="float64")
+    return float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))
+
+
+# --- risk-model weights ------------------------------------------------------------------------------
+def default_weights(config: Mapping[str, Any] | str) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """The factor weights and decay (near_km, outer_km) of a risk configuration (TOML text or its dict)."""
+    cfg = tomllib.loads(config) if isinstance(config, str) else config
+    weights = {k: float(v) for k, v in cfg.get("weights", {}).items() if k in WEIGHT_KEYS}
+    decay = {
+        k: [float(v["near_km"]), float(v["outer_km"])]
+        for k, v in cfg.get("decay", {}).items()
+        if k in DECAY_KEYS and "near_km" in v and "outer_km" in v
+    }
+    return weights, decay
+
+
+def weight_changes(
+    weights: Mapping[str, float],
+    decay: Mapping[str, Sequence[float]],
+    defaults: tuple[dict[str, float], dict[str, list[float]]],
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Only the weights and decay ranges that differ from the defaults (what goes in the URL)."""
+    dw, dd = defaults
+    w = {k: float(v) for k, v in weights.items() if v is not None and k in dw and abs(float(v) - dw[k]) > 1e-9}
+    d = {
+        k: [float(v[0]), float(v[1])]
+        for k, v in decay.items()
+        if v is not None and k in dd and (abs(v[0] - dd[k][0]) > 1e-9 or abs(v[1] - dd[k][1]) > 1e-9)
+    }
+    return w, d
+
+
+def config_overrides(weights: Mapping[str, float], decay: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+    """Nested TOML-shaped overrides for ``geo.risk.load_risk_config(text, overrides)``."""
+    out: dict[str, Any] = {}
+    if weights:
+        out["weights"] = {k: float(v) for k, v in sorted(weights.items())}
+    if decay:
+        out["decay"] = {k: {"near_km": float(v[0]), "outer_km": float(v[1])} for k, v in sorted(decay.items())}
+    return out
+
+
+def overrides_key(weights: Mapping[str, float], decay: Mapping[str, Sequence[float]]) -> tuple:
+    """A hashable form of the overrides, for caches."""
+    return (
+        tuple(sorted((k, round(float(v), 6)) for k, v in weights.items())),
+        tuple(sorted((k, round(float(v[0]), 6), round(float(v[1]), 6)) for k, v in decay.items())),
+    )
+
+
+def filters_summary(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The filters in use, in words, for exports and the briefing pack."""
+    out: dict[str, Any] = {}
+    for key, label in (
+        ("countries", "countries"), ("commodities", "commodities"), ("mercury_use", "mercury use"),
+        ("ecosystems", "ecosystems"),
+    ):  # fmt: skip
+        if state.get(key):
+            out[label] = list(state[key])
+    if state.get("risk_classes") is not None and set(state["risk_classes"]) != set(RISK_CLASSES):
+        out["risk classes"] = list(state["risk_classes"])
+    if state.get("pa_mode", "any") != "any":
+        out["protected areas"] = {
+            "inside": "inside a protected area",
+            "near": f"inside or within {state.get('pa_km', 10):g} km of a protected area",
+            "far": f"more than {state.get('pa_km', 10):g} km from any protected area",
+        }[state["pa_mode"]]
+    if state.get("ecosystems"):
+        out["ecosystem distance km"] = state.get("eco_km", 10.0)
+    if state.get("date_from") or state.get("date_to"):
+        out["observed"] = f"{state.get('date_from') or '…'} to {state.get('date_to') or '…'}"
+    if state.get("weights"):
+        out["weights changed"] = dict(state["weights"])
+    if state.get("decay"):
+        out["decay changed (near_km, outer_km)"] = dict(state["decay"])
+    return out
+
+
+# --- control options and messages ------------------------------------------------------------------
+def country_options(scored: pd.DataFrame, countries: pd.DataFrame | None = None) -> list[dict[str, str]]:
+    """Dropdown options for the countries present in the data, labelled 'Name (ISO3)', sorted by name."""
+    present = scored["country_iso3"].dropna().astype(str).unique() if "country_iso3" in scored.columns else []
+    names = {}
+    if countries is not None and len(countries) and "iso3" in countries.columns:
+        names = dict(zip(countries["iso3"].astype(str), countries["name"].astype(str), strict=False))
+    opts = [{"label": f"{names.get(c, c)} ({c})", "value": c} for c in present]
+    return sorted(opts, key=lambda o: o["label"])
+
+
+def commodity_options(scored: pd.DataFrame) -> list[dict[str, str]]:
+    """Dropdown options for the commodities present in the data."""
+    present = sorted(scored["commodity"].dropna().astype(str).unique()) if "commodity" in scored.columns else []
+    return [{"label": c.replace("_", " "), "value": c} for c in present]
+
+
+def date_bounds(scored: pd.DataFrame) -> tuple[str | None, str | None]:
+    """First and last observation dates (ISO), or (None, None) when the data have none."""
+    if "observed_date" not in scored.columns:
+        return None, None
+    d = pd.to_datetime(scored["observed_date"], errors="coerce").dropna()
+    if d.empty:
+        return None, None
+    return d.min().date().isoformat(), d.max().date().isoformat()
+
+
+def error_message(exc: BaseException) -> str:
+    """The one sentence shown in the alert for an exception (no traceback)."""
+    from layers.errors import LayerError
+
+    if isinstance(exc, LayerError):
+        return str(exc)
+    if isinstance(exc, ValueError):
+        return f"Invalid input: {exc}"
+    return f"Something went wrong ({type(exc).__name__}: {exc}). The view was not updated; please report this."
+
+
+# --- controls <-> state ------------------------------------------------------------------------------
+CONTROL_KEYS: tuple[str, ...] = (
+    "countries", "commodities", "risk_classes", "mercury_use", "pa_mode", "pa_km", "ecosystems", "eco_km",
+    "date_from", "date_to", "size_by", "overlays",
+)  # fmt: skip
+
+
+def state_from_controls(
+    controls: Mapping[str, Any],
+    weights: Mapping[str, float],
+    decay: Mapping[str, Sequence[float]],
+    defaults: tuple[dict[str, float], dict[str, list[float]]],
+    *,
+    site: str | None = None,
+    view: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """The dashboard state (dashboard.state) from the controls' values, validated like a shared link."""
+    from dashboard.state import sanitise_state
+
+    state: dict[str, Any] = {k: controls.get(k) for k in CONTROL_KEYS}
+    for key in ("countries", "commodities", "mercury_use", "ecosystems", "overlays", "risk_classes"):
+        state[key] = list(state[key] or [])
+    for key in ("date_from", "date_to"):
+        state[key] = str(state[key])[:10] if state[key] else None
+    state["weights"], state["decay"] = weight_changes(weights, decay, defaults)
+    state["site"] = site
+    state["view"] = list(view) if view else None
+    return sanitise_state({k: v for k, v in state.items() if v is not None})
+
+
+def controls_from_state(
+    state: Mapping[str, Any], defaults: tuple[dict[str, float], dict[str, list[float]]]
+) -> tuple[dict[str, Any], dict[str, float], dict[str, list[float]]]:
+    """Control values, slider weights and decay ranges that show ``state`` (defaults where unchanged)."""
+    controls = {k: state.get(k) for k in CONTROL_KEYS}
+    weights = {**defaults[0], **state.get("weights", {})}
+    decay = {**defaults[1], **state.get("decay", {})}
+    return controls, weights, decay
+
+
+def view_from_relayout(relayout: Mapping[str, Any] | None) -> list[float] | None:
+    """[lon, lat, zoom] from a plotly map relayoutData event, or None when it holds no view change."""
+    if not relayout:
+        return None
+    centre = relayout.get("map.center")
+    zoom = relayout.get("map.zoom")
+    if not isinstance(centre, Mapping) or zoom is None:
+        return None
+    try:
+        return [round(float(centre["lon"]), 4), round(float(centre["lat"]), 4), round(float(zoom), 2)]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def render_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the state the views are drawn from (no map view, no selected site, no messages)."""
+    return {k: v for k, v in state.items() if k not in ("view", "site", "messages")}
+
+
+def nearest_protected_areas(
+    record: Mapping[str, Any], protected_areas: pd.DataFrame | None, k: int = 5
+) -> list[dict[str, Any]]:
+    """The ``k`` protected areas nearest to the site (name, IUCN, designation, dist_km), geodesic, within 100 km."""
+    if protected_areas is None or len(protected_areas) == 0 or record.get("lon") is None:
+        return []
+    from geo.proximity import nearest_features
+
+    near = nearest_features(float(record["lon"]), float(record["lat"]), protected_areas, k=k)
+    cols = [c for c in ("name", "iucn_cat", "designation", "pa_id", "dist_km") if c in near.columns]
+    out = []
+    for rec in near[cols].to_dict("records"):
+        rec["dist_km"] = round(float(rec["dist_km"]), 2)
+        out.append({k2: (None if v is pd.NA else v) for k2, v in rec.items()})
+    return out
+
+
+DETAIL_SKIP = ("risk_explanation",)
+
+
+def detail_attributes(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every attribute of a site as (name, display text), floats rounded, in the output-contract order."""
+    from layers.pipeline import ordered_output_columns
+
+    order = ordered_output_columns(pd.DataFrame(columns=list(record)))
+    out = []
+    for key in order:
+        value = record[key]
+        if isinstance(value, float):
+            text = f"{value:,.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else "—"
+        elif value is None:
+            text = "—"
+        else:
+            text = str(value)
+        out.append((key, text))
+    return out
+
+
+# --- server-side table pages (AG Grid infinite row model) ---------------------------------------------------
+_TEXT_OPS = {
+    "contains": lambda s, v: s.str.contains(v, case=False, regex=False),
+    "notContains": lambda s, v: ~s.str.contains(v, case=False, regex=False),
+    "equals": lambda s, v: s.str.lower() == v.lower(),
+    "notEqual": lambda s, v: s.str.lower() != v.lower(),
+    "startsWith": lambda s, v: s.str.lower().str.startswith(v.lower()),
+    "endsWith": lambda s, v: s.str.lower().str.endswith(v.lower()),
+}
+_NUM_OPS = {
+    "equals": lambda s, v: s == v,
+    "notEqual": lambda s, v: s != v,
+    "greaterThan": lambda s, v: s > v,
+    "greaterThanOrEqual": lambda s, v: s >= v,
+    "lessThan": lambda s, v: s < v,
+    "lessThanOrEqual": lambda s, v: s <= v,
+}
+
+
+def _condition_mask(series: pd.Series, cond: Mapping[str, Any]) -> np.ndarray:
+    if "conditions" in cond:  # combined: {"operator": "AND"|"OR", "conditions": [...]}
+        masks = [_condition_mask(series, c) for c in cond["conditions"]]
+        if not masks:
+            return np.ones(len(series), dtype=bool)
+        return np.logical_and.reduce(masks) if cond.get("operator", "AND") == "AND" else np.logical_or.reduce(masks)
+    op = cond.get("type")
+    if op == "blank":
+        return series.isna().to_numpy(dtype=bool)
+    if op == "notBlank":
+        return series.notna().to_numpy(dtype=bool)
+    if cond.get("filterType") == "number":
+        values = pd.to_numeric(series, errors="coerce")
+        if op == "inRange":
+            lo, hi = cond.get("filter"), cond.get("filterTo")
+            return ((values >= lo) & (values <= hi)).fillna(False).to_numpy(dtype=bool)
+        fn = _NUM_OPS.get(op)
+        return (
+            fn(values, float(cond.get("filter"))).fillna(False).to_numpy(dtype=bool)
+            if fn
+            else np.ones(len(series), bool)
+        )
+    fn = _TEXT_OPS.get(op)
+    text = series.astype("string").fillna("")
+    return (
+        fn(text, str(cond.get("filter") or "")).fillna(False).to_numpy(dtype=bool) if fn else np.ones(len(series), bool)
+    )
+
+
+def table_page(
+    view: pd.DataFrame,
+    request: Mapping[str, Any] | None,
+    search: str | None = None,
+) -> dict[str, Any]:
+    """One block of grid rows for an AG Grid infinite-model request: sorted, column-filtered, searched.
+
+    Returns ``{"rowData": [...], "rowCount": n}`` (n = rows matching, so the grid sizes its scrollbar).
+    Only the requested rows are serialised, so a 100k-site view costs one block, not 100k rows.
+    """
+    request = request or {}
+    frame = view
+    mask = np.ones(len(frame), dtype=bool)
+    for col, cond in (request.get("filterModel") or {}).items():
+        if col in frame.columns and isinstance(cond, Mapping):
+            mask &= _condition_mask(frame[col], cond)
+    if search and search.strip():
+        needle = search.strip()
+        hit = np.zeros(len(frame), dtype=bool)
+        for col in ("site_id", "name", "country_iso3", "commodity", "nearest_protected_area", "risk_class"):
+            if col in frame.columns:
+                hit |= (
+                    frame[col]
+                    .astype("string")
+                    .str.contains(needle, case=False, regex=False)
+                    .fillna(False)
+                    .to_numpy(dtype=bool)
+                )
+        mask &= hit
+    frame = frame[mask]
+    sort = [s for s in (request.get("sortModel") or []) if s.get("colId") in frame.columns]
+    if sort:
+        frame = frame.sort_values(
+            [s["colId"] for s in sort],
+            ascending=[s.get("sort") != "desc" for s in sort],
+            na_position="last",
+            kind="stable",
+        )
+    elif "risk_0_100" in frame.columns:
+        frame = frame.sort_values("risk_0_100", ascending=False, na_position="last", kind="stable")
+    start = max(int(request.get("startRow") or 0), 0)
+    end = max(int(request.get("endRow") or start + 100), start)
+    return {"rowData": table_rows(frame.iloc[start:end]), "rowCount": len(frame)}

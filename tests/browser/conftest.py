@@ -57,7 +57,9 @@ def browser_server_factory(tmp_path_factory):
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}: {(cache / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited with {proc.returncode}: {(cache / 'server.log').read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(url + "/", timeout=2) as r:
                     if r.status == 200:
@@ -99,9 +101,12 @@ def browser(request, tmp_path):
         opts.add_argument(flag)
     download_dir = tmp_path / "downloads"
     download_dir.mkdir()
-    opts.add_experimental_option("prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False})
+    opts.add_experimental_option(
+        "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}
+    )
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
     driver.download_dir = download_dir
     driver.set_page_load_timeout(60)
     yield driver
@@ -109,7 +114,7 @@ def browser(request, tmp_path):
     console_errors = []
     try:
         console_errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-    except Exception:  # noqa: BLE001 (log retrieval is best effort on a dead session)
+    except Exception:
         console_errors = []
     if failed or console_errors:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -119,3 +124,45 @@ def browser(request, tmp_path):
     driver.quit()
     if console_errors and not failed:
         pytest.fail(f"browser console errors: {console_errors}")
+
+
+# --- helpers shared by the browser tests -------------------------------------------------------------
+COUNT_ID = "map-count"
+
+
+def shown_and_total(driver) -> tuple[int, int]:
+    """The 'N of M sites' counter as two integers."""
+    text = driver.find_element("id", COUNT_ID).text
+    shown, total = (int(x.replace(",", "")) for x in text.split(" sites")[0].split(" of "))
+    return shown, total
+
+
+def map_point_count(driver) -> int:
+    """Points drawn by the map's site traces (plotly's full data; the last trace is the selection ring)."""
+    return driver.execute_script(
+        "const gd = document.querySelector('#map-sites .js-plotly-plot');"
+        "if (!gd || !gd._fullData) { return -1; }"
+        "return gd._fullData.slice(0, -1).reduce((n, t) => n + (t.lon ? t.lon.length : 0), 0);"
+    )
+
+
+def open_app(driver, url: str, timeout: float = 60) -> None:
+    """Load a page of the app and wait until the map has drawn the sites and the counter agrees."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    wait = WebDriverWait(driver, timeout)
+    wait.until(lambda d: d.find_element("id", COUNT_ID).text)
+    wait.until(lambda d: map_point_count(d) == shown_and_total(d)[0])
+
+
+def wait_for_downloads(directory: Path, n: int, timeout: float = 60) -> list[Path]:
+    """The ``n`` finished files in the browser's download directory (waits for them)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = [p for p in directory.iterdir() if not p.name.endswith((".crdownload", ".tmp"))]
+        partial = [p for p in directory.iterdir() if p.name.endswith(".crdownload")]
+        if len(files) >= n and not partial:
+            return sorted(files)
+        time.sleep(0.25)
+    raise AssertionError(f"expected {n} downloads in {directory}, found {sorted(p.name for p in directory.iterdir())}")

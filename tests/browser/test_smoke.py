@@ -1,4 +1,4 @@
-"""Open the app in a real browser: the map renders with the demo sites."""
+"""Open the app in a real browser: the map renders with the demo sites, the table and the charts fill."""
 
 from __future__ import annotations
 
@@ -7,21 +7,42 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.conftest import map_point_count, open_app, shown_and_total
+
 pytestmark = pytest.mark.browser
 
 
 def test_map_renders_with_sites_and_count(app_url, browser):
-    browser.get(app_url)
+    open_app(browser, app_url)
     wait = WebDriverWait(browser, 60)
     # MapLibre draws into a canvas inside the plotly map container
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#map-sites .maplibregl-canvas")))
-    count = wait.until(lambda d: d.find_element(By.ID, "map-count").text or None)
-    shown, total = [int(x.replace(",", "")) for x in count.split(" sites")[0].split(" of ")]
+    shown, total = shown_and_total(browser)
     assert shown == total > 1000
-    # the site traces carry the points (plotly keeps the data on the graph div)
-    n_points = browser.execute_script(
-        "const gd = document.querySelector('#map-sites .js-plotly-plot');"
-        "return gd.data.reduce((n, t) => n + (t.lon ? t.lon.length : 0), 0);"
-    )
-    assert n_points == total
+    assert map_point_count(browser) == total
     assert "synthetic demo data" in browser.find_element(By.TAG_NAME, "body").text.lower()
+    # the table (an alternative to the map) and the five linked charts are filled
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#table-risk .ag-row")) >= 5)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".charts .js-plotly-plot")) == 5
+    # every control has a label
+    for control_id in ("filter-country", "filter-commodity", "filter-risk-class", "filter-pa-mode", "table-search"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"label[for='{control_id}']"), control_id
+
+
+def test_controls_are_keyboard_reachable(app_url, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    open_app(browser, app_url)
+    reached = set()
+    for _ in range(25):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        reached.add(browser.switch_to.active_element.get_attribute("id"))
+    assert {"filter-country", "filter-commodity", "filter-reset"} <= reached
+
+
+def test_embed_route_serves_one_chart(app_url, browser):
+    browser.get(app_url + "/embed/risk-by-country?c=GHA")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .bars"))
+    assert "Sites by country" in browser.page_source
+    assert browser.execute_script("return document.querySelector('.js-plotly-plot').data[0].x.length") == 1

@@ -1,0 +1,150 @@
+"""Dashboard benchmark: server time of a filter change and of the map figure, and payload bytes per view.
+
+    python benchmarks/bench_dashboard.py [--sizes 10000 100000] [--repeat 5]
+
+Synthetic scored frames (tests/dashboard/synthetic.py: the output contract, fictional
+values). Every figure is compared with a NAMED BASELINE measured in the same run:
+
+* map baseline "lists + per-point hover text": the same Scattermap traces built from
+  Python lists with one hover string per point (``text=...``, ``hoverinfo='text'``);
+* filter baseline "string columns": the same filter on plain string columns instead of
+  the categoricals that ``views.prepare_scored`` makes;
+* table baseline "all rows to the browser": every filtered row serialised as grid rowData,
+  against one 100-row block of the infinite row model the dashboard uses.
+
+Medians of ``--repeat`` runs, on whatever machine runs it (numbers in docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import plotly.graph_objects as go  # noqa: E402
+import plotly.io as pio  # noqa: E402
+
+from dashboard.figures import CHART_NAMES, RISK_COLOURS, RISK_ORDER, make_chart_figure, make_map_figure  # noqa: E402
+from dashboard.state import default_state  # noqa: E402
+from dashboard.views import filter_view, prepare_scored, table_page, table_rows  # noqa: E402
+from geo.risk import load_risk_config  # noqa: E402
+from layers.pipeline import score_facts  # noqa: E402
+from tests.dashboard.synthetic import synthetic_scored  # noqa: E402
+
+
+def _median_s(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def baseline_map(view) -> go.Figure:
+    """The naive figure: Python lists and one hover string per point."""
+    fig = go.Figure()
+    for cls in RISK_ORDER:
+        part = view[view["risk_class"].astype(str) == cls]
+        text = [
+            f"<b>{n}</b><br>{c}<br>risk {r:.0f}/100 ({cls})<br>nearest protected area: {p}<br>distance: {d:.1f} km"
+            for n, c, r, p, d in zip(part["name"], part["commodity"], part["risk_0_100"], part["nearest_protected_area"], part["dist_protected_area_km"], strict=True)
+        ]  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=part["lon"].tolist(), lat=part["lat"].tolist(), mode="markers", name=cls,
+                marker={"size": 7, "color": RISK_COLOURS[cls]}, text=text, hoverinfo="text",
+                customdata=part["site_id"].tolist(),
+            )
+        )  # fmt: skip
+    fig.update_layout(map={"style": "white-bg", "zoom": 1})
+    return fig
+
+
+def run(n: int, repeat: int) -> dict:
+    raw = synthetic_scored(n, seed=42, geometry=False)
+    prepared = prepare_scored(raw)
+    plain = raw.copy()
+    for col in ("country_iso3", "commodity", "risk_class", "mercury_use"):
+        plain[col] = plain[col].astype(str)
+    state = {
+        **default_state(),
+        "countries": ["COD", "GHA", "PER", "BRA"],
+        "risk_classes": ["moderate", "high", "very high"],
+        "mercury_use": ["yes", "unknown"],
+    }
+    out: dict[str, float] = {"n": n}
+    out["filter_categorical_ms"] = 1e3 * _median_s(lambda: filter_view(prepared, state), repeat)
+    out["filter_string_baseline_ms"] = 1e3 * _median_s(lambda: filter_view(plain, state), repeat)
+    view = filter_view(prepared, state)
+    out["view_rows"] = len(view)
+    full = filter_view(prepared, default_state())
+
+    # the map: build + serialise (what the server does for the figure output)
+    out["map_build_ms"] = 1e3 * _median_s(lambda: make_map_figure(full, size_by="workers"), repeat)
+    fig = make_map_figure(full, size_by="workers")
+    out["map_json_ms"] = 1e3 * _median_s(lambda: pio.to_json(fig, validate=False), repeat)
+    out["map_payload_mb"] = len(pio.to_json(fig, validate=False)) / 1e6
+    base_repeat = max(1, repeat // 2)
+    out["map_baseline_build_ms"] = 1e3 * _median_s(lambda: baseline_map(full), base_repeat)
+    base = baseline_map(full)
+    out["map_baseline_json_ms"] = 1e3 * _median_s(lambda: pio.to_json(base, validate=False), base_repeat)
+    out["map_baseline_payload_mb"] = len(pio.to_json(base, validate=False)) / 1e6
+
+    # the rest of a filter change: five charts, count, first table block (the filter callback's work)
+    def charts_and_table():
+        v = filter_view(prepared, state)
+        figs = [make_chart_figure(name, v) for name in CHART_NAMES]
+        page = table_page(v, {"startRow": 0, "endRow": 100})
+        return figs, page
+
+    out["filter_callback_ms"] = 1e3 * _median_s(
+        lambda: [pio.to_json(f, validate=False) for f in charts_and_table()[0]], repeat
+    )
+    figs, page = charts_and_table()
+    out["charts_payload_kb"] = sum(len(pio.to_json(f, validate=False)) for f in figs) / 1e3
+    out["table_block_ms"] = 1e3 * _median_s(
+        lambda: json.dumps(table_page(view, {"startRow": 0, "endRow": 100})), repeat
+    )
+    out["table_block_kb"] = len(json.dumps(page)) / 1e3
+    out["table_all_rows_ms"] = 1e3 * _median_s(lambda: json.dumps(table_rows(view)), base_repeat)
+    out["table_all_rows_mb"] = len(json.dumps(table_rows(view))) / 1e6
+
+    # re-scoring with new weights (score_facts only, never proximity)
+    facts = synthetic_scored(n, seed=42)
+    config = load_risk_config(None, {"weights": {"mercury": 0.5}})
+    out["rescore_ms"] = 1e3 * _median_s(lambda: prepare_scored(score_facts(facts, config)), max(1, repeat // 2))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    rows = [run(n, args.repeat) for n in args.sizes]
+    keys = list(rows[0])
+    print("| metric | " + " | ".join(f"{r['n']:,} sites" for r in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for k in keys[1:]:
+        print(f"| {k} | " + " | ".join(f"{r[k]:,.1f}" if isinstance(r[k], float) else f"{r[k]:,}" for r in rows) + " |")
+    for r in rows:
+        print(
+            f"\n{r['n']:,} sites: map build+serialise {r['map_build_ms'] + r['map_json_ms']:.0f} ms vs baseline "
+            f"{r['map_baseline_build_ms'] + r['map_baseline_json_ms']:.0f} ms "
+            f"(x{(r['map_baseline_build_ms'] + r['map_baseline_json_ms']) / (r['map_build_ms'] + r['map_json_ms']):.1f}); "
+            f"payload {r['map_payload_mb']:.2f} MB vs {r['map_baseline_payload_mb']:.2f} MB "
+            f"(x{r['map_baseline_payload_mb'] / r['map_payload_mb']:.1f}); filter x{r['filter_string_baseline_ms'] / r['filter_categorical_ms']:.1f}; "
+            f"table block {r['table_block_kb']:.0f} kB vs all rows {r['table_all_rows_mb']:.1f} MB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

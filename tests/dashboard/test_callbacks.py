@@ -1,0 +1,202 @@
+"""Callbacks called as plain functions (a Flask app context for the settings, Dash's context for the trigger)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import flask
+import pandas as pd
+import pytest
+from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from dashboard import callbacks as cb
+from dashboard import ids
+from dashboard.app_factory import show_error
+from dashboard.data import Dataset
+from dashboard.state import decode_state, default_state
+from dashboard.views import prepare_scored, render_state
+from layers.errors import LayerError
+from settings import Settings
+from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
+
+N_CONTROLS = len(cb._CONTROLS)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    settings = Settings(cache_dir=tmp_path / "cache", workspace_dir=tmp_path / "ws")
+    raw = synthetic_scored(600, seed=11)
+    dataset = Dataset(
+        facts=raw, scored=raw, countries=None, protected_areas=synthetic_protected_areas(5),
+        sources=("sites: synthetic test data",), warnings=(), is_demo=True, n_rejected=0,
+    )  # fmt: skip
+    prepared = prepare_scored(raw)
+    monkeypatch.setattr(cb, "get_dataset_for", lambda s, ws: dataset)
+    monkeypatch.setattr(cb, "get_scored", lambda s, ws, w, d: prepared)
+    server = flask.Flask("test")
+    server.config["ASM_SETTINGS"] = settings
+    with server.test_request_context():
+        yield prepared
+
+
+def trigger(prop_id: str | None, value=None) -> AttributeDict:
+    """Set Dash's callback context as the renderer would (None: the initial call, nothing triggered)."""
+    inputs = [] if prop_id is None else [{"prop_id": prop_id, "value": value}]
+    ctx = AttributeDict(triggered_inputs=inputs, updated_props={})
+    context_value.set(ctx)
+    return ctx
+
+
+def _controls(**changes):
+    defaults = default_state()
+    values = {key: defaults[key] for _, _, key in cb._CONTROLS}
+    values.update(changes)
+    return [values[key] for _, _, key in cb._CONTROLS]
+
+
+WEIGHT_IDS = [{"type": ids.WEIGHT, "key": k} for k in ("mercury", "land_use", "protected_area")]
+DECAY_IDS = [{"type": ids.DECAY, "key": "protected_area"}]
+
+
+def _sync(search, controls, weights=(1.0, 0.6, 1.0), decay=((10.0, 70.0),), site=None, relayout=None):
+    return cb.sync_state(
+        search, *controls, list(weights), [list(d) for d in decay], site, relayout, WEIGHT_IDS, DECAY_IDS
+    )
+
+
+def test_sync_restores_controls_from_a_shared_link(app):
+    trigger(None)
+    out = _sync("?c=GHA,COD&w=mercury:0.3&site=S000001&v=10,5,4", _controls())
+    url, state = out[0], out[1]
+    controls = out[2 : 2 + N_CONTROLS]
+    weights, decay, site, view = out[2 + N_CONTROLS :]
+    assert url is no_update
+    assert state["countries"] == ["GHA", "COD"] and "site" not in state and "view" not in state
+    assert controls[0] == ["GHA", "COD"]
+    assert weights == [0.3, 0.6, 1.0] and decay == [[10.0, 70.0]]
+    assert (site, view) == ("S000001", [10.0, 5.0, 4.0])
+
+
+def test_sync_reports_a_garbage_link_in_the_alert(app):
+    ctx = trigger("app-url.search", "?c=1234&zz=y")
+    out = _sync("?c=1234&zz=y", _controls())
+    assert out[1]["countries"] == []
+    assert "ignored" in ctx.updated_props[ids.ALERT]["children"]
+
+
+def test_sync_writes_the_url_when_a_control_changes(app):
+    trigger(f"{ids.FILTER_COUNTRY}.value", ["PER"])
+    out = _sync("?v=1,2,3", _controls(countries=["PER"]), weights=(0.5, 0.6, 1.0))
+    assert decode_state(out[0])["countries"] == ["PER"]
+    assert decode_state(out[0])["weights"] == {"mercury": 0.5}
+    assert decode_state(out[0])["view"] is None  # a new country choice re-fits the map
+    assert out[1]["countries"] == ["PER"]
+    assert all(v is no_update for v in out[2 : 2 + N_CONTROLS])
+
+
+def test_sync_map_pan_updates_the_url_but_does_not_redraw(app):
+    trigger(f"{ids.MAP}.relayoutData", {})
+    out = _sync("?c=PER", _controls(countries=["PER"]), relayout={"map.center": {"lon": -70, "lat": -9}, "map.zoom": 5})
+    assert decode_state(out[0])["view"] == [-70.0, -9.0, 5.0]
+    assert out[1] is no_update
+
+
+def test_update_map_and_count(app):
+    state = render_state({**default_state(), "countries": ["GHA"]})
+    fig, count = cb.update_map(state, None, None, None)
+    n = int((app["country_iso3"] == "GHA").sum())
+    assert count == f"{n:,} of {len(app):,} sites"
+    assert sum(len(t.lon) for t in fig.data[:4]) == n
+
+
+def test_charts_and_table_follow_filters_and_map_selection(app):
+    state = render_state({**default_state(), "commodities": ["gold"]})
+    *figures, grid, note = cb.update_charts_and_table(state, None, None)
+    assert len(figures) == 5 and grid.id == ids.TABLE and note == ""
+    selection = {"points": [{"customdata": [0.0, 1, 2]}, {"customdata": [5.0, 1, 2]}]}
+    *_, note = cb.update_charts_and_table(state, None, selection)
+    assert "Map selection" in note
+    page = cb.table_block({"startRow": 0, "endRow": 50}, state, None, selection, None)
+    expected = app.iloc[[0, 5]]
+    assert page["rowCount"] == int((expected["commodity"] == "gold").sum())
+
+
+def test_table_block_pages_and_sorts(app):
+    state = render_state(default_state())
+    page = cb.table_block(
+        {"startRow": 0, "endRow": 10, "sortModel": [{"colId": "risk_0_100", "sort": "asc"}]}, state, None, None, None
+    )
+    risks = [r["risk_0_100"] for r in page["rowData"]]
+    assert len(risks) == 10 and risks == sorted(risks) and page["rowCount"] == len(app)
+
+
+def test_select_site_from_table_row_and_from_map_point(app):
+    trigger(f"{ids.TABLE}.cellClicked")
+    assert cb.select_site(None, {"rowId": "S000007"}, None, None) == "S000007"
+    trigger(f"{ids.MAP}.clickData")
+    assert cb.select_site({"points": [{"customdata": [12.0, 50.0, 1.0]}]}, None, None, None) == app["site_id"].iloc[12]
+    assert cb.select_site({"points": [{}]}, None, None, None) is no_update
+
+
+def test_show_site_detail_and_missing_site(app):
+    state = render_state(default_state())
+    detail, lonlat = cb.show_site("S000003", state, None)
+    assert lonlat == [pytest.approx(app["lon"].iloc[3]), pytest.approx(app["lat"].iloc[3])]
+    assert "Nearest protected areas" in str(detail)
+    detail, lonlat = cb.show_site("nope", state, None)
+    assert lonlat is None and "not in these data" in str(detail)
+
+
+def test_clicking_a_bar_filters(app):
+    trigger(f"{ids.chart('risk-by-country')}.clickData")
+    assert cb.filter_from_chart({"points": [{"x": "GHA", "customdata": "GHA"}]}, None, None, None) == (
+        ["GHA"],
+        no_update,
+        no_update,
+    )
+    trigger(f"{ids.chart('commodity-mix')}.clickData")
+    assert cb.filter_from_chart(None, None, {"points": [{"y": "gold", "customdata": "gold"}]}, None) == (
+        no_update,
+        ["gold"],
+        no_update,
+    )
+    trigger(f"{ids.chart('risk-histogram')}.clickData")
+    assert cb.filter_from_chart(None, None, None, {"points": [{"x": 62.5, "customdata": "high"}]}) == (
+        no_update,
+        no_update,
+        ["high"],
+    )
+
+
+def test_reset_weights_returns_the_config_defaults(app):
+    weights, decay = cb.reset_weights(1, WEIGHT_IDS, DECAY_IDS)
+    assert weights == [1.0, 0.6, 1.0] and decay == [[10.0, 70.0]]
+
+
+def test_export_csv_download_is_the_filtered_view(app):
+    trigger(f"{ids.EXPORT_CSV}.n_clicks", 1)
+    state = render_state({**default_state(), "countries": ["COD"]})
+    table, about = cb.export_view(1, None, None, None, None, [None], state, None, None, "http://x/")
+    frame = pd.read_csv(io.BytesIO(base64.b64decode(table["content"])))
+    assert len(frame) == int((app["country_iso3"] == "COD").sum())
+    assert table["filename"].endswith(".csv") and about["filename"].endswith(".about.txt")
+    assert "Weights and thresholds in use" in about["content"]
+
+
+def test_upload_errors_become_one_alert(app):
+    with pytest.raises(LayerError, match="file type is not accepted"):
+        trigger(f"{ids.UPLOAD_SITES}.contents")
+        cb.upload_layer("data:x;base64,AAAA", None, "virus.exe", None, None)
+    ctx = trigger(None)
+    show_error(LayerError("virus.exe", "this file type is not accepted", "upload a CSV"))
+    assert ctx.updated_props[ids.ALERT]["children"] == "virus.exe: this file type is not accepted. Fix: upload a CSV"
+    show_error(RuntimeError("boom"))
+    assert "RuntimeError" in ctx.updated_props[ids.ALERT]["children"]
+
+
+def test_download_rejected_without_upload_is_an_error(app):
+    with pytest.raises(LayerError, match="no rejected rows"):
+        cb.download_rejected(1, None)

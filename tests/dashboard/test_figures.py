@@ -1,0 +1,160 @@
+"""Figure builders: traces, hover cards from customdata, payload budget, simplification, charts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from dashboard.figures import (
+    CHART_NAMES,
+    HOVER_LEAN,
+    RISK_ORDER,
+    figure_payload_bytes,
+    make_chart_figure,
+    make_dashboard_map,
+    make_map_figure,
+    make_waterfall_figure,
+    marker_sizes,
+    overlay_layers,
+    simplified_geojson,
+    tolerance_for_zoom,
+)
+from dashboard.state import default_state
+from dashboard.views import prepare_scored, site_record
+from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
+
+
+@pytest.fixture(scope="module")
+def scored():
+    return prepare_scored(synthetic_scored(3000, seed=3))
+
+
+def test_map_has_one_trace_per_class_plus_selection(scored):
+    fig = make_map_figure(scored, size_by="workers")
+    names = [t.name for t in fig.data]
+    assert [n.split(" (")[0] for n in names[:4]] == list(RISK_ORDER)
+    assert fig.data[-1].name == "selected site" and len(fig.data[-1].lon) == 0
+    assert sum(len(t.lon) for t in fig.data[:4]) == len(scored)
+    style = fig.layout.map.style
+    assert style["name"] == "asm-offline"  # offline: no tile, glyph or sprite source at all
+    assert all(src["type"] == "geojson" for src in style["sources"].values())
+    assert "glyphs" not in style and "sprite" not in style
+
+
+def test_hover_uses_customdata_never_per_point_text(scored):
+    fig = make_map_figure(scored)
+    trace = fig.data[2]
+    assert trace.text is None and trace.hovertext is None
+    assert "%{customdata[3]}" in trace.hovertemplate and "(high)" in trace.hovertemplate
+    row = trace.customdata[0]
+    rec = site_record(scored, scored["site_id"].iloc[int(row[0])])
+    assert row[3] == rec["name"] and row[4] == rec["commodity"]
+    assert rec["risk_class"] == "high"
+    assert isinstance(trace.lon, np.ndarray) and trace.lon.dtype == np.float32
+
+
+def test_large_views_switch_to_a_lean_numeric_hover_card():
+    big = prepare_scored(synthetic_scored(60_000, seed=4, geometry=False))  # 60k x 60 B of names > 2.5 MB
+    fig = make_map_figure(big, max_payload_mb=5.0)
+    assert fig.data[0].customdata.dtype == np.float32
+    assert fig.data[0].hovertemplate == HOVER_LEAN.replace("CLASS", "low")
+    assert figure_payload_bytes(fig) < 5e6
+
+
+def test_selected_site_ring(scored):
+    rec = site_record(scored, scored["site_id"].iloc[10])
+    fig = make_map_figure(scored, selected_site=rec)
+    assert list(fig.data[-1].lon) == [pytest.approx(rec["lon"])]
+
+
+def test_marker_sizes_area_scaled_and_nan_safe():
+    sizes = marker_sizes(np.array([np.nan, 0.0, 1.0, 100.0]))
+    assert sizes[0] == sizes[1] == 5.0
+    assert sizes[3] > sizes[2] > 5.0
+
+
+def test_simplified_geojson_clips_and_shrinks():
+    pas = synthetic_protected_areas(50, vertices=400)
+    full = simplified_geojson(pas, tolerance_deg=0.0001)
+    coarse = simplified_geojson(pas, tolerance_deg=tolerance_for_zoom(2))
+    assert len(json.dumps(coarse)) < len(json.dumps(full)) / 4
+    clipped = simplified_geojson(pas, tolerance_deg=0.01, bounds=(0, 0, 20, 20))
+    assert 0 < len(clipped["features"]) < len(full["features"])
+    for feat in clipped["features"]:
+        coords = np.array(feat["geometry"]["coordinates"][0])
+        assert coords[:, 0].min() >= -1e-9 and coords[:, 0].max() <= 20 + 1e-9
+
+
+def test_overlays_respect_the_payload_budget():
+    pas = synthetic_protected_areas(800, vertices=400)
+    layers = overlay_layers({"protected_areas": pas}, ["protected_areas"], zoom=8, bounds=None, budget_bytes=1e6)
+    size = sum(len(json.dumps(layer["source"])) for layer in layers)
+    assert 0 < size <= 1e6
+    colours = {layer["color"] for layer in layers}
+    assert len(colours) >= 3  # IUCN groups get their own colours
+
+
+def test_dashboard_map_payload_under_budget_with_every_overlay():
+    import geopandas as gpd
+    import shapely
+
+    scored = prepare_scored(synthetic_scored(20_000, seed=5))
+    pas = synthetic_protected_areas(600, vertices=300)
+    countries = gpd.GeoDataFrame(
+        {"iso3": ["GHA", "COD"], "name": ["Ghana", "Congo"]},
+        geometry=[shapely.box(-3, 4, 1, 11), shapely.box(12, -13, 31, 5)],
+        crs="EPSG:4326",
+    )
+    state = {**default_state(), "overlays": ["protected_areas", "rainforest", "reefs", "arctic", "countries"]}
+    fig = make_dashboard_map(
+        scored, all_sites=scored, countries=countries,
+        overlay_frames={"protected_areas": pas, "rainforest": pas, "reefs": pas, "arctic_lat": 66.56},
+        state=state, max_payload_mb=5.0,
+    )  # fmt: skip
+    assert len(pio.to_json(fig)) <= 5e6
+    state["countries"] = ["GHA"]
+    zoomed = make_dashboard_map(
+        scored, all_sites=scored, countries=countries, overlay_frames={"protected_areas": pas},
+        state={**state, "overlays": ["protected_areas"]}, max_payload_mb=5.0,
+    )  # fmt: skip
+    assert zoomed.layout.map.zoom > fig.layout.map.zoom
+    assert -3 < zoomed.layout.map.center.lon < 1
+
+
+@pytest.mark.parametrize("name", CHART_NAMES)
+def test_every_chart_builds_for_data_and_for_an_empty_view(scored, name):
+    fig = make_chart_figure(name, scored, is_demo=True)
+    assert "synthetic demo data" in fig.layout.title.text
+    assert len(fig.data) >= 1
+    empty = make_chart_figure(name, scored.iloc[0:0])
+    assert any("no " in (a.text or "") for a in empty.layout.annotations)
+
+
+def test_unknown_chart_raises(scored):
+    with pytest.raises(KeyError, match="unknown chart"):
+        make_chart_figure("pie", scored)
+
+
+def test_distance_chart_marks_the_buffer_distances(scored):
+    fig = make_chart_figure("pa-distance", scored)
+    labels = [a.text for a in fig.layout.annotations]
+    assert [lbl.split(":")[0] for lbl in labels] == ["1 km", "5 km", "10 km", "25 km"]
+
+
+def test_mercury_chart_has_low_high_error_bars(scored):
+    fig = make_chart_figure("mercury-by-country", scored)
+    bar = fig.data[0]
+    assert bar.error_y.array is not None and bar.error_y.arrayminus is not None
+    assert (np.asarray(bar.error_y.array) >= 0).all()
+
+
+def test_waterfall_ends_at_the_score(scored):
+    rec = site_record(scored, scored["site_id"].iloc[0])
+    fig = make_waterfall_figure(rec)
+    wf = fig.data[0]
+    assert list(wf.measure).count("total") == 1
+    assert wf.y[-1] == pytest.approx(rec["risk_0_100"])
+    assert sum(wf.y[:-1]) == pytest.approx(rec["risk_0_100"], abs=0.05)
