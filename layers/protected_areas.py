@@ -12,7 +12,7 @@ of their reported area (REP_AREA, km²). Nothing disappears silently: every excl
 row is in ``LoadResult.rejected`` with its reason.
 
 The WDPA may not be redistributed: users download it themselves from
-protectedplanet.net (see docs/data-layers.md); the project never ships it.
+protectedplanet.net (see docs/data.md); the project never ships it.
 """
 
 from __future__ import annotations
