@@ -5,6 +5,8 @@ Nothing here measures in degrees: areas and distances are on the ellipsoid.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyproj
 import shapely
@@ -92,7 +94,7 @@ def _densified_coords(geom: BaseGeometry, spacing_km: float) -> np.ndarray:
             out.append(c)
             continue
         pieces = [c[:1]]
-        for (x0, y0), (x1, y1) in zip(c[:-1], c[1:], strict=True):
+        for (x0, y0), (x1, y1) in itertools.pairwise(c):
             _, _, d = GEOD.inv(x0, y0, x1, y1)
             n = int(d / 1000.0 / spacing_km)
             if n > 0:

@@ -1,0 +1,268 @@
+"""Benchmark: geo.proximity against a geopandas sjoin_nearest pipeline in one global metric CRS.
+
+Each engine runs in a COLD subprocess (fresh interpreter; numba's on-disk cache may be warm) that
+reads the GeoParquet files itself, so the wall time includes reading, imports of the engine's
+libraries and the full computation. Peak RSS is the child's own ``ru_maxrss``.
+
+Engines
+-------
+ours      ``geo.proximity.compute_protected_area_proximity`` (all columns, incl. PA area in 10 km).
+sjoin     baseline (a): reproject to EPSG:8857 (WGS 84 / Equal Earth Greenwich, metres), ``gpd.sjoin_nearest`` for the nearest PA and distance, ``sjoin``
+          of site buffers for the 1/5/10/25 km counts, ``sjoin`` within for "inside".
+sjoin_area baseline (a) plus the PA area in the 10 km buffer (buffer ∩ PAs, dissolved per site).
+duckdb    baseline (b): DuckDB spatial, only if ``LOAD spatial`` works offline (no INSTALL).
+
+Accuracy: on a random subsample of sites, each engine's distance and 10 km count is compared
+against an independent reference (``geo.crs.geodesic_point_to_geometry_km``: boundary densified
+geodesically every 50 m, ``pyproj.Geod`` distances).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_proximity.py --sites 100000 --polygons 300000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+BUFFERS_KM = (1.0, 5.0, 10.0, 25.0)
+METRIC_CRS = "EPSG:8857"
+
+
+# ----------------------------------------------------------------------------- engines (child side)
+def _run_ours(sites_path: Path, pa_path: Path):
+    import geopandas as gpd
+
+    from geo.proximity import compute_protected_area_proximity
+
+    sites = gpd.read_parquet(sites_path)
+    pa = gpd.read_parquet(pa_path)
+    res = compute_protected_area_proximity(sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=10.0)
+    return res[["dist_protected_area_km", "nearest_protected_area_id", "protected_areas_within_10km"]].rename(
+        columns={
+            "dist_protected_area_km": "dist_km",
+            "nearest_protected_area_id": "pa_id",
+            "protected_areas_within_10km": "n10",
+        }
+    )
+
+
+def _run_sjoin(sites_path: Path, pa_path: Path, with_area: bool = False):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    sites = gpd.read_parquet(sites_path)
+    pa = gpd.read_parquet(pa_path)[["pa_id", "geometry"]]
+    s_m = sites[["geometry"]].to_crs(METRIC_CRS)
+    pa_m = pa.to_crs(METRIC_CRS)
+    near = gpd.sjoin_nearest(s_m, pa_m, how="left", distance_col="dist_m")
+    near = near[~near.index.duplicated(keep="first")]
+    out = pd.DataFrame({"dist_km": near["dist_m"] / 1000.0, "pa_id": near["pa_id"]}, index=sites.index)
+    inside = gpd.sjoin(s_m, pa_m, predicate="intersects")
+    out["inside"] = out.index.isin(inside.index)
+    for d in BUFFERS_KM:
+        buf = gpd.GeoDataFrame(geometry=s_m.buffer(d * 1000.0), crs=METRIC_CRS)
+        j = gpd.sjoin(buf, pa_m, predicate="intersects")
+        out[f"n{d:g}"] = j.groupby(level=0)["pa_id"].nunique().reindex(sites.index, fill_value=0)
+        if with_area and d == 10.0:
+            pieces = shapely.intersection(
+                buf.geometry.values[j.index.to_numpy()], pa_m.geometry.values[j["index_right"].to_numpy()]
+            )
+            parts = gpd.GeoDataFrame({"site": j.index.to_numpy()}, geometry=pieces, crs=METRIC_CRS)
+            area = parts.dissolve(by="site").area / 1e6
+            out["area10_km2"] = area.reindex(sites.index, fill_value=0.0)
+    return out[["dist_km", "pa_id", "n10"]]
+
+
+def _run_duckdb(sites_path: Path, pa_path: Path):
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("LOAD spatial")
+    except duckdb.Error as exc:
+        raise SystemExit(f"unavailable offline: {str(exc).splitlines()[0]}") from exc
+    raise SystemExit("DuckDB spatial loaded, but this benchmark has no DuckDB pipeline yet")
+
+
+def _warm() -> None:
+    import geopandas as gpd
+    import shapely
+
+    import geo.proximity
+    from geo.proximity import compute_protected_area_proximity
+
+    geo.proximity._PARALLEL_MIN = 0  # also build (and cache on disk) the parallel kernels
+    pa = gpd.GeoDataFrame(
+        {"pa_id": ["a"], "name": ["a"], "designation": ["x"], "iucn_cat": ["II"]},
+        geometry=[shapely.box(0, 0, 0.1, 0.1)],
+        crs="EPSG:4326",
+    )
+    sites = gpd.GeoSeries([shapely.Point(0.15, 0.05)], crs="EPSG:4326")
+    compute_protected_area_proximity(sites, pa)
+
+
+def child(engine: str, sites_path: Path, pa_path: Path, out_path: Path) -> None:
+    t0 = time.perf_counter()
+    if engine == "ours":
+        res = _run_ours(sites_path, pa_path)
+    elif engine == "sjoin":
+        res = _run_sjoin(sites_path, pa_path)
+    elif engine == "sjoin_area":
+        res = _run_sjoin(sites_path, pa_path, with_area=True)
+    elif engine == "duckdb":
+        res = _run_duckdb(sites_path, pa_path)
+    else:
+        raise SystemExit(f"unknown engine {engine}")
+    wall = time.perf_counter() - t0
+    res.to_parquet(out_path)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"engine": engine, "compute_s": wall, "peak_rss_mb": rss_mb}))
+
+
+# ----------------------------------------------------------------------------- parent side
+def run_engine(engine: str, sites_path: Path, pa_path: Path, work: Path) -> dict:
+    out = work / f"{engine}.parquet"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            engine,
+            "--sites-file",
+            str(sites_path),
+            "--pa-file",
+            str(pa_path),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        msg = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"engine": engine, "status": msg, "wall_s": wall}
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    info.update(status="ok", wall_s=wall, result=str(out))
+    return info
+
+
+def accuracy(results: dict[str, Path], sites_path: Path, pa_path: Path, n: int, seed: int) -> dict:
+    """Distance and 10 km count errors against the densified-Geod reference on ``n`` random sites."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from geo.crs import geodesic_point_to_geometry_km
+
+    sites = gpd.read_parquet(sites_path)
+    pa = gpd.read_parquet(pa_path)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(sites), size=min(n, len(sites)), replace=False)
+    frames = {k: pd.read_parquet(v) for k, v in results.items()}
+    tree = shapely.STRtree(pa.geometry.values)
+    ref_d, ref_n10 = [], []
+    for i in sample:
+        p = sites.geometry.iloc[i]
+        # candidates: every PA whose box is within the largest engine distance (+10 %, +12 km) in a
+        # generous degree window; the reference then takes the exact minimum among them
+        dmax = max(float(f["dist_km"].iloc[i]) for f in frames.values() if np.isfinite(f["dist_km"].iloc[i]))
+        r = dmax * 1.1 + 12.0
+        dlat = r / 110.5
+        dlon = min(180.0, r / (111.3 * max(np.cos(np.radians(min(abs(p.y) + dlat, 89.99))), 1e-3)))
+        boxes = [shapely.box(p.x - dlon, p.y - dlat, p.x + dlon, p.y + dlat)]
+        boxes += [shapely.box(p.x - dlon + s, p.y - dlat, p.x + dlon + s, p.y + dlat) for s in (-360.0, 360.0)]
+        cand = np.unique(np.concatenate([tree.query(b) for b in boxes]))
+        d = np.array([geodesic_point_to_geometry_km(p.x, p.y, pa.geometry.iloc[j], spacing_km=0.05) for j in cand])
+        ref_d.append(d.min() if len(d) else np.nan)
+        ref_n10.append(int(pa["pa_id"].iloc[cand[d <= 10.0]].nunique()))
+    ref_d = np.array(ref_d)
+    ref_n10 = np.array(ref_n10)
+    out = {}
+    for k, f in frames.items():
+        got = f["dist_km"].to_numpy()[sample]
+        err = np.abs(got - ref_d)
+        tol = np.maximum(0.05, 0.005 * ref_d)
+        rel = np.where(ref_d > 0, err / np.where(ref_d > 0, ref_d, 1), 0.0)
+        out[k] = {
+            "max_abs_err_km": float(np.nanmax(err)),
+            "max_rel_err_pct": float(np.nanmax(rel) * 100),
+            "pct_outside_tolerance": float(np.mean(err > tol) * 100),
+            "pct_wrong_10km_count": float(np.mean(f["n10"].to_numpy()[sample] != ref_n10) * 100),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="geo.proximity vs sjoin_nearest in a global metric CRS")
+    ap.add_argument("--sites", type=int, default=10_000)
+    ap.add_argument("--polygons", type=int, default=30_000)
+    ap.add_argument("--seed", type=int, default=20261130)
+    ap.add_argument("--engines", default="ours,sjoin,sjoin_area,duckdb")
+    ap.add_argument("--accuracy-sample", type=int, default=200)
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "asm-risk-bench")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--sites-file", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--pa-file", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.warm:
+        _warm()
+        return
+    if a.child:
+        child(a.child, a.sites_file, a.pa_file, a.out)
+        return
+
+    import make_synthetic
+
+    t0 = time.perf_counter()
+    sites_path, pa_path = make_synthetic.write(a.sites, a.polygons, a.data_dir, a.seed)
+    print(f"data: {sites_path.name}, {pa_path.name} ({time.perf_counter() - t0:.1f} s to make or find)")
+    # warm numba's on-disk cache once so "ours" is not charged for a one-off compilation
+    subprocess.run([sys.executable, __file__, "--warm"], check=True)
+    rows = []
+    work = a.data_dir / "results"
+    work.mkdir(parents=True, exist_ok=True)
+    for engine in a.engines.split(","):
+        info = run_engine(engine, sites_path, pa_path, work)
+        rows.append(info)
+        print(json.dumps({k: v for k, v in info.items() if k != "result"}))
+    base = next((r for r in rows if r["engine"] == "sjoin" and r["status"] == "ok"), None)
+    if base:
+        for r in rows:
+            if r["status"] == "ok":
+                r["speedup_vs_sjoin"] = base["wall_s"] / r["wall_s"]
+    ok = {r["engine"]: Path(r["result"]) for r in rows if r["status"] == "ok"}
+    acc = accuracy(ok, sites_path, pa_path, a.accuracy_sample, a.seed) if ok and a.accuracy_sample else {}
+    summary = {
+        "sites": a.sites,
+        "polygons": a.polygons,
+        "metric_crs_baseline": METRIC_CRS,
+        "runs": rows,
+        "accuracy": acc,
+    }
+    print(json.dumps(summary, indent=2))
+    if a.json:
+        a.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,867 @@
+"""Numba kernels of the proximity engine (private: called by ``geo.proximity`` only).
+
+Geometry is passed as flat arrays (GeoArrow-like):
+
+* vertices as unit vectors ``vx, vy, vz`` (n-vectors of geodetic latitude/longitude),
+* ``brk[k]`` True when vertex ``k`` is the last vertex of its ring/line/point (no segment k -> k+1),
+* vertices are grouped into *blocks* of consecutive vertices, each with a bounding spherical cap
+  (centre ``cx, cy, cz`` and angular radius ``crad``, radians) that contains the block's vertices,
+  the vertex after it and therefore every great-circle segment starting in the block,
+* each target owns a contiguous range of blocks ``tgt_blk[t]:tgt_blk[t + 1]``.
+
+Distances here are *angles on the unit sphere* (radians); ``geo.proximity`` turns the closest
+point found into an ellipsoidal distance with ``pyproj.Geod.inv``.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True)
+def _angle(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> float:
+    cx = ay * bz - az * by
+    cy = az * bx - ax * bz
+    cz = ax * by - ay * bx
+    return math.atan2(math.sqrt(cx * cx + cy * cy + cz * cz), ax * bx + ay * by + az * bz)
+
+
+@njit(cache=True)
+def _nearest_on_target(
+    px: float,
+    py: float,
+    pz: float,
+    t: int,
+    best: float,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    vz: np.ndarray,
+    brk: np.ndarray,
+    blk_v0: np.ndarray,
+    blk_v1: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    cz: np.ndarray,
+    crad: np.ndarray,
+    tgt_blk: np.ndarray,
+    out: np.ndarray,
+) -> float:
+    """Smallest angle from P to target ``t`` if below ``best``; closest point written to ``out``.
+
+    Blocks are visited nearest cap first and the walk stops at the first cap farther than ``best``.
+    """
+    b0 = tgt_blk[t]
+    nb = tgt_blk[t + 1] - b0
+    lb = np.empty(nb)
+    for u in range(nb):
+        lb[u] = _angle(px, py, pz, cx[b0 + u], cy[b0 + u], cz[b0 + u]) - crad[b0 + u]
+    order = np.argsort(lb)
+    for u in range(nb):
+        if lb[order[u]] > best:
+            break
+        b = b0 + order[u]
+        for k in range(blk_v0[b], blk_v1[b]):
+            ax = vx[k]
+            ay = vy[k]
+            az = vz[k]
+            a = _angle(px, py, pz, ax, ay, az)
+            if a < best:
+                best = a
+                out[0] = ax
+                out[1] = ay
+                out[2] = az
+            if brk[k]:
+                continue
+            bx = vx[k + 1]
+            by = vy[k + 1]
+            bz = vz[k + 1]
+            # normal of the great circle through A and B
+            nx = ay * bz - az * by
+            ny = az * bx - ax * bz
+            nz = ax * by - ay * bx
+            nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+            if nn < 1e-15:
+                continue
+            nx /= nn
+            ny /= nn
+            nz /= nn
+            s = px * nx + py * ny + pz * nz
+            qx = px - s * nx
+            qy = py - s * ny
+            qz = pz - s * nz
+            qn = math.sqrt(qx * qx + qy * qy + qz * qz)
+            if qn < 1e-15:
+                continue
+            # foot of the perpendicular must lie between A and B on the arc
+            if ((ay * qz - az * qy) * nx + (az * qx - ax * qz) * ny + (ax * qy - ay * qx) * nz) <= 0.0:
+                continue
+            if ((qy * bz - qz * by) * nx + (qz * bx - qx * bz) * ny + (qx * by - qy * bx) * nz) <= 0.0:
+                continue
+            a = math.atan2(abs(s), qn)
+            if a < best:
+                best = a
+                out[0] = qx / qn
+                out[1] = qy / qn
+                out[2] = qz / qn
+    return best
+
+
+def _pair_nearest_py(
+    sx: np.ndarray,
+    sy: np.ndarray,
+    sz: np.ndarray,
+    sub_start: np.ndarray,
+    pair_site: np.ndarray,
+    pair_tgt: np.ndarray,
+    cutoff: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    vz: np.ndarray,
+    brk: np.ndarray,
+    blk_v0: np.ndarray,
+    blk_v1: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    cz: np.ndarray,
+    crad: np.ndarray,
+    tgt_blk: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each (site, target) pair: the smallest angle (rad) between any site point and the target.
+
+    A site is one or more points (``sub_start`` ranges over ``sx, sy, sz``). Pairs whose angle is
+    larger than ``cutoff[i]`` get ``inf``. Returns (angle, closest point xyz (m, 3), site point index).
+    """
+    m = pair_site.shape[0]
+    ang = np.full(m, np.inf)
+    close = np.zeros((m, 3))
+    sub = np.full(m, -1, dtype=np.int64)
+    for i in prange(m):
+        s = pair_site[i]
+        t = pair_tgt[i]
+        best = cutoff[i]
+        out = np.zeros(3)
+        for j in range(sub_start[s], sub_start[s + 1]):
+            nb = _nearest_on_target(
+                sx[j], sy[j], sz[j], t, best, vx, vy, vz, brk, blk_v0, blk_v1, cx, cy, cz, crad, tgt_blk, out
+            )
+            if nb < best:
+                best = nb
+                sub[i] = j
+                close[i, 0] = out[0]
+                close[i, 1] = out[1]
+                close[i, 2] = out[2]
+        if sub[i] >= 0:
+            ang[i] = best
+    return ang, close, sub
+
+
+@njit(cache=True)
+def _sector_or_triangle(ax: float, ay: float, bx: float, by: float, r: float) -> float:
+    """Signed area of the intersection of the disc (0, r) with the triangle (0, A, B)."""
+    dx = bx - ax
+    dy = by - ay
+    # points of the segment where |A + t (B - A)| = r
+    qa = dx * dx + dy * dy
+    qb = 2.0 * (ax * dx + ay * dy)
+    qc = ax * ax + ay * ay - r * r
+    ts = np.empty(4)
+    n = 0
+    ts[n] = 0.0
+    n += 1
+    if qa > 0.0:
+        disc = qb * qb - 4.0 * qa * qc
+        if disc > 0.0:
+            sq = math.sqrt(disc)
+            t1 = (-qb - sq) / (2.0 * qa)
+            t2 = (-qb + sq) / (2.0 * qa)
+            if 0.0 < t1 < 1.0:
+                ts[n] = t1
+                n += 1
+            if 0.0 < t2 < 1.0:
+                ts[n] = t2
+                n += 1
+    ts[n] = 1.0
+    n += 1
+    area = 0.0
+    for i in range(n - 1):
+        t0 = ts[i]
+        t1 = ts[i + 1]
+        px = ax + t0 * dx
+        py = ay + t0 * dy
+        qx = ax + t1 * dx
+        qy = ay + t1 * dy
+        mx = ax + 0.5 * (t0 + t1) * dx
+        my = ay + 0.5 * (t0 + t1) * dy
+        cross = px * qy - py * qx
+        if mx * mx + my * my <= r * r:
+            area += 0.5 * cross
+        else:
+            area += 0.5 * r * r * math.atan2(cross, px * qx + py * qy)
+    return area
+
+
+@njit(cache=True)
+def _project(
+    x: float,
+    y: float,
+    z: float,
+    ox: float,
+    oy: float,
+    oz: float,
+    ex: float,
+    ey: float,
+    ez: float,
+    nx: float,
+    ny: float,
+    nz: float,
+    rn_km: float,
+    rm_km: float,
+) -> tuple[float, float]:
+    """Gnomonic projection about O, scaled by the radii of curvature at O (km, east/north)."""
+    d = x * ox + y * oy + z * oz
+    if d < 1e-6:
+        d = 1e-6
+    return rn_km * (x * ex + y * ey + z * ez) / d, rm_km * (x * nx + y * ny + z * nz) / d
+
+
+@njit(cache=True)
+def pair_disc_area(
+    lon0: np.ndarray,
+    lat0: np.ndarray,
+    pair_site: np.ndarray,
+    pair_tgt: np.ndarray,
+    r_km: float,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    vz: np.ndarray,
+    brk: np.ndarray,
+    ring_sign: np.ndarray,
+    blk_v0: np.ndarray,
+    blk_v1: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    cz: np.ndarray,
+    crad: np.ndarray,
+    tgt_blk: np.ndarray,
+    a_km: float,
+    e2: float,
+) -> np.ndarray:
+    """Area (km²) of (target polygon) ∩ (geodesic disc of radius ``r_km`` around the site) per pair.
+
+    Green's theorem over the polygon's rings in a local plane centred on the site: each edge adds
+    the signed area of disc ∩ triangle(centre, edge). Rings are summed with their absolute value,
+    positive for exteriors and negative for holes (``ring_sign[k]`` of the ring's vertices).
+    Blocks whose cap lies wholly outside the disc add only a circular sector, computed from their
+    end points (a chain inside a cap that excludes the centre cannot wind around it).
+    """
+    m = pair_site.shape[0]
+    res = np.zeros(m)
+    theta_r = r_km / (a_km * (1.0 - e2))  # conservative angular radius of the disc
+    for i in range(m):
+        s = pair_site[i]
+        t = pair_tgt[i]
+        la = math.radians(lat0[s])
+        lo = math.radians(lon0[s])
+        sl = math.sin(la)
+        cl = math.cos(la)
+        so = math.sin(lo)
+        co = math.cos(lo)
+        ox = cl * co
+        oy = cl * so
+        oz = sl
+        ex = -so
+        ey = co
+        ez = 0.0
+        nx = -sl * co
+        ny = -sl * so
+        nz = cl
+        w = math.sqrt(1.0 - e2 * sl * sl)
+        rn = a_km / w
+        rm = a_km * (1.0 - e2) / (w * w * w)
+        total = 0.0
+        ring_area = 0.0
+        for b in range(tgt_blk[t], tgt_blk[t + 1]):
+            k0 = blk_v0[b]
+            k1 = blk_v1[b]
+            far = _angle(ox, oy, oz, cx[b], cy[b], cz[b]) - crad[b] > theta_r * 1.01 + 1e-12
+            k = k0
+            while k < k1:
+                if far:
+                    # jump to the end of the block or to the end of the ring, whichever is first
+                    j = k
+                    while j < k1 - 1 and not brk[j]:
+                        j += 1
+                    last = j if brk[j] else j + 1
+                    if last > k:
+                        ax, ay = _project(vx[k], vy[k], vz[k], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                        bx, by = _project(vx[last], vy[last], vz[last], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                        ring_area += 0.5 * r_km * r_km * math.atan2(ax * by - ay * bx, ax * bx + ay * by)
+                    k = j
+                elif not brk[k]:
+                    ax, ay = _project(vx[k], vy[k], vz[k], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                    bx, by = _project(vx[k + 1], vy[k + 1], vz[k + 1], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                    ring_area += _sector_or_triangle(ax, ay, bx, by, r_km)
+                if brk[k]:
+                    total += ring_sign[k] * abs(ring_area)
+                    ring_area = 0.0
+                k += 1
+        res[i] = max(total, 0.0)
+    return res
+
+
+@njit(cache=True)
+def nvectors(lon_deg: np.ndarray, lat_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit vectors (n-vectors) of geodetic longitude/latitude in degrees."""
+    n = lon_deg.shape[0]
+    x = np.empty(n)
+    y = np.empty(n)
+    z = np.empty(n)
+    d2r = math.pi / 180.0
+    for i in range(n):
+        lo = lon_deg[i] * d2r
+        la = lat_deg[i] * d2r
+        cl = math.cos(la)
+        x[i] = cl * math.cos(lo)
+        y[i] = cl * math.sin(lo)
+        z[i] = math.sin(la)
+    return x, y, z
+
+
+@njit(cache=True)
+def site_reduce(
+    n_sites: int, ps: np.ndarray, pt: np.ndarray, dist: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per site: nearest distance and target (ties to the lowest target), and pairs within each threshold.
+
+    Pairs must be unique per (site, counted item); their order does not matter.
+    """
+    best = np.full(n_sites, np.inf)
+    arg = np.full(n_sites, -1, dtype=np.int64)
+    counts = np.zeros((n_sites, thresholds.shape[0]), dtype=np.int64)
+    for a in range(ps.shape[0]):
+        s = ps[a]
+        d = dist[a]
+        if d < best[s] or (d == best[s] and pt[a] < arg[s]):
+            best[s] = d
+            arg[s] = pt[a]
+        for q in range(thresholds.shape[0]):
+            if d <= thresholds[q]:
+                counts[s, q] += 1
+    return best, arg, counts
+
+
+@njit(cache=True)
+def flatten_vertices(
+    coords: np.ndarray, elem_start: np.ndarray, elem_sign: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Unit vectors of lon/lat ``coords`` (n, 2), ring-end flags and per-vertex ring sign.
+
+    ``elem_start`` (n_elem + 1) gives each ring/line/point's vertex range.
+    """
+    nv = coords.shape[0]
+    vx = np.empty(nv)
+    vy = np.empty(nv)
+    vz = np.empty(nv)
+    brk = np.zeros(nv, dtype=np.bool_)
+    sign = np.zeros(nv, dtype=np.int8)
+    d2r = math.pi / 180.0
+    for i in range(nv):
+        lo = coords[i, 0] * d2r
+        la = coords[i, 1] * d2r
+        cl = math.cos(la)
+        vx[i] = cl * math.cos(lo)
+        vy[i] = cl * math.sin(lo)
+        vz[i] = math.sin(la)
+    for e in range(elem_start.shape[0] - 1):
+        a = elem_start[e]
+        b = elem_start[e + 1]
+        if b > a:
+            brk[b - 1] = True
+        for k in range(a, b):
+            sign[k] = elem_sign[e]
+    return vx, vy, vz, brk, sign
+
+
+@njit(cache=True)
+def block_caps(
+    vx: np.ndarray, vy: np.ndarray, vz: np.ndarray, blk_v0: np.ndarray, blk_vlast: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bounding cap (unit centre, angular radius in rad) of vertices ``blk_v0[b] ..= blk_vlast[b]``."""
+    nb = blk_v0.shape[0]
+    cx = np.zeros(nb)
+    cy = np.zeros(nb)
+    cz = np.zeros(nb)
+    crad = np.zeros(nb)
+    for b in range(nb):
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        for k in range(blk_v0[b], blk_vlast[b] + 1):
+            sx += vx[k]
+            sy += vy[k]
+            sz += vz[k]
+        n = math.sqrt(sx * sx + sy * sy + sz * sz)
+        if n < 1e-12:
+            sx = vx[blk_v0[b]]
+            sy = vy[blk_v0[b]]
+            sz = vz[blk_v0[b]]
+            n = 1.0
+        sx /= n
+        sy /= n
+        sz /= n
+        # largest chord from the centre, then the angle once per block
+        c2 = 0.0
+        for k in range(blk_v0[b], blk_vlast[b] + 1):
+            dx = vx[k] - sx
+            dy = vy[k] - sy
+            dz = vz[k] - sz
+            d2 = dx * dx + dy * dy + dz * dz
+            if d2 > c2:
+                c2 = d2
+        cx[b] = sx
+        cy[b] = sy
+        cz[b] = sz
+        crad[b] = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2))) * (1.0 + 1e-9) + 1e-12
+    return cx, cy, cz, crad
+
+
+@njit(cache=True)
+def ring_orientation(coords: np.ndarray, elem_start: np.ndarray, elem_sign: np.ndarray) -> np.ndarray:
+    """Per vertex: +1 if its ring runs with the polygon's interior on the left, -1 otherwise, 0 for lines.
+
+    Exteriors should be counter-clockwise and holes clockwise (shoelace sign in lon/lat, which has
+    the same orientation as any local east/north plane).
+    """
+    nv = coords.shape[0]
+    out = np.zeros(nv, dtype=np.int8)
+    for e in range(elem_start.shape[0] - 1):
+        a = elem_start[e]
+        b = elem_start[e + 1]
+        if elem_sign[e] == 0 or b - a < 3:
+            continue
+        x0 = coords[a, 0]
+        y0 = coords[a, 1]
+        s = 0.0
+        for k in range(a, b - 1):
+            s += (coords[k, 0] - x0) * (coords[k + 1, 1] - y0) - (coords[k + 1, 0] - x0) * (coords[k, 1] - y0)
+        ccw = s > 0.0
+        want_ccw = elem_sign[e] > 0
+        v = 1 if ccw == want_ccw else -1
+        for k in range(a, b):
+            out[k] = v
+    return out
+
+
+@njit(cache=True)
+def _clip_to_disc(ax: float, ay: float, bx: float, by: float, r: float) -> tuple[float, float]:
+    """Parameter range [t0, t1] of segment A->B inside the disc (t0 > t1 when outside)."""
+    dx = bx - ax
+    dy = by - ay
+    qa = dx * dx + dy * dy
+    qb = 2.0 * (ax * dx + ay * dy)
+    qc = ax * ax + ay * ay - r * r
+    if qa <= 0.0:
+        return (0.0, 1.0) if qc <= 0.0 else (1.0, 0.0)
+    disc = qb * qb - 4.0 * qa * qc
+    if disc <= 0.0:
+        return 1.0, 0.0
+    sq = math.sqrt(disc)
+    t0 = max(0.0, (-qb - sq) / (2.0 * qa))
+    t1 = min(1.0, (-qb + sq) / (2.0 * qa))
+    return t0, t1
+
+
+@njit(cache=True)
+def _cross_ray(mx: float, my: float, ax: float, ay: float, bx: float, by: float) -> bool:
+    """Does segment A-B cross the segment O-M (O the origin)? Half-open rule on the line OM."""
+    sa = mx * ay - my * ax
+    sb = mx * by - my * bx
+    if (sa > 0.0) == (sb > 0.0):
+        return False
+    # intersection parameter along OM must be in [0, 1]
+    t = sa / (sa - sb)
+    ix = ax + t * (bx - ax)
+    iy = ay + t * (by - ay)
+    u = (ix * mx + iy * my) / (mx * mx + my * my)
+    return 0.0 <= u <= 1.0
+
+
+_NBINS = 128
+
+
+@njit(cache=True)
+def _bin(phi: float) -> int:
+    b = int((phi + math.pi) * (_NBINS / (2.0 * math.pi)))
+    return b % _NBINS
+
+
+@njit(cache=True)
+def _classify(
+    mx: float,
+    my: float,
+    dx: float,
+    dy: float,
+    sdir_a: int,
+    pa: int,
+    m: int,
+    status0: np.ndarray,
+    sax: np.ndarray,
+    say: np.ndarray,
+    sbx: np.ndarray,
+    sby: np.ndarray,
+    spoly: np.ndarray,
+    sdir: np.ndarray,
+    bin_ptr: np.ndarray,
+    bin_items: np.ndarray,
+    eps: float,
+    parity: np.ndarray,
+    coinc: np.ndarray,
+) -> bool:
+    """Is M (on a piece of polygon ``pa`` running along (dx, dy), or on the circle when pa < 0) covered
+    by another polygon? Coincident pieces: the same way -> covered by the lower index; opposite -> covered."""
+    for lj in range(m):
+        parity[lj] = status0[lj]
+        coinc[lj] = 0
+    b = _bin(math.atan2(my, mx))
+    for it in range(bin_ptr[b], bin_ptr[b + 1]):
+        c = bin_items[it]
+        lj = spoly[c]
+        if lj == pa:
+            continue
+        if _cross_ray(mx, my, sax[c], say[c], sbx[c], sby[c]):
+            parity[lj] = not parity[lj]
+        if pa >= 0:
+            ex2 = sbx[c] - sax[c]
+            ey2 = sby[c] - say[c]
+            l2 = ex2 * ex2 + ey2 * ey2
+            if l2 > 0.0:
+                cr = (mx - sax[c]) * ey2 - (my - say[c]) * ex2
+                if cr * cr <= eps * eps * l2:
+                    pr = (mx - sax[c]) * ex2 + (my - say[c]) * ey2
+                    if 0.0 <= pr <= l2:
+                        coinc[lj] = 1 if (dx * ex2 + dy * ey2) * sdir_a * sdir[c] > 0.0 else -1
+    for lj in range(m):
+        if lj == pa:
+            continue
+        if coinc[lj] == 1:
+            if lj < pa:
+                return True
+        elif coinc[lj] == -1 or parity[lj]:
+            return True
+    return False
+
+
+def _union_disc_area_py(
+    lon0: np.ndarray,
+    lat0: np.ndarray,
+    site_ids: np.ndarray,
+    site_ptr: np.ndarray,
+    tgt: np.ndarray,
+    r_km: float,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    vz: np.ndarray,
+    brk: np.ndarray,
+    orient: np.ndarray,
+    blk_v0: np.ndarray,
+    blk_v1: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    cz: np.ndarray,
+    crad: np.ndarray,
+    tgt_blk: np.ndarray,
+    a_km: float,
+    e2: float,
+) -> np.ndarray:
+    """Area (km²) of (union of the site's polygons) ∩ (disc of radius ``r_km``), per site.
+
+    ``site_ptr`` is CSR over ``tgt``: the polygons of ``site_ids[i]`` are
+    ``tgt[site_ptr[i]:site_ptr[i + 1]]``. Green's theorem on the boundary of the union inside the
+    disc plus the arcs of the circle inside the union:
+
+    * every polygon edge is clipped to the disc; the clipped pieces are split where they meet
+      pieces of the other polygons; a sub-piece belongs to the union's boundary when its midpoint
+      is outside every other polygon (coincident edges: kept once if they run the same way,
+      dropped if they run opposite ways);
+    * the circle is split at every edge crossing; an arc counts when its midpoint is inside some
+      polygon.
+
+    "Inside polygon j" for a point M of the disc is the centre's status (ray casting over all of
+    j's edges) flipped by each crossing of the segment centre-M with j's clipped pieces. Pieces are
+    binned by the angle they span as seen from the centre, so a segment centre-M only meets the
+    pieces of one bin; along a chain of untouched pieces the classification is carried over.
+    """
+    ns = site_ids.shape[0]
+    res = np.zeros(ns)
+    theta_r = r_km / (a_km * (1.0 - e2))
+    eps = 1e-9 * r_km
+    for i in prange(ns):
+        s = site_ids[i]
+        la = math.radians(lat0[s])
+        lo = math.radians(lon0[s])
+        sl = math.sin(la)
+        cl = math.cos(la)
+        so = math.sin(lo)
+        co = math.cos(lo)
+        ox = cl * co
+        oy = cl * so
+        oz = sl
+        ex = -so
+        ey = co
+        ez = 0.0
+        nx = -sl * co
+        ny = -sl * so
+        nz = cl
+        w = math.sqrt(1.0 - e2 * sl * sl)
+        rn = a_km / w
+        rm = a_km * (1.0 - e2) / (w * w * w)
+        p0 = site_ptr[i]
+        p1 = site_ptr[i + 1]
+        m = p1 - p0
+        cap = 0
+        for q in range(p0, p1):
+            t = tgt[q]
+            for b in range(tgt_blk[t], tgt_blk[t + 1]):
+                if _angle(ox, oy, oz, cx[b], cy[b], cz[b]) - crad[b] <= theta_r * 1.01 + 1e-12:
+                    cap += blk_v1[b] - blk_v0[b]
+        sax = np.empty(cap)
+        say = np.empty(cap)
+        sbx = np.empty(cap)
+        sby = np.empty(cap)
+        spoly = np.empty(cap, dtype=np.int64)
+        sdir = np.empty(cap, dtype=np.int8)
+        sk = np.empty(cap, dtype=np.int64)
+        sfull0 = np.empty(cap, dtype=np.bool_)
+        sfull1 = np.empty(cap, dtype=np.bool_)
+        angles = np.empty(2 * cap + 1)
+        status0 = np.zeros(m, dtype=np.bool_)
+        nsg = 0
+        na = 0
+        for li in range(m):
+            t = tgt[p0 + li]
+            # winding number of polygon li around the centre (exterior rings CCW, holes CW)
+            wind = 0.0
+            for b in range(tgt_blk[t], tgt_blk[t + 1]):
+                near = _angle(ox, oy, oz, cx[b], cy[b], cz[b]) - crad[b] <= theta_r * 1.01 + 1e-12
+                k1 = blk_v1[b]
+                k = blk_v0[b]
+                while k < k1:
+                    if brk[k] or orient[k] == 0:
+                        k += 1
+                        continue
+                    if not near:
+                        # a cap away from the centre cannot wind around it: its end points suffice
+                        jj = k
+                        while jj < k1 - 1 and not brk[jj]:
+                            jj += 1
+                        last = jj if brk[jj] else jj + 1
+                        ax, ay = _project(vx[k], vy[k], vz[k], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                        bx, by = _project(vx[last], vy[last], vz[last], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                        wind += orient[k] * math.atan2(ax * by - ay * bx, ax * bx + ay * by)
+                        k = jj + 1
+                        continue
+                    ax, ay = _project(vx[k], vy[k], vz[k], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                    bx, by = _project(vx[k + 1], vy[k + 1], vz[k + 1], ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm)
+                    wind += orient[k] * math.atan2(ax * by - ay * bx, ax * bx + ay * by)
+                    kk = k
+                    k += 1
+                    t0, t1 = _clip_to_disc(ax, ay, bx, by, r_km)
+                    if t1 <= t0:
+                        continue
+                    dx = bx - ax
+                    dy = by - ay
+                    sax[nsg] = ax + t0 * dx if t0 > 0.0 else ax
+                    say[nsg] = ay + t0 * dy if t0 > 0.0 else ay
+                    sbx[nsg] = ax + t1 * dx if t1 < 1.0 else bx
+                    sby[nsg] = ay + t1 * dy if t1 < 1.0 else by
+                    spoly[nsg] = li
+                    sdir[nsg] = orient[kk]
+                    sk[nsg] = kk
+                    sfull0[nsg] = t0 == 0.0
+                    sfull1[nsg] = t1 == 1.0
+                    if t0 > 0.0:
+                        angles[na] = math.atan2(say[nsg], sax[nsg])
+                        na += 1
+                    if t1 < 1.0:
+                        angles[na] = math.atan2(sby[nsg], sbx[nsg])
+                        na += 1
+                    nsg += 1
+            status0[li] = wind > math.pi  # 2π inside (minus 2π per hole containing it), else 0
+
+        # angular bins of the pieces as seen from the centre
+        bin_cnt = np.zeros(_NBINS + 1, dtype=np.int64)
+        b_lo = np.empty(nsg, dtype=np.int64)
+        b_n = np.empty(nsg, dtype=np.int64)
+        width = 2.0 * math.pi / _NBINS
+        for a in range(nsg):
+            pa_ = math.atan2(say[a], sax[a])
+            da = math.atan2(sax[a] * sby[a] - say[a] * sbx[a], sax[a] * sbx[a] + say[a] * sby[a])
+            start = pa_ if da >= 0.0 else pa_ + da
+            ext = abs(da)
+            lo_b = math.floor((start - 1e-9 + math.pi) / width)
+            hi_b = math.floor((start + ext + 1e-9 + math.pi) / width)
+            nb_ = min(hi_b - lo_b + 1, _NBINS)
+            b_lo[a] = lo_b
+            b_n[a] = nb_
+            for u in range(nb_):
+                bin_cnt[(lo_b + u) % _NBINS + 1] += 1
+        bin_ptr = np.cumsum(bin_cnt)
+        fill = bin_ptr[:-1].copy()
+        bin_items = np.empty(bin_ptr[-1], dtype=np.int64)
+        for a in range(nsg):
+            for u in range(b_n[a]):
+                bb = (b_lo[a] + u) % _NBINS
+                bin_items[fill[bb]] = a
+                fill[bb] += 1
+
+        parity = np.zeros(m, dtype=np.bool_)
+        coinc = np.zeros(m, dtype=np.int8)
+        total = 0.0
+        ts = np.empty(bin_ptr[-1] + 2)
+        prev_cov = False
+        prev_ok = False
+        for a in range(nsg):
+            pa = spoly[a]
+            ax = sax[a]
+            ay = say[a]
+            dx = sbx[a] - ax
+            dy = sby[a] - ay
+            nt = 0
+            ts[nt] = 0.0
+            nt += 1
+            touched = False
+            for u in range(b_n[a]):
+                bb = (b_lo[a] + u) % _NBINS
+                for it in range(bin_ptr[bb], bin_ptr[bb + 1]):
+                    c = bin_items[it]
+                    if spoly[c] == pa:
+                        continue
+                    ex2 = sbx[c] - sax[c]
+                    ey2 = sby[c] - say[c]
+                    fx = sax[c] - ax
+                    fy = say[c] - ay
+                    den = dx * ey2 - dy * ex2
+                    if den == 0.0:
+                        # parallel: touched when collinear (within eps)
+                        l2 = dx * dx + dy * dy
+                        cr = fx * dy - fy * dx
+                        if cr * cr <= eps * eps * l2:
+                            touched = True
+                        continue
+                    tt = (fx * ey2 - fy * ex2) / den
+                    uu = (fx * dy - fy * dx) / den
+                    if 0.0 <= tt <= 1.0 and 0.0 <= uu <= 1.0:
+                        touched = True
+                        if 0.0 < tt < 1.0:
+                            ts[nt] = tt
+                            nt += 1
+            ts[nt] = 1.0
+            nt += 1
+            contiguous = (
+                prev_ok and a > 0 and spoly[a - 1] == pa and sk[a - 1] + 1 == sk[a] and sfull1[a - 1] and sfull0[a]
+            )
+            if not touched and contiguous:
+                cov = prev_cov
+                if not cov:
+                    total += sdir[a] * 0.5 * (ax * sby[a] - ay * sbx[a])
+                prev_cov = cov
+                prev_ok = True
+                continue
+            for u in range(1, nt):
+                key = ts[u]
+                v = u - 1
+                while v >= 0 and ts[v] > key:
+                    ts[v + 1] = ts[v]
+                    v -= 1
+                ts[v + 1] = key
+            cov = False
+            for u in range(nt - 1):
+                if ts[u + 1] - ts[u] <= 0.0:
+                    continue
+                tm = 0.5 * (ts[u] + ts[u + 1])
+                cov = _classify(
+                    ax + tm * dx,
+                    ay + tm * dy,
+                    dx,
+                    dy,
+                    sdir[a],
+                    pa,
+                    m,
+                    status0,
+                    sax,
+                    say,
+                    sbx,
+                    sby,
+                    spoly,
+                    sdir,
+                    bin_ptr,
+                    bin_items,
+                    eps,
+                    parity,
+                    coinc,
+                )
+                if not cov:
+                    p_x = ax + ts[u] * dx
+                    p_y = ay + ts[u] * dy
+                    q_x = ax + ts[u + 1] * dx
+                    q_y = ay + ts[u + 1] * dy
+                    total += sdir[a] * 0.5 * (p_x * q_y - p_y * q_x)
+            # carrying over is only safe when the piece's end is not a meeting point
+            prev_cov = cov
+            prev_ok = not touched
+        # arcs of the circle inside the union
+        full = na == 0
+        if full:
+            angles[0] = 0.0
+            na = 1
+        srt = np.sort(angles[:na])
+        for u in range(na):
+            a0 = srt[u]
+            span = 2.0 * math.pi if full else (srt[u + 1] if u + 1 < na else srt[0] + 2.0 * math.pi) - a0
+            if span <= 0.0:
+                continue
+            am = a0 + 0.5 * span
+            if _classify(
+                r_km * math.cos(am),
+                r_km * math.sin(am),
+                0.0,
+                0.0,
+                0,
+                -1,
+                m,
+                status0,
+                sax,
+                say,
+                sbx,
+                sby,
+                spoly,
+                sdir,
+                bin_ptr,
+                bin_items,
+                eps,
+                parity,
+                coinc,
+            ):
+                total += 0.5 * r_km * r_km * span
+        res[i] = max(total, 0.0)
+    return res
+
+
+def _renamed(func: types.FunctionType, name: str) -> types.FunctionType:
+    """A copy of ``func`` under another name, so numba caches its parallel build in its own file."""
+    out = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
+    out.__qualname__ = name
+    out.__doc__ = func.__doc__
+    return out
+
+
+# Serial builds compile quickly (tests, small inputs); the parallel builds (numba threads) are
+# compiled only when first used on a large input. ``prange`` acts as ``range`` in the serial ones.
+pair_nearest = njit(cache=True)(_pair_nearest_py)
+pair_nearest_parallel = njit(cache=True, parallel=True)(_renamed(_pair_nearest_py, "pair_nearest_parallel"))
+union_disc_area = njit(cache=True)(_union_disc_area_py)
+union_disc_area_parallel = njit(cache=True, parallel=True)(_renamed(_union_disc_area_py, "union_disc_area_parallel"))
