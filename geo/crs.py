@@ -51,7 +51,11 @@ def geodesic_circle(lon: float, lat: float, radius_km: float, n_vertices: int = 
     lons, lats, _ = GEOD.fwd(
         np.full(n_vertices, lon), np.full(n_vertices, lat), az, np.full(n_vertices, radius_km * 1000.0)
     )
-    lons = lon + ((np.asarray(lons) - lon + 180.0) % 360.0) - 180.0
+    lons, lats = np.asarray(lons), np.asarray(lats)
+    for pole in (90.0, -90.0):
+        if GEOD.inv(lon, lat, lon, pole)[2] < radius_km * 1000.0:
+            return _polar_cap(lons, lats, pole)
+    lons = lon + ((lons - lon + 180.0) % 360.0) - 180.0
     ring = shapely.Polygon(np.column_stack([lons, lats]))
     if lons.min() >= -180.0 and lons.max() <= 180.0:
         return ring
@@ -62,6 +66,21 @@ def geodesic_circle(lon: float, lat: float, radius_km: float, n_vertices: int = 
         if not part.is_empty:
             parts.append(part)
     return shapely.union_all(parts)
+
+
+def _polar_cap(lons: np.ndarray, lats: np.ndarray, pole: float) -> BaseGeometry:
+    """A circle that contains a pole, as the lon/lat polygon between its edge and the pole.
+
+    Its vertices are sorted by longitude, closed along ±180° (interpolating the edge's
+    latitude there) and along the pole's parallel, so the polygon covers the centre.
+    """
+    order = np.argsort(lons)
+    lo, la = lons[order], lats[order]
+    w = (180.0 - lo[-1]) / (lo[0] + 360.0 - lo[-1])
+    edge = la[-1] + w * (la[0] - la[-1])
+    xs = np.r_[-180.0, lo, 180.0, 180.0, -180.0]
+    ys = np.r_[edge, la, edge, pole, pole]
+    return shapely.Polygon(np.column_stack([xs, ys]))
 
 
 def geodesic_point_to_geometry_km(lon: float, lat: float, geom: BaseGeometry, spacing_km: float = 0.5) -> float:

@@ -228,6 +228,13 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
 
 def compute_facts(scenario: Scenario, settings, progress: Progress = _noop) -> gpd.GeoDataFrame:
     """The sites with every spatial fact (proximity, ecosystems, raster values). Expensive: do it once."""
+    try:
+        return _compute_facts(scenario, settings, progress)
+    except proximity.ProximityInputError as exc:
+        raise LayerError(None, exc.problem, exc.fix) from exc
+
+
+def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoDataFrame:
     site_gdf = scenario.sites.data
     geoms = site_gdf.geometry
     parts: list[pd.DataFrame] = []

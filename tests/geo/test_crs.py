@@ -45,3 +45,13 @@ def test_reference_distance_known_answers() -> None:
     d = geodesic_point_to_geometry_km(0.2, 0.05, square, spacing_km=0.05)
     assert d == pytest.approx(11.132, abs=0.01)
     assert np.isnan(geodesic_point_to_geometry_km(0.0, 0.0, shapely.Polygon()))
+
+
+@pytest.mark.parametrize("pole", [90.0, -90.0])
+def test_geodesic_circle_around_a_pole_covers_its_centre_and_has_the_right_area(pole):
+    lat = 89.9 if pole > 0 else -89.9
+    circle = geodesic_circle(10.0, lat, 50.0, n_vertices=256)
+    assert circle.is_valid
+    assert circle.covers(shapely.Point(10.0, lat))
+    assert circle.covers(shapely.Point(-170.0, lat))  # across the pole, still within 50 km
+    assert geodesic_area_km2([circle])[0] == pytest.approx(np.pi * 50.0**2, rel=0.01)
