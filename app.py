@@ -146,24 +146,46 @@ def settings_from_args(args: argparse.Namespace):
     return base.model_copy(update=overrides)
 
 
-def _check_inputs(settings) -> None:
-    from layers.errors import LayerError
+VECTOR_INPUTS = (
+    ".gpkg",
+    ".shp",
+    ".geojson",
+    ".json",
+    ".fgb",
+    ".gml",
+    ".kml",
+    ".sqlite",
+    ".zip",
+    ".parquet",
+    ".geoparquet",
+)
+RASTER_INPUTS = (".tif", ".tiff", ".vrt", ".img", ".nc", ".nc4", ".cdf")
 
-    for label, path in (
-        ("--sites", settings.sites_path), ("--protected-areas", settings.protected_areas_path),
-        ("--rainforest", settings.rainforest_path), ("--reefs", settings.reefs_path), ("--arctic", settings.arctic_path),
-        ("--water", settings.water_path), ("--countries", settings.countries_path),
+
+def _check_inputs(settings) -> None:
+    """Every input path through ``layers.guard`` (local file, known extension, size, signature) before reading."""
+    from layers.guard import check_input_path, harden_gdal
+    from layers.readers import ACCEPTED_EXTENSIONS
+
+    harden_gdal()
+    max_mb = float(settings.max_upload_mb)
+    for label, path, extensions, dirs in (
+        ("--sites", settings.sites_path, ACCEPTED_EXTENSIONS, ()),
+        ("--protected-areas", settings.protected_areas_path, VECTOR_INPUTS, ("",)),  # .gdb or a folder of files
+        ("--rainforest", settings.rainforest_path, VECTOR_INPUTS + RASTER_INPUTS, (".gdb",)),
+        ("--reefs", settings.reefs_path, VECTOR_INPUTS, (".gdb",)), ("--arctic", settings.arctic_path, VECTOR_INPUTS, ()),
+        ("--water", settings.water_path, VECTOR_INPUTS, (".gdb",)), ("--countries", settings.countries_path, VECTOR_INPUTS, ()),
     ):  # fmt: skip
-        if path is not None and not Path(path).exists():
-            raise LayerError(
-                path,
-                f"file given to {label} does not exist",
-                "check the path (relative paths are from the current directory)",
+        if path is not None:
+            check_input_path(
+                path, extensions=extensions, max_mb=max_mb, label=f"the file given to {label}", allow_dirs=dirs
             )
     for name, path in settings.rasters.items():
         p = str(path)
-        if not p.lower().startswith(("netcdf:", "hdf5:")) and not Path(p).exists():
-            raise LayerError(path, f"raster {name!r} does not exist", "check the path given to --raster")
+        prefix, sep, rest = p.partition(":")
+        if sep and prefix.lower() in ("netcdf", "hdf5"):  # netcdf:FILE.nc:VARIABLE
+            p = rest.rsplit(":", 1)[0] if rest.count(":") >= 1 else rest
+        check_input_path(p, extensions=RASTER_INPUTS, max_mb=max_mb, label=f"raster {name!r} (--raster)")
 
 
 class _StageProgress:

@@ -59,9 +59,15 @@ class Settings(BaseSettings):
     workspace_dir: Path | None = None  # None: <cache_dir>/workspaces
 
     # --- uploads and hostile input -------------------------------------------
-    max_upload_mb: float = 200.0
+    max_upload_mb: float = 200.0  # uploads AND command-line inputs, checked before reading
     max_zip_members: int = 2000
-    max_unzipped_mb: float = 2000.0
+    max_unzipped_mb: float = 2000.0  # one budget for an archive and the archives inside it
+    max_zip_ratio: float = 100.0  # members expanding more than this (x:1) are refused as zip bombs
+
+    # --- optional authentication (off unless one is set; see docs/security.md) -------------
+    auth_htpasswd: Path | None = None  # file of "user:<werkzeug password hash>" lines
+    auth_proxy_header: str | None = None  # e.g. "X-Forwarded-User", set by a trusted reverse proxy
+    auth_realm: str = "ASM risk"
 
     # --- dashboard ----------------------------------------------------------
     basemap: Literal["offline", "carto-positron", "open-street-map"] = "offline"

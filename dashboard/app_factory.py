@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 
 import dash
@@ -61,6 +62,80 @@ def _register_routes(server: flask.Flask) -> None:
         return flask.Response(page, mimetype="text/html")
 
 
+# --- optional authentication (off by default) --------------------------------------------------------
+def load_htpasswd(path: str | Path) -> dict[str, str]:
+    """``user:hash`` lines (werkzeug ``generate_password_hash`` hashes; '#' comments) as a dict."""
+    from layers.errors import ConfigError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read the password file ({exc.strerror})", "check ASM_AUTH_HTPASSWD") from exc
+    users: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, hashed = line.partition(":")
+        if not sep or not user or "$" not in hashed:
+            raise ConfigError(
+                path,
+                f"line {n} is not 'user:<password hash>'",
+                'make lines with: python -c "from werkzeug.security import generate_password_hash as g; '
+                "print('alice:' + g('secret'))\"",
+            )
+        users[user] = hashed
+    if not users:
+        raise ConfigError(path, "the password file has no users", "add at least one 'user:<password hash>' line")
+    return users
+
+
+def install_auth(server: flask.Flask, settings) -> str | None:
+    """Require a login on every route when ``settings`` asks for it; the mode installed ('basic', 'proxy') or None.
+
+    - ``auth_htpasswd``: HTTP Basic auth against werkzeug password hashes (no plain-text passwords
+      anywhere). Serve it behind HTTPS: Basic auth sends the password with every request.
+    - ``auth_proxy_header``: a trusted reverse proxy authenticates and sets this header (e.g.
+      ``X-Forwarded-User``); requests without it get 401. Only safe when the app is reachable
+      through that proxy alone (bind to 127.0.0.1 or a private network).
+    """
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    realm = str(settings.auth_realm).replace('"', "")
+    if settings.auth_htpasswd:
+        users = load_htpasswd(settings.auth_htpasswd)
+        # unknown users are checked against a dummy hash, so timing does not reveal which names exist
+        dummy = generate_password_hash(secrets.token_urlsafe(16))
+
+        @server.before_request
+        def _basic_auth():
+            auth = flask.request.authorization
+            user = auth.username if auth and auth.type == "basic" and auth.username else ""
+            password = (auth.password or "") if auth else ""
+            ok = check_password_hash(users.get(user, dummy), password) and user in users
+            if not ok:
+                resp = flask.Response("Login required.", status=401, mimetype="text/plain")
+                resp.headers["WWW-Authenticate"] = f'Basic realm="{realm}", charset="UTF-8"'
+                return resp
+            flask.g.asm_user = user
+            return None
+
+        return "basic"
+    if settings.auth_proxy_header:
+        header = str(settings.auth_proxy_header)
+
+        @server.before_request
+        def _proxy_auth():
+            user = (flask.request.headers.get(header) or "").strip()
+            if not user:
+                return flask.Response(f"Login required (no {header} header from the proxy).", status=401)
+            flask.g.asm_user = user
+            return None
+
+        return "proxy"
+    return None
+
+
 def create_app(settings) -> dash.Dash:
     """A Dash app serving the dashboard on ``settings``; loads (and caches) its dataset up front."""
     from dashboard import callbacks  # noqa: F401  (registers the callbacks)
@@ -77,6 +152,7 @@ def create_app(settings) -> dash.Dash:
         on_error=show_error,
     )
     app.server.config["ASM_SETTINGS"] = settings
+    install_auth(app.server, settings)
     _register_routes(app.server)
     dataset = get_dataset(settings)  # warm the cache so the first page is fast
     with app.server.app_context():

@@ -49,6 +49,17 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def safe_csv(frame: pd.DataFrame, path: str | Path | None = None) -> str | None:
+    """CSV of ``frame`` with formula text neutralised and every cell holding a CR or LF quoted.
+
+    RFC 4180 line ends (CRLF) make the csv writer quote any cell containing ``\r`` or ``\n``:
+    with pandas' default ``\n`` a bare CR inside a cell is written unquoted, a spreadsheet
+    starts a new row there, and text after it (``x\r=cmd()``) would become a formula cell.
+    Returns the text when ``path`` is None.
+    """
+    return neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
+
+
 def about_text(
     config: RiskConfig, sources: Sequence[str], *, is_demo: bool, n_rows: int, filters: dict | None = None
 ) -> str:
@@ -126,7 +137,7 @@ def write_table(
     about = about_text(config, sources, is_demo=is_demo, n_rows=len(frame), filters=filters)
     if ext == ".csv":
         with atomic_path(path) as tmp:
-            neutralise_frame(_plain_table(frame)).to_csv(tmp, index=False, encoding="utf-8")
+            safe_csv(_plain_table(frame), tmp)
         _write_text(path.with_suffix(".about.txt"), about)
     elif ext == ".xlsx":
         with atomic_path(path) as tmp:
@@ -194,7 +205,7 @@ def write_rejected(rejected: pd.DataFrame, out: str | Path) -> Path | None:
     cols = [c for c in ("layer", "row_number", "reason") if c in table.columns]
     table = table[cols + [c for c in table.columns if c not in cols]]
     with atomic_path(target) as tmp:
-        neutralise_frame(table).to_csv(tmp, index=False, encoding="utf-8")
+        safe_csv(table, tmp)
     return target
 
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,10 @@ PA_EXTENSIONS: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".zip", ".parque
 KINDS = ("sites", "protected_areas")
 MANIFEST = "manifest.json"
 FACTS = "facts.parquet"
+FACTS_VERSION_KEY = "asm_workspace_version"
+REJECTED = "rejected.csv"
+LOCK = ".lock"
+STALE_S = 3600.0  # a staging folder or temp file this old belongs to a write that was killed
 
 
 @dataclass
@@ -78,11 +86,14 @@ def workspace_dir(settings, workspace_id: str) -> Path:
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader (or a crash, even SIGKILL) sees the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())  # the bytes are on disk before the rename makes them visible
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -152,7 +163,12 @@ def save_upload(settings, workspace_id: str, kind: str, filename: str, contents:
     """Validate an upload with the project's loader, then store it in the workspace (atomically).
 
     Raises LayerError (shown to the user as an alert) when the file cannot be used;
-    the workspace keeps its previous files then.
+    the workspace keeps its previous files then. Crash safety: the new file never
+    overwrites the committed one (a re-upload under the same name goes to a fresh
+    ``<kind>/<token>/`` folder); the manifest is then replaced atomically (the commit
+    point), and only then are older files removed. A crash (even SIGKILL) at any moment
+    leaves a manifest that names complete files: the old version until the manifest
+    rename, the new one after.
     """
     data = check_upload(filename, contents, kind=kind, max_mb=float(settings.max_upload_mb))
     root = workspace_dir(settings, workspace_id)
@@ -160,30 +176,31 @@ def save_upload(settings, workspace_id: str, kind: str, filename: str, contents:
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
     try:
         staged = staging / _safe_name(filename)
-        staged.write_bytes(data)
+        _atomic_write_bytes(staged, data)
         result = _load(kind, staged, settings)
         if result.n_loaded == 0:
             reasons = _reasons(result.rejected)
             top = "; ".join(f"{r} ({n})" for r, n in list(reasons.items())[:3]) or "no usable rows"
             raise LayerError(filename, f"no usable rows: {top}", "check the coordinate columns and their values")
-        final = root / kind / staged.name
-        final.parent.mkdir(exist_ok=True)
-        for old in final.parent.iterdir():
-            if old.name != staged.name:
-                old.unlink()
-        os.replace(staged, final)
-        rejected_csv = root / f"{kind}.rejected.csv"
         if result.n_rejected:
-            table = pd.DataFrame(result.rejected.drop(columns=["geometry"], errors="ignore"))
-            from dashboard.exports import neutralise_frame
+            from dashboard.exports import safe_csv
 
-            _atomic_write_bytes(rejected_csv, neutralise_frame(table).to_csv(index=False).encode("utf-8"))
-        elif rejected_csv.exists():
-            rejected_csv.unlink()
+            table = pd.DataFrame(result.rejected.drop(columns=["geometry"], errors="ignore"))
+            _atomic_write_bytes(staging / REJECTED, safe_csv(table).encode("utf-8"))
+        folder = root / kind
+        folder.mkdir(exist_ok=True)
+        token = secrets.token_hex(8)
+        final = folder / staged.name
+        if final.exists():  # re-upload under the same name: never overwrite the committed file
+            final = folder / token / staged.name
+            final.parent.mkdir()
+        os.replace(staged, final)
+        rejected: Path | None = None
+        if (staging / REJECTED).exists():
+            rejected = folder / f"{token}.{REJECTED}"
+            os.replace(staging / REJECTED, rejected)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    manifest = read_manifest(settings, workspace_id) or {}
-    manifest[kind] = final.relative_to(root).as_posix()
     report = UploadReport(
         kind=kind,
         filename=Path(filename).name,
@@ -192,9 +209,46 @@ def save_upload(settings, workspace_id: str, kind: str, filename: str, contents:
         reasons=_reasons(result.rejected),
         warnings=list(result.warnings)[:10],
     )
-    manifest[f"{kind}_report"] = report.to_dict()
-    _write_manifest(settings, workspace_id, manifest)
+    with _locked(root):  # two uploads of one workspace at once (sites and protected areas) both land
+        manifest = read_manifest(settings, workspace_id) or {}
+        manifest[kind] = final.relative_to(root).as_posix()
+        manifest[f"{kind}_rejected"] = rejected.relative_to(root).as_posix() if rejected else None
+        manifest[f"{kind}_report"] = report.to_dict()
+        _write_manifest(settings, workspace_id, manifest)  # the commit point
+        _remove_old_versions(
+            root, kind, keep={final.relative_to(folder).parts[0]} | ({rejected.name} if rejected else set())
+        )
     return report
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the workspace (across gunicorn workers); released on exit or crash."""
+    with open(root / LOCK, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _remove_old_versions(root: Path, kind: str, keep: set[str]) -> None:
+    """Older uploads of ``kind`` (and left-overs of interrupted ones), once the manifest names the new one."""
+    for old in (root / kind).iterdir():
+        if old.name in keep:
+            continue
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+    (root / f"{kind}.rejected.csv").unlink(missing_ok=True)  # layout before version folders
+    now = time.time()
+    for stale in root.glob(".*"):  # staging / temp files of a write killed mid-way (old enough not to be running)
+        try:
+            if stale.name != LOCK and now - stale.stat().st_mtime > STALE_S:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        except OSError:
+            pass
 
 
 def _load(kind: str, path: Path, settings):
@@ -216,8 +270,15 @@ def _reasons(rejected: pd.DataFrame | None) -> dict[str, int]:
 
 def rejected_csv(settings, workspace_id: str, kind: str = "sites") -> bytes | None:
     """The rejected rows of the last upload of ``kind`` as CSV bytes (None when there are none)."""
-    path = workspace_dir(settings, workspace_id) / f"{kind}.rejected.csv"
-    return path.read_bytes() if path.exists() else None
+    manifest = read_manifest(settings, workspace_id) or {}
+    rel = manifest.get(f"{kind}_rejected")
+    if not rel:
+        return None
+    path = workspace_dir(settings, workspace_id) / rel
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def clear_workspace(settings, workspace_id: str) -> None:
@@ -263,15 +324,13 @@ def build_workspace_dataset(settings, workspace_id: str):
     root = workspace_dir(settings, workspace_id)
     scenario = load_scenario(workspace_sources(settings, workspace_id), settings)
     facts_path = root / FACTS
-    facts_meta = root / "facts.json"
-    facts = None
-    try:
-        if json.loads(facts_meta.read_text()).get("version") == manifest.get("version"):
-            facts = gpd.read_parquet(facts_path)
-    except (OSError, ValueError):
-        facts = None
+    version = str(manifest.get("version"))
+    facts = _read_facts(facts_path, version)
     if facts is None:
         facts = compute_facts(scenario, settings)
+        # the version travels INSIDE the file, so a worker that finished computing an older
+        # version after a new upload can never pass its facts off as the new version's
+        facts.attrs[FACTS_VERSION_KEY] = version
         fd, tmp = tempfile.mkstemp(prefix=".facts.", suffix=".parquet", dir=root)
         os.close(fd)
         try:
@@ -280,5 +339,18 @@ def build_workspace_dataset(settings, workspace_id: str):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        _atomic_write_bytes(facts_meta, json.dumps({"version": manifest.get("version")}).encode())
     return dataset_from_scenario(scenario, facts, settings, workspace_id=workspace_id)
+
+
+def _read_facts(path: Path, version: str) -> gpd.GeoDataFrame | None:
+    """The persisted facts when they were computed for ``version``, else None."""
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+        attrs = json.loads(meta.get(b"PANDAS_ATTRS", b"{}"))
+        if attrs.get(FACTS_VERSION_KEY) != version:
+            return None
+        return gpd.read_parquet(path)
+    except (OSError, ValueError):  # missing, truncated or foreign file: recompute
+        return None

@@ -3,8 +3,9 @@
 Reads a File Geodatabase (``.gdb`` directory or zipped), a GeoPackage (all point and
 polygon layers), GeoJSON, Shapefile, and the WDPA shapefile download (a zip holding
 ``..._shp_0.zip``, ``_1.zip``, ``_2.zip``, each with a points and a polygons
-shapefile): every part is read and concatenated. Archives are extracted only into a
-private temporary directory, after every member path has been checked.
+shapefile): every part is read and concatenated. Archives are extracted only by
+``layers.guard.extracted_zip`` (private temporary directory, checked member paths,
+size, member-count and zip-bomb limits shared by nested zips).
 
 WDPA practice followed: sites with STATUS 'Proposed' or 'Not Reported' are excluded
 unless ``include_proposed=True``; sites reported only as points get a geodesic circle
@@ -17,13 +18,11 @@ protectedplanet.net (see docs/data.md); the project never ships it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
-import shutil
-import tempfile
-import zipfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -34,11 +33,11 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.crs import geodesic_circle
 from layers.errors import LayerError
+from layers.guard import ZipLimits, check_content, extracted_zip, harden_gdal, looks_remote
 from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult
 from settings import get_settings
 
 EXCLUDED_STATUSES = ("proposed", "not reported")
-MAX_ZIP_DEPTH = 3
 
 # Source columns tried for each schema column, in order, case-insensitively. WDPA names
 # come first (the 2025 WDPA/OECM names before the older ones where both exist).
@@ -61,48 +60,6 @@ _VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml"
 
 
 # --- reading: containers, archives, layers -----------------------------------------------
-
-
-def _check_member_name(zpath: Path, name: str) -> None:
-    posix = PurePosixPath(name.replace("\\", "/"))
-    if posix.is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive or ".." in posix.parts:
-        raise LayerError(
-            zpath,
-            f"archive member '{name}' has an absolute path or '..' (would be written outside the extraction folder)",
-            "re-create the zip with relative member paths only",
-        )
-
-
-def _extract_zip(zpath: Path, dest: Path, budget: dict[str, float], depth: int = 0) -> None:
-    """Extract ``zpath`` into ``dest`` after checking names and sizes; nested zips are extracted beside."""
-    if depth > MAX_ZIP_DEPTH:
-        raise LayerError(
-            zpath, f"zips nested more than {MAX_ZIP_DEPTH} deep", "extract the archive and give the data file"
-        )
-    try:
-        zf = zipfile.ZipFile(zpath)
-    except zipfile.BadZipFile as exc:
-        raise LayerError(
-            zpath, f"not a valid zip archive ({exc})", "re-download the file or give the extracted data"
-        ) from exc
-    with zf:
-        infos = zf.infolist()
-        budget["members"] -= len(infos)
-        budget["bytes"] -= sum(i.file_size for i in infos)
-        if budget["members"] < 0 or budget["bytes"] < 0:
-            raise LayerError(
-                zpath,
-                "archive too large once extracted (too many members or too many bytes)",
-                "extract it yourself and give the data file, or raise ASM_MAX_ZIP_MEMBERS / ASM_MAX_UNZIPPED_MB",
-            )
-        for info in infos:
-            _check_member_name(zpath, info.filename)
-        zf.extractall(dest)
-    for inner in sorted(p for p in dest.rglob("*") if p.is_file() and p.suffix.lower() == ".zip"):
-        sub = inner.with_name(inner.stem + "__unzipped")
-        sub.mkdir()
-        _extract_zip(inner, sub, budget, depth + 1)
-        inner.unlink()
 
 
 def _datasets_in(folder: Path) -> list[Path]:
@@ -142,19 +99,24 @@ def _spatial_layers(path: Path, layer: str | None) -> list[str | None]:
 def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[tuple[str, gpd.GeoDataFrame]]:
     """Yield ``(label, frame)`` for every point/polygon layer of a file, .gdb, GeoPackage or (nested) zip.
 
-    Archives are extracted into a private ``tempfile.mkdtemp`` directory that is removed
-    once the frames are read (they are in memory by then).
+    Archives are extracted by ``layers.guard.extracted_zip`` (checked member paths, size and
+    ratio limits) into a private temporary directory that is removed once the frames are
+    read (they are in memory by then). Every data file's signature is checked before GDAL opens it.
     """
     path = Path(path)
+    if looks_remote(path):
+        raise LayerError(
+            path, "this is a URL, a GDAL virtual path or a connection string", "download the data and give the file"
+        )
     if not path.exists():
         raise LayerError(path, "file not found", "check the path")
-    tmp: Path | None = None
-    try:
+    settings = get_settings()
+    harden_gdal()
+    with contextlib.ExitStack() as stack:
+        tmp: Path | None = None
         if path.is_file() and path.suffix.lower() == ".zip":
-            tmp = Path(tempfile.mkdtemp(prefix="asm-layer-"))
-            s = get_settings()
-            budget = {"members": float(s.max_zip_members), "bytes": s.max_unzipped_mb * 1e6}
-            _extract_zip(path, tmp, budget)
+            check_content(path)
+            tmp = stack.enter_context(extracted_zip(path, ZipLimits.from_settings(settings)))
             datasets = _datasets_in(tmp)
             if not datasets:
                 raise LayerError(
@@ -166,6 +128,9 @@ def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[t
                 raise LayerError(path, "no vector data in this folder", "give the data file itself")
         else:
             datasets = [path]
+        for ds in datasets:
+            if ds.is_file():
+                check_content(ds)
         found = False
         for ds in datasets:
             for lyr in _spatial_layers(
@@ -186,9 +151,6 @@ def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[t
                 yield label, frame
         if not found:
             raise LayerError(path, "no point or polygon layer found", "give a file with point or polygon features")
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def to_wgs84(frame: gpd.GeoDataFrame, path: str | Path, warnings: list[str]) -> gpd.GeoDataFrame:

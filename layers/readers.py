@@ -3,8 +3,9 @@
 Shared by the loaders: CSV/TSV/TXT (delimiter, encoding and decimal-comma
 detection), XLSX, GeoJSON, GeoPackage, Shapefile (plain or zipped), GeoParquet
 and KML. Every library error is turned into a ``LayerError`` naming the file,
-the problem and the fix; nothing is ever extracted to disk (zipped shapefiles are
-read in place through GDAL's ``/vsizip/``).
+the problem and the fix. Paths and contents are checked by ``layers.guard`` first
+(local file, known extension, size, signature, no GDAL virtual formats); zips are
+extracted only by ``layers.guard.extracted_zip`` into a private temporary folder.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import io
 import re
 import unicodedata
 import warnings
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ import pandas as pd
 import pyogrio
 
 from layers.errors import LayerError
+from layers.guard import ZipLimits, check_content, check_input_path, check_zip_archive, extracted_zip, harden_gdal
 
 TABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx")
 VECTOR_EXTENSIONS: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet", ".geoparquet", ".kml")
@@ -216,7 +217,15 @@ def _short(exc: BaseException, n: int = 200) -> str:
 
 # --- XLSX ------------------------------------------------------------------------------------------
 def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
-    """First sheet (or ``sheet``) of an .xlsx workbook, cells as typed by Excel."""
+    """First sheet (or ``sheet``) of an .xlsx workbook, cells as typed by Excel.
+
+    The workbook is a zip of XML: its declared sizes and ratios are checked first (a zip bomb
+    is refused before openpyxl inflates it), and openpyxl parses the XML with defusedxml
+    (entity expansion and external entities refused) when that is installed (requirements.txt).
+    """
+    from settings import get_settings
+
+    check_zip_archive(path, ZipLimits.from_settings(get_settings()))
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException on bad files
@@ -248,41 +257,27 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
 
 
 # --- vector files --------------------------------------------------------------------------------------
-def _zip_source(path: Path, layer: str | None, max_members: int, max_unzipped_mb: float) -> tuple[str, str | None]:
-    """GDAL path (/vsizip/...) of the shapefile inside a zip, checked for size and members without extracting."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise LayerError(
-            path, f"not a readable zip archive ({_short(exc)})", "zip the .shp, .shx, .dbf and .prj files together"
-        ) from exc
-    if len(infos) > max_members:
-        raise LayerError(
-            path, f"the zip has {len(infos)} members (limit {max_members})", "zip only the shapefile's own files"
-        )
-    total_mb = sum(i.file_size for i in infos) / 1e6
-    if total_mb > max_unzipped_mb:
-        raise LayerError(
-            path, f"the zip expands to {total_mb:.0f} MB (limit {max_unzipped_mb:g} MB)", "give a smaller extract"
-        )
-    members = [i.filename for i in infos if not i.is_dir()]
-    shps = [m for m in members if m.lower().endswith(".shp") and not Path(m).name.startswith("._")]
-    others = [m for m in members if Path(m).suffix.lower() in (".gpkg", ".geojson", ".kml")]
+def _zip_member(path: Path, folder: Path, layer: str | None) -> tuple[Path, str | None]:
+    """The vector file (a shapefile first) among the checked, extracted contents of a zip."""
+    members = sorted(p for p in folder.rglob("*") if p.is_file())
+    shps = [m for m in members if m.suffix.lower() == ".shp" and not m.name.startswith("._")]
+    others = [m for m in members if m.suffix.lower() in (".gpkg", ".geojson", ".kml")]
     candidates = shps or others
     if not candidates:
+        names = [m.relative_to(folder).as_posix() for m in members]
         raise LayerError(
             path,
-            f"the zip holds no shapefile (.shp) among {members[:10]}",
+            f"the zip holds no shapefile (.shp) among {names[:10]}",
             "zip the .shp together with its .shx, .dbf and .prj",
         )
+    for c in candidates:
+        check_content(c)
     if len(candidates) > 1:
-        stems = [Path(m).stem for m in candidates]
+        stems = [m.stem for m in candidates]
         if layer is None or layer not in stems:
             raise LayerError(path, f"the zip holds several layers {stems}", "choose one with layer=<name>")
-        inner = candidates[stems.index(layer)]
-        return f"/vsizip/{path.resolve()}/{inner}", None
-    return f"/vsizip/{path.resolve()}/{candidates[0]}", layer
+        return candidates[stems.index(layer)], None
+    return candidates[0], layer
 
 
 def list_layers(path: str | Path) -> list[str]:
@@ -302,9 +297,15 @@ def read_vector(
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
-    source = str(path)
     if suffix == ".zip":
-        source, layer = _zip_source(path, layer, max_zip_members, max_unzipped_mb)
+        limits = ZipLimits(max_members=max_zip_members, max_total_bytes=int(max_unzipped_mb * 1e6))
+        with extracted_zip(path, limits) as folder:  # read fully into memory before the folder goes
+            member, layer = _zip_member(path, folder, layer)
+            return _read_vector_source(path, str(member), layer, suffix)
+    return _read_vector_source(path, str(path), layer, suffix)
+
+
+def _read_vector_source(path: Path, source: str, layer: str | None, suffix: str) -> RawTable:
     layers = list_layers(source)
     if not layers:
         raise LayerError(path, "the file has no layers", "give a file with at least one layer of sites")
@@ -375,26 +376,29 @@ def _read_parquet(path: Path) -> RawTable:
 
 
 def read_any(
-    path: str | Path, layer: str | None = None, *, max_zip_members: int = 2000, max_unzipped_mb: float = 2000.0
+    path: str | Path,
+    layer: str | None = None,
+    *,
+    max_zip_members: int = 2000,
+    max_unzipped_mb: float = 2000.0,
+    max_mb: float | None = None,
 ) -> RawTable:
-    """Read a table or vector file by its extension; ``layer`` is a sheet (XLSX) or layer (GPKG, zip, KML)."""
+    """Read a table or vector file by its extension; ``layer`` is a sheet (XLSX) or layer (GPKG, zip, KML).
+
+    The path and the first bytes are checked by ``layers.guard.check_input_path`` first;
+    ``max_mb`` (None: no limit here; the CLI and the uploads apply ``settings.max_upload_mb``
+    at their entry points) is checked on the file size before reading.
+    """
     p = Path(path)
-    if not p.exists():
-        raise LayerError(p, "the file does not exist", "check the path")
     if p.is_dir():
         raise LayerError(
             p, "this is a folder, not a file", "give the .shp, .gpkg, .csv … file inside it (or zip the shapefile)"
         )
+    p = check_input_path(
+        p, extensions=ACCEPTED_EXTENSIONS, max_mb=float("inf") if max_mb is None else max_mb, label="the file"
+    )
+    harden_gdal()
     suffix = p.suffix.lower()
-    if suffix not in ACCEPTED_EXTENSIONS:
-        hint = " (save .xls workbooks as .xlsx)" if suffix == ".xls" else ""
-        raise LayerError(
-            p,
-            f"unsupported file type {suffix or '(no extension)'!r}{hint}",
-            f"give one of {', '.join(ACCEPTED_EXTENSIONS)}",
-        )
-    if p.stat().st_size == 0:
-        raise LayerError(p, "the file is empty", "give a file with a header row and one row per site")
     if suffix in (".csv", ".tsv", ".txt"):
         return read_delimited(p)
     if suffix == ".xlsx":
