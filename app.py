@@ -96,6 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     score.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    score.add_argument(
+        "--engine",
+        choices=("single", "dask"),
+        default="single",
+        help="'dask': compute the proximity and the scores on a Dask cluster (same results as 'single')",
+    )
+    where = score.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="with --engine dask: an existing Dask scheduler (default: a LocalCluster)",
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --engine dask: LocalCluster worker processes (default: the CPU count)",
+    )
     _add_data_options(score)
 
     fetch = sub.add_parser(
@@ -229,10 +247,26 @@ def cmd_score(args: argparse.Namespace) -> int:
             "score needs --sites PATH (the demo data is for the dashboard; try --sites with your own file)"
         )
     _check_inputs(settings)
+    if args.engine != "dask" and (args.scheduler or args.workers is not None):
+        raise UsageError("--scheduler and --workers need --engine dask")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: give at least 1")
     config = load_config(settings, args.config)
     progress = _StageProgress(enabled=not args.no_progress)
     try:
-        result = run_scoring(LayerSources.from_settings(settings), settings, config, progress)
+        if args.engine == "dask":
+            from layers.dask_engine import run_scoring_dask
+
+            result = run_scoring_dask(
+                LayerSources.from_settings(settings),
+                settings,
+                config,
+                scheduler=args.scheduler,
+                n_workers=args.workers,
+                progress=not args.no_progress,
+            )
+        else:
+            result = run_scoring(LayerSources.from_settings(settings), settings, config, progress)
         progress("writing")
         scored = result.scored[ordered_output_columns(result.scored)]
         write_table(scored, out, config=config, sources=result.sources, is_demo=result.is_demo)

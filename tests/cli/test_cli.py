@@ -185,3 +185,20 @@ def test_no_rejections_leaves_no_stale_sidecar(tmp_path, pa_file):
     assert not stale.exists()
     assert r.stdout.strip().splitlines()[-1].startswith("scored 2 sites, rejected 0, elapsed")
     assert "no protected-area layer given" in r.stderr
+
+
+def test_dask_engine_from_the_cli_equals_the_single_engine(tmp_path, french_csv, pa_file):
+    single, dask_out = tmp_path / "single.csv", tmp_path / "dask.csv"
+    common = ("score", "--sites", str(french_csv), "--protected-areas", str(pa_file), "--no-progress")
+    r1 = run_cli(*common, "--out", str(single))
+    r2 = run_cli(*common, "--out", str(dask_out), "--engine", "dask", "--workers", "2")
+    assert r1.returncode == 0, r1.stderr
+    assert r2.returncode == 0, r2.stderr
+    a, b = pd.read_csv(single), pd.read_csv(dask_out)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-9, rtol=0)
+
+
+def test_scheduler_without_dask_engine_is_a_usage_error(tmp_path, french_csv):
+    r = run_cli("score", "--sites", str(french_csv), "--out", str(tmp_path / "o.csv"), "--workers", "2")
+    assert r.returncode == 2
+    assert "need --engine dask" in r.stderr

@@ -1,0 +1,201 @@
+"""layers.dask_engine on a real LocalCluster (2 worker processes): same table as the single engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import rasterio
+from affine import Affine
+
+from geo.crs import geodesic_circle
+from layers import dask_engine
+from layers.dask_engine import plan_partitions, run_scoring_dask, start_cluster
+from layers.errors import LayerError
+from layers.pipeline import LayerSources, load_config, load_scenario, run_scoring
+from settings import Settings
+
+N_SITES = 300
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """One LocalCluster for the module: 2 processes, 1 thread each, 1 GiB each; always closed."""
+    client, cluster = start_cluster(n_workers=2, memory_limit="1GiB")
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _write_inputs(folder: Path) -> LayerSources:
+    rng = np.random.default_rng(20261130)
+    lon = np.r_[
+        rng.uniform(-10, 30, 150),  # around PA cluster A (and far from it)
+        rng.uniform(175, 180, 30),  # east of ±180°
+        rng.uniform(-180, -175, 30),  # west of ±180°
+        rng.uniform(-60, -40, 60),  # no PA anywhere near: the nearest is in another partition
+        rng.uniform(-180, 180, 30),  # high Arctic
+    ]
+    lat = np.r_[rng.uniform(-5, 10, 150), rng.uniform(-20, -15, 60), rng.uniform(-10, 5, 60), rng.uniform(70, 89.5, 30)]
+    lon[0], lat[0] = 5.0, 2.0  # inside PA "big" and the nested PA: a tie at 0 km
+    pd.DataFrame(
+        {
+            "site_id": [f"S{i:03d}" for i in range(N_SITES)],
+            "name": [f"site {i}" for i in range(N_SITES)],
+            "lon": lon,
+            "lat": lat,
+            "commodity": rng.choice(["gold", "tin", "diamond", "coltan"], N_SITES),
+            "mercury_use": rng.choice(["yes", "no", "unknown"], N_SITES),
+            "workers": np.where(rng.random(N_SITES) < 0.3, np.nan, rng.integers(5, 500, N_SITES)),
+        }
+    ).to_csv(folder / "sites.csv", index=False)
+
+    geoms, names = [], []
+    for i in range(30):  # cluster A, spread over several partitions
+        geoms.append(geodesic_circle(rng.uniform(-10, 30), rng.uniform(-5, 10), rng.uniform(2, 60)))
+        names.append(f"PA {i}")
+    for i in range(12):  # around the antimeridian; circles crossing it are split into two parts
+        geoms.append(geodesic_circle(rng.uniform(176, 184) - 360 * (i % 2), rng.uniform(-20, -10), rng.uniform(5, 40)))
+        names.append(f"Fiji {i}")
+    geoms += [geodesic_circle(179.99, -17.5, 30.0), geodesic_circle(0.0, 88.0, 100.0)]
+    names += ["across", "polar"]
+    geoms += [geodesic_circle(5.0, 2.0, 80.0), geodesic_circle(5.0, 2.0, 10.0)]
+    names += ["big", "nested"]
+    n_pa = len(geoms)
+    gpd.GeoDataFrame(
+        {
+            "WDPAID": np.arange(1, n_pa + 1),
+            "NAME": names,
+            "DESIG_ENG": "National Park",
+            "IUCN_CAT": rng.choice(["Ia", "II", "IV", "VI"], n_pa),
+            "STATUS": "Designated",
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    ).to_file(folder / "pa.gpkg")
+
+    gpd.GeoDataFrame(
+        {"name": ["forest A", "forest B"]},
+        geometry=[geodesic_circle(15.0, 3.0, 150.0), geodesic_circle(-55.0, -3.0, 200.0)],
+        crs="EPSG:4326",
+    ).to_file(folder / "rainforest.geojson")
+    gpd.GeoDataFrame(
+        {"name": ["reef 1", "reef 2", "reef 3"]},
+        geometry=gpd.points_from_xy([178.5, -179.0, 20.0], [-18.0, -16.0, -4.0]),
+        crs="EPSG:4326",
+    ).to_file(folder / "reefs.geojson")
+
+    data = (np.arange(60 * 25, dtype="float32").reshape(25, 60) % 100).astype("float32")
+    with rasterio.open(
+        folder / "tree.tif",
+        "w",
+        driver="GTiff",
+        width=60,
+        height=25,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=Affine(1.0, 0.0, -20.0, 0.0, -1.0, 15.0),
+        nodata=-1.0,
+    ) as dst:
+        dst.write(data, 1)
+    return LayerSources(
+        sites=folder / "sites.csv",
+        protected_areas=folder / "pa.gpkg",
+        rainforest=folder / "rainforest.geojson",
+        reefs=folder / "reefs.geojson",
+        rasters=(("tree_cover_pct", folder / "tree.tif"),),
+    )
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[LayerSources, Settings]:
+    folder = tmp_path_factory.mktemp("dask-inputs")
+    settings = Settings(cache_dir=folder / "cache", buffer_distances_km=(1, 5, 10, 25))
+    return _write_inputs(folder), settings
+
+
+@pytest.fixture(scope="module")
+def single(inputs):
+    sources, settings = inputs
+    return run_scoring(sources, settings, load_config(settings))
+
+
+def _assert_same(single_scored: gpd.GeoDataFrame, dask_scored: gpd.GeoDataFrame) -> None:
+    assert list(dask_scored.columns) == list(single_scored.columns)
+    assert dask_scored.dtypes.to_dict() == single_scored.dtypes.to_dict()
+    pd.testing.assert_frame_equal(dask_scored, single_scored, check_exact=False, rtol=0.0, atol=1e-9)
+    dist_cols = [c for c in single_scored.columns if c.startswith("dist_") and c.endswith("_km")]
+    diff = (dask_scored[dist_cols] - single_scored[dist_cols]).abs().to_numpy()
+    assert np.nanmax(diff) <= 1e-9
+
+
+def test_dask_equals_single_process_across_partitions(inputs, single, cluster_client):
+    sources, settings = inputs
+    result = run_scoring_dask(
+        sources, settings, load_config(settings), client=cluster_client, partition_size=40, progress=False
+    )
+    _assert_same(single.scored, result.scored)
+    assert result.scored["site_id"].tolist() == single.scored["site_id"].tolist()
+    assert result.rejected.equals(single.rejected)
+    assert result.sources == single.sources
+    # the data really exercises the subtle cases
+    s = single.scored
+    assert s.loc[0, "nearest_protected_area"] == "big"  # tie at 0 km with "nested": lowest position wins
+    assert s["dist_protected_area_km"].max() > 500  # sites whose nearest PA lies far, in other partitions
+    assert {"across", "polar"} <= set(s["nearest_protected_area"].dropna())
+    assert not list((Path(settings.cache_dir) / "dask-runs").glob("*"))  # run files removed
+
+
+def test_dask_through_a_scheduler_address(inputs, single, cluster_client, capsys):
+    sources, settings = inputs
+    address = cluster_client.scheduler.address
+    result = run_scoring_dask(sources, settings, load_config(settings), scheduler=address, partition_size=120)
+    _assert_same(single.scored, result.scored)
+    err = capsys.readouterr().err
+    assert "Dask dashboard:" in err and "3 partitions" in err and "100% Completed" in err
+
+
+def test_plan_sends_each_task_only_its_targets(inputs, tmp_path):
+    sources, settings = inputs
+    scenario = load_scenario(sources, settings)
+    plan = plan_partitions(scenario, settings, load_config(settings), tmp_path / "run", partition_size=40)
+    assert len(plan.tasks) == -(-N_SITES // 40)
+    assert pq.ParquetFile(plan.tasks[0].sites_path).num_row_groups == len(plan.tasks)  # one row group per task
+    n_pa = len(scenario.protected_areas.data)
+    per_task = plan.targets_per_task["protected_areas"]
+    assert max(per_task) < n_pa and min(per_task) >= 1
+    pos, new, columns, _ = dask_engine.compute_partition(plan.tasks[1])
+    assert len(pos) == 40 and len(new) == 40
+    assert "risk_0_100" in columns and "dist_protected_area_km" in new.columns
+
+
+def test_worker_memory_is_bounded(cluster_client):
+    workers = cluster_client.scheduler_info()["workers"].values()
+    assert [w["memory_limit"] for w in workers] == [2**30, 2**30]
+    assert all(w["nthreads"] == 1 for w in workers)
+
+
+def test_unreachable_scheduler_is_a_layer_error(inputs, monkeypatch):
+    sources, settings = inputs
+    monkeypatch.setattr(dask_engine, "_CONNECT_TIMEOUT_S", 1.0)
+    with pytest.raises(LayerError, match="cannot reach the Dask scheduler"):
+        run_scoring_dask(sources, settings, load_config(settings), scheduler="tcp://127.0.0.1:9", progress=False)
+
+
+def test_scheduler_and_workers_together_are_refused():
+    with pytest.raises(ValueError, match="either a scheduler address or a number of local workers"):
+        start_cluster("tcp://127.0.0.1:9", 2)
+
+
+def test_bad_partition_size_is_refused(inputs, tmp_path):
+    sources, settings = inputs
+    scenario = load_scenario(sources, settings)
+    with pytest.raises(ValueError, match="partition_size must be positive"):
+        plan_partitions(scenario, settings, load_config(settings), tmp_path / "run", partition_size=0)
