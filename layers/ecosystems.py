@@ -24,6 +24,7 @@ from rasterio.errors import RasterioIOError
 
 from geo.regions import PolarRegion
 from layers.errors import LayerError
+from layers.guard import check_content
 from layers.protected_areas import _polygonal, read_vector_layers, to_wgs84
 from layers.schema import CRS_WGS84
 
@@ -48,6 +49,7 @@ def _read_vector(path: str | Path, where: str | None = None) -> gpd.GeoDataFrame
     warnings: list[str] = []
     frames = []
     if where is not None:
+        check_content(path)
         try:
             frame = gpd.read_file(path, where=where, engine="pyogrio")
         except pyogrio.errors.DataSourceError as exc:
