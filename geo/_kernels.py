@@ -49,28 +49,58 @@ def _nearest_on_target(
     crad: np.ndarray,
     tgt_blk: np.ndarray,
     out: np.ndarray,
+    lb: np.ndarray,
+    order: np.ndarray,
 ) -> float:
     """Smallest angle from P to target ``t`` if below ``best``; closest point written to ``out``.
 
     Blocks are visited nearest cap first and the walk stops at the first cap farther than ``best``.
+    ``lb`` and ``order`` are scratch space of at least the target's number of blocks.
     """
     b0 = tgt_blk[t]
     nb = tgt_blk[t + 1] - b0
-    lb = np.empty(nb)
+    nk = 0
     for u in range(nb):
-        lb[u] = _angle(px, py, pz, cx[b0 + u], cy[b0 + u], cz[b0 + u]) - crad[b0 + u]
-    order = np.argsort(lb)
-    for u in range(nb):
-        if lb[order[u]] > best:
+        d = _angle(px, py, pz, cx[b0 + u], cy[b0 + u], cz[b0 + u]) - crad[b0 + u]
+        if d <= best:  # best only decreases: a block beyond it is never needed
+            lb[nk] = d
+            order[nk] = u
+            nk += 1
+    if nk <= 32:  # few blocks survive the cutoff: insertion sort, no allocation
+        for w in range(1, nk):
+            d = lb[w]
+            u = order[w]
+            k = w
+            while k > 0 and lb[k - 1] > d:
+                lb[k] = lb[k - 1]
+                order[k] = order[k - 1]
+                k -= 1
+            lb[k] = d
+            order[k] = u
+    else:
+        srt = np.argsort(lb[:nk])
+        tmp = order[:nk][srt]
+        lb[:nk] = lb[:nk][srt]
+        order[:nk] = tmp
+    # inside the blocks, candidates are compared by squared chord |P - X|² (monotonic in the angle,
+    # computed from differences so it stays precise for small distances): no trigonometry per vertex
+    best_c2 = (2.0 * math.sin(0.5 * best)) ** 2 if best < math.pi else np.inf
+    for w in range(nk):
+        if lb[w] > best:
             break
-        b = b0 + order[u]
+        u = order[w]
+        b = b0 + u
         for k in range(blk_v0[b], blk_v1[b]):
             ax = vx[k]
             ay = vy[k]
             az = vz[k]
-            a = _angle(px, py, pz, ax, ay, az)
-            if a < best:
-                best = a
+            dx = px - ax
+            dy = py - ay
+            dz = pz - az
+            c2 = dx * dx + dy * dy + dz * dz
+            if c2 < best_c2:
+                best_c2 = c2
+                best = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2)))
                 out[0] = ax
                 out[1] = ay
                 out[2] = az
@@ -101,12 +131,19 @@ def _nearest_on_target(
                 continue
             if ((qy * bz - qz * by) * nx + (qz * bx - qx * bz) * ny + (qx * by - qy * bx) * nz) <= 0.0:
                 continue
-            a = math.atan2(abs(s), qn)
-            if a < best:
-                best = a
-                out[0] = qx / qn
-                out[1] = qy / qn
-                out[2] = qz / qn
+            ux = qx / qn
+            uy = qy / qn
+            uz = qz / qn
+            dx = px - ux
+            dy = py - uy
+            dz = pz - uz
+            c2 = dx * dx + dy * dy + dz * dz
+            if c2 < best_c2:
+                best_c2 = c2
+                best = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2)))
+                out[0] = ux
+                out[1] = uy
+                out[2] = uz
     return best
 
 
@@ -139,23 +176,50 @@ def _pair_nearest_py(
     ang = np.full(m, np.inf)
     close = np.zeros((m, 3))
     sub = np.full(m, -1, dtype=np.int64)
-    for i in prange(m):
-        s = pair_site[i]
+    max_nb = 1
+    for i in range(m):
         t = pair_tgt[i]
-        best = cutoff[i]
+        max_nb = max(max_nb, tgt_blk[t + 1] - tgt_blk[t])
+    n_chunks = min(m, 256)
+    for c in prange(n_chunks):
+        # scratch per chunk, not per pair: allocation in parallel loops is costly
+        lb = np.empty(max_nb)
+        order = np.empty(max_nb, dtype=np.int64)
         out = np.zeros(3)
-        for j in range(sub_start[s], sub_start[s + 1]):
-            nb = _nearest_on_target(
-                sx[j], sy[j], sz[j], t, best, vx, vy, vz, brk, blk_v0, blk_v1, cx, cy, cz, crad, tgt_blk, out
-            )
-            if nb < best:
-                best = nb
-                sub[i] = j
-                close[i, 0] = out[0]
-                close[i, 1] = out[1]
-                close[i, 2] = out[2]
-        if sub[i] >= 0:
-            ang[i] = best
+        for i in range(c * m // n_chunks, (c + 1) * m // n_chunks):
+            s = pair_site[i]
+            t = pair_tgt[i]
+            best = cutoff[i]
+            for j in range(sub_start[s], sub_start[s + 1]):
+                nb = _nearest_on_target(
+                    sx[j],
+                    sy[j],
+                    sz[j],
+                    t,
+                    best,
+                    vx,
+                    vy,
+                    vz,
+                    brk,
+                    blk_v0,
+                    blk_v1,
+                    cx,
+                    cy,
+                    cz,
+                    crad,
+                    tgt_blk,
+                    out,
+                    lb,
+                    order,
+                )
+                if nb < best:
+                    best = nb
+                    sub[i] = j
+                    close[i, 0] = out[0]
+                    close[i, 1] = out[1]
+                    close[i, 2] = out[2]
+            if sub[i] >= 0:
+                ang[i] = best
     return ang, close, sub
 
 
@@ -851,6 +915,250 @@ def _union_disc_area_py(
     return res
 
 
+# ----------------------------------------------------------------------------- WKB -> flat arrays
+# Little-endian WKB (ISO and EWKB flavours, 2D/Z/M/ZM) of Point, LineString, Polygon and their
+# Multi* variants is walked straight into unit vectors: no GEOS geometry is built. Doubles are
+# read through ``f8``, a (8, m) float64 view of the byte buffer with strides (1, 8), so that the
+# double at byte p is ``f8[p & 7, p >> 3]`` whatever its alignment.
+_WKB_UNSUPPORTED = -1
+
+
+@njit(cache=True)
+def _u32(data: np.ndarray, p: int) -> int:
+    return (
+        np.int64(data[p]) | (np.int64(data[p + 1]) << 8) | (np.int64(data[p + 2]) << 16) | (np.int64(data[p + 3]) << 24)
+    )
+
+
+@njit(cache=True)
+def _wkb_header(data: np.ndarray, p: int) -> tuple[int, int, int]:
+    """(base geometry type 1..7, number of ordinates per vertex, position after the header)."""
+    if data[p] != 1:  # big-endian: not handled here
+        return _WKB_UNSUPPORTED, 0, p
+    t = _u32(data, p + 1)
+    p += 5
+    ndim = 2
+    if t & 0x80000000:
+        ndim += 1
+    if t & 0x40000000:
+        ndim += 1
+    if t & 0x20000000:
+        p += 4  # EWKB SRID
+    t = t & 0x0FFFFFFF
+    if t >= 1000:
+        dims = t // 1000
+        ndim += 2 if dims == 3 else 1
+        t = t % 1000
+    return t, ndim, p
+
+
+@njit(cache=True)
+def _wkb_walk(
+    data: np.ndarray,
+    f8: np.ndarray,
+    p: int,
+    fill: bool,
+    v: int,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    vz: np.ndarray,
+    brk: np.ndarray,
+    ring_sign: np.ndarray,
+    orient: np.ndarray,
+    bnd: np.ndarray,
+) -> tuple[int, int]:
+    """Walk one WKB geometry at byte ``p``; with ``fill`` write its vertices from index ``v``.
+
+    Returns (number of vertices, base type) or (-1, -1) when unsupported. ``bnd`` (4,) receives
+    lon/lat bounds (NaN when empty).
+    """
+    base, ndim, p = _wkb_header(data, p)
+    if base < 1 or base > 6:
+        return -1, -1
+    multi = base >= 4
+    nparts = 1
+    if multi:
+        nparts = _u32(data, p)
+        p += 4
+    d2r = math.pi / 180.0
+    v0 = v
+    xmin = np.inf
+    ymin = np.inf
+    xmax = -np.inf
+    ymax = -np.inf
+    for _ in range(nparts):
+        sb = base
+        if multi:
+            sb, ndim, p = _wkb_header(data, p)
+            if sb != base - 3:
+                return -1, -1
+        if sb == 1 or sb == 2:
+            nrings = 1
+        else:
+            nrings = _u32(data, p)
+            p += 4
+        for r in range(nrings):
+            if sb == 1:
+                n = 1
+                if f8[p & 7, p >> 3] != f8[p & 7, p >> 3]:  # empty point: NaN coordinates
+                    p += 8 * ndim
+                    continue
+            else:
+                n = _u32(data, p)
+                p += 4
+            if fill and n > 0:
+                sgn = 0 if sb != 3 else (1 if r == 0 else -1)
+                x0 = f8[p & 7, p >> 3]
+                y0 = f8[(p + 8) & 7, (p + 8) >> 3]
+                area2 = 0.0
+                px = 0.0
+                py = 0.0
+                for k in range(n):
+                    q = p + 8 * ndim * k
+                    lon = f8[q & 7, q >> 3]
+                    lat = f8[(q + 8) & 7, (q + 8) >> 3]
+                    xmin = min(xmin, lon)
+                    ymin = min(ymin, lat)
+                    xmax = max(xmax, lon)
+                    ymax = max(ymax, lat)
+                    if k > 0:
+                        area2 += px * (lat - y0) - (lon - x0) * py
+                    px = lon - x0
+                    py = lat - y0
+                    lo = lon * d2r
+                    la = lat * d2r
+                    cl = math.cos(la)
+                    vx[v + k] = cl * math.cos(lo)
+                    vy[v + k] = cl * math.sin(lo)
+                    vz[v + k] = math.sin(la)
+                    brk[v + k] = False
+                    ring_sign[v + k] = sgn
+                brk[v + n - 1] = True
+                o = 0
+                if sgn != 0 and n >= 3:
+                    o = 1 if (area2 > 0.0) == (sgn > 0) else -1
+                for k in range(n):
+                    orient[v + k] = o
+            p += 8 * ndim * n
+            v += n
+    if v == v0:
+        xmin = ymin = xmax = ymax = np.nan
+    bnd[0] = xmin
+    bnd[1] = ymin
+    bnd[2] = xmax
+    bnd[3] = ymax
+    return v - v0, base
+
+
+def _wkb_count_py(
+    data: np.ndarray, f8: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and base type (1..6; -1 unsupported, 0 null) of each WKB geometry, without decoding.
+
+    Geometry g is the bytes ``starts[g]:ends[g]`` of ``data`` (none when ``ends[g] <= starts[g]``).
+    """
+    n = starts.shape[0]
+    nv = np.zeros(n, dtype=np.int64)
+    gtype = np.zeros(n, dtype=np.int8)
+    dummy = np.empty(0)
+    dummyb = np.empty(0, dtype=np.bool_)
+    dummyi = np.empty(0, dtype=np.int8)
+    for g in prange(n):
+        if ends[g] <= starts[g]:
+            continue
+        bnd = np.empty(4)
+        k, t = _wkb_walk(data, f8, starts[g], False, 0, dummy, dummy, dummy, dummyb, dummyi, dummyi, bnd)
+        nv[g] = max(k, 0)
+        gtype[g] = t
+    return nv, gtype
+
+
+def _wkb_fill_py(
+    data: np.ndarray,
+    f8: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    tgt_v: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    vz: np.ndarray,
+    brk: np.ndarray,
+    ring_sign: np.ndarray,
+    orient: np.ndarray,
+    bounds: np.ndarray,
+) -> int:
+    """Decode WKB geometry g into vertices ``tgt_v[g]:tgt_v[g + 1]``; returns the number of mismatches."""
+    n = starts.shape[0]
+    bad = np.zeros(n, dtype=np.int64)
+    for g in prange(n):
+        if ends[g] <= starts[g]:
+            for j in range(4):
+                bounds[g, j] = np.nan
+            bad[g] = tgt_v[g + 1] != tgt_v[g]
+            continue
+        bnd = np.empty(4)
+        k, _ = _wkb_walk(data, f8, starts[g], True, tgt_v[g], vx, vy, vz, brk, ring_sign, orient, bnd)
+        for j in range(4):
+            bounds[g, j] = bnd[j]
+        bad[g] = k != tgt_v[g + 1] - tgt_v[g]
+    return int(bad.sum())
+
+
+@njit(cache=True)
+def isolated_in_group(
+    group_ptr: np.ndarray,
+    item: np.ndarray,
+    tgt_blk: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    cz: np.ndarray,
+    crad: np.ndarray,
+) -> np.ndarray:
+    """Per item: True when target ``item[i]`` is certainly disjoint from every other target of its group.
+
+    Groups are CSR ranges ``group_ptr[g]:group_ptr[g + 1]`` over ``item``. Each target gets one cap
+    around its block caps (so around all its vertices and great-circle edges); targets whose caps
+    are apart are disjoint. Caps of 90° or more (or of empty targets) are never called disjoint.
+    """
+    n = item.shape[0]
+    tx = np.zeros(n)
+    ty = np.zeros(n)
+    tz = np.zeros(n)
+    tr = np.full(n, np.inf)
+    for i in range(n):
+        t = item[i]
+        b0 = tgt_blk[t]
+        b1 = tgt_blk[t + 1]
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        for b in range(b0, b1):
+            sx += cx[b]
+            sy += cy[b]
+            sz += cz[b]
+        nn = math.sqrt(sx * sx + sy * sy + sz * sz)
+        if b1 == b0 or nn < 1e-9:
+            continue
+        sx /= nn
+        sy /= nn
+        sz /= nn
+        r = 0.0
+        for b in range(b0, b1):
+            r = max(r, _angle(sx, sy, sz, cx[b], cy[b], cz[b]) + crad[b])
+        tx[i] = sx
+        ty[i] = sy
+        tz[i] = sz
+        tr[i] = r * (1.0 + 1e-9) + 1e-12 if r < 0.5 * math.pi else np.inf
+    out = np.ones(n, dtype=np.bool_)
+    for g in range(group_ptr.shape[0] - 1):
+        for i in range(group_ptr[g], group_ptr[g + 1]):
+            for j in range(i + 1, group_ptr[g + 1]):
+                if not (_angle(tx[i], ty[i], tz[i], tx[j], ty[j], tz[j]) > tr[i] + tr[j]):
+                    out[i] = False
+                    out[j] = False
+    return out
+
+
 def _renamed(func: types.FunctionType, name: str) -> types.FunctionType:
     """A copy of ``func`` under another name, so numba caches its parallel build in its own file."""
     out = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
@@ -865,3 +1173,6 @@ pair_nearest = njit(cache=True)(_pair_nearest_py)
 pair_nearest_parallel = njit(cache=True, parallel=True)(_renamed(_pair_nearest_py, "pair_nearest_parallel"))
 union_disc_area = njit(cache=True)(_union_disc_area_py)
 union_disc_area_parallel = njit(cache=True, parallel=True)(_renamed(_union_disc_area_py, "union_disc_area_parallel"))
+wkb_count = njit(cache=True)(_wkb_count_py)
+wkb_fill = njit(cache=True)(_wkb_fill_py)
+wkb_fill_parallel = njit(cache=True, parallel=True)(_renamed(_wkb_fill_py, "wkb_fill_parallel"))

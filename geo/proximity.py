@@ -24,6 +24,13 @@ How it works
    exactly ±180° are also tested against their ±360° twin so PAs split at the antimeridian
    are caught. Inside (or touching) means distance 0.
 
+Input paths: shapely geometries (:func:`prepare_targets`, GeoDataFrames) are turned into the
+kernels' flat arrays through ``shapely.to_wkb`` and the numba WKB walker of ``geo._kernels``;
+GeoArrow/GeoParquet WKB columns (:func:`prepare_targets_wkb`,
+:func:`compute_protected_area_proximity_arrow`) go straight from Arrow's buffers to those arrays,
+with an STRtree of bounding boxes, so no GEOS geometry is built for them except for the targets a
+site may lie inside. Both paths give identical results.
+
 Radius safety: the n-vector angle θ between two points and their geodesic distance s obey
 ``s >= θ · a(1 - e²)`` (the largest curvature of the ellipsoid), so pruning on
 ``θ > d / 6335.439 km`` never drops a target within ``d``.
@@ -56,6 +63,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from geo import _kernels
@@ -66,15 +74,18 @@ __all__ = [
     "ProximityInputError",
     "compute_layer_proximity",
     "compute_protected_area_proximity",
+    "compute_protected_area_proximity_arrow",
     "count_within_km",
     "nearest_distance_km",
     "nearest_features",
     "prepare_targets",
+    "prepare_targets_wkb",
 ]
 
 WGS84_A_KM = 6378.137
 WGS84_E2 = 0.0066943799901413165
 R_MIN_KM = WGS84_A_KM * (1.0 - WGS84_E2)  # smallest radius of curvature (meridian at the equator)
+R_MAX_KM = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2)  # largest radius of curvature (at the poles)
 _LAT_DEG_KM = 110.5  # < 110.574 km, the shortest meridional degree
 _LON_DEG_KM = 111.3  # < a·π/180 = 111.319 km, a degree of longitude at the equator
 _BLOCK = 16  # vertices per bounding cap
@@ -88,16 +99,32 @@ _PARALLEL_MIN = 100_000  # pairs: below this the serial kernels are used (they c
 class PreparedTargets:
     """Target geometries (EPSG:4326) with their STRtree; build once, query many times. Read-only.
 
-    The flat unit-vector arrays the kernels walk are built per query, only for the targets
-    that are candidates of that query.
+    From :func:`prepare_targets` (shapely geometries): the flat unit-vector arrays the kernels walk
+    are built per query, only for the targets that are candidates of that query. From
+    :func:`prepare_targets_wkb` (GeoArrow WKB): ``geoms`` is None, the tree holds the targets'
+    lon/lat bounding boxes, every target is decoded once into ``flat``, and shapely geometries are
+    built from ``wkb`` only for the targets a site may lie inside.
     """
 
-    geoms: np.ndarray
+    geoms: np.ndarray | None
     tree: shapely.STRtree
     polygonal: np.ndarray  # bool per target: (Multi)Polygon
+    flat: _FlatSet | None = None
+    wkb: pa.Array | pa.ChunkedArray | None = None
+    tree_owner: np.ndarray | None = None  # target of each tree entry, when not the identity
+
+    def owners(self, entries: np.ndarray) -> np.ndarray:
+        """Target positions of STRtree entries."""
+        return entries if self.tree_owner is None else self.tree_owner[entries]
 
     def __len__(self) -> int:
-        return len(self.geoms)
+        return len(self.polygonal)
+
+    def geoms_at(self, idx: np.ndarray) -> np.ndarray:
+        """Shapely geometries of targets ``idx`` (built from the WKB when not kept)."""
+        if self.geoms is not None:
+            return self.geoms[idx]
+        return shapely.from_wkb(_take_wkb(self.wkb, np.asarray(idx, dtype=np.int64)))
 
 
 @dataclass(frozen=True)
@@ -205,44 +232,9 @@ def _flatten_mixed(geoms: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np
     return tgt_v, elem_start, sign.astype(np.int8), coords
 
 
-def _polygon_chunk(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates, ring ranges, ring signs and per-geometry vertex ranges of (Multi)Polygons."""
-    kind, coords, offsets = shapely.to_ragged_array(geoms)
-    elem_start = offsets[0].astype(np.int64)
-    part_ring = offsets[1]
-    tgt_ring = part_ring[offsets[2]] if kind == shapely.GeometryType.MULTIPOLYGON else part_ring
-    sign = np.full(len(elem_start) - 1, -1, dtype=np.int8)
-    nonempty = part_ring[:-1] < part_ring[1:]
-    sign[part_ring[:-1][nonempty]] = 1  # the first ring of each polygon part is its exterior
-    return coords, elem_start, sign, elem_start[tgt_ring]
-
-
-def _flatten(geoms: np.ndarray, chunk: int = 20_000) -> _Flat:
-    n = len(geoms)
-    types = shapely.get_type_id(geoms)
-    if n and np.isin(types, (3, 6)).all():
-        # polygons only: coordinates and ring offsets straight from GEOS (no ring copies), in chunks
-        # so that only one chunk of lon/lat coordinates is alive next to the unit vectors
-        nv = int(shapely.get_num_coordinates(geoms).sum())
-        vx, vy, vz = np.empty(nv), np.empty(nv), np.empty(nv)
-        brk = np.empty(nv, dtype=np.bool_)
-        ring_sign = np.empty(nv, dtype=np.int8)
-        orient = np.empty(nv, dtype=np.int8)
-        tgt_v = np.zeros(n + 1, dtype=np.int64)
-        v0 = 0
-        for c0 in range(0, n, chunk):
-            coords, elem_start, sign, tv = _polygon_chunk(geoms[c0 : c0 + chunk])
-            v1 = v0 + len(coords)
-            sl = slice(v0, v1)
-            vx[sl], vy[sl], vz[sl], brk[sl], ring_sign[sl] = _kernels.flatten_vertices(coords, elem_start, sign)
-            orient[sl] = _kernels.ring_orientation(coords, elem_start, sign)
-            tgt_v[c0 + 1 : c0 + len(tv)] = v0 + tv[1:]
-            v0 = v1
-    else:
-        tgt_v, elem_start, sign, coords = _flatten_mixed(geoms, types)
-        vx, vy, vz, brk, ring_sign = _kernels.flatten_vertices(coords, elem_start, sign)
-        orient = _kernels.ring_orientation(coords, elem_start, sign)
-        del coords
+def _blocks(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Blocks of ``_BLOCK`` consecutive vertices per target and their bounding caps."""
+    n = len(tgt_v) - 1
     nblk = -(-np.diff(tgt_v) // _BLOCK)
     tgt_blk = np.r_[0, np.cumsum(nblk)].astype(np.int64)
     blk_t = np.repeat(np.arange(n), nblk)
@@ -250,7 +242,191 @@ def _flatten(geoms: np.ndarray, chunk: int = 20_000) -> _Flat:
     blk_v1 = np.minimum(blk_v0 + _BLOCK, tgt_v[blk_t + 1]).astype(np.int64)
     blk_vlast = np.minimum(blk_v1, tgt_v[blk_t + 1] - 1).astype(np.int64)
     cx, cy, cz, crad = _kernels.block_caps(vx, vy, vz, blk_v0, blk_vlast)
-    return _Flat(vx, vy, vz, brk, ring_sign, orient, blk_v0, blk_v1, cx, cy, cz, crad, tgt_blk)
+    return blk_v0, blk_v1, cx, cy, cz, crad, tgt_blk
+
+
+def _f8_view(buf: np.ndarray) -> np.ndarray:
+    """(8, m) float64 view of a byte buffer: the double at byte p is ``[p & 7, p >> 3]`` (no copy)."""
+    m = max((len(buf) - 7) // 8, 0)
+    if m == 0:
+        return np.zeros((8, 1))
+    return np.ndarray(shape=(8, m), dtype="<f8", buffer=buf, offset=0, strides=(1, 8))
+
+
+class _Unsupported(Exception):
+    """WKB the numba walker does not decode (big-endian, GeometryCollection): use GEOS instead."""
+
+
+def _wkb_buffer(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One byte buffer and offsets from an object array of WKB ``bytes`` (None -> empty)."""
+    lens = np.fromiter((0 if w is None else len(w) for w in wkb), dtype=np.int64, count=len(wkb))
+    offsets = np.r_[0, np.cumsum(lens)].astype(np.int64)
+    buf = np.frombuffer(b"".join(w for w in wkb if w is not None) + bytes(8), dtype=np.uint8)
+    return buf, offsets
+
+
+def _fill_wkb(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    tgt_v: np.ndarray,
+    arrays: tuple[np.ndarray, ...],
+    bounds: np.ndarray,
+) -> None:
+    """Decode geometries ``buf[starts[g]:ends[g]]`` into ``arrays`` at ``tgt_v[g]:tgt_v[g + 1]``."""
+    fill = _kernels.wkb_fill_parallel if tgt_v[-1] - tgt_v[0] >= 10 * _PARALLEL_MIN else _kernels.wkb_fill
+    if fill(buf, _f8_view(buf), starts, ends, tgt_v, *arrays, bounds):
+        raise _Unsupported("vertex counts disagree")
+
+
+def _alloc_vertices(nv: int) -> tuple[np.ndarray, ...]:
+    return (
+        np.empty(nv),
+        np.empty(nv),
+        np.empty(nv),
+        np.empty(nv, dtype=np.bool_),
+        np.empty(nv, dtype=np.int8),
+        np.empty(nv, dtype=np.int8),
+    )
+
+
+def _flat_from_vertices(tgt_v: np.ndarray, arrays: tuple[np.ndarray, ...]) -> _Flat:
+    vx, vy, vz, brk, ring_sign, orient = arrays
+    return _Flat(vx, vy, vz, brk, ring_sign, orient, *_blocks(tgt_v, vx, vy, vz))
+
+
+def _flatten_geos(geoms: np.ndarray) -> _Flat:
+    """GEOS fallback of :func:`_flatten` (any geometry type, incl. collections)."""
+    tgt_v, elem_start, sign, coords = _flatten_mixed(geoms, shapely.get_type_id(geoms))
+    vx, vy, vz, brk, ring_sign = _kernels.flatten_vertices(coords, elem_start, sign)
+    orient = _kernels.ring_orientation(coords, elem_start, sign)
+    del coords
+    return _flat_from_vertices(tgt_v, (vx, vy, vz, brk, ring_sign, orient))
+
+
+def _flatten(geoms: np.ndarray, chunk: int = 20_000) -> _Flat:
+    """Flat unit-vector arrays of shapely geometries, decoded from WKB in chunks by a numba walker.
+
+    Only one chunk of WKB is alive next to the vertex arrays (preallocated from GEOS's coordinate
+    counts); collections and anything the walker does not decode go through GEOS instead.
+    """
+    n = len(geoms)
+    types = shapely.get_type_id(geoms)
+    if n == 0 or (types == 7).any():
+        return _flatten_geos(geoms)
+    tgt_v = np.r_[0, np.cumsum(shapely.get_num_coordinates(geoms))].astype(np.int64)
+    arrays = _alloc_vertices(int(tgt_v[-1]))
+    bounds = np.empty((n, 4))
+    try:
+        for c0 in range(0, n, chunk):
+            c1 = min(c0 + chunk, n)
+            buf, offsets = _wkb_buffer(shapely.to_wkb(geoms[c0:c1], output_dimension=2, byte_order=1))
+            _fill_wkb(buf, offsets[:-1], offsets[1:], tgt_v[c0 : c1 + 1], arrays, bounds[c0:c1])
+    except _Unsupported:
+        return _flatten_geos(geoms)
+    return _flat_from_vertices(tgt_v, arrays)
+
+
+def _arrow_wkb_chunks(wkb: pa.Array | pa.ChunkedArray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Zero-copy (bytes, starts, ends) of each chunk of a binary / large_binary WKB Arrow array.
+
+    The last geometry of a chunk gets its own padded copy, so that reading a double through
+    :func:`_f8_view` never runs past the end of Arrow's buffer.
+    """
+    chunks = wkb.chunks if isinstance(wkb, pa.ChunkedArray) else [wkb]
+    out = []
+    for c in chunks:
+        if len(c) == 0:
+            continue
+        if pa.types.is_large_binary(c.type):
+            otype = np.int64
+        elif pa.types.is_binary(c.type):
+            otype = np.int32
+        else:
+            raise _Unsupported(f"geometry column of type {c.type}")
+        _, off_buf, data_buf = c.buffers()[:3]
+        offsets = np.frombuffer(off_buf, dtype=otype)[c.offset : c.offset + len(c) + 1].astype(np.int64)
+        starts, ends = offsets[:-1].copy(), offsets[1:].copy()
+        if c.null_count:
+            nulls = c.is_null().to_numpy(zero_copy_only=False)
+            ends[nulls] = starts[nulls]
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+        out.append((data, starts[:-1], ends[:-1]))
+        last = data[starts[-1] : ends[-1]]
+        tail = np.concatenate([last, np.zeros(8, np.uint8)])
+        out.append((tail, np.zeros(1, np.int64), np.array([len(last)], np.int64)))
+    return out
+
+
+def _take_wkb(wkb: pa.Array | pa.ChunkedArray, idx: np.ndarray) -> np.ndarray:
+    """WKB ``bytes`` (None for nulls) of rows ``idx``, taken chunk by chunk (``ChunkedArray.take``
+    concatenates the chunks first, a copy of the whole column)."""
+    chunks = wkb.chunks if isinstance(wkb, pa.ChunkedArray) else [wkb]
+    ends = np.cumsum([len(c) for c in chunks])
+    which = np.searchsorted(ends, idx, side="right")
+    out = np.empty(len(idx), dtype=object)
+    for c in np.unique(which):
+        sel = np.flatnonzero(which == c)
+        local = idx[sel] - (ends[c] - len(chunks[c]))
+        out[sel] = chunks[c].take(pa.array(local, type=pa.int64())).to_numpy(zero_copy_only=False)
+    return out
+
+
+def prepare_targets_wkb(wkb: pa.Array | pa.ChunkedArray) -> PreparedTargets:
+    """Index targets given as WKB (a GeoArrow ``geoarrow.wkb`` / binary Arrow column, lon/lat degrees).
+
+    The WKB is decoded straight into the kernels' flat unit-vector arrays by a numba walker, and the
+    STRtree is built on each target's lon/lat bounding box, so no GEOS geometry is created except
+    for the few targets a site may lie inside. Much faster and lighter than
+    ``prepare_targets(shapely.from_wkb(...))`` for large layers (e.g. all WDPA polygons).
+
+    Parameters
+    ----------
+    wkb : pyarrow binary or large_binary array (or chunked array) of little-endian WKB (ISO or
+        EWKB, 2D/Z/M) points, lines, polygons and their multi-parts, in EPSG:4326. Nulls and empty
+        geometries never match. Geometry collections or big-endian WKB fall back to GEOS.
+
+    Returns
+    -------
+    PreparedTargets
+        with ``geoms`` None (see :meth:`PreparedTargets.geoms_at`).
+    """
+    try:
+        parts = _arrow_wkb_chunks(wkb)
+        counted = [_kernels.wkb_count(d, _f8_view(d), st, en) for d, st, en in parts]
+        if any((gt < 0).any() for _, gt in counted):
+            raise _Unsupported("WKB type")
+    except _Unsupported:
+        return prepare_targets(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)))
+    nv = np.concatenate([c[0] for c in counted]) if counted else np.zeros(0, np.int64)
+    gtype = np.concatenate([c[1] for c in counted]) if counted else np.zeros(0, np.int8)
+    n = len(nv)
+    tgt_v = np.r_[0, np.cumsum(nv)].astype(np.int64)
+    arrays = _alloc_vertices(int(tgt_v[-1]))
+    bounds = np.empty((n, 4))
+    g0 = 0
+    for d, st, en in parts:
+        g1 = g0 + len(st)
+        _fill_wkb(d, st, en, tgt_v[g0 : g1 + 1], arrays, bounds[g0:g1])
+        g0 = g1
+    flat = _flat_from_vertices(tgt_v, arrays)
+    ok = nv > 0
+    # targets split at ±180° (one box spanning > 180° of longitude) are indexed by their parts'
+    # boxes, so that the degree-space nearest query does not see them everywhere in their band
+    wide = np.flatnonzero(ok & (bounds[:, 2] - bounds[:, 0] > 180.0) & np.isin(gtype, (4, 5, 6)))
+    owner = None
+    if len(wide):
+        ok[wide] = False
+        wide_geoms = shapely.from_wkb(_take_wkb(wkb, wide))
+        parts, part_of = shapely.get_parts(wide_geoms, return_index=True)
+        pb = shapely.bounds(parts)
+        bounds = np.concatenate([bounds, pb])
+        owner = np.concatenate([np.arange(n), wide[part_of]])
+        ok = np.concatenate([ok, ~np.isnan(pb).any(axis=1)])
+    boxes = np.full(len(ok), None, dtype=object)
+    boxes[ok] = shapely.box(bounds[ok, 0], bounds[ok, 1], bounds[ok, 2], bounds[ok, 3])
+    polygonal = np.isin(gtype, (3, 6))
+    return PreparedTargets(None, shapely.STRtree(boxes), polygonal, _FlatSet(flat, np.arange(n)), wkb, owner)
 
 
 def _subset(n: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -273,6 +449,8 @@ class _FlatSet:
 
 def _flat_for(tg: PreparedTargets, pt: np.ndarray, reuse: _FlatSet | None = None) -> tuple[_FlatSet, np.ndarray]:
     """Flat arrays covering the targets ``pt`` (reusing ``reuse`` when it covers them) and ``pt`` renumbered."""
+    if tg.flat is not None:
+        return tg.flat, tg.flat.remap[pt]
     if reuse is not None:
         local = reuse.remap[pt]
         if len(local) == 0 or local.min() >= 0:
@@ -354,6 +532,9 @@ def _candidates(sites: _Sites, tg: PreparedTargets, radius_km: np.ndarray) -> tu
     qi, pt = tg.tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
     ps = owner[qi]
     dup = wrapped[ps]
+    if tg.tree_owner is not None:  # a target with several entries (parts) can meet an envelope twice
+        dup |= tg.tree_owner[pt] != pt
+        pt = tg.owners(pt)
     if dup.any():  # a target can meet both halves of a wrapped envelope
         s2, t2 = _unique_pairs(ps[dup], pt[dup], len(tg))
         ps = np.concatenate([ps[~dup], s2])
@@ -373,19 +554,26 @@ def _shifted(geoms: np.ndarray, dlon: float) -> np.ndarray:
 
 def _intersecting_pairs(sites: _Sites, tg: PreparedTargets) -> tuple[np.ndarray, np.ndarray]:
     """(site, polygonal target) pairs that intersect in lon/lat, with ±360° twins of sites on ±180°."""
-    s, t = tg.tree.query(sites.geoms, predicate="intersects")
     b = sites.bounds
-    parts_s, parts_t = [s], [t]
-    for shift, mask in ((-360.0, b[:, 2] >= 180.0), (360.0, b[:, 0] <= -180.0)):
-        idx = np.flatnonzero(mask)
-        if len(idx):
-            s2, t2 = tg.tree.query(_shifted(sites.geoms[idx], shift), predicate="intersects")
-            parts_s.append(idx[s2])
-            parts_t.append(t2)
-    s = np.concatenate(parts_s)
-    t = np.concatenate(parts_t)
-    keep = tg.polygonal[t]
-    return _unique_pairs(s[keep], t[keep], len(tg))
+    parts_s, parts_t = [], []
+    for shift, mask in ((0.0, None), (-360.0, b[:, 2] >= 180.0), (360.0, b[:, 0] <= -180.0)):
+        idx = np.arange(len(sites.geoms)) if mask is None else np.flatnonzero(mask)
+        if len(idx) == 0:
+            continue
+        g = sites.geoms[idx] if shift == 0.0 else _shifted(sites.geoms[idx], shift)
+        s2, t2 = tg.tree.query(g, predicate="intersects")
+        t2 = tg.owners(t2)
+        keep = tg.polygonal[t2]
+        s2, t2 = s2[keep], t2[keep]
+        if tg.geoms is None and len(t2):  # the tree holds bounding boxes: test the real polygons
+            uniq, local = _subset(len(tg), t2)
+            hit = shapely.intersects(g[s2], tg.geoms_at(uniq)[local])
+            s2, t2 = s2[hit], t2[hit]
+        parts_s.append(idx[s2])
+        parts_t.append(t2)
+    if not parts_s:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return _unique_pairs(np.concatenate(parts_s), np.concatenate(parts_t), len(tg))
 
 
 def _exact_km(
@@ -395,10 +583,19 @@ def _exact_km(
     pt: np.ndarray,
     cutoff_km: np.ndarray,
     reuse: _FlatSet | None = None,
+    thresholds_km: np.ndarray | None = None,
 ) -> tuple[np.ndarray, _FlatSet | None]:
     """Ellipsoidal distance (km) per pair from the site to the target's boundary (or line/point).
 
     ``inf`` where the pair is certainly farther than ``cutoff_km``. Also returns the flat arrays used.
+
+    With ``thresholds_km``, ``pyproj.Geod`` is only run where its answer can matter: the unit-vector
+    angle θ between two points bounds their geodesic distance s by θ·a(1-e²) <= s <= θ·a/√(1-e²)
+    (the normal turns at least at the smallest and at most at the largest principal curvature
+    along any path, and the Gauss map of the ellipsoid is one-to-one). A pair whose bounds hold
+    no threshold and cannot be its site's nearest (its lower bound exceeds the smallest upper
+    bound of the site) gets a value inside its bounds: it then compares with every threshold,
+    and loses the nearest, exactly as its true distance would.
     """
     out = np.full(len(ps), np.inf)
     if len(ps) == 0:
@@ -408,6 +605,17 @@ def _exact_km(
     kernel = _kernels.pair_nearest_parallel if len(ps) >= _PARALLEL_MIN else _kernels.pair_nearest
     ang, close, sub = kernel(sites.sx, sites.sy, sites.sz, sites.sub_start, ps, local, cutoff, *fs.flat.kernel_args())
     ok = np.isfinite(ang)
+    if thresholds_km is not None and ok.any():
+        lo = ang * (R_MIN_KM * (1 - 1e-9))
+        hi = ang * (R_MAX_KM * (1 + 1e-9))
+        min_hi = np.full(len(sites.sub_start) - 1, np.inf)
+        np.minimum.at(min_hi, ps[ok], hi[ok])
+        need = lo <= min_hi[ps]
+        for d in thresholds_km:
+            need |= (lo <= d) & (d <= hi)
+        approx = ok & ~need
+        out[approx] = 0.5 * (lo[approx] + hi[approx])
+        ok &= need
     if ok.any():
         lon2, lat2 = _lonlat(close[ok])
         _, _, dist_m = GEOD.inv(sites.slon[sub[ok]], sites.slat[sub[ok]], lon2, lat2)
@@ -421,14 +629,16 @@ def _pairs_within(
     radius_km: np.ndarray,
     inside: tuple[np.ndarray, np.ndarray] | None,
     reuse: _FlatSet | None = None,
+    thresholds_km: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, _FlatSet | None]:
     """All (site, target, dist_km) with dist_km <= radius_km[site]; pairs in ``inside`` are at 0 km.
 
     Inside pairs always meet the envelope (it contains the site's bounds, and sites on ±180°
-    have wrapped envelopes), so they are among the candidates.
+    have wrapped envelopes), so they are among the candidates. With ``thresholds_km`` (which must
+    include every radius), distances are exact only where they matter (see :func:`_exact_km`).
     """
     ps, pt = _candidates(sites, tg, radius_km)
-    dist, fs = _exact_km(sites, tg, ps, pt, radius_km[ps], reuse)
+    dist, fs = _exact_km(sites, tg, ps, pt, radius_km[ps], reuse, thresholds_km)
     if inside is not None and len(inside[0]):
         in_site = np.zeros(len(sites.geoms), dtype=bool)
         in_site[inside[0]] = True
@@ -461,6 +671,7 @@ def _nearest(
         for shift in (0.0, -360.0, 360.0):
             g = sites.geoms[todo] if shift == 0.0 else _shifted(sites.geoms[todo], shift)
             qi, qt = tg.tree.query_nearest(g)
+            qt = tg.owners(qt)
             cand_s.append(todo[qi])
             cand_t.append(qt)
         cs, ct = _unique_pairs(np.concatenate(cand_s), np.concatenate(cand_t), len(tg))
@@ -615,8 +826,20 @@ def _area_within_disc_km2(
     lon0[used] = shapely.get_x(rep)
     lat0[used] = shapely.get_y(rep)
 
-    union_site = k >= 2
-    direct = ~union_site[ps]
+    # a PA whose bounding cap (it holds every great-circle edge) meets no other PA's cap around the
+    # same site is disjoint from them: its area adds up, so only PAs that may overlap go through
+    # the (costlier) union kernel
+    direct = k[ps] < 2
+    multi = np.flatnonzero(~direct)
+    if len(multi):
+        order = multi[np.argsort(ps[multi], kind="stable")]
+        us = ps[order]
+        starts = np.r_[0, np.flatnonzero(us[1:] != us[:-1]) + 1, len(us)].astype(np.int64)
+        fs, local = _flat_for(tg, pt[order], reuse)
+        f = fs.flat
+        direct[order] = _kernels.isolated_in_group(starts, local, f.tgt_blk, f.cx, f.cy, f.cz, f.crad)
+    union_site = np.zeros(n, dtype=bool)
+    union_site[ps[~direct]] = True
     if direct.any():
         fs, local = _flat_for(tg, pt[direct], reuse)
         area = _disc_area(lon0, lat0, ps[direct], fs.flat, local, r_km)
@@ -722,10 +945,24 @@ def compute_protected_area_proximity(
             f"protected_areas lacks the column(s) {missing}",
             "load it with layers.protected_areas.load_protected_areas (WDPA schema: pa_id, name, designation, iucn_cat)",
         )
+    valid = ~(protected_areas.geometry.isna() | protected_areas.geometry.is_empty).to_numpy()
+    pa_rows = protected_areas[valid]
+    tg = prepare_targets(pa_rows.geometry) if len(pa_rows) and len(geoms) else None
+    return _pa_facts(geoms, sites.index, tg, pa_rows, buffers_km, area_buffer_km)
+
+
+def _pa_facts(
+    geoms: np.ndarray,
+    index: pd.Index,
+    tg: PreparedTargets | None,
+    attrs: pd.DataFrame,
+    buffers_km: Sequence[float],
+    area_buffer_km: float,
+) -> pd.DataFrame:
+    """Core of the PA proximity: ``attrs`` holds the PA columns, row i describing target i."""
     buffers = _check_buffers(buffers_km)
     area_r = _check_buffers([area_buffer_km])[0]
     n = len(geoms)
-    index = sites.index
     out = pd.DataFrame(index=index)
     str_cols = {
         "nearest_protected_area": "name",
@@ -734,8 +971,7 @@ def compute_protected_area_proximity(
         "nearest_protected_area_designation": "designation",
     }
     area_col = f"protected_area_km2_within_{area_r:g}km"
-    pa = protected_areas[~(protected_areas.geometry.isna() | protected_areas.geometry.is_empty)]
-    if len(pa) == 0 or n == 0:
+    if tg is None or len(tg) == 0 or n == 0:
         out["in_protected_area"] = np.zeros(n, dtype=bool)
         out["dist_protected_area_km"] = np.full(n, np.nan)
         for col in str_cols:
@@ -745,15 +981,15 @@ def compute_protected_area_proximity(
         out[area_col] = np.zeros(n)
         return out
 
-    tg = prepare_targets(pa.geometry)
     site_prep = _prepare_sites(geoms)
     inside = _intersecting_pairs(site_prep, tg)
     r1 = max([*buffers, area_r])
-    ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(n, r1), inside)
+    # exact distances where a count, the area selection or the nearest PA depends on them
+    ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(n, r1), inside, None, np.asarray([*buffers, area_r]))
     thresholds = np.asarray(buffers, dtype=float)
     best, arg, counts = _kernels.site_reduce(n, ps, pt, dist, thresholds)
-    codes, uniq_codes = pd.factorize(pa["pa_id"].astype("string"), use_na_sentinel=False)
-    if len(uniq_codes) < len(pa):  # several rows of one PA count once, at their smallest distance
+    codes, uniq_codes = pd.factorize(attrs["pa_id"].astype("string"), use_na_sentinel=False)
+    if len(uniq_codes) < len(attrs):  # several rows of one PA count once, at their smallest distance
         g = pd.DataFrame({"s": ps, "c": codes[pt], "d": dist}).groupby(["s", "c"], sort=False)["d"].min()
         gs = g.index.get_level_values(0).to_numpy()
         gc = g.index.get_level_values(1).to_numpy()
@@ -767,13 +1003,91 @@ def compute_protected_area_proximity(
     has = arg >= 0
     for col, src in str_cols.items():
         vals = pd.array(np.full(n, None, dtype=object), dtype="string")
-        vals[has] = pa[src].astype("string").to_numpy()[arg[has]]
+        vals[has] = attrs[src].astype("string").to_numpy()[arg[has]]
         out[col] = vals
     for q, d in enumerate(buffers):
         out[f"protected_areas_within_{d:g}km"] = counts[:, q]
     sel = dist <= area_r
     out[area_col] = _area_within_disc_km2(site_prep, tg, ps[sel], pt[sel], area_r, fs)
     return out
+
+
+def _geoparquet_geometry(table: pa.Table) -> tuple[str, object]:
+    """Primary geometry column of a GeoParquet/GeoArrow table and its CRS metadata (None if absent)."""
+    import json
+
+    meta = (table.schema.metadata or {}).get(b"geo")
+    info = json.loads(meta) if meta else {}
+    col = info.get("primary_column", "geometry")
+    col_meta = info.get("columns", {}).get(col, {})
+    if col not in table.column_names:
+        raise ProximityInputError(f"the table has no geometry column {col!r}", "write it as GeoParquet (WKB geometry)")
+    enc = col_meta.get("encoding", "WKB")
+    if str(enc).upper() != "WKB":
+        raise ProximityInputError(f"geometry encoding {enc!r} is not WKB", "write the GeoParquet with WKB encoding")
+    if "crs" in col_meta:  # GeoParquet: absent means OGC:CRS84
+        return col, col_meta["crs"]
+    field_meta = table.schema.field(col).metadata or {}
+    ext = json.loads(field_meta.get(b"ARROW:extension:metadata", b"{}") or b"{}")
+    return col, ext.get("crs", "OGC:CRS84" if meta else None)
+
+
+def compute_protected_area_proximity_arrow(
+    sites: gpd.GeoSeries,
+    protected_areas: pa.Table,
+    *,
+    buffers_km: Sequence[float] = (1, 5, 10, 25),
+    area_buffer_km: float = 10.0,
+) -> pd.DataFrame:
+    """:func:`compute_protected_area_proximity` for PAs given as a GeoArrow/GeoParquet Arrow table.
+
+    Same output, but the PA geometries are decoded from WKB straight into flat arrays
+    (:func:`prepare_targets_wkb`) instead of going through GEOS: reading a WDPA-sized GeoParquet
+    with ``pyarrow.parquet.read_table`` and calling this is several times faster and needs far
+    less memory than ``geopandas.read_parquet`` followed by the GeoDataFrame version.
+
+    Parameters
+    ----------
+    sites : GeoSeries of Point or (Multi)Polygon in EPSG:4326.
+    protected_areas : pyarrow.Table with ``pa_id``, ``name``, ``designation``, ``iucn_cat`` and a
+        WKB geometry column (GeoParquet ``geo`` metadata: its primary column, else ``geometry``) in
+        EPSG:4326 / OGC:CRS84 (the GeoParquet default when no CRS is given).
+    buffers_km, area_buffer_km : as in :func:`compute_protected_area_proximity`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        exactly as :func:`compute_protected_area_proximity`.
+
+    Raises
+    ------
+    ProximityInputError
+        as :func:`compute_protected_area_proximity`, or a table that is not GeoArrow WKB in lon/lat.
+    """
+    geoms = _site_array(sites)
+    if not isinstance(protected_areas, pa.Table):
+        raise ProximityInputError(
+            f"protected_areas must be a pyarrow.Table, got {type(protected_areas).__name__}",
+            "read the GeoParquet with pyarrow.parquet.read_table",
+        )
+    col, crs = _geoparquet_geometry(protected_areas)
+    if crs is not None:
+        import pyproj
+
+        if not pyproj.CRS.from_user_input(crs).equals(pyproj.CRS("OGC:CRS84"), ignore_axis_order=True):
+            raise ProximityInputError(
+                f"protected_areas are in {pyproj.CRS.from_user_input(crs).to_string()}, not EPSG:4326",
+                "reproject them to EPSG:4326 longitude/latitude first",
+            )
+    missing = [c for c in _PA_REQUIRED if c not in protected_areas.column_names]
+    if missing:
+        raise ProximityInputError(
+            f"protected_areas lacks the column(s) {missing}",
+            "use the WDPA schema columns pa_id, name, designation, iucn_cat",
+        )
+    attrs = protected_areas.select(list(_PA_REQUIRED)).to_pandas()
+    tg = prepare_targets_wkb(protected_areas.column(col)) if protected_areas.num_rows and len(geoms) else None
+    return _pa_facts(geoms, sites.index, tg, attrs, buffers_km, area_buffer_km)
 
 
 def compute_layer_proximity(
