@@ -561,13 +561,17 @@ def _intersecting_pairs(sites: _Sites, tg: PreparedTargets) -> tuple[np.ndarray,
         if len(idx) == 0:
             continue
         g = sites.geoms[idx] if shift == 0.0 else _shifted(sites.geoms[idx], shift)
-        s2, t2 = tg.tree.query(g, predicate="intersects")
+        # boxes first, then the exact test against PREPARED targets: a predicate query would
+        # prepare each site instead, and test a basin-wide polygon unprepared (~1 ms per site)
+        s2, t2 = tg.tree.query(g)
         t2 = tg.owners(t2)
         keep = tg.polygonal[t2]
         s2, t2 = s2[keep], t2[keep]
-        if tg.geoms is None and len(t2):  # the tree holds bounding boxes: test the real polygons
+        if len(t2):
             uniq, local = _subset(len(tg), t2)
-            hit = shapely.intersects(g[s2], tg.geoms_at(uniq)[local])
+            targets = tg.geoms[uniq] if tg.geoms is not None else tg.geoms_at(uniq)
+            shapely.prepare(targets)
+            hit = shapely.intersects(targets[local], g[s2])
             s2, t2 = s2[hit], t2[hit]
         parts_s.append(idx[s2])
         parts_t.append(t2)
@@ -638,14 +642,18 @@ def _pairs_within(
     include every radius), distances are exact only where they matter (see :func:`_exact_km`).
     """
     ps, pt = _candidates(sites, tg, radius_km)
-    dist, fs = _exact_km(sites, tg, ps, pt, radius_km[ps], reuse, thresholds_km)
+    hit = np.zeros(len(ps), dtype=bool)
     if inside is not None and len(inside[0]):
         in_site = np.zeros(len(sites.geoms), dtype=bool)
         in_site[inside[0]] = True
         cand = np.flatnonzero(in_site[ps])
         n = max(len(tg), 1)
-        hit = np.isin(ps[cand] * n + pt[cand], inside[0] * n + inside[1])
-        dist[cand[hit]] = 0.0
+        hit[cand] = np.isin(ps[cand] * n + pt[cand], inside[0] * n + inside[1])
+    # inside pairs are at 0 km: walking a huge outline (a basin-wide rainforest polygon) for
+    # every site inside it would cost seconds for nothing
+    dist = np.zeros(len(ps))
+    out = ~hit
+    dist[out], fs = _exact_km(sites, tg, ps[out], pt[out], radius_km[ps[out]], reuse, thresholds_km)
     keep = dist <= radius_km[ps]
     return ps[keep], pt[keep], dist[keep], fs
 
@@ -666,6 +674,10 @@ def _nearest(
     best, arg = best.copy(), arg.copy()
     valid = np.isfinite(sites.bounds).all(axis=1)
     todo = np.flatnonzero(valid & ~np.isfinite(best))
+    extended = todo[np.diff(sites.sub_start)[todo] > 1]
+    if len(extended) and len(tg):
+        _nearest_extended(sites, tg, extended, best, arg)
+        todo = np.setdiff1d(todo, extended)
     if len(todo) and len(tg):
         cand_s, cand_t = [], []
         for shift in (0.0, -360.0, 360.0):
@@ -686,6 +698,41 @@ def _nearest(
         arg[todo] = a2[todo]
     best[~np.isfinite(best)] = np.nan
     return best, arg
+
+
+def _nearest_extended(sites: _Sites, tg: PreparedTargets, todo: np.ndarray, best: np.ndarray, arg: np.ndarray) -> None:
+    """Nearest target of line/polygon sites far from everything, in place in ``best``/``arg``.
+
+    Walking a site's densified outline against every target within the nearest distance is
+    quadratic, and far from any target (a mining scar 1,500 km from the nearest reef) that
+    radius holds hundreds of targets. Instead each site is first reduced to a point p on it
+    (``point_on_surface``) and r, an upper bound of the geodesic distance from p to any vertex
+    of its outline. With D_p the nearest distance from p (<= the site's own nearest distance
+    D* + r, and >= D* since p lies on the site), the site's true nearest target T* satisfies
+    d_p(T*) <= d_site(T*) + r = D* + r <= D_p + r; so only targets within D_p + r of p need the
+    exact outline walk. The sites here intersect no target (they had none within the first radius).
+    """
+    geoms = sites.geoms[todo]
+    proxy = _prepare_sites(shapely.point_on_surface(geoms))
+    best_p, _ = _nearest_all(proxy, tg, None)
+    # r: largest angle from p to the site's outline vertices, as an upper bound in km
+    counts = np.diff(sites.sub_start)[todo]
+    owner = np.repeat(np.arange(len(todo)), counts)
+    vert = np.concatenate([np.arange(sites.sub_start[i], sites.sub_start[i + 1]) for i in todo])
+    dot = sites.sx[vert] * proxy.sx[owner] + sites.sy[vert] * proxy.sy[owner] + sites.sz[vert] * proxy.sz[owner]
+    ang = np.arccos(np.clip(dot, -1.0, 1.0))
+    r_ang = np.zeros(len(todo))
+    np.maximum.at(r_ang, owner, ang)
+    r_km = r_ang * R_MAX_KM * (1 + 1e-9) + 1e-6
+    radius = np.where(np.isfinite(best_p), best_p * (1 + 1e-9) + r_km + 1e-9, np.nan)
+    pi, pt, _, _ = _pairs_within(proxy, tg, radius, None)
+    ps = todo[pi]
+    # the cutoff lets the kernel skip boundary blocks that cannot be nearer (a 100k-vertex
+    # rainforest outline would otherwise be walked whole for every outline vertex of a site)
+    d, _ = _exact_km(sites, tg, ps, pt, radius[pi])
+    b2, a2, _ = _kernels.site_reduce(len(sites.geoms), ps, pt, d, np.zeros(0))
+    best[todo] = b2[todo]
+    arg[todo] = a2[todo]
 
 
 class ProximityInputError(ValueError):

@@ -318,3 +318,53 @@ def test_far_site_without_pa_within_buffers_still_gets_nearest() -> None:
 def test_bad_inputs_raise(call, match: str) -> None:
     with pytest.raises(ProximityInputError, match=match):
         call()
+
+
+def test_polygon_sites_far_from_every_line_target_match_the_reference():
+    """Far polygon sites take the point-proxy path (nearest within D_p + r of a point on the site)."""
+    from geo.crs import _densified_coords
+    from geo.proximity import compute_layer_proximity
+
+    sites = gpd.GeoSeries(
+        [
+            shapely.Point(-60.0, -5.0).buffer(0.02),
+            shapely.Polygon([(-55.0, -8.0), (-54.9, -8.0), (-54.9, -7.95), (-55.0, -7.9)]),
+            shapely.Point(-70.0, 2.0).buffer(0.05),
+        ],
+        crs="EPSG:4326",
+    )
+    lines = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c"]},
+        geometry=[
+            shapely.LineString([(-40.0, -20.0), (-39.0, -21.0), (-38.5, -23.0)]),
+            shapely.LineString([(-80.0, 10.0), (-79.0, 12.0)]),
+            shapely.LineString([(-35.0, -5.0), (-34.8, -6.0)]),
+        ],
+        crs="EPSG:4326",
+    )
+    got = compute_layer_proximity(sites, lines, "reef")["dist_reef_km"].to_numpy()
+    for i, site in enumerate(sites):
+        s = _densified_coords(site.boundary, 0.2)
+        best = np.inf
+        for line in lines.geometry:
+            t = _densified_coords(line, 0.2)
+            _, _, d = GEOD.inv(
+                np.repeat(s[:, 0], len(t)),
+                np.repeat(s[:, 1], len(t)),
+                np.tile(t[:, 0], len(s)),
+                np.tile(t[:, 1], len(s)),
+            )
+            best = min(best, float(np.min(d)) / 1000.0)
+        assert got[i] > 500
+        assert abs(got[i] - best) <= max(0.05, 0.005 * best), (i, got[i], best)
+
+
+def test_sites_inside_a_huge_polygon_are_at_zero_without_walking_its_outline():
+    from geo.proximity import compute_layer_proximity
+
+    ring = [(-75.0 + 20.0 * np.cos(a), -5.0 + 12.0 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 50_000)]
+    basin = gpd.GeoDataFrame({"name": ["basin"]}, geometry=[shapely.Polygon(ring)], crs="EPSG:4326")
+    sites = gpd.GeoSeries([shapely.Point(-75.0 + 0.01 * i, -5.0).buffer(0.005) for i in range(200)], crs="EPSG:4326")
+    out = compute_layer_proximity(sites, basin, "rainforest")
+    assert out["in_rainforest"].all()
+    assert (out["dist_rainforest_km"] == 0.0).all()

@@ -238,3 +238,24 @@ def test_server_down_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_dataset_name_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="unknown dataset"):
         fetch_data(tmp_path, names=["wdpa"], progress=False)
+
+
+def test_fetched_real_data_becomes_the_default_scenario(server, tmp_path: Path) -> None:
+    """After fetch-data, the dashboard's default (no data options) is the real AMW data, not the demo."""
+    from layers.pipeline import LayerSources, compute_facts, load_scenario
+    from settings import Settings
+
+    _, base_urls = server
+    fetch_data(tmp_path, base_urls=base_urls, progress=False)
+    settings = Settings(cache_dir=tmp_path)
+    scenario = load_scenario(LayerSources(), settings)
+    assert not scenario.is_demo
+    assert scenario.sites.n_loaded == 5232  # every AMW 2024 detection polygon
+    assert scenario.protected_areas is not None and scenario.protected_areas.n_loaded > 100
+    assert scenario.rainforest is not None and scenario.reefs is not None
+    assert any("ne_50m_admin_0_countries" in s for s in scenario.sources)
+    assert not any("synthetic" in s for s in scenario.sources)
+    facts = compute_facts(scenario, settings)
+    # AMW detections sit in the Amazon: nearly all inside the Amazon limit polygon
+    assert facts["in_rainforest"].mean() > 0.9
+    assert set(facts["country_iso3"].dropna()) >= {"BRA", "PER"}
