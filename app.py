@@ -160,8 +160,18 @@ def settings_from_args(args: argparse.Namespace):
         rasters[name.strip()] = Path(path.strip())
     if rasters:
         overrides["rasters"] = rasters
-    base = Settings()
-    return base.model_copy(update=overrides)
+    from pydantic import ValidationError
+
+    try:
+        # init arguments override the ASM_ environment, and are validated like it
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise UsageError(
+            f"invalid option or ASM_ environment setting: {problems} (see python app.py --help and settings.py)"
+        ) from exc
 
 
 VECTOR_INPUTS = (

@@ -202,3 +202,16 @@ def test_scheduler_without_dask_engine_is_a_usage_error(tmp_path, french_csv):
     r = run_cli("score", "--sites", str(french_csv), "--out", str(tmp_path / "o.csv"), "--workers", "2")
     assert r.returncode == 2
     assert "need --engine dask" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (("--port", "99999"), {}, "port"),
+        (("score", "--sites", "x.csv", "--out", "y.csv"), {"ASM_BUFFER_DISTANCES_KM": "[-1]"}, "buffer_distances_km"),
+    ],
+)
+def test_invalid_settings_are_usage_errors(tmp_path, args, env, expected):
+    r = run_cli(*args, cwd=tmp_path, env_extra=env)
+    assert r.returncode == 2, r.stderr
+    assert expected in r.stderr and "Traceback" not in r.stderr
