@@ -49,7 +49,7 @@ import numpy as np
 import shapely
 
 from geo.crs import GEOD
-from geo.proximity import PreparedTargets, prepare_targets
+from geo.proximity import PreparedTargets, lonlat_envelopes, prepare_targets
 
 __all__ = [
     "envelope_boxes",
@@ -60,8 +60,6 @@ __all__ = [
     "spatial_order",
 ]
 
-_LAT_DEG_KM = 110.5  # < 110.574 km, the shortest meridional degree (at the equator)
-_LON_DEG_KM = 111.3  # < a·π/180 = 111.319 km, a degree of longitude on the equator
 _UB_REL = 1.01  # widening of the nearest-distance upper bound (relative) ...
 _UB_ABS_KM = 0.1  # ... and absolute, km
 
@@ -246,32 +244,9 @@ def envelope_boxes(bounds: np.ndarray, radius_km: np.ndarray) -> tuple[np.ndarra
     """
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
     radius_km = np.asarray(radius_km, dtype=np.float64)
-    ok = np.isfinite(bounds).all(axis=1) & np.isfinite(radius_km) & (radius_km >= 0)
-    row = np.flatnonzero(ok)
-    b = bounds[ok]
-    r = radius_km[ok]
-    dlat = r / _LAT_DEG_KM
-    ymin = b[:, 1] - dlat
-    ymax = b[:, 3] + dlat
-    phimax = np.maximum(np.abs(ymin), np.abs(ymax))
-    polar = phimax >= 89.999
-    dlon = np.where(polar, 360.0, r / (_LON_DEG_KM * np.cos(np.radians(np.minimum(phimax, 89.999)))))
-    full = polar | (b[:, 2] - b[:, 0] + 2 * dlon >= 360.0)
-    xmin = np.where(full, -180.0, b[:, 0] - dlon)
-    xmax = np.where(full, 180.0, b[:, 2] + dlon)
-    ymin = np.maximum(ymin, -90.0)
-    ymax = np.minimum(ymax, 90.0)
-    west = xmin < -180.0
-    east = xmax > 180.0
-    boxes = np.concatenate(
-        [
-            np.column_stack([np.maximum(xmin, -180.0), ymin, np.minimum(xmax, 180.0), ymax]),
-            np.column_stack([xmin[west] + 360.0, ymin[west], np.full(west.sum(), 180.0), ymax[west]]),
-            np.column_stack([np.full(east.sum(), -180.0), ymin[east], xmax[east] - 360.0, ymax[east]]),
-        ]
-    )
-    owner = np.concatenate([row, row[west], row[east]]).astype(np.int64)
-    return boxes, owner
+    radius_km = np.where(radius_km >= 0, radius_km, np.nan)  # a negative radius gives no box
+    boxes, owner, _, _ = lonlat_envelopes(bounds, radius_km)
+    return boxes, owner.astype(np.int64)
 
 
 def select_targets(

@@ -493,8 +493,11 @@ def _prepare_sites(geoms: np.ndarray) -> _Sites:
 
 
 # ----------------------------------------------------------------------------- candidates
-def _envelopes(bounds: np.ndarray, radius_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Conservative lon/lat boxes around each site's bounds.
+def lonlat_envelopes(
+    bounds: np.ndarray, radius_km: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Conservative lon/lat boxes around each site's bounds (the one envelope rule, shared with
+    ``geo.partition``, whose target selection is only correct if it uses the same boxes).
 
     Returns (box bounds (k, 4), site index per box, boolean per box: wrapped part, full_lon per site).
     """
@@ -528,7 +531,7 @@ def _envelopes(bounds: np.ndarray, radius_km: np.ndarray) -> tuple[np.ndarray, n
 
 def _candidates(sites: _Sites, tg: PreparedTargets, radius_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (site, target) pairs whose lon/lat boxes meet the site's envelope of ``radius_km``."""
-    boxes, owner, wrapped, _ = _envelopes(sites.bounds, radius_km)
+    boxes, owner, wrapped, _ = lonlat_envelopes(sites.bounds, radius_km)
     qi, pt = tg.tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
     ps = owner[qi]
     dup = wrapped[ps]

@@ -50,6 +50,7 @@ from layers.pipeline import (
     compute_facts,
     load_scenario,
     score_facts,
+    scoring_result,
 )
 from layers.schema import CRS_WGS84, LoadResult
 
@@ -409,21 +410,7 @@ def run_scoring_dask(
         if cluster is not None:
             cluster.close()
         shutil.rmtree(run_dir, ignore_errors=True)
-    rejected = scenario.sites.rejected.copy()
-    rejected.insert(0, "layer", "sites")
-    if scenario.protected_areas is not None and scenario.protected_areas.n_rejected:
-        pa_rej = scenario.protected_areas.rejected.copy()
-        pa_rej.insert(0, "layer", "protected_areas")
-        rejected = pd.concat([rejected, pa_rej], ignore_index=True)
-    return ScoringResult(
-        scored=scored,
-        rejected=rejected,
-        warnings=scenario.warnings,
-        sources=scenario.sources,
-        config=config,
-        is_demo=scenario.is_demo,
-        elapsed_s=time.perf_counter() - t0,
-    )
+    return scoring_result(scenario, scored, config, t0)
 
 
 def _progress_to_stderr(dask_progress, futures) -> None:

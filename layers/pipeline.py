@@ -316,7 +316,11 @@ def run_scoring(sources: LayerSources, settings, config: RiskConfig, progress: P
     scenario = load_scenario(sources, settings, progress)
     facts = compute_facts(scenario, settings, progress)
     progress("scoring")
-    scored = score_facts(facts, config)
+    return scoring_result(scenario, score_facts(facts, config), config, t0)
+
+
+def scoring_result(scenario: Scenario, scored: gpd.GeoDataFrame, config: RiskConfig, t0: float) -> ScoringResult:
+    """The result of either engine: the scored sites plus every rejected row, labelled by layer."""
     rejected = scenario.sites.rejected.copy()
     rejected.insert(0, "layer", "sites")
     if scenario.protected_areas is not None and scenario.protected_areas.n_rejected:
