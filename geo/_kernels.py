@@ -269,6 +269,24 @@ def _sector_or_triangle(ax: float, ay: float, bx: float, by: float, r: float) ->
 
 
 @njit(cache=True)
+def _local_frame(
+    lon_deg: float, lat_deg: float, a_km: float, e2: float
+) -> tuple[float, float, float, float, float, float, float, float, float, float, float]:
+    """The frame of ``_project`` at a site: its unit vector O, the east and north unit vectors,
+    and the prime-vertical and meridional radii of curvature there (km)."""
+    la = math.radians(lat_deg)
+    lo = math.radians(lon_deg)
+    sl = math.sin(la)
+    cl = math.cos(la)
+    so = math.sin(lo)
+    co = math.cos(lo)
+    w = math.sqrt(1.0 - e2 * sl * sl)
+    rn = a_km / w
+    rm = a_km * (1.0 - e2) / (w * w * w)
+    return cl * co, cl * so, sl, -so, co, 0.0, -sl * co, -sl * so, cl, rn, rm
+
+
+@njit(cache=True)
 def _project(
     x: float,
     y: float,
@@ -328,24 +346,7 @@ def pair_disc_area(
     for i in range(m):
         s = pair_site[i]
         t = pair_tgt[i]
-        la = math.radians(lat0[s])
-        lo = math.radians(lon0[s])
-        sl = math.sin(la)
-        cl = math.cos(la)
-        so = math.sin(lo)
-        co = math.cos(lo)
-        ox = cl * co
-        oy = cl * so
-        oz = sl
-        ex = -so
-        ey = co
-        ez = 0.0
-        nx = -sl * co
-        ny = -sl * so
-        nz = cl
-        w = math.sqrt(1.0 - e2 * sl * sl)
-        rn = a_km / w
-        rm = a_km * (1.0 - e2) / (w * w * w)
+        ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm = _local_frame(lon0[s], lat0[s], a_km, e2)
         total = 0.0
         ring_area = 0.0
         for b in range(tgt_blk[t], tgt_blk[t + 1]):
@@ -665,24 +666,7 @@ def _union_disc_area_py(
     eps = 1e-9 * r_km
     for i in prange(ns):
         s = site_ids[i]
-        la = math.radians(lat0[s])
-        lo = math.radians(lon0[s])
-        sl = math.sin(la)
-        cl = math.cos(la)
-        so = math.sin(lo)
-        co = math.cos(lo)
-        ox = cl * co
-        oy = cl * so
-        oz = sl
-        ex = -so
-        ey = co
-        ez = 0.0
-        nx = -sl * co
-        ny = -sl * so
-        nz = cl
-        w = math.sqrt(1.0 - e2 * sl * sl)
-        rn = a_km / w
-        rm = a_km * (1.0 - e2) / (w * w * w)
+        ox, oy, oz, ex, ey, ez, nx, ny, nz, rn, rm = _local_frame(lon0[s], lat0[s], a_km, e2)
         p0 = site_ptr[i]
         p1 = site_ptr[i + 1]
         m = p1 - p0
