@@ -90,7 +90,9 @@ _LAT_DEG_KM = 110.5  # < 110.574 km, the shortest meridional degree
 _LON_DEG_KM = 111.3  # < a·π/180 = 111.319 km, a degree of longitude at the equator
 _BLOCK = 16  # vertices per bounding cap
 _SITE_SPACING_DEG = 0.0004  # densification of line/polygon sites: <= 44.5 m, so error <= 22 m
-_PA_REQUIRED = ("pa_id", "name", "designation", "iucn_cat")
+#: the PA attribute columns the PA proximity functions read (``layers.schema.PA_COLUMNS`` names)
+PA_ATTRIBUTE_COLUMNS = ("pa_id", "name", "designation", "iucn_cat")
+_PA_REQUIRED = PA_ATTRIBUTE_COLUMNS
 _PARALLEL_MIN = 100_000  # pairs: below this the serial kernels are used (they compile much faster)
 
 

@@ -220,20 +220,116 @@ def _read_frame(path: Path, info: Mapping[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def _read_entry(entry: Path, key: str) -> LoadResult:
+def _entry_meta(entry: Path, key: str) -> dict[str, Any]:
     meta = _read_json(entry / _META)
     if meta is None:
         raise ValueError("meta.json missing or unreadable")
     if meta.get("cache_version") != CACHE_VERSION or meta.get("key") != key:
         raise ValueError("meta.json does not belong to this key or cache version")
+    warnings = meta.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise ValueError("meta.json warnings are not a list of strings")
+    if meta.get("data", {}).get("kind") != "geo":
+        raise ValueError("data.parquet holds no geometry")
+    return meta
+
+
+def _read_entry(entry: Path, key: str) -> LoadResult:
+    meta = _entry_meta(entry, key)
     data = _read_frame(entry / _DATA, meta["data"])
     if not isinstance(data, gpd.GeoDataFrame):
         raise ValueError("data.parquet holds no geometry")
     rejected = _read_frame(entry / _REJECTED, meta["rejected"])
-    warnings = meta.get("warnings", [])
-    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
-        raise ValueError("meta.json warnings are not a list of strings")
-    return LoadResult(data=data, rejected=rejected, warnings=list(warnings), source=str(meta.get("source", "")))
+    return LoadResult(
+        data=data,
+        rejected=rejected,
+        warnings=list(meta["warnings"]),
+        source=str(meta.get("source", "")),
+        stored_path=entry / _DATA,
+    )
+
+
+class StoredLayer(LoadResult):
+    """A cached layer whose rows stay in its GeoParquet file until ``data`` is first read.
+
+    ``n_loaded``, ``rejected``, ``warnings`` and ``stored_path`` are known without reading the
+    rows, so an engine that decodes the file itself (``geo.proximity``'s Arrow path, the Dask
+    planner) never materialises a GeoDataFrame of a WDPA-sized layer. The file's footer is
+    checked when the entry is opened; if the rows turn out unreadable later, the entry is
+    discarded and the layer is loaded again from its source.
+    """
+
+    def __init__(self, entry: Path, meta: Mapping[str, Any], rejected: pd.DataFrame, reload: Callable[[], LoadResult]):
+        self._data: gpd.GeoDataFrame | None = None
+        self._rows = int(meta["data"]["rows"])
+        self._meta_data = dict(meta["data"])
+        self._entry = entry
+        self._reload = reload
+        super().__init__(
+            data=None,  # type: ignore[arg-type]  # read on first access
+            rejected=rejected,
+            warnings=list(meta.get("warnings", [])),
+            source=str(meta.get("source", "")),
+            stored_path=entry / _DATA,
+        )
+
+    @property  # type: ignore[override]
+    def data(self) -> gpd.GeoDataFrame:
+        if self._data is None:
+            try:
+                frame = _read_frame(self._entry / _DATA, self._meta_data)
+                if not isinstance(frame, gpd.GeoDataFrame):
+                    raise ValueError("data.parquet holds no geometry")
+            except Exception as exc:  # damaged after it was opened: rebuild from the source
+                log.warning("cache entry %s is unreadable (%s); loading the layer again", self._entry, exc)
+                _discard(self._entry)
+                fresh = self._reload()
+                self.stored_path = None
+                frame = fresh.data
+            self._data = frame
+        return self._data
+
+    @data.setter
+    def data(self, value: gpd.GeoDataFrame | None) -> None:
+        self._data = value
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._data is not None
+
+    @property
+    def n_loaded(self) -> int:
+        return self._rows if self._data is None else len(self._data)
+
+
+def read_stored_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A stored GeoParquet file (``LoadResult.stored_path``) as a pyarrow Table, schema metadata kept.
+
+    ``columns``: the attribute columns to read (the primary geometry column is added); None for all.
+
+    Read in record batches through a small buffer: ``pyarrow.parquet.read_table`` pre-buffers
+    whole column chunks and peaks at about three times a WDPA-sized geometry column.
+    """
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
+    if columns is not None:  # the primary geometry column always comes along
+        geo = json.loads((f.schema_arrow.metadata or {}).get(b"geo", b"{}"))
+        columns = [*columns, *([g] if (g := geo.get("primary_column", "geometry")) not in columns else [])]
+    batches = list(f.iter_batches(batch_size=20_000, columns=columns))
+    schema = f.schema_arrow if columns is None else pa.schema([f.schema_arrow.field(c) for c in columns])
+    return pa.Table.from_batches(batches, schema=schema.with_metadata(f.schema_arrow.metadata))
+
+
+def _open_entry_lazily(entry: Path, key: str, reload: Callable[[], LoadResult]) -> StoredLayer:
+    import pyarrow.parquet as pq
+
+    meta = _entry_meta(entry, key)
+    footer = pq.ParquetFile(entry / _DATA).metadata  # a truncated file fails here
+    if footer.num_rows != meta["data"].get("rows") or b"geo" not in (footer.metadata or {}):
+        raise ValueError(f"{_DATA} has {footer.num_rows} rows or no GeoParquet metadata, unlike meta.json")
+    rejected = _read_frame(entry / _REJECTED, meta["rejected"])
+    return StoredLayer(entry, meta, rejected, reload)
 
 
 def _write_entry(cache_dir: Path, entry: Path, key: str, loader_name: str, params: Mapping, result: LoadResult) -> None:
@@ -293,19 +389,29 @@ def cached_layer(
     params: Mapping[str, Any],
     load: Callable[[], LoadResult],
     cache_dir: Path,
+    *,
+    lazy: bool = False,
 ) -> LoadResult:
     """``load()``'s result for ``path``, from the disk cache when the same content was loaded before.
 
     Each call returns new frames (read from disk on a hit, the loader's own on a
     miss), so callers may modify them. Errors raised by ``load`` propagate unchanged
-    and nothing is cached.
+    and nothing is cached. Results from the cache carry ``stored_path``.
+
+    With ``lazy=True`` the rows are not read: a :class:`StoredLayer` is returned (on a hit,
+    and on a miss once the entry is written; the loader's frame is then released), whose
+    ``data`` is read on first access.
     """
     cache_dir = Path(cache_dir)
     key = cache_key(Path(path), loader_name, params, cache_dir)
     entry = _entry_dir(cache_dir, loader_name, key)
+
+    def rebuild() -> LoadResult:
+        return cached_layer(path, loader_name, params, load, cache_dir)
+
     if entry.exists():
         try:
-            return _read_entry(entry, key)
+            return _open_entry_lazily(entry, key, rebuild) if lazy else _read_entry(entry, key)
         except Exception as exc:  # any damage (truncated parquet, bad JSON, ...) means: rebuild
             log.warning("cache entry %s is unreadable (%s); rebuilding it from %s", entry, exc, path)
             _discard(entry)
@@ -314,4 +420,10 @@ def cached_layer(
         _write_entry(cache_dir, entry, key, loader_name, params, result)
     except Exception as exc:  # a full disk or an unstorable column must not stop the load
         log.warning("could not write cache entry for %s (%s); continuing without the cache", path, exc)
+        return result
+    if lazy:
+        try:
+            return _open_entry_lazily(entry, key, rebuild)
+        except Exception as exc:
+            log.warning("cache entry %s cannot be reopened (%s); using the loaded layer", entry, exc)
     return result

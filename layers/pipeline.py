@@ -17,7 +17,7 @@ from geo.regions import PolarRegion
 from geo.risk import RiskConfig, RiskConfigError, load_risk_config, score_sites
 from layers import countries as countries_mod
 from layers import ecosystems, protected_areas, rasters, sites
-from layers.cache import cached_layer
+from layers.cache import cached_layer, read_stored_table
 from layers.errors import ConfigError, LayerError
 from layers.schema import LoadResult
 
@@ -155,7 +155,11 @@ def _load_pas_cached(sources: LayerSources, settings) -> LoadResult:
     def load() -> LoadResult:
         return protected_areas.load_protected_areas(sources.protected_areas, include_proposed=sources.include_proposed)
 
-    return cached_layer(Path(sources.protected_areas), "protected_areas", params, load, Path(settings.cache_dir))
+    # lazy: the proximity engine decodes the stored GeoParquet itself (no GeoDataFrame of a
+    # WDPA-sized layer); the dashboard reads ``.data`` when it draws the outlines
+    return cached_layer(
+        Path(sources.protected_areas), "protected_areas", params, load, Path(settings.cache_dir), lazy=True
+    )
 
 
 def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -> Scenario:
@@ -238,16 +242,17 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
     site_gdf = scenario.sites.data
     geoms = site_gdf.geometry
     parts: list[pd.DataFrame] = []
-    if scenario.protected_areas is not None and len(scenario.protected_areas.data):
+    pa_layer = scenario.protected_areas
+    if pa_layer is not None and pa_layer.n_loaded:
         progress("proximity to protected areas")
-        parts.append(
-            proximity.compute_protected_area_proximity(
-                geoms,
-                scenario.protected_areas.data,
-                buffers_km=settings.buffer_distances_km,
-                area_buffer_km=settings.protected_area_km2_buffer_km,
-            )
-        )
+        kwargs = {"buffers_km": settings.buffer_distances_km, "area_buffer_km": settings.protected_area_km2_buffer_km}
+        if not pa_layer.is_loaded and pa_layer.stored_path is not None:
+            # WKB decoded straight into the kernels' arrays: faster and about half the memory
+            table = read_stored_table(pa_layer.stored_path, columns=list(proximity.PA_ATTRIBUTE_COLUMNS))
+            parts.append(proximity.compute_protected_area_proximity_arrow(geoms, table, **kwargs))
+            del table
+        else:
+            parts.append(proximity.compute_protected_area_proximity(geoms, pa_layer.data, **kwargs))
     for name, layer in (("rainforest", scenario.rainforest), ("reef", scenario.reefs), ("water", scenario.water)):
         if layer is not None and len(layer):
             progress(f"proximity to {name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -99,6 +100,14 @@ class LoadResult:
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row_number", "reason"]))
     warnings: list[str] = field(default_factory=list)
     source: str = ""
+    #: a GeoParquet file holding exactly ``data`` (same rows, order and index), when there is one
+    #: (a layer-cache entry); engines that stream or decode WKB themselves read it instead of ``data``
+    stored_path: Path | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether ``data`` is in memory (False only for a stored layer not read yet)."""
+        return True
 
     @property
     def n_loaded(self) -> int:

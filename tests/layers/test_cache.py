@@ -266,3 +266,64 @@ def test_concurrent_writers_do_not_corrupt(layer_file: Path, tmp_path: Path) -> 
         r = cached_layer(layer_file, "race", {"k": k}, lambda: pytest.fail("should hit"), cache)
         assert len(r.data) == 2000
         assert r.warnings in (["p1"], ["p2"])
+
+
+# --- lazy entries (StoredLayer) ------------------------------------------------------
+
+
+def test_lazy_hit_reads_rows_only_on_access(layer_file: Path, tmp_path: Path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    load = CountingLoader(layer_file)
+    eager = cached_layer(layer_file, "sites", {}, load, cache)
+    reads: list[Path] = []
+    real_read = cache_mod._read_frame
+    monkeypatch.setattr(cache_mod, "_read_frame", lambda p, info: reads.append(Path(p).name) or real_read(p, info))
+    lazy = cached_layer(layer_file, "sites", {}, load, cache, lazy=True)
+    assert isinstance(lazy, cache_mod.StoredLayer)
+    assert reads == ["rejected.parquet"]  # the rows are not read yet
+    assert not lazy.is_loaded and lazy.n_loaded == 3 and lazy.n_rejected == 2
+    assert lazy.stored_path is not None and lazy.stored_path.name == "data.parquet"
+    assert lazy.warnings == ["row 2: swapped lat/lon?"] and lazy.source == "sites.csv"
+    assert_geodataframe_equal(lazy.data, eager.data, check_dtype=True, check_crs=True)
+    assert reads == ["rejected.parquet", "data.parquet"] and lazy.is_loaded
+    lazy.data  # noqa: B018  # read once only
+    assert reads.count("data.parquet") == 1
+    assert load.calls == 1
+
+
+def test_lazy_miss_writes_the_entry_and_releases_the_loaded_rows(layer_file: Path, tmp_path: Path) -> None:
+    load = CountingLoader(layer_file)
+    lazy = cached_layer(layer_file, "sites", {}, load, tmp_path / "cache", lazy=True)
+    assert load.calls == 1
+    assert isinstance(lazy, cache_mod.StoredLayer) and not lazy.is_loaded
+    assert lazy.stored_path is not None and lazy.stored_path.exists()
+    assert list(lazy.data["site_id"]) == ["a", "b", "c"]
+
+
+def test_lazy_open_of_truncated_entry_rebuilds(layer_file: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load = CountingLoader(layer_file)
+    cached_layer(layer_file, "sites", {}, load, cache)
+    (entry,) = [p for p in (cache / "layers").iterdir() if p.name.startswith("sites-")]
+    data = entry / "data.parquet"
+    data.write_bytes(data.read_bytes()[:-40])  # footer gone
+    lazy = cached_layer(layer_file, "sites", {}, load, cache, lazy=True)
+    assert load.calls == 2
+    assert list(lazy.data["site_id"]) == ["a", "b", "c"]
+
+
+def test_lazy_rows_damaged_after_open_are_loaded_again(layer_file: Path, tmp_path: Path, caplog) -> None:
+    cache = tmp_path / "cache"
+    load = CountingLoader(layer_file)
+    cached_layer(layer_file, "sites", {}, load, cache)
+    lazy = cached_layer(layer_file, "sites", {}, load, cache, lazy=True)
+    assert lazy.stored_path is not None
+    lazy.stored_path.write_bytes(b"PAR1 this is not parquet PAR1")
+    with caplog.at_level(logging.WARNING, logger="layers.cache"):
+        frame = lazy.data
+    assert list(frame["site_id"]) == ["a", "b", "c"]
+    assert load.calls == 2  # loaded again from the source, and cached again
+    assert "unreadable" in caplog.text
+    assert lazy.stored_path is None  # the damaged file no longer stands for the rows
+    again = cached_layer(layer_file, "sites", {}, load, cache, lazy=True)
+    assert load.calls == 2 and list(again.data["site_id"]) == ["a", "b", "c"]
