@@ -555,13 +555,19 @@ def _cross_ray(mx: float, my: float, ax: float, ay: float, bx: float, by: float)
     return 0.0 <= u <= 1.0
 
 
-_NBINS = 128
+_GRID_MAX = 64
 
 
 @njit(cache=True)
-def _bin(phi: float) -> int:
-    b = int((phi + math.pi) * (_NBINS / (2.0 * math.pi)))
-    return b % _NBINS
+def _grid_size(n_pieces: int) -> int:
+    """Cells per side of a site's piece grid: about one piece per cell, 1..``_GRID_MAX``."""
+    return max(1, min(_GRID_MAX, int(math.sqrt(n_pieces)) + 1))
+
+
+@njit(cache=True)
+def _cell_of(v: float, r: float, cell: float, g: int) -> int:
+    c = math.floor((v + r) / cell)
+    return min(max(c, 0), g - 1)
 
 
 @njit(cache=True)
@@ -580,35 +586,78 @@ def _classify(
     sby: np.ndarray,
     spoly: np.ndarray,
     sdir: np.ndarray,
-    bin_ptr: np.ndarray,
-    bin_items: np.ndarray,
+    cell_ptr: np.ndarray,
+    cell_items: np.ndarray,
+    g: int,
+    cell: float,
+    r: float,
     eps: float,
     parity: np.ndarray,
     coinc: np.ndarray,
+    stamp: np.ndarray,
+    call: int,
 ) -> bool:
     """Is M (on a piece of polygon ``pa`` running along (dx, dy), or on the circle when pa < 0) covered
-    by another polygon? Coincident pieces: the same way -> covered by the lower index; opposite -> covered."""
+    by another polygon? Coincident pieces: the same way -> covered by the lower index; opposite -> covered.
+
+    The status of each polygon at the centre O is flipped by every piece crossing the segment O-M;
+    the pieces tested are those of the grid cells the segment passes through (a 2D DDA walk), each
+    once (``stamp``). A piece meeting O-M at a cell boundary is in the cells on both sides (the grid
+    holds each piece in every cell its box, grown by ``eps``, meets).
+    """
     for lj in range(m):
         parity[lj] = status0[lj]
         coinc[lj] = 0
-    b = _bin(math.atan2(my, mx))
-    for it in range(bin_ptr[b], bin_ptr[b + 1]):
-        c = bin_items[it]
-        lj = spoly[c]
-        if lj == pa:
-            continue
-        if _cross_ray(mx, my, sax[c], say[c], sbx[c], sby[c]):
-            parity[lj] = not parity[lj]
-        if pa >= 0:
-            ex2 = sbx[c] - sax[c]
-            ey2 = sby[c] - say[c]
-            l2 = ex2 * ex2 + ey2 * ey2
-            if l2 > 0.0:
-                cr = (mx - sax[c]) * ey2 - (my - say[c]) * ex2
-                if cr * cr <= eps * eps * l2:
-                    pr = (mx - sax[c]) * ex2 + (my - say[c]) * ey2
-                    if 0.0 <= pr <= l2:
-                        coinc[lj] = 1 if (dx * ex2 + dy * ey2) * sdir_a * sdir[c] > 0.0 else -1
+    x0 = r / cell
+    y0 = r / cell
+    x1 = (mx + r) / cell
+    y1 = (my + r) / cell
+    ix = _cell_of(0.0, r, cell, g)
+    iy = ix
+    ex = _cell_of(mx, r, cell, g)
+    ey = _cell_of(my, r, cell, g)
+    sx = 1 if x1 > x0 else -1
+    sy = 1 if y1 > y0 else -1
+    ddx = abs(x1 - x0)
+    ddy = abs(y1 - y0)
+    t_max_x = ((ix + 1 - x0) if sx > 0 else (x0 - ix)) / ddx if ddx > 0.0 else np.inf
+    t_max_y = ((iy + 1 - y0) if sy > 0 else (y0 - iy)) / ddy if ddy > 0.0 else np.inf
+    t_dx = 1.0 / ddx if ddx > 0.0 else np.inf
+    t_dy = 1.0 / ddy if ddy > 0.0 else np.inf
+    for _ in range(2 * g + 2):
+        cc = iy * g + ix
+        for it in range(cell_ptr[cc], cell_ptr[cc + 1]):
+            c = cell_items[it]
+            if stamp[c] == call:
+                continue
+            stamp[c] = call
+            lj = spoly[c]
+            if lj == pa:
+                continue
+            if _cross_ray(mx, my, sax[c], say[c], sbx[c], sby[c]):
+                parity[lj] = not parity[lj]
+            if pa >= 0:
+                ex2 = sbx[c] - sax[c]
+                ey2 = sby[c] - say[c]
+                l2 = ex2 * ex2 + ey2 * ey2
+                if l2 > 0.0:
+                    cr = (mx - sax[c]) * ey2 - (my - say[c]) * ex2
+                    if cr * cr <= eps * eps * l2:
+                        pr = (mx - sax[c]) * ex2 + (my - say[c]) * ey2
+                        if 0.0 <= pr <= l2:
+                            coinc[lj] = 1 if (dx * ex2 + dy * ey2) * sdir_a * sdir[c] > 0.0 else -1
+        if ix == ex and iy == ey:
+            break
+        if t_max_x < t_max_y:
+            if ix == ex:
+                break
+            ix += sx
+            t_max_x += t_dx
+        else:
+            if iy == ey:
+                break
+            iy += sy
+            t_max_y += t_dy
     for lj in range(m):
         if lj == pa:
             continue
@@ -655,10 +704,12 @@ def _union_disc_area_py(
     * the circle is split at every edge crossing; an arc counts when its midpoint is inside some
       polygon.
 
-    "Inside polygon j" for a point M of the disc is the centre's status (ray casting over all of
-    j's edges) flipped by each crossing of the segment centre-M with j's clipped pieces. Pieces are
-    binned by the angle they span as seen from the centre, so a segment centre-M only meets the
-    pieces of one bin; along a chain of untouched pieces the classification is carried over.
+    "Inside polygon j" for a point M of the disc is the centre's status (winding number over all
+    of j's edges) flipped by each crossing of the segment centre-M with j's clipped pieces. The
+    pieces are held in a uniform grid over the disc's square (about one piece per cell): a piece
+    is only tested against the pieces of the cells its box covers, and a segment centre-M against
+    those of the cells it passes through; along a chain of untouched pieces the classification is
+    carried over.
     """
     ns = site_ids.shape[0]
     res = np.zeros(ns)
@@ -740,36 +791,38 @@ def _union_disc_area_py(
                     nsg += 1
             status0[li] = wind > math.pi  # 2π inside (minus 2π per hole containing it), else 0
 
-        # angular bins of the pieces as seen from the centre
-        bin_cnt = np.zeros(_NBINS + 1, dtype=np.int64)
-        b_lo = np.empty(nsg, dtype=np.int64)
-        b_n = np.empty(nsg, dtype=np.int64)
-        width = 2.0 * math.pi / _NBINS
+        # the pieces in a uniform grid over the disc's square [-r, r]², each in every cell its
+        # box (grown by eps) meets
+        g = _grid_size(nsg)
+        cell = 2.0 * r_km / g
+        c_x0 = np.empty(nsg, dtype=np.int64)
+        c_x1 = np.empty(nsg, dtype=np.int64)
+        c_y0 = np.empty(nsg, dtype=np.int64)
+        c_y1 = np.empty(nsg, dtype=np.int64)
+        cell_cnt = np.zeros(g * g + 1, dtype=np.int64)
         for a in range(nsg):
-            pa_ = math.atan2(say[a], sax[a])
-            da = math.atan2(sax[a] * sby[a] - say[a] * sbx[a], sax[a] * sbx[a] + say[a] * sby[a])
-            start = pa_ if da >= 0.0 else pa_ + da
-            ext = abs(da)
-            lo_b = math.floor((start - 1e-9 + math.pi) / width)
-            hi_b = math.floor((start + ext + 1e-9 + math.pi) / width)
-            nb_ = min(hi_b - lo_b + 1, _NBINS)
-            b_lo[a] = lo_b
-            b_n[a] = nb_
-            for u in range(nb_):
-                bin_cnt[(lo_b + u) % _NBINS + 1] += 1
-        bin_ptr = np.cumsum(bin_cnt)
-        fill = bin_ptr[:-1].copy()
-        bin_items = np.empty(bin_ptr[-1], dtype=np.int64)
+            c_x0[a] = _cell_of(min(sax[a], sbx[a]) - eps, r_km, cell, g)
+            c_x1[a] = _cell_of(max(sax[a], sbx[a]) + eps, r_km, cell, g)
+            c_y0[a] = _cell_of(min(say[a], sby[a]) - eps, r_km, cell, g)
+            c_y1[a] = _cell_of(max(say[a], sby[a]) + eps, r_km, cell, g)
+            for gy in range(c_y0[a], c_y1[a] + 1):
+                for gx in range(c_x0[a], c_x1[a] + 1):
+                    cell_cnt[gy * g + gx + 1] += 1
+        cell_ptr = np.cumsum(cell_cnt)
+        fill = cell_ptr[:-1].copy()
+        cell_items = np.empty(cell_ptr[-1], dtype=np.int64)
         for a in range(nsg):
-            for u in range(b_n[a]):
-                bb = (b_lo[a] + u) % _NBINS
-                bin_items[fill[bb]] = a
-                fill[bb] += 1
+            for gy in range(c_y0[a], c_y1[a] + 1):
+                for gx in range(c_x0[a], c_x1[a] + 1):
+                    cell_items[fill[gy * g + gx]] = a
+                    fill[gy * g + gx] += 1
 
         parity = np.zeros(m, dtype=np.bool_)
         coinc = np.zeros(m, dtype=np.int8)
+        stamp = np.full(nsg, -1, dtype=np.int64)
+        call = 0
         total = 0.0
-        ts = np.empty(bin_ptr[-1] + 2)
+        ts = np.empty(cell_ptr[-1] + 2)
         prev_cov = False
         prev_ok = False
         for a in range(nsg):
@@ -782,31 +835,31 @@ def _union_disc_area_py(
             ts[nt] = 0.0
             nt += 1
             touched = False
-            for u in range(b_n[a]):
-                bb = (b_lo[a] + u) % _NBINS
-                for it in range(bin_ptr[bb], bin_ptr[bb + 1]):
-                    c = bin_items[it]
-                    if spoly[c] == pa:
-                        continue
-                    ex2 = sbx[c] - sax[c]
-                    ey2 = sby[c] - say[c]
-                    fx = sax[c] - ax
-                    fy = say[c] - ay
-                    den = dx * ey2 - dy * ex2
-                    if den == 0.0:
-                        # parallel: touched when collinear (within eps)
-                        l2 = dx * dx + dy * dy
-                        cr = fx * dy - fy * dx
-                        if cr * cr <= eps * eps * l2:
+            for gy in range(c_y0[a], c_y1[a] + 1):
+                for gx in range(c_x0[a], c_x1[a] + 1):
+                    for it in range(cell_ptr[gy * g + gx], cell_ptr[gy * g + gx + 1]):
+                        c = cell_items[it]
+                        if spoly[c] == pa:
+                            continue
+                        ex2 = sbx[c] - sax[c]
+                        ey2 = sby[c] - say[c]
+                        fx = sax[c] - ax
+                        fy = say[c] - ay
+                        den = dx * ey2 - dy * ex2
+                        if den == 0.0:
+                            # parallel: touched when collinear (within eps)
+                            l2 = dx * dx + dy * dy
+                            cr = fx * dy - fy * dx
+                            if cr * cr <= eps * eps * l2:
+                                touched = True
+                            continue
+                        tt = (fx * ey2 - fy * ex2) / den
+                        uu = (fx * dy - fy * dx) / den
+                        if 0.0 <= tt <= 1.0 and 0.0 <= uu <= 1.0:
                             touched = True
-                        continue
-                    tt = (fx * ey2 - fy * ex2) / den
-                    uu = (fx * dy - fy * dx) / den
-                    if 0.0 <= tt <= 1.0 and 0.0 <= uu <= 1.0:
-                        touched = True
-                        if 0.0 < tt < 1.0:
-                            ts[nt] = tt
-                            nt += 1
+                            if 0.0 < tt < 1.0:  # a piece met in several cells adds a zero-length split
+                                ts[nt] = tt
+                                nt += 1
             ts[nt] = 1.0
             nt += 1
             contiguous = (
@@ -831,6 +884,7 @@ def _union_disc_area_py(
                 if ts[u + 1] - ts[u] <= 0.0:
                     continue
                 tm = 0.5 * (ts[u] + ts[u + 1])
+                call += 1
                 cov = _classify(
                     ax + tm * dx,
                     ay + tm * dy,
@@ -846,11 +900,16 @@ def _union_disc_area_py(
                     sby,
                     spoly,
                     sdir,
-                    bin_ptr,
-                    bin_items,
+                    cell_ptr,
+                    cell_items,
+                    g,
+                    cell,
+                    r_km,
                     eps,
                     parity,
                     coinc,
+                    stamp,
+                    call,
                 )
                 if not cov:
                     p_x = ax + ts[u] * dx
@@ -873,6 +932,7 @@ def _union_disc_area_py(
             if span <= 0.0:
                 continue
             am = a0 + 0.5 * span
+            call += 1
             if _classify(
                 r_km * math.cos(am),
                 r_km * math.sin(am),
@@ -888,11 +948,16 @@ def _union_disc_area_py(
                 sby,
                 spoly,
                 sdir,
-                bin_ptr,
-                bin_items,
+                cell_ptr,
+                cell_items,
+                g,
+                cell,
+                r_km,
                 eps,
                 parity,
                 coinc,
+                stamp,
+                call,
             ):
                 total += 0.5 * r_km * r_km * span
         res[i] = max(total, 0.0)

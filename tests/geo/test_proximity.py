@@ -195,6 +195,31 @@ def test_area_in_disc_matches_geodesic_intersection() -> None:
     assert res["protected_area_km2_within_10km"].iloc[0] == pytest.approx(ref, rel=1e-3)
 
 
+@pytest.mark.parametrize("lat", [0.0, 68.0])
+def test_area_in_disc_of_many_overlapping_pas_matches_geos(lat: float) -> None:
+    # 14 overlapping wobbly rings, one with a hole, two identical (coincident edges), densified so
+    # the disc holds hundreds of boundary pieces (the crossing grid has many cells); the union
+    # inside the geodesic disc must match GEOS on a 4096-gon disc
+    rng = np.random.default_rng(3)
+    lon0 = 20.0
+    polys = []
+    for _ in range(12):
+        c_lon = lon0 + rng.uniform(-0.08, 0.08) / np.cos(np.radians(lat))
+        c_lat = lat + rng.uniform(-0.08, 0.08)
+        ring = geodesic_circle(c_lon, c_lat, float(rng.uniform(2.0, 9.0)), n_vertices=int(rng.integers(40, 160)))
+        polys.append(shapely.segmentize(ring, 0.002))
+    outer = geodesic_circle(lon0, lat, 7.0, n_vertices=300)
+    hole = geodesic_circle(lon0 + 0.01, lat, 2.5, n_vertices=120)
+    polys.append(shapely.Polygon(outer.exterior.coords, [hole.exterior.coords[::-1]]))
+    polys.append(polys[0])  # an exact duplicate: its edges coincide and count once
+    res = compute_protected_area_proximity(_sites([(lon0, lat)]), _pas(polys), area_buffer_km=10.0)
+    disc = geodesic_circle(lon0, lat, 10.0, n_vertices=4096)
+    inter = disc.intersection(shapely.union_all(polys))
+    ref = abs(GEOD.geometry_area_perimeter(inter)[0]) / 1e6
+    assert 0.0 < ref < np.pi * 100.0
+    assert res["protected_area_km2_within_10km"].iloc[0] == pytest.approx(ref, rel=2e-3)
+
+
 @pytest.mark.parametrize("lat", [0.0, 75.0, -89.0])
 def test_area_of_disc_fully_inside_is_pi_r2(lat: float) -> None:
     big = shapely.segmentize(shapely.box(-10.0, lat - 0.9 if lat > -89 else -90.0, 10.0, min(lat + 0.9, 90.0)), 0.1)
