@@ -51,11 +51,18 @@ def _nearest_on_target(
     out: np.ndarray,
     lb: np.ndarray,
     order: np.ndarray,
-) -> float:
+    band_lo: np.ndarray,
+    band_hi: np.ndarray,
+) -> tuple[float, float]:
     """Smallest angle from P to target ``t`` if below ``best``; closest point written to ``out``.
 
     Blocks are visited nearest cap first and the walk stops at the first cap farther than ``best``.
     ``lb`` and ``order`` are scratch space of at least the target's number of blocks.
+
+    Returns (upper, lower): bounds of the angle. They are equal (the exact smallest angle) unless
+    ``band_lo``/``band_hi`` are given: then the walk also stops as soon as no band
+    [band_lo[q], band_hi[q]] meets [lower, upper], i.e. the angle is known to lie on the same side
+    of every band (the remaining caps are at least ``lower`` away).
     """
     b0 = tgt_blk[t]
     nb = tgt_blk[t + 1] - b0
@@ -85,9 +92,19 @@ def _nearest_on_target(
     # inside the blocks, candidates are compared by squared chord |P - X|² (monotonic in the angle,
     # computed from differences so it stays precise for small distances): no trigonometry per vertex
     best_c2 = (2.0 * math.sin(0.5 * best)) ** 2 if best < math.pi else np.inf
+    n_bands = band_lo.shape[0]
     for w in range(nk):
         if lb[w] > best:
             break
+        if n_bands > 0 and w > 0 and lb[w] < best:
+            # everything left is at least lb[w] away: stop if [lb[w], best] meets no band
+            decided = True
+            for q in range(n_bands):
+                if band_lo[q] <= best and lb[w] <= band_hi[q]:
+                    decided = False
+                    break
+            if decided:
+                return best, lb[w]
         u = order[w]
         b = b0 + u
         for k in range(blk_v0[b], blk_v1[b]):
@@ -144,7 +161,7 @@ def _nearest_on_target(
                 out[0] = ux
                 out[1] = uy
                 out[2] = uz
-    return best
+    return best, best
 
 
 def _pair_nearest_py(
@@ -166,14 +183,24 @@ def _pair_nearest_py(
     cz: np.ndarray,
     crad: np.ndarray,
     tgt_blk: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    band_lo: np.ndarray,
+    band_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each (site, target) pair: the smallest angle (rad) between any site point and the target.
 
     A site is one or more points (``sub_start`` ranges over ``sx, sy, sz``). Pairs whose angle is
-    larger than ``cutoff[i]`` get ``inf``. Returns (angle, closest point xyz (m, 3), site point index).
+    larger than ``cutoff[i]`` get ``inf``. Returns (angle, closest point xyz (m, 3), site point
+    index, lower bound of the angle).
+
+    With angle bands (``band_lo``/``band_hi``, may be empty), the walk of a one-point site stops
+    once the angle is known to lie between two bands: ``angle`` is then an upper bound (the closest
+    point found so far, in ``close``), ``lower`` a lower bound, and no band meets [lower, angle].
+    Otherwise ``lower == angle``, the exact smallest angle.
     """
     m = pair_site.shape[0]
     ang = np.full(m, np.inf)
+    lower = np.full(m, np.inf)
+    no_bands = band_lo[:0]
     close = np.zeros((m, 3))
     sub = np.full(m, -1, dtype=np.int64)
     max_nb = 1
@@ -190,8 +217,10 @@ def _pair_nearest_py(
             s = pair_site[i]
             t = pair_tgt[i]
             best = cutoff[i]
+            low = np.inf
+            one_point = sub_start[s + 1] - sub_start[s] == 1
             for j in range(sub_start[s], sub_start[s + 1]):
-                nb = _nearest_on_target(
+                nb, nlow = _nearest_on_target(
                     sx[j],
                     sy[j],
                     sz[j],
@@ -211,16 +240,20 @@ def _pair_nearest_py(
                     out,
                     lb,
                     order,
+                    band_lo if one_point else no_bands,
+                    band_hi if one_point else no_bands,
                 )
                 if nb < best:
                     best = nb
+                    low = nlow
                     sub[i] = j
                     close[i, 0] = out[0]
                     close[i, 1] = out[1]
                     close[i, 2] = out[2]
             if sub[i] >= 0:
                 ang[i] = best
-    return ang, close, sub
+                lower[i] = low
+    return ang, close, sub, lower
 
 
 @njit(cache=True)
@@ -451,8 +484,7 @@ def flatten_vertices(
     return vx, vy, vz, brk, sign
 
 
-@njit(cache=True)
-def block_caps(
+def _block_caps_py(
     vx: np.ndarray, vy: np.ndarray, vz: np.ndarray, blk_v0: np.ndarray, blk_vlast: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Bounding cap (unit centre, angular radius in rad) of vertices ``blk_v0[b] ..= blk_vlast[b]``."""
@@ -461,7 +493,7 @@ def block_caps(
     cy = np.zeros(nb)
     cz = np.zeros(nb)
     crad = np.zeros(nb)
-    for b in range(nb):
+    for b in prange(nb):
         sx = 0.0
         sy = 0.0
         sz = 0.0
@@ -1223,5 +1255,8 @@ pair_nearest_parallel = njit(cache=True, parallel=True)(_renamed(_pair_nearest_p
 union_disc_area = njit(cache=True)(_union_disc_area_py)
 union_disc_area_parallel = njit(cache=True, parallel=True)(_renamed(_union_disc_area_py, "union_disc_area_parallel"))
 wkb_count = njit(cache=True)(_wkb_count_py)
+wkb_count_parallel = njit(cache=True, parallel=True)(_renamed(_wkb_count_py, "wkb_count_parallel"))
+block_caps = njit(cache=True)(_block_caps_py)
+block_caps_parallel = njit(cache=True, parallel=True)(_renamed(_block_caps_py, "block_caps_parallel"))
 wkb_fill = njit(cache=True)(_wkb_fill_py)
 wkb_fill_parallel = njit(cache=True, parallel=True)(_renamed(_wkb_fill_py, "wkb_fill_parallel"))

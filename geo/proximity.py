@@ -243,7 +243,8 @@ def _blocks(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray) -
     blk_v0 = (tgt_v[blk_t] + (np.arange(tgt_blk[-1]) - tgt_blk[blk_t]) * _BLOCK).astype(np.int64)
     blk_v1 = np.minimum(blk_v0 + _BLOCK, tgt_v[blk_t + 1]).astype(np.int64)
     blk_vlast = np.minimum(blk_v1, tgt_v[blk_t + 1] - 1).astype(np.int64)
-    cx, cy, cz, crad = _kernels.block_caps(vx, vy, vz, blk_v0, blk_vlast)
+    caps = _kernels.block_caps_parallel if len(blk_v0) >= _PARALLEL_MIN // 10 else _kernels.block_caps
+    cx, cy, cz, crad = caps(vx, vy, vz, blk_v0, blk_vlast)
     return blk_v0, blk_v1, cx, cy, cz, crad, tgt_blk
 
 
@@ -395,7 +396,12 @@ def prepare_targets_wkb(wkb: pa.Array | pa.ChunkedArray) -> PreparedTargets:
     """
     try:
         parts = _arrow_wkb_chunks(wkb)
-        counted = [_kernels.wkb_count(d, _f8_view(d), st, en) for d, st, en in parts]
+        counted = [
+            (_kernels.wkb_count_parallel if len(st) >= _PARALLEL_MIN // 10 else _kernels.wkb_count)(
+                d, _f8_view(d), st, en
+            )
+            for d, st, en in parts
+        ]
         if any((gt < 0).any() for _, gt in counted):
             raise _Unsupported("WKB type")
     except _Unsupported:
@@ -611,17 +617,35 @@ def _exact_km(
         return out, reuse
     fs, local = _flat_for(tg, pt, reuse)
     cutoff = np.where(np.isfinite(cutoff_km), cutoff_km / R_MIN_KM * (1 + 1e-9) + 1e-12, np.inf)
-    kernel = _kernels.pair_nearest_parallel if len(ps) >= _PARALLEL_MIN else _kernels.pair_nearest
-    ang, close, sub = kernel(sites.sx, sites.sy, sites.sz, sites.sub_start, ps, local, cutoff, *fs.flat.kernel_args())
+    no_bands = np.zeros(0)
+    band_lo, band_hi = no_bands, no_bands
+    if thresholds_km is not None and len(thresholds_km):
+        # angles at which a pair could be on either side of a threshold (see the bounds above)
+        d = np.asarray(thresholds_km, dtype=float)
+        band_lo = d / (R_MAX_KM * (1 + 1e-9)) * (1 - 1e-12)
+        band_hi = d / (R_MIN_KM * (1 - 1e-9)) * (1 + 1e-12)
+
+    def walk(sel: np.ndarray | slice, lo_b: np.ndarray, hi_b: np.ndarray) -> tuple[np.ndarray, ...]:
+        p_s, p_t = ps[sel], local[sel]
+        kernel = _kernels.pair_nearest_parallel if len(p_s) >= _PARALLEL_MIN else _kernels.pair_nearest
+        return kernel(
+            sites.sx, sites.sy, sites.sz, sites.sub_start, p_s, p_t, cutoff[sel], *fs.flat.kernel_args(), lo_b, hi_b
+        )
+
+    # first walk: a pair stops as soon as its distance is known to lie between two thresholds
+    ang, close, sub, lower = walk(slice(None), band_lo, band_hi)
     ok = np.isfinite(ang)
     if thresholds_km is not None and ok.any():
-        lo = ang * (R_MIN_KM * (1 - 1e-9))
+        lo = lower * (R_MIN_KM * (1 - 1e-9))
         hi = ang * (R_MAX_KM * (1 + 1e-9))
         min_hi = np.full(len(sites.sub_start) - 1, np.inf)
         np.minimum.at(min_hi, ps[ok], hi[ok])
         need = lo <= min_hi[ps]
         for d in thresholds_km:
             need |= (lo <= d) & (d <= hi)
+        redo = np.flatnonzero(ok & need & (lower < ang))
+        if len(redo):  # may be the site's nearest: walk these to the exact closest point
+            ang[redo], close[redo], sub[redo], _ = walk(redo, no_bands, no_bands)
         approx = ok & ~need
         out[approx] = 0.5 * (lo[approx] + hi[approx])
         ok &= need
@@ -956,7 +980,7 @@ def compute_protected_area_proximity(
     protected_areas: gpd.GeoDataFrame,
     *,
     buffers_km: Sequence[float] = (1, 5, 10, 25),
-    area_buffer_km: float = 10.0,
+    area_buffer_km: float | None = 10.0,
 ) -> pd.DataFrame:
     """Protected-area facts per site: inside, nearest PA, counts within buffers, PA area in a disc.
 
@@ -967,7 +991,9 @@ def compute_protected_area_proximity(
         (Multi)Polygon geometry in EPSG:4326 (``layers.schema.PA_COLUMNS``). PAs split at ±180°
         into parts on both sides are handled.
     buffers_km : distances (km) for ``protected_areas_within_{d:g}km``.
-    area_buffer_km : radius (km) of the geodesic disc for ``protected_area_km2_within_{r:g}km``.
+    area_buffer_km : radius (km) of the geodesic disc for ``protected_area_km2_within_{r:g}km``;
+        None leaves that column out (it is the costliest fact: about a third of the time on
+        WDPA-sized layers, where many sites have several overlapping PAs in the disc).
 
     Returns
     -------
@@ -976,7 +1002,8 @@ def compute_protected_area_proximity(
         PAs), ``nearest_protected_area``, ``nearest_protected_area_id``, ``nearest_protected_area_iucn``,
         ``nearest_protected_area_designation`` (str, <NA> when none), one
         ``protected_areas_within_{d:g}km`` (int64: distinct ``pa_id`` with distance <= d) per buffer,
-        and ``protected_area_km2_within_{area_buffer_km:g}km`` (float, km²: area of the union of PAs
+        and, unless ``area_buffer_km`` is None, ``protected_area_km2_within_{area_buffer_km:g}km``
+        (float, km²: area of the union of PAs
         inside the geodesic disc around the site).
 
     Raises
@@ -1009,11 +1036,11 @@ def _pa_facts(
     tg: PreparedTargets | None,
     attrs: pd.DataFrame,
     buffers_km: Sequence[float],
-    area_buffer_km: float,
+    area_buffer_km: float | None,
 ) -> pd.DataFrame:
     """Core of the PA proximity: ``attrs`` holds the PA columns, row i describing target i."""
     buffers = _check_buffers(buffers_km)
-    area_r = _check_buffers([area_buffer_km])[0]
+    area_r = _check_buffers([area_buffer_km])[0] if area_buffer_km is not None else None
     n = len(geoms)
     out = pd.DataFrame(index=index)
     str_cols = {
@@ -1022,7 +1049,8 @@ def _pa_facts(
         "nearest_protected_area_iucn": "iucn_cat",
         "nearest_protected_area_designation": "designation",
     }
-    area_col = f"protected_area_km2_within_{area_r:g}km"
+    area_col = f"protected_area_km2_within_{area_r:g}km" if area_r is not None else None
+    radii = [*buffers, *([area_r] if area_r is not None else [])]
     if tg is None or len(tg) == 0 or n == 0:
         out["in_protected_area"] = np.zeros(n, dtype=bool)
         out["dist_protected_area_km"] = np.full(n, np.nan)
@@ -1030,14 +1058,15 @@ def _pa_facts(
             out[col] = pd.Series(pd.NA, index=index, dtype="string")
         for d in buffers:
             out[f"protected_areas_within_{d:g}km"] = np.zeros(n, dtype=np.int64)
-        out[area_col] = np.zeros(n)
+        if area_col is not None:
+            out[area_col] = np.zeros(n)
         return out
 
     site_prep = _prepare_sites(geoms)
     inside = _intersecting_pairs(site_prep, tg)
-    r1 = max([*buffers, area_r])
+    r1 = max(radii)
     # exact distances where a count, the area selection or the nearest PA depends on them
-    ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(n, r1), inside, None, np.asarray([*buffers, area_r]))
+    ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(n, r1), inside, None, np.asarray(radii))
     thresholds = np.asarray(buffers, dtype=float)
     best, arg, counts = _kernels.site_reduce(n, ps, pt, dist, thresholds)
     codes, uniq_codes = pd.factorize(attrs["pa_id"].astype("string"), use_na_sentinel=False)
@@ -1059,8 +1088,9 @@ def _pa_facts(
         out[col] = vals
     for q, d in enumerate(buffers):
         out[f"protected_areas_within_{d:g}km"] = counts[:, q]
-    sel = dist <= area_r
-    out[area_col] = _area_within_disc_km2(site_prep, tg, ps[sel], pt[sel], area_r, fs)
+    if area_r is not None:
+        sel = dist <= area_r
+        out[area_col] = _area_within_disc_km2(site_prep, tg, ps[sel], pt[sel], area_r, fs)
     return out
 
 
@@ -1089,7 +1119,7 @@ def compute_protected_area_proximity_arrow(
     protected_areas: pa.Table,
     *,
     buffers_km: Sequence[float] = (1, 5, 10, 25),
-    area_buffer_km: float = 10.0,
+    area_buffer_km: float | None = 10.0,
 ) -> pd.DataFrame:
     """:func:`compute_protected_area_proximity` for PAs given as a GeoArrow/GeoParquet Arrow table.
 

@@ -245,7 +245,10 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
     pa_layer = scenario.protected_areas
     if pa_layer is not None and pa_layer.n_loaded:
         progress("proximity to protected areas")
-        kwargs = {"buffers_km": settings.buffer_distances_km, "area_buffer_km": settings.protected_area_km2_buffer_km}
+        kwargs = {
+            "buffers_km": settings.buffer_distances_km,
+            "area_buffer_km": settings.protected_area_km2_buffer_km or None,  # 0: no area column
+        }
         if not pa_layer.is_loaded and pa_layer.stored_path is not None:
             # WKB decoded straight into the kernels' arrays: faster and about half the memory
             table = read_stored_table(pa_layer.stored_path, columns=list(proximity.PA_ATTRIBUTE_COLUMNS))

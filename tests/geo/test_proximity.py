@@ -393,3 +393,15 @@ def test_sites_inside_a_huge_polygon_are_at_zero_without_walking_its_outline():
     out = compute_layer_proximity(sites, basin, "rainforest")
     assert out["in_rainforest"].all()
     assert (out["dist_rainforest_km"] == 0.0).all()
+
+
+def test_area_column_can_be_left_out_and_nothing_else_changes() -> None:
+    sites = _sites([EAST_5KM, (10.04, 0.04), (30.0, 30.0)])
+    pa = _pas([EQUATOR_SQUARE, _square_km(10.05, 0.02, 8.0)])
+    full = compute_protected_area_proximity(sites, pa, area_buffer_km=10.0)
+    lean = compute_protected_area_proximity(sites, pa, area_buffer_km=None)
+    assert "protected_area_km2_within_10km" in full.columns
+    assert not any(c.startswith("protected_area_km2_within_") for c in lean.columns)
+    pd.testing.assert_frame_equal(lean, full.drop(columns="protected_area_km2_within_10km"))
+    empty = compute_protected_area_proximity(sites, pa.iloc[:0], area_buffer_km=None)
+    assert list(empty.columns) == list(lean.columns)

@@ -81,3 +81,13 @@ def test_read_stored_table_adds_the_geometry_column(setup) -> None:
     table = read_stored_table(pa.stored_path, columns=["pa_id", "name"])
     assert table.column_names == ["pa_id", "name", "geometry"]
     assert b"geo" in table.schema.metadata and table.num_rows == 28
+
+
+def test_zero_area_buffer_leaves_the_area_column_out(setup, tmp_path: Path) -> None:
+    sources, _ = setup
+    settings = Settings(cache_dir=tmp_path / "cache0", protected_area_km2_buffer_km=0)
+    scored = run_scoring(sources, settings, load_config(settings)).scored
+    assert not any(c.startswith("protected_area_km2_within_") for c in scored.columns)
+    assert scored["in_protected_area"].iloc[0]
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Settings(protected_area_km2_buffer_km=-1)
