@@ -56,7 +56,20 @@ FIELD_GUESSES: dict[str, tuple[str, ...]] = {
 }
 FIELD_MAP_KEYS: tuple[str, ...] = tuple(FIELD_GUESSES)
 _REALM_CODES = {"terrestrial": "0", "coastal": "1", "marine": "2", "0": "0", "1": "1", "2": "2"}
-_VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".sqlite")
+_VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".sqlite", ".parquet", ".geoparquet")
+_PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+
+
+def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
+    """A GeoParquet file (read with pyarrow: GDAL's Parquet driver may be absent)."""
+    try:
+        return gpd.read_parquet(path)
+    except ValueError as exc:  # no 'geo' metadata: a plain table
+        raise LayerError(
+            path, f"this Parquet file is not GeoParquet ({exc})", "write it with geopandas' to_parquet (WKB geometry)"
+        ) from exc
+    except Exception as exc:  # pyarrow.ArrowInvalid and friends
+        raise LayerError(path, f"cannot read the Parquet file ({exc})", "check that the file is complete") from exc
 
 
 # --- reading: containers, archives, layers -----------------------------------------------
@@ -78,11 +91,15 @@ def _datasets_in(folder: Path) -> list[Path]:
 
 def _spatial_layers(path: Path, layer: str | None) -> list[str | None]:
     """Layers of a dataset to read: all point/polygon layers of a multi-layer container, or ``layer``."""
+    if path.suffix.lower() in _PARQUET_SUFFIXES:  # one table per file
+        return [None]
     try:
         listing = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
         raise LayerError(
-            path, f"cannot be opened as vector data ({exc})", "give a GeoPackage, .gdb, Shapefile, GeoJSON or zip"
+            path,
+            f"cannot be opened as vector data ({exc})",
+            "give a GeoPackage, .gdb, Shapefile, GeoJSON, GeoParquet or zip",
         ) from exc
     names = [str(n) for n, _ in listing]
     if layer is not None:
@@ -136,6 +153,10 @@ def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[t
             for lyr in _spatial_layers(
                 ds, layer if len(datasets) == 1 or ds.suffix.lower() in (".gdb", ".gpkg") else None
             ):
+                if ds.suffix.lower() in _PARQUET_SUFFIXES:
+                    yield ds.name if tmp is None else str(ds.relative_to(tmp)), _read_geoparquet(ds)
+                    found = True
+                    continue
                 try:
                     frame = gpd.read_file(ds, layer=lyr, engine="pyogrio", use_arrow=True)
                 except Exception as exc:  # pyogrio / GDAL errors vary by driver
