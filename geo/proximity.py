@@ -58,7 +58,7 @@ the disc is centred on the site's representative point (``shapely.point_on_surfa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -94,6 +94,7 @@ _SITE_SPACING_DEG = 0.0004  # densification of line/polygon sites: <= 44.5 m, so
 PA_ATTRIBUTE_COLUMNS = ("pa_id", "name", "designation", "iucn_cat")
 _PA_REQUIRED = PA_ATTRIBUTE_COLUMNS
 _PARALLEL_MIN = 100_000  # pairs: below this the serial kernels are used (they compile much faster)
+_SITE_BATCH = 250_000  # sites per batch of the PA facts: bounds the candidate-pair arrays (~20 per site)
 
 
 # ----------------------------------------------------------------------------- preparation
@@ -626,11 +627,15 @@ def _exact_km(
         band_hi = d / (R_MIN_KM * (1 - 1e-9)) * (1 + 1e-12)
 
     def walk(sel: np.ndarray | slice, lo_b: np.ndarray, hi_b: np.ndarray) -> tuple[np.ndarray, ...]:
-        p_s, p_t = ps[sel], local[sel]
+        # pairs of the same target one after the other: its vertices stay in cache (about 2x faster
+        # than in site order on WDPA-sized layers); the results are put back in the pairs' order
+        by_t = np.argsort(local[sel], kind="stable")
+        p_s, p_t, p_c = ps[sel][by_t], local[sel][by_t], cutoff[sel][by_t]
         kernel = _kernels.pair_nearest_parallel if len(p_s) >= _PARALLEL_MIN else _kernels.pair_nearest
-        return kernel(
-            sites.sx, sites.sy, sites.sz, sites.sub_start, p_s, p_t, cutoff[sel], *fs.flat.kernel_args(), lo_b, hi_b
-        )
+        res = kernel(sites.sx, sites.sy, sites.sz, sites.sub_start, p_s, p_t, p_c, *fs.flat.kernel_args(), lo_b, hi_b)
+        back = np.empty_like(by_t)
+        back[by_t] = np.arange(len(by_t))
+        return tuple(r[back] for r in res)
 
     # first walk: a pair stops as soon as its distance is known to lie between two thresholds
     ang, close, sub, lower = walk(slice(None), band_lo, band_hi)
@@ -1030,6 +1035,25 @@ def compute_protected_area_proximity(
     return _pa_facts(geoms, sites.index, tg, pa_rows, buffers_km, area_buffer_km)
 
 
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """The 16 low bits of ``v`` spread to the even bits of a uint64 (Morton interleave)."""
+    v = v.astype(np.uint64) & np.uint64(0xFFFF)
+    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+
+def _z_order(bounds: np.ndarray) -> np.ndarray:
+    """A permutation of the rows of lon/lat ``bounds`` (n, 4) along a Z (Morton) curve of their
+    centres on a 2^16 x 2^16 lon/lat grid (rows with NaN bounds first, in input order)."""
+    cx = np.nan_to_num(0.5 * (bounds[:, 0] + bounds[:, 2]), nan=-180.0)
+    cy = np.nan_to_num(0.5 * (bounds[:, 1] + bounds[:, 3]), nan=-90.0)
+    qx = np.clip((cx + 180.0) / 360.0 * 65535.0, 0, 65535).astype(np.uint64)
+    qy = np.clip((cy + 90.0) / 180.0 * 65535.0, 0, 65535).astype(np.uint64)
+    return np.argsort(_spread_bits(qx) | (_spread_bits(qy) << np.uint64(1)), kind="stable")
+
+
 def _pa_facts(
     geoms: np.ndarray,
     index: pd.Index,
@@ -1062,23 +1086,41 @@ def _pa_facts(
             out[area_col] = np.zeros(n)
         return out
 
-    site_prep = _prepare_sites(geoms)
-    inside = _intersecting_pairs(site_prep, tg)
-    r1 = max(radii)
-    # exact distances where a count, the area selection or the nearest PA depends on them
-    ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(n, r1), inside, None, np.asarray(radii))
-    thresholds = np.asarray(buffers, dtype=float)
-    best, arg, counts = _kernels.site_reduce(n, ps, pt, dist, thresholds)
+    # Sites are taken in Z-order (neighbours share PAs, so the kernels find the PA vertices in
+    # cache) and in batches (the candidate pairs of a million sites would take GBs). Every per-site
+    # result is independent of the order and of the batch, and is put back in input order.
+    order = _z_order(shapely.bounds(geoms))
+    if tg.flat is None and n > _SITE_BATCH:  # flatten every target once, not once per batch
+        tg = replace(tg, flat=_FlatSet(_flatten(tg.geoms), np.arange(len(tg), dtype=np.int64)))
     codes, uniq_codes = pd.factorize(attrs["pa_id"].astype("string"), use_na_sentinel=False)
-    if len(uniq_codes) < len(attrs):  # several rows of one PA count once, at their smallest distance
-        g = pd.DataFrame({"s": ps, "c": codes[pt], "d": dist}).groupby(["s", "c"], sort=False)["d"].min()
-        gs = g.index.get_level_values(0).to_numpy()
-        gc = g.index.get_level_values(1).to_numpy()
-        _, _, counts = _kernels.site_reduce(n, gs, gc, g.to_numpy(), thresholds)
-    best, arg = _nearest(site_prep, tg, inside, best, arg)
-
+    dup_ids = len(uniq_codes) < len(attrs)
+    thresholds = np.asarray(buffers, dtype=float)
+    best = np.full(n, np.nan)
+    arg = np.full(n, -1, dtype=np.int64)
+    counts = np.zeros((n, len(buffers)), dtype=np.int64)
     in_pa = np.zeros(n, dtype=bool)
-    in_pa[inside[0]] = True
+    area = np.zeros(n) if area_r is not None else None
+    for b0 in range(0, n, _SITE_BATCH):
+        rows = order[b0 : b0 + _SITE_BATCH]
+        m = len(rows)
+        site_prep = _prepare_sites(geoms[rows])
+        inside = _intersecting_pairs(site_prep, tg)
+        # exact distances where a count, the area selection or the nearest PA depends on them
+        ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(m, max(radii)), inside, None, np.asarray(radii))
+        b_best, b_arg, b_counts = _kernels.site_reduce(m, ps, pt, dist, thresholds)
+        if dup_ids:  # several rows of one PA count once, at their smallest distance
+            g = pd.DataFrame({"s": ps, "c": codes[pt], "d": dist}).groupby(["s", "c"], sort=False)["d"].min()
+            gs = g.index.get_level_values(0).to_numpy()
+            gc = g.index.get_level_values(1).to_numpy()
+            _, _, b_counts = _kernels.site_reduce(m, gs, gc, g.to_numpy(), thresholds)
+        best[rows], arg[rows] = _nearest(site_prep, tg, inside, b_best, b_arg)
+        counts[rows] = b_counts
+        in_pa[rows[inside[0]]] = True
+        if area is not None:
+            sel = dist <= area_r
+            area[rows] = _area_within_disc_km2(site_prep, tg, ps[sel], pt[sel], area_r, fs)
+        del ps, pt, dist, inside, site_prep
+
     out["in_protected_area"] = in_pa
     out["dist_protected_area_km"] = best
     has = arg >= 0
@@ -1088,9 +1130,8 @@ def _pa_facts(
         out[col] = vals
     for q, d in enumerate(buffers):
         out[f"protected_areas_within_{d:g}km"] = counts[:, q]
-    if area_r is not None:
-        sel = dist <= area_r
-        out[area_col] = _area_within_disc_km2(site_prep, tg, ps[sel], pt[sel], area_r, fs)
+    if area is not None:
+        out[area_col] = area
     return out
 
 

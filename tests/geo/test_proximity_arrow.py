@@ -180,3 +180,28 @@ def test_arrow_bad_inputs_raise(tmp_path: Path, make, match: str) -> None:
 def test_arrow_non_positive_buffer_raises(tmp_path: Path) -> None:
     with pytest.raises(ProximityInputError, match="positive"):
         compute_protected_area_proximity_arrow(_sites(), _table(tmp_path, _pa_frame()), buffers_km=(0,))
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4])
+def test_site_batches_give_the_same_frame(tmp_path: Path, monkeypatch, batch: int) -> None:
+    # the sites are processed in Z-order batches; any batch size gives the unbatched result, on
+    # both paths (the GeoDataFrame path flattens every PA once when it batches)
+    frame = _pa_frame()
+    path = tmp_path / "pa.parquet"
+    frame.to_parquet(path)
+    kw = {"buffers_km": (1, 5, 25, 100), "area_buffer_km": 10.0}
+    whole = compute_protected_area_proximity(_sites(), frame, **kw)
+    monkeypatch.setattr(proximity, "_SITE_BATCH", batch)
+    pd.testing.assert_frame_equal(compute_protected_area_proximity(_sites(), frame, **kw), whole)
+    pd.testing.assert_frame_equal(compute_protected_area_proximity_arrow(_sites(), pq.read_table(path), **kw), whole)
+
+
+def test_z_order_is_a_permutation_that_keeps_neighbours_together() -> None:
+    bounds = np.array(
+        [[10.0, 0.0, 10.0, 0.0], [-170.0, 60.0, -170.0, 60.0], [10.001, 0.001, 10.001, 0.001], [np.nan] * 4]
+    )
+    order = proximity._z_order(bounds)
+    assert sorted(order) == [0, 1, 2, 3]
+    assert order[0] == 3  # missing first
+    pos = {int(v): k for k, v in enumerate(order)}
+    assert abs(pos[0] - pos[2]) == 1  # the two sites 150 m apart are neighbours in the order
