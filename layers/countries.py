@@ -8,7 +8,6 @@ by ``python app.py fetch-data`` or given with ``ASM_COUNTRIES_PATH``) can replac
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,29 +98,21 @@ def country_names(path: str | Path | None = None) -> dict[str, str]:
 def assign_country_iso3(points: gpd.GeoSeries, countries: gpd.GeoDataFrame, max_offshore_km: float = 25.0) -> pd.Series:
     """ISO3 of the country containing each geometry's representative point.
 
-    Points just off a (generalised) coastline get the nearest country within
-    ``max_offshore_km`` (geodesic), since 1:110m coastlines are coarse; farther
-    points stay <NA>.
+    Points just off a (generalised) coastline get the geodesically nearest country within
+    ``max_offshore_km``, since 1:110m coastlines are coarse; farther points stay <NA>.
     """
-    from geo.crs import geodesic_point_to_geometry_km
+    from geo.proximity import nearest_distance_km
 
     pts = points.to_crs(CRS_WGS84).representative_point()
     frame = gpd.GeoDataFrame(geometry=pts.values, index=points.index, crs=CRS_WGS84)
     joined = gpd.sjoin(frame, countries[["iso3", "geometry"]], how="left", predicate="within")
     joined = joined[~joined.index.duplicated(keep="first")]
     iso = joined["iso3"].astype("string").reindex(points.index)
-    missing = iso.isna() & pts.notna() & ~pts.is_empty
-    if missing.any():
-        with warnings.catch_warnings():
-            # degrees only pick the candidate; the geodesic check below decides
-            warnings.simplefilter("ignore", UserWarning)
-            near = gpd.sjoin_nearest(frame[missing], countries[["iso3", "geometry"]], how="left")
-        near = near[~near.index.duplicated(keep="first")]
-        geoms = countries.set_index("iso3").geometry
-        for idx, code in near["iso3"].items():
-            if pd.isna(code):
-                continue
-            d = geodesic_point_to_geometry_km(pts.loc[idx].x, pts.loc[idx].y, geoms.loc[code])
-            if np.isfinite(d) and d <= max_offshore_km:
-                iso.loc[idx] = code
+    missing = (iso.isna() & pts.notna() & ~pts.is_empty).to_numpy()
+    if missing.any() and len(countries):
+        # one vectorised geodesic nearest-boundary query (no degrees involved), not a loop per point
+        dist_km, nearest = nearest_distance_km(pts.values[missing], countries.geometry.values)
+        ok = (nearest >= 0) & np.isfinite(dist_km) & (dist_km <= max_offshore_km)
+        rows = np.flatnonzero(missing)[ok]
+        iso.iloc[rows] = countries["iso3"].to_numpy()[nearest[ok]]
     return iso
