@@ -170,7 +170,7 @@ class Session:
             timeout = max(1.0, self.deadline - time.monotonic())
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 raw = resp.read()
-                if resp.status != 200:
+                if resp.status not in (200, 204):  # 204: the callback changed nothing (PreventUpdate)
                     error = f"{path}: HTTP {resp.status}"
                 payload = json.loads(raw) if raw else None
         except urllib.error.HTTPError as exc:
@@ -218,7 +218,8 @@ class Session:
         out = self._request(
             "/_dash-update-component", client.body("app-url.search", {("app-url", "search"): search}, [])
         )
-        state = out["response"]["app-state"]["data"]
+        # a plain URL answers 204 (no update): the page already shows the default view
+        state = out["response"]["app-state"]["data"] if out else client._value("app-state", "data", {})
         common = {("app-state", "data"): state, ("app-workspace", "data"): ws}
         out = self._request("/_dash-update-component", client.body("map-sites.figure", common, ["app-state.data"]))
         count_text = json.dumps(out["response"]["map-count"]["children"])

@@ -5,9 +5,14 @@ headless Chromium (software WebGL: no GPU here), and reports, per visit:
 - dom_s: DOMContentLoaded (the controls respond from here on);
 - map_s: the map has drawn its site markers (MapLibre's ``idle`` after the traces are added);
 - count_s: the "N of M sites" count is shown (all first callbacks answered).
-The first visit has a cold browser cache (plotly.js is ~4.6 MB to parse); later visits are warm.
+The first visit has a cold browser cache; later visits are warm. Each row also gives the 1-minute
+load average when the visit started (the machine is shared: compare runs made side by side), and
+which plotly.js the page ran (the partial bundle from assets/vendor, or Dash's full one).
 
-Usage: .venv/bin/python benchmarks/bench_page_load.py [--visits 4]
+Before/after in one session: ``--root`` serves another checkout of the project (e.g. an exported
+``git archive`` of the previous commit) with this script's browser settings.
+
+Usage: .venv/bin/python benchmarks/bench_page_load.py [--visits 4] [--root DIR]
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ check();
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--visits", type=int, default=4)
+    ap.add_argument("--root", type=Path, default=ROOT, help="project checkout to serve (default: this one)")
     args = ap.parse_args()
+    root = args.root.resolve()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -54,7 +61,7 @@ def main() -> None:
         port = s.getsockname()[1]
     cache = tempfile.mkdtemp(prefix="asm-bench-page-")
     env = dict(os.environ, ASM_CACHE_DIR=cache)
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, str(root / "app.py"), "--port", str(port)], cwd=root, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -72,10 +79,12 @@ def main() -> None:
             opts.add_argument(flag)
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
         driver.set_script_timeout(60)
-        print("| visit | cache | DOMContentLoaded s | count shown s | map painted s |")
-        print("|---|---|---|---|---|")
+        print(f"serving {root}")
+        print("| visit | cache | load avg | DOMContentLoaded s | count shown s | map painted s | plotly.js |")
+        print("|---|---|---|---|---|---|---|")
         try:
             for visit in range(args.visits):
+                load = os.getloadavg()[0]
                 driver.get(url)
                 map_ms = driver.execute_async_script(WAIT_MAP)
                 WebDriverWait(driver, 60).until(lambda d: " of " in d.find_element(By.ID, "map-count").text)
@@ -83,9 +92,14 @@ def main() -> None:
                 dom_ms = driver.execute_script(
                     "return performance.timing.domContentLoadedEventEnd - performance.timing.navigationStart"
                 )
+                bundle = driver.execute_script(
+                    "return performance.getEntriesByType('resource').some(e => e.name.includes('plotly-asm'))"
+                    " ? 'partial' : 'full'"
+                )
                 cache_state = "cold" if visit == 0 else "warm"
                 print(
-                    f"| {visit + 1} | {cache_state} | {dom_ms / 1000:.2f} | <= {count_ms / 1000:.2f} | {map_ms / 1000:.2f} |"
+                    f"| {visit + 1} | {cache_state} | {load:.2f} | {dom_ms / 1000:.2f} | <= {count_ms / 1000:.2f} "
+                    f"| {map_ms / 1000:.2f} | {bundle} |"
                 )
         finally:
             driver.quit()

@@ -31,6 +31,25 @@ def show_error(err: Exception) -> None:
     dash.set_props(ids.ALERT, {"children": error_message(err)})
 
 
+def _cache_fingerprinted_assets(app: dash.Dash) -> None:
+    """Let the browser keep /assets files between visits without asking again.
+
+    Dash links every asset with its modification time (``?m=...``), so a changed file gets a new
+    URL; Flask would otherwise send ``no-cache`` and every warm visit revalidates plotly.js (3 MB).
+    """
+    prefix = app.config.routes_pathname_prefix.rstrip("/") + "/" + app.config.assets_url_path.strip("/") + "/"
+
+    @app.server.after_request
+    def _assets_cache(resp: flask.Response) -> flask.Response:
+        req = flask.request
+        if req.path.startswith(prefix) and "m" in req.args and resp.status_code == 200:
+            resp.cache_control.no_cache = None
+            resp.cache_control.private = True
+            resp.cache_control.max_age = 31_536_000
+            resp.cache_control.immutable = True
+        return resp
+
+
 def _register_routes(server: flask.Flask) -> None:
     """``/embed/<chart>?<state>``: one chart (or the map) alone, for an iframe; plotly.js served locally."""
 
@@ -40,6 +59,23 @@ def _register_routes(server: flask.Flask) -> None:
 
         resp = flask.Response(get_plotlyjs(), mimetype="application/javascript")
         resp.cache_control.max_age = 86400
+        return resp
+
+    @server.route("/basemap/countries.geojson")
+    def basemap_countries():
+        """The offline basemap's land, simplified (``tol`` degrees) and clipped (``b``), fetched by MapLibre."""
+        from dashboard.data import countries_geojson_bytes
+        from dashboard.figures import parse_countries_query
+
+        args = flask.request.args
+        try:
+            tolerance, bounds = parse_countries_query(args.get("tol"), args.get("b"))
+        except ValueError as exc:
+            return flask.Response(str(exc), status=400, mimetype="text/plain")
+        body = countries_geojson_bytes(current_settings(), tolerance, bounds)
+        resp = flask.Response(body, mimetype="application/geo+json")
+        resp.cache_control.private = True
+        resp.cache_control.max_age = 3600  # a pure function of the URL and the server's country layer
         return resp
 
     @server.route("/embed/<chart>")
@@ -138,7 +174,7 @@ def install_auth(server: flask.Flask, settings) -> str | None:
 
 def create_app(settings) -> dash.Dash:
     """A Dash app serving the dashboard on ``settings``; loads (and caches) its dataset up front."""
-    from dashboard import callbacks  # noqa: F401  (registers the callbacks)
+    from dashboard import callbacks  # registers the callbacks
     from dashboard.data import weight_defaults
     from dashboard.layout import make_layout
 
@@ -152,10 +188,13 @@ def create_app(settings) -> dash.Dash:
         on_error=show_error,
     )
     app.server.config["ASM_SETTINGS"] = settings
+    app.server.config["ASM_PATH_PREFIX"] = app.config.requests_pathname_prefix
     install_auth(app.server, settings)
     _register_routes(app.server)
+    _cache_fingerprinted_assets(app)
     dataset = get_dataset(settings)  # warm the cache so the first page is fast
     with app.server.app_context():
         defaults = weight_defaults(settings)
-    app.layout = make_layout(dataset, settings, defaults)
+        initial = callbacks.initial_outputs(settings)  # the default view, drawn into the page (no first callbacks)
+    app.layout = make_layout(dataset, settings, defaults, initial)
     return app

@@ -9,8 +9,12 @@ turns exceptions into the visible alert.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import dash
+import flask
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import ids
 from dashboard.app_factory import current_settings
@@ -31,6 +35,13 @@ from dashboard.views import (
     table_page,
     view_from_relayout,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from dashboard.data import Dataset
+    from settings import Settings
 
 _CONTROLS = (
     (ids.FILTER_COUNTRY, "value", "countries"),
@@ -58,9 +69,9 @@ _WEIGHTS = {"type": ids.WEIGHT, "key": ALL}
 _DECAY = {"type": ids.DECAY, "key": ALL}
 
 
-def _context(state: dict | None, workspace: str | None):
-    """Settings, dataset, scored frame (with the state's weights) and the filtered view."""
-    settings = current_settings()
+def _context(state: dict | None, workspace: str | None, settings: Settings | None = None):
+    """Settings, dataset, scored frame (with the state's weights) and the render state."""
+    settings = settings or current_settings()
     state = state or render_state(default_state())
     dataset = get_dataset_for(settings, workspace)
     scored = get_scored(settings, workspace, state.get("weights") or {}, state.get("decay") or {})
@@ -84,16 +95,22 @@ def _context(state: dict | None, workspace: str | None):
     Input(ids.MAP, "relayoutData"),
     State(_WEIGHTS, "id"),
     State(_DECAY, "id"),
+    State(ids.STATE, "data"),
+    State(ids.MAP_VIEW, "data"),
 )
 def sync_state(search, *args):
     n = len(_CONTROLS)
-    values, (weights, decay, site, relayout, weight_ids, decay_ids) = args[:n], args[n:]
+    values, (weights, decay, site, relayout, weight_ids, decay_ids, current, map_view) = args[:n], args[n:]
     defaults = weight_defaults(current_settings())
     wkeys, dkeys = [w["key"] for w in weight_ids], [d["key"] for d in decay_ids]
     keep = [no_update] * n
     trigger = ctx.triggered_id
     if trigger is None or trigger == ids.URL:  # page load or back/forward: the URL wins
         state = decode_state(search)
+        if state == default_state() and current == render_state(state) and site is None and map_view is None:
+            # the page already shows the default view (drawn into the layout; see initial_outputs):
+            # redrawing it would only delay the first paint
+            raise PreventUpdate
         if state["messages"]:
             dash.set_props(
                 ids.ALERT, {"children": "Some parts of the link were ignored: " + "; ".join(state["messages"])}
@@ -111,7 +128,9 @@ def sync_state(search, *args):
     previous = decode_state(search)
     view = previous["view"]
     if trigger == ids.MAP:
-        view = view_from_relayout(relayout) or view
+        view = view_from_relayout(relayout)
+        if view is None:  # e.g. the autosize event of the first draw: the view did not change
+            raise PreventUpdate
     elif trigger == ids.FILTER_COUNTRY:
         view = None  # a new country choice re-fits the map
     state = state_from_controls(
@@ -203,17 +222,24 @@ def filter_from_chart(by_country, hg_country, commodity, histogram):
 
 
 # --- map, charts, table ---------------------------------------------------------------------------------
-@callback(
-    Output(ids.MAP, "figure"),
-    Output(ids.COUNT, "children"),
-    Input(ids.STATE, "data"),
-    Input(ids.WORKSPACE, "data"),
-    Input(ids.MAP_VIEW, "data"),
-    State(ids.SELECTED_SITE, "data"),
-    prevent_initial_call=True,
-)
-def update_map(state, workspace, map_view, site_id):
-    settings, dataset, scored, state = _context(state, workspace)
+def basemap_url() -> str:
+    """Where MapLibre fetches the offline basemap's countries (the app's route, under the path prefix).
+
+    Workspaces share the server's country layer, so the URL names no workspace.
+    """
+    prefix = flask.current_app.config.get("ASM_PATH_PREFIX", "/")
+    return prefix.rstrip("/") + "/basemap/countries.geojson"
+
+
+def map_outputs(
+    settings: Settings,
+    dataset: Dataset,
+    scored: pd.DataFrame,
+    state: dict,
+    map_view: list[float] | None,
+    site_id: str | None,
+) -> tuple[go.Figure, str]:
+    """(map figure, 'N of M sites') for a render state: shared by the callback and the first page."""
     view = filter_view(scored, state)
     fig = make_dashboard_map(
         view,
@@ -231,8 +257,46 @@ def update_map(state, workspace, map_view, site_id):
         map_view=map_view,
         selected_site=site_record(scored, site_id),
         is_demo=dataset.is_demo,
+        countries_url=basemap_url(),
     )
     return fig, count_text(len(view), len(scored))
+
+
+def chart_outputs(settings: Settings, dataset: Dataset, view: pd.DataFrame, state: dict) -> list[go.Figure]:
+    """The linked charts' figures for a filtered view drawn with the state's weights."""
+    bounds = risk_config(settings, state.get("weights"), state.get("decay")).class_thresholds
+    return [make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=bounds) for name in CHART_NAMES]
+
+
+def initial_outputs(settings: Settings) -> dict[str, Any]:
+    """The default view of the server's data, drawn into the page itself (see docs/performance.md, page load).
+
+    The first visit then paints the map and the charts as soon as plotly.js is ready, without waiting
+    for a chain of callbacks; ``sync_state`` leaves them alone while the URL holds no state.
+    """
+    state = render_state(default_state())
+    settings_, dataset, scored, state = _context(state, None, settings)
+    fig, count = map_outputs(settings_, dataset, scored, state, None, None)
+    return {
+        "state": state,
+        "map": fig,
+        "count": count,
+        "charts": chart_outputs(settings_, dataset, filter_view(scored, state), state),
+    }
+
+
+@callback(
+    Output(ids.MAP, "figure"),
+    Output(ids.COUNT, "children"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    Input(ids.MAP_VIEW, "data"),
+    State(ids.SELECTED_SITE, "data"),
+    prevent_initial_call=True,
+)
+def update_map(state, workspace, map_view, site_id):
+    settings, dataset, scored, state = _context(state, workspace)
+    return map_outputs(settings, dataset, scored, state, map_view, site_id)
 
 
 @callback(
@@ -245,11 +309,10 @@ def update_map(state, workspace, map_view, site_id):
     prevent_initial_call=True,
 )
 def update_charts_and_table(state, workspace, selected):
-    _settings, dataset, scored, state = _context(state, workspace)
+    settings, dataset, scored, state = _context(state, workspace)
     chosen = selected_rows(selected)
     view = filter_view(scored, state, chosen)
-    bounds = risk_config(_settings, state.get("weights"), state.get("decay")).class_thresholds
-    figures = [make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=bounds) for name in CHART_NAMES]
+    figures = chart_outputs(settings, dataset, view, state)
     note = f"Map selection: {len(view):,} sites (double-click the map to clear)." if chosen is not None else ""
     return *figures, make_grid(), note  # a fresh grid asks the server for its first block
 
@@ -470,6 +533,7 @@ def reset_workspace(_n, workspace):
     Output(ids.FILTER_COMMODITY, "options"),
     Output(ids.DATA_BANNER, "children"),
     Input(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,  # the page has the server's options; a stored workspace id fires this on load
 )
 def update_data_controls(workspace):
     from dashboard.layout import banner

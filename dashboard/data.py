@@ -137,3 +137,20 @@ def get_scored(settings, workspace_id: str | None, weights: dict[str, float], de
     version = workspace_version(settings, workspace_id) if workspace_id else None
     ws = workspace_id if version else None
     return _scored(settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
+
+
+def countries_geojson_bytes(settings, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:
+    """The server's country polygons (workspaces share them) as GeoJSON bytes for the map, simplified and clipped."""
+    return _countries_geojson_bytes(settings.model_dump_json(), float(tolerance_deg), bounds)
+
+
+@lru_cache(maxsize=64)  # ~100 kB each; keyed by the settings and the (rounded) view in the URL
+def _countries_geojson_bytes(settings_json: str, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:
+    import json
+
+    from dashboard.figures import countries_geojson
+    from settings import Settings
+
+    countries = get_dataset(Settings.model_validate_json(settings_json)).countries
+    gj = countries_geojson(countries, simplify_tolerance_deg=tolerance_deg, bounds=bounds)
+    return json.dumps(gj, separators=(",", ":")).encode("utf-8")

@@ -35,6 +35,7 @@ RISK_ORDER = tuple(RISK_COLOURS)
 OFFLINE_BACKGROUND = "#dde8f0"
 LAND_COLOUR = "#f7f5ef"
 SELECTED_COLOUR = "#1f6feb"
+OUTLINE_COLOUR = "#9a9a9a"
 # Protected areas by IUCN group (ColorBrewer Greens/Purples; distinguishable for deuteranopes by lightness).
 IUCN_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "strict (Ia, Ib, II)": (("Ia", "Ib", "II"), "#006d2c"),
@@ -143,23 +144,69 @@ def countries_geojson(
     )
 
 
-def basemap_layers(countries_gj: dict, outlines: bool = True) -> list[dict]:
-    """Land fill and (optionally) country outlines, below the site markers."""
-    layers = [
-        {"sourcetype": "geojson", "source": countries_gj, "type": "fill", "color": LAND_COLOUR, "below": "traces"}
+def basemap_layers(countries_gj: dict | str, outlines: bool = True) -> list[dict]:
+    """Land fill and (optionally) country outlines, below the site markers.
+
+    ``countries_gj`` is a GeoJSON dict, or the URL of one (MapLibre's worker then fetches and parses
+    it off the page's main thread). The outlines are the fill's own outline, so the countries are one
+    source and one layer, not two copies of the same GeoJSON.
+    """
+    return [
+        {
+            "sourcetype": "geojson",
+            "source": countries_gj,
+            "type": "fill",
+            "color": LAND_COLOUR,
+            "fill": {"outlinecolor": OUTLINE_COLOUR if outlines else LAND_COLOUR},
+            "below": "traces",
+        }
     ]
-    if outlines:
-        layers.append(
-            {
-                "sourcetype": "geojson",
-                "source": countries_gj,
-                "type": "line",
-                "color": "#8a8a8a",
-                "line": {"width": 0.6},
-                "below": "traces",
-            }
-        )
-    return layers
+
+
+def outline_layer(countries_gj: dict | str) -> dict:
+    """Country outlines alone (over an online tile basemap, which has its own land)."""
+    return {
+        "sourcetype": "geojson",
+        "source": countries_gj,
+        "type": "line",
+        "color": OUTLINE_COLOUR,
+        "line": {"width": 0.6},
+        "below": "traces",
+    }
+
+
+def countries_source_url(base_url: str, tolerance_deg: float, bounds: Sequence[float] | None) -> str:
+    """URL of the countries GeoJSON at a tolerance and clip box (served by the app: ``/basemap/countries.geojson``).
+
+    The values are rounded, so the URL (and the server's cache key) repeats for the same view.
+    """
+    from urllib.parse import urlencode
+
+    params = {"tol": f"{tolerance_deg:.4g}"}
+    if bounds is not None:
+        params["b"] = ",".join(f"{v:.1f}" for v in bounds)
+    return base_url + ("&" if "?" in base_url else "?") + urlencode(params)
+
+
+def parse_countries_query(
+    tol: str | None, bounds: str | None
+) -> tuple[float, tuple[float, float, float, float] | None]:
+    """(tolerance in degrees, clip box) from the ``tol`` and ``b`` query values; ValueError when invalid."""
+    try:
+        tolerance = float(tol) if tol else 0.05
+    except ValueError:
+        tolerance = math.nan
+    if not math.isfinite(tolerance) or not 0.0 <= tolerance <= 10.0:
+        raise ValueError("tol must be a number of degrees between 0 and 10")
+    if not bounds:
+        return tolerance, None
+    try:
+        box = tuple(float(v) for v in bounds.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[0] >= box[2] or box[1] >= box[3]:
+        raise ValueError("b must be minlon,minlat,maxlon,maxlat (numbers, min < max)")
+    return tolerance, box  # type: ignore[return-value]
 
 
 def arctic_circle_geojson(lat: float = 66.5634) -> dict:
@@ -608,8 +655,14 @@ def make_dashboard_map(
     map_view: Sequence[float] | None = None,
     selected_site: Mapping[str, Any] | None = None,
     is_demo: bool = False,
+    countries_url: str | None = None,
 ) -> go.Figure:
-    """The dashboard's map for a filtered view: camera, offline basemap, overlays within the payload budget, sites."""
+    """The dashboard's map for a filtered view: camera, offline basemap, overlays within the payload budget, sites.
+
+    With ``countries_url`` (the app's ``/basemap/countries.geojson`` route) the land and outlines are
+    fetched by MapLibre from that URL instead of travelling inside the figure: a smaller figure,
+    cached by the browser, parsed off the main thread. Standalone files (exports) leave it None.
+    """
     centre, zoom, clip = map_camera(state, countries, all_sites, map_view)
     overlays = list(state.get("overlays") or [])
     layers: list[dict] = []
@@ -619,11 +672,14 @@ def make_dashboard_map(
         land_bounds = (
             None if clip is None else (clip[0] - 30, max(clip[1] - 30, -90), clip[2] + 30, min(clip[3] + 30, 90))
         )
-        gj = countries_geojson(countries, simplify_tolerance_deg=country_tol, bounds=land_bounds)
+        if countries_url:
+            gj: dict | str = countries_source_url(countries_url, country_tol, land_bounds)
+        else:
+            gj = countries_geojson(countries, simplify_tolerance_deg=country_tol, bounds=land_bounds)
         if basemap == "offline":
             layers += basemap_layers(gj, outlines="countries" in overlays)
         elif "countries" in overlays:
-            layers += basemap_layers(gj, outlines=True)[1:]
+            layers.append(outline_layer(gj))
     budget = max_payload_mb * 1e6 * 0.6
     layers += overlay_layers(overlay_frames, overlays, zoom=zoom, bounds=clip, budget_bytes=budget)
     uirevision = "map|" + ",".join(state.get("countries") or []) + "|" + ",".join(map(str, map_view or []))

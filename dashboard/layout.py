@@ -343,7 +343,7 @@ def _upload(settings) -> html.Section:
     )
 
 
-def _chart_card(name: str) -> html.Div:
+def _chart_card(name: str, figure=None) -> html.Div:
     buttons = [
         html.Button(
             fmt.upper(),
@@ -358,6 +358,7 @@ def _chart_card(name: str) -> html.Div:
             dcc.Loading(
                 dcc.Graph(
                     id=ids.chart(name),
+                    figure=figure,
                     config={"displayModeBar": False},
                     style={"height": "320px"},
                 ),
@@ -430,9 +431,17 @@ def _table() -> html.Section:
     )
 
 
-def make_layout(dataset: Dataset, settings=None, weight_defaults: tuple[dict, dict] | None = None) -> html.Div:
-    """The whole page. Controls start at the defaults; a shared link's state is applied by a callback."""
+def make_layout(
+    dataset: Dataset, settings=None, weight_defaults: tuple[dict, dict] | None = None, initial: dict | None = None
+) -> html.Div:
+    """The whole page. Controls start at the defaults; a shared link's state is applied by a callback.
+
+    ``initial`` (``callbacks.initial_outputs``) holds the default view already drawn: the render
+    state, the map figure, the count and the chart figures. With it the first paint needs no callback.
+    """
     weights, decay = weight_defaults or ({}, {})
+    initial = initial or {}
+    charts = initial.get("charts") or [None] * len(CHART_NAMES)
     legend_classes = html.Ul(
         [html.Li([html.Span(className="swatch", style={"background": RISK_COLOURS[c]}), c]) for c in RISK_ORDER],
         className="legend-list legend-inline",
@@ -441,8 +450,10 @@ def make_layout(dataset: Dataset, settings=None, weight_defaults: tuple[dict, di
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
-            dcc.Store(id=ids.STATE),
-            dcc.Store(id=ids.WORKSPACE, storage_type="local"),
+            dcc.Store(id=ids.STATE, data=initial.get("state")),
+            # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
+            # callback on page load, so the first visit keeps the page as drawn; a stored workspace id fires
+            dcc.Store(id=ids.WORKSPACE, storage_type="local", data=""),
             dcc.Store(id=ids.SELECTED_SITE),
             dcc.Store(id=ids.SELECTED_LONLAT),
             dcc.Store(id=ids.MAP_VIEW),
@@ -476,7 +487,9 @@ def make_layout(dataset: Dataset, settings=None, weight_defaults: tuple[dict, di
                         [
                             html.Div(
                                 [
-                                    html.P(id=ids.COUNT, className="count", **{"aria-live": "polite"}),
+                                    html.P(
+                                        initial.get("count"), id=ids.COUNT, className="count", **{"aria-live": "polite"}
+                                    ),
                                     legend_classes,
                                     html.Span(id=ids.SELECTION_NOTE, className="hint"),
                                 ],
@@ -487,6 +500,7 @@ def make_layout(dataset: Dataset, settings=None, weight_defaults: tuple[dict, di
                                     dcc.Loading(
                                         dcc.Graph(
                                             id=ids.MAP,
+                                            figure=initial.get("map"),
                                             style={"height": "62vh"},
                                             config={
                                                 "scrollZoom": True,
@@ -513,7 +527,10 @@ def make_layout(dataset: Dataset, settings=None, weight_defaults: tuple[dict, di
                                 ],
                                 className="map-row",
                             ),
-                            html.Div([_chart_card(name) for name in CHART_NAMES], className="charts"),
+                            html.Div(
+                                [_chart_card(name, fig) for name, fig in zip(CHART_NAMES, charts, strict=True)],
+                                className="charts",
+                            ),
                             _table(),
                         ],
                         className="main",

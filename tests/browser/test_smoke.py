@@ -11,6 +11,18 @@ from tests.browser.conftest import map_point_count, open_app, shown_and_total
 
 pytestmark = pytest.mark.browser
 
+LAND_LOADED = """
+const done = arguments[arguments.length - 1];
+const gd = document.querySelector('#map-sites .js-plotly-plot');
+const url = gd.layout.map.layers[0].source;
+const m = gd._fullLayout.map._subplot.map;
+// plotly names a layout layer's MapLibre source 'source-<uid>-map-<i>'
+const land = Object.keys(m.getStyle().sources).filter(k => /-map-0$/.test(k));
+const drawn = land.length === 1 && m.isSourceLoaded(land[0]) ? m.querySourceFeatures(land[0]).length : 0;
+if (typeof url !== 'string') { done([String(typeof url), 0, drawn]); return; }
+fetch(url).then(r => r.json()).then(gj => done([url, gj.features.length, drawn]), e => done([url, -1, drawn]));
+"""
+
 
 def test_map_renders_with_sites_and_count(app_url, browser):
     open_app(browser, app_url)
@@ -24,6 +36,16 @@ def test_map_renders_with_sites_and_count(app_url, browser):
     # the table (an alternative to the map) and the five linked charts are filled
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#table-risk .ag-row")) >= 5)
     assert len(browser.find_elements(By.CSS_SELECTOR, ".charts .js-plotly-plot")) == 5
+    # the page runs the partial plotly.js bundle from assets/vendor, never Dash's full one
+    from plotly.offline import get_plotlyjs_version
+
+    assert browser.execute_script("return window.Plotly && Plotly.version") == get_plotlyjs_version()
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any("/assets/vendor/plotly-asm.min.js" in n for n in loaded)
+    assert not any("package_data/plotly.min.js" in n for n in loaded)
+    # the land comes from the basemap route, fetched and parsed by MapLibre
+    url, n_countries, n_drawn = browser.execute_async_script(LAND_LOADED)
+    assert "/basemap/countries.geojson?" in url and n_countries > 50 and n_drawn > 0
     # every control has a label
     for control_id in ("filter-country", "filter-commodity", "filter-risk-class", "filter-pa-mode", "table-search"):
         assert browser.find_elements(By.CSS_SELECTOR, f"label[for='{control_id}']"), control_id

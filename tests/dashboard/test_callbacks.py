@@ -61,9 +61,11 @@ WEIGHT_IDS = [{"type": ids.WEIGHT, "key": k} for k in ("mercury", "land_use", "p
 DECAY_IDS = [{"type": ids.DECAY, "key": "protected_area"}]
 
 
-def _sync(search, controls, weights=(1.0, 0.6, 1.0), decay=((10.0, 70.0),), site=None, relayout=None):
+def _sync(
+    search, controls, weights=(1.0, 0.6, 1.0), decay=((10.0, 70.0),), site=None, relayout=None, current=None, view=None
+):
     return cb.sync_state(
-        search, *controls, list(weights), [list(d) for d in decay], site, relayout, WEIGHT_IDS, DECAY_IDS
+        search, *controls, list(weights), [list(d) for d in decay], site, relayout, WEIGHT_IDS, DECAY_IDS, current, view
     )
 
 
@@ -200,3 +202,47 @@ def test_upload_errors_become_one_alert(app):
 def test_download_rejected_without_upload_is_an_error(app):
     with pytest.raises(LayerError, match="no rejected rows"):
         cb.download_rejected(1, None)
+
+
+# --- first page load: the layout already shows the default view -------------------------------------------------
+@pytest.mark.parametrize("prop_id", [None, "app-url.search"])  # Location reports its search on mount
+def test_sync_leaves_the_drawn_default_view_alone_on_page_load(app, prop_id):
+    from dash.exceptions import PreventUpdate
+
+    trigger(prop_id, "")
+    with pytest.raises(PreventUpdate):
+        _sync("", _controls(), current=render_state(default_state()))
+
+
+def test_sync_back_to_a_plain_url_after_changes_restores_the_defaults(app):
+    trigger("app-url.search", "")
+    out = _sync("", _controls(countries=["PER"]), current=render_state({**default_state(), "countries": ["PER"]}))
+    assert out[1] == render_state(default_state()) and out[2] == []
+    trigger("app-url.search", "")
+    out = _sync("", _controls(), current=render_state(default_state()), view=[10.0, 5.0, 4.0])
+    assert out[-1] is None  # a plain link also resets a zoomed map
+
+
+def test_sync_ignores_a_map_relayout_without_a_view_change(app):
+    from dash.exceptions import PreventUpdate
+
+    trigger(f"{ids.MAP}.relayoutData", {"autosize": True})
+    with pytest.raises(PreventUpdate):
+        _sync("?c=PER", _controls(countries=["PER"]), relayout={"autosize": True})
+
+
+def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app):
+    from settings import Settings
+
+    first = cb.initial_outputs(Settings())
+    assert first["state"] == render_state(default_state())
+    fig, count = cb.update_map(first["state"], None, None, None)
+    assert first["count"] == count == f"{len(app):,} of {len(app):,} sites"
+    assert first["map"].to_json() == fig.to_json()
+    *figures, _grid, _note = cb.update_charts_and_table(first["state"], None, None)
+    assert [f.to_json() for f in first["charts"]] == [f.to_json() for f in figures]
+
+
+def test_basemap_url_follows_the_path_prefix(app):
+    flask.current_app.config["ASM_PATH_PREFIX"] = "/asm/"
+    assert cb.basemap_url() == "/asm/basemap/countries.geojson"
