@@ -44,6 +44,7 @@ geodesic neighbourhood.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -52,12 +53,17 @@ from geo.crs import GEOD
 from geo.proximity import PreparedTargets, lonlat_envelopes, prepare_targets
 
 __all__ = [
+    "TargetBoxes",
     "envelope_boxes",
+    "first_vertices",
     "hilbert_keys",
     "nearest_upper_bound_km",
     "partition_starts",
     "select_targets",
+    "select_targets_in_boxes",
     "spatial_order",
+    "target_boxes",
+    "upper_bound_from_vertices",
 ]
 
 _UB_REL = 1.01  # widening of the nearest-distance upper bound (relative) ...
@@ -130,8 +136,17 @@ def partition_starts(n: int, partition_size: int) -> np.ndarray:
     return np.r_[np.arange(0, n, partition_size), n].astype(np.int64) if n else np.zeros(1, dtype=np.int64)
 
 
-def _first_vertex(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lon/lat of one vertex of each geometry (NaN for missing or empty)."""
+def first_vertices(geoms: np.ndarray | Sequence[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat of one vertex of each geometry, the point the nearest-distance bound starts from.
+
+    Parameters
+    ----------
+    geoms : shapely geometries in lon/lat degrees (EPSG:4326).
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray of float64, degrees; NaN for missing or empty geometries.
+    """
     g = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(g)
     multi = np.isin(types, (4, 5, 6, 7))
@@ -206,8 +221,6 @@ def nearest_upper_bound_km(
     numpy.ndarray of float64, km on the WGS84 ellipsoid, already widened by 1 % + 0.1 km
     (see the module docstring); NaN for missing sites or when there is no target.
     """
-    from scipy.spatial import cKDTree
-
     tg = targets if isinstance(targets, PreparedTargets) else prepare_targets(targets)
     sites = np.asarray(site_geoms, dtype=object)
     out = np.full(len(sites), np.nan)
@@ -216,14 +229,47 @@ def nearest_upper_bound_km(
         return out
     geoms = tg.geoms if tg.geoms is not None else tg.geoms_at(np.arange(len(tg)))  # WKB-prepared targets
     tv = _sampled_vertices(geoms, max(1, int(vertices_per_target)))
+    slon, slat = first_vertices(sites)
+    return upper_bound_from_vertices(slon, slat, tv)
+
+
+def upper_bound_from_vertices(
+    site_lon: np.ndarray, site_lat: np.ndarray, vertices: np.ndarray, *, chunk: int = 200_000
+) -> np.ndarray:
+    """An upper bound of each site's geodesic distance to the nearest of some target vertices.
+
+    The nearest vertex is found with a k-d tree on unit vectors (no antimeridian, no pole); the
+    ellipsoidal distance (Karney) to it, widened by 1 % + 0.1 km, bounds the distance from the
+    site to the target that vertex belongs to, hence to its nearest target.
+
+    Parameters
+    ----------
+    site_lon, site_lat : numpy.ndarray of float, degrees (EPSG:4326); a vertex of each site
+        (:func:`first_vertices`), NaN for a missing site.
+    vertices : (m, 2) float array of target vertices, lon/lat degrees (rows with NaN ignored),
+        e.g. :attr:`TargetBoxes.vertices`.
+    chunk : sites queried at once (bounds the memory of the query, not the result).
+
+    Returns
+    -------
+    numpy.ndarray of float64, km on the WGS84 ellipsoid; NaN for missing sites or without vertices.
+    """
+    from scipy.spatial import cKDTree
+
+    slon = np.asarray(site_lon, dtype=np.float64)
+    slat = np.asarray(site_lat, dtype=np.float64)
+    out = np.full(len(slon), np.nan)
+    tv = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
     tv = tv[np.isfinite(tv).all(axis=1)]
-    if len(tv) == 0:
+    idx = np.flatnonzero(np.isfinite(slon) & np.isfinite(slat))
+    if len(tv) == 0 or len(idx) == 0:
         return out
-    idx = np.flatnonzero(ok)
-    slon, slat = _first_vertex(sites[idx])
-    _, nearest = cKDTree(_unit_vectors(tv[:, 0], tv[:, 1])).query(_unit_vectors(slon, slat))
-    _, _, dist_m = GEOD.inv(slon, slat, tv[nearest, 0], tv[nearest, 1])
-    out[idx] = np.asarray(dist_m, dtype=np.float64) / 1000.0 * _UB_REL + _UB_ABS_KM
+    tree = cKDTree(_unit_vectors(tv[:, 0], tv[:, 1]))
+    for c0 in range(0, len(idx), chunk):
+        sel = idx[c0 : c0 + chunk]
+        _, nearest = tree.query(_unit_vectors(slon[sel], slat[sel]))
+        _, _, dist_m = GEOD.inv(slon[sel], slat[sel], tv[nearest, 0], tv[nearest, 1])
+        out[sel] = np.asarray(dist_m, dtype=np.float64) / 1000.0 * _UB_REL + _UB_ABS_KM
     return out
 
 
@@ -247,6 +293,103 @@ def envelope_boxes(bounds: np.ndarray, radius_km: np.ndarray) -> tuple[np.ndarra
     radius_km = np.where(radius_km >= 0, radius_km, np.nan)  # a negative radius gives no box
     boxes, owner, _, _ = lonlat_envelopes(bounds, radius_km)
     return boxes, owner.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class TargetBoxes:
+    """What the target selection needs of a layer, without its geometries.
+
+    Built batch by batch with :func:`target_boxes` (and :meth:`concat`), so a layer can be read
+    in chunks: memory grows with the number of targets, not with their vertices.
+
+    Attributes
+    ----------
+    boxes : (k, 4) float64, lon/lat bounding boxes in degrees: one per target, or one per part
+        for a multi-part target split at ±180° (a box wider than 180°).
+    owner : (k,) int64, the target position of each box.
+    vertices : (m, 2) float64, sampled target vertices (lon/lat degrees) for
+        :func:`upper_bound_from_vertices`.
+    n : int, the number of targets (missing and empty ones included; they have no box).
+    """
+
+    boxes: np.ndarray
+    owner: np.ndarray
+    vertices: np.ndarray
+    n: int
+
+    @classmethod
+    def concat(cls, parts: Sequence[TargetBoxes]) -> TargetBoxes:
+        """The boxes of consecutive batches (each built with its batch's ``offset``)."""
+        if not parts:
+            return cls(np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros((0, 2)), 0)
+        return cls(
+            np.concatenate([p.boxes for p in parts]),
+            np.concatenate([p.owner for p in parts]),
+            np.concatenate([p.vertices for p in parts]),
+            sum(p.n for p in parts),
+        )
+
+
+def target_boxes(
+    geoms: np.ndarray | Sequence[shapely.Geometry], offset: int = 0, *, vertices_per_target: int = 8
+) -> TargetBoxes:
+    """The bounding boxes and sampled vertices of a batch of targets (see :class:`TargetBoxes`).
+
+    Parameters
+    ----------
+    geoms : shapely geometries in lon/lat degrees (EPSG:4326); missing or empty ones get no box
+        and no vertex, so they are never selected.
+    offset : position of the batch's first target in the layer (the owners are layer positions).
+    vertices_per_target : vertices sampled along each target's first part (bound tightness only).
+
+    Returns
+    -------
+    TargetBoxes
+        Multi-part targets whose box is wider than 180° of longitude (split at ±180°) are boxed
+        by their parts, as :func:`geo.proximity.prepare_targets_wkb` indexes them.
+    """
+    g = np.asarray(geoms, dtype=object).ravel()
+    ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
+    b = shapely.bounds(g)
+    wide = ok & (b[:, 2] - b[:, 0] > 180.0) & np.isin(shapely.get_type_id(g), (4, 5, 6))
+    keep = ok & ~wide
+    boxes = [b[keep]]
+    owner = [np.flatnonzero(keep).astype(np.int64) + offset]
+    if wide.any():
+        wide_idx = np.flatnonzero(wide)
+        parts, part_of = shapely.get_parts(g[wide_idx], return_index=True)
+        pb = shapely.bounds(parts)
+        good = np.isfinite(pb).all(axis=1)
+        boxes.append(pb[good])
+        owner.append(wide_idx[part_of[good]].astype(np.int64) + offset)
+    tv = _sampled_vertices_of_batch(g[ok], max(1, int(vertices_per_target)))
+    return TargetBoxes(np.concatenate(boxes), np.concatenate(owner), tv, len(g))
+
+
+def _sampled_vertices_of_batch(geoms: np.ndarray, per_target: int) -> np.ndarray:
+    """Up to ``per_target`` distinct vertices of each geometry's first part's outline, (k, 2) lon/lat.
+
+    The same vertices as :func:`_sampled_vertices` without its repeats, through one
+    ``get_coordinates`` of the batch: a batch's outlines are small, and this is several times
+    faster than one ``get_point`` call per sampled vertex.
+    """
+    if len(geoms) == 0:
+        return np.zeros((0, 2))
+    part = geoms.copy()
+    multi = np.isin(shapely.get_type_id(geoms), (4, 5, 6, 7))
+    if multi.any():
+        part[multi] = shapely.get_geometry(geoms[multi], 0)
+    poly = shapely.get_type_id(part) == 3
+    if poly.any():
+        part[poly] = shapely.get_exterior_ring(part[poly])
+    coords, idx = shapely.get_coordinates(part, return_index=True)
+    counts = np.bincount(idx, minlength=len(part)).astype(np.int64)
+    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+    m = np.minimum(counts, per_target)[:, None]
+    j = np.arange(per_target, dtype=np.int64)[None, :]
+    pos = starts[:, None] + (j * counts[:, None]) // np.maximum(m, 1)
+    tv = coords[pos[j < m]]
+    return tv[np.isfinite(tv).all(axis=1)]
 
 
 def select_targets(
@@ -277,10 +420,7 @@ def select_targets(
     list of ``p`` sorted int64 arrays of target positions; it holds every target within
     ``max(min_radius_km, nearest distance)`` of each of the partition's sites.
     """
-    if not np.isfinite(min_radius_km) or min_radius_km < 0:
-        raise ValueError(f"min_radius_km must be a non-negative number of km, got {min_radius_km}")
-    if cell_deg <= 0:
-        raise ValueError(f"cell_deg must be positive, got {cell_deg}")
+    _check_selection_args(min_radius_km, cell_deg)
     tg = targets if isinstance(targets, PreparedTargets) else prepare_targets(targets)
     sites = np.asarray(site_geoms, dtype=object)
     partition = np.asarray(partition, dtype=np.int64)
@@ -290,8 +430,70 @@ def select_targets(
     if n_parts == 0 or len(tg) == 0:
         return [np.zeros(0, dtype=np.int64) for _ in range(n_parts)]
     ub = nearest_upper_bound_km(sites, tg) if upper_bound_km is None else np.asarray(upper_bound_km, dtype=float)
+    return _select(shapely.bounds(sites), partition, n_parts, ub, tg.tree, tg.owners, len(tg), min_radius_km, cell_deg)
+
+
+def select_targets_in_boxes(
+    site_bounds: np.ndarray,
+    partition: np.ndarray,
+    targets: TargetBoxes,
+    min_radius_km: float,
+    upper_bound_km: np.ndarray,
+    *,
+    cell_deg: float = 1.0,
+) -> list[np.ndarray]:
+    """:func:`select_targets` from bounding boxes only (sites and targets read in chunks).
+
+    Parameters
+    ----------
+    site_bounds : (n, 4) float array of site bounds (lon_min, lat_min, lon_max, lat_max),
+        degrees; NaN rows for missing sites.
+    partition : int array, the partition (0..p-1) of each site.
+    targets : :class:`TargetBoxes` of the whole layer.
+    min_radius_km : every target within this geodesic distance (km) of a site is selected.
+    upper_bound_km : per-site bound of the nearest distance (km), from
+        :func:`upper_bound_from_vertices` on ``targets.vertices``.
+    cell_deg : side of the lon/lat cells that group a partition's sites (degrees).
+
+    Returns
+    -------
+    list of ``p`` sorted int64 arrays of target positions, as :func:`select_targets`.
+    """
+    _check_selection_args(min_radius_km, cell_deg)
+    bounds = np.asarray(site_bounds, dtype=np.float64).reshape(-1, 4)
+    partition = np.asarray(partition, dtype=np.int64)
+    ub = np.asarray(upper_bound_km, dtype=np.float64)
+    if len(partition) != len(bounds) or len(ub) != len(bounds):
+        raise ValueError(f"partition and upper_bound_km need one entry per site ({len(bounds)} sites)")
+    n_parts = int(partition.max()) + 1 if len(partition) else 0
+    if n_parts == 0 or targets.n == 0 or len(targets.boxes) == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in range(n_parts)]
+    b = targets.boxes
+    tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+    owner = targets.owner
+    return _select(bounds, partition, n_parts, ub, tree, lambda e: owner[e], targets.n, min_radius_km, cell_deg)
+
+
+def _check_selection_args(min_radius_km: float, cell_deg: float) -> None:
+    if not np.isfinite(min_radius_km) or min_radius_km < 0:
+        raise ValueError(f"min_radius_km must be a non-negative number of km, got {min_radius_km}")
+    if cell_deg <= 0:
+        raise ValueError(f"cell_deg must be positive, got {cell_deg}")
+
+
+def _select(
+    b: np.ndarray,
+    partition: np.ndarray,
+    n_parts: int,
+    ub: np.ndarray,
+    tree: shapely.STRtree,
+    owners,
+    n_targets: int,
+    min_radius_km: float,
+    cell_deg: float,
+) -> list[np.ndarray]:
+    """The selection proper: site bounds grouped by (partition, cell), envelopes, tree query."""
     radius = np.fmax(ub, float(min_radius_km))  # NaN bound (no target found) -> min radius
-    b = shapely.bounds(sites)
     ok = np.isfinite(b).all(axis=1)
     idx = np.flatnonzero(ok)
     # group (partition, cell); a cell never straddles ±180° because the grid starts there
@@ -315,10 +517,10 @@ def select_targets(
     np.maximum.at(gr, grp, radius[idx])
     gpart = uniq // (ncx * ncy)
     boxes, owner = envelope_boxes(gb, gr)
-    qi, entries = tg.tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
-    qt = tg.owners(entries)  # a target may have several tree entries (its parts on both sides of ±180°)
+    qi, entries = tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+    qt = owners(entries)  # a target may have several tree entries (its parts on both sides of ±180°)
     part_of_pair = gpart[owner[qi]]
-    n_t = max(len(tg), 1)
+    n_t = max(n_targets, 1)
     pairs = np.unique(part_of_pair * n_t + qt.astype(np.int64))
     p, t = pairs // n_t, pairs % n_t
     cuts = np.searchsorted(p, np.arange(n_parts + 1))

@@ -2,35 +2,49 @@
 
 ``run_scoring_dask`` gives the same table as ``layers.pipeline.run_scoring`` (same rows in
 the same order, same columns and dtypes, distances equal to within 1e-9 km) but computes
-the facts and the scores partition by partition on dask.distributed workers:
+the facts and the scores partition by partition, as a dask-geopandas collection computed on
+dask.distributed workers:
 
-1. The driver loads every layer through the normal loaders (``load_scenario``: validated,
-   cached), exactly as the single-process engine does.
-2. Sites are ordered along a Hilbert curve (``geo.partition``) and written to a GeoParquet
-   in a run directory under the cache dir, one row group per partition; each vector layer
-   (protected areas, rainforest, reefs, water) is written Hilbert-ordered in row groups of
-   ``TARGET_ROW_GROUP`` rows.
-3. For each partition the driver selects the targets that can matter to its sites (every
-   target within the largest buffer, and the nearest one: ``geo.partition.select_targets``).
-   A task receives only file paths, its row-group number and those target positions, never
-   a whole layer; the worker reads its row group and the few target row groups it needs.
-4. Each task runs ``layers.pipeline.compute_facts`` and ``score_facts`` on its partition
-   (the very functions of the single-process engine); the driver puts the partitions back
-   in the input order.
+1. **Load** (driver): ``load_scenario``, the normal validated, cached loaders. A cached layer
+   is a GeoParquet file (``LoadResult.stored_path``); the driver does not read it whole.
+2. **Plan** (driver, streamed, cached): :func:`plan_partitions` reads the sites and each vector
+   layer in record batches (about ``_BATCH_BYTES`` of geometry each, ``ParquetFile.iter_batches``)
+   and keeps per row only a Hilbert key, a bounding box and a few sampled vertices. It orders
+   the sites along a Hilbert curve (``geo.partition``), cuts them into partitions and selects,
+   per partition, the targets that can matter to its sites (every target within the largest
+   buffer, and the nearest one: ``geo.partition.select_targets_in_boxes``). It then writes the
+   sites (one row group per partition) and each layer (row groups of ``TARGET_ROW_GROUP``) in
+   Hilbert order by an external sort: batches are spilled as per-bucket row groups, then each
+   bucket is read back, sorted and written. The driver's memory follows the batch and bucket
+   sizes and a few numbers per row, never the whole layer's geometry. The plan is stored under
+   ``<cache_dir>/dask-plans/<key>/``, keyed by the content of the inputs (``layers.cache.
+   content_hash``) and the partitioning parameters: a second run on the same inputs (e.g. after
+   a weight change) reuses it; any change of input or parameter plans anew.
+3. **Compute** (workers): the sites are a ``dask_geopandas.GeoDataFrame`` with one partition per
+   Hilbert partition (``dask.dataframe.from_map`` over the row groups); each layer's targets are a
+   second collection with the same partitions, whose partition ``i`` reads only the row groups
+   holding partition ``i``'s targets. ``map_partitions(score_partition, ...)`` runs
+   ``compute_facts`` and ``score_facts`` (the very functions of the single-process engine) on
+   each partition; the per-partition frames are computed on the distributed Client.
+4. **Assemble** (driver): the partitions are put back in input order next to the driver's site
+   columns, with the categories of categorical columns merged as ``geo.risk`` orders them.
 
 Workers need the project importable (same Python environment, project on ``PYTHONPATH``)
-and the run directory visible (shared storage when the cluster is remote); see docs/deploy.md.
+and the plan directory visible (shared storage when the cluster is remote); see docs/deploy.md.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,10 +52,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import shapely
 
 from geo import partition as gpart
-from geo.proximity import prepare_targets
+from geo.regions import PolarRegion
 from geo.risk import SENSITIVITY_FACTORS, RiskConfig
+from layers.cache import _write_frame as _cache_write_frame  # the cache's own GeoParquet writer
+from layers.cache import content_hash
 from layers.errors import LayerError
 from layers.pipeline import (
     LayerSources,
@@ -56,189 +73,465 @@ from layers.schema import CRS_WGS84, LoadResult
 
 __all__ = [
     "DEFAULT_PARTITION_SIZE",
+    "PLAN_VERSION",
+    "LayerPlan",
     "LayerSlice",
-    "PartitionTask",
     "Plan",
     "assemble",
-    "compute_partition",
+    "build_collection",
+    "compute_partitions",
     "plan_partitions",
+    "read_layer_slice",
+    "read_sites_partition",
     "run_scoring_dask",
+    "score_partition",
     "start_cluster",
 ]
 
-DEFAULT_PARTITION_SIZE = 25_000  # sites per task (and per row group of the sites GeoParquet)
+PLAN_VERSION = 1  # bump when the plan files or the selection rule change: older plans are then never used
+DEFAULT_PARTITION_SIZE = 25_000  # sites per partition (and per row group of the sites GeoParquet)
 TARGET_ROW_GROUP = 2_000  # polygons per row group of a layer GeoParquet: small, so a task reads few
-_POS = "_asm_pos"  # original position of a row, stored beside it in the run files
+LAYER_NAMES = ("protected_areas", "rainforest", "reefs", "water")
+_POS = "_asm_pos"  # original position of a row, stored beside it in the plan files
+_BATCH_BYTES = 32 * 2**20  # geometry (WKB) per record batch read by the driver
+_BATCH_ROWS = (1_000, 250_000)  # ... within these bounds of rows per batch
+_IO_BUFFER = 4 * 2**20  # read buffer: a batch is read page by page, not as a whole column chunk
 _MAX_WORKER_MEMORY = 4 * 2**30  # default per-worker cap on a LocalCluster, bytes
 _CONNECT_TIMEOUT_S = 20.0  # how long to wait for a remote scheduler
+_PLAN_FILE = "plan.json"
+CPU_ATTR = "asm_partition_cpu_s"  # attrs key of a partition frame: its CPU time on the worker (benchmarks)
 
 
+# ----------------------------------------------------------------------------- plan objects
 @dataclass(frozen=True)
 class LayerSlice:
-    """Where a task finds its targets of one layer: a GeoParquet and the rows it needs."""
+    """Where a partition finds its targets of one layer: a GeoParquet and the rows it needs."""
 
     path: str
     row_groups: tuple[int, ...]
-    rows: np.ndarray  # positions in the file (Hilbert order), to take after reading ``row_groups``
+    rows: np.ndarray  # sorted positions in the file (Hilbert order), to take after reading ``row_groups``
 
 
 @dataclass(frozen=True)
-class PartitionTask:
-    """Everything one task needs; small (paths and positions), cheap to send."""
+class LayerPlan:
+    """One layer of a plan: its Hilbert-ordered GeoParquet and each partition's target rows in it."""
 
-    number: int
-    sites_path: str
-    settings: object
-    config: RiskConfig
-    layers: dict[str, LayerSlice]
-    arctic: object
-    rasters: list = field(default_factory=list)
+    path: Path
+    targets: tuple[np.ndarray, ...]  # per partition, sorted file positions
+
+    def slice(self, number: int) -> LayerSlice:
+        rows = self.targets[number]
+        groups = tuple(int(g) for g in np.unique(rows // TARGET_ROW_GROUP))
+        return LayerSlice(str(self.path), groups, rows)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    """The partitions of one run and the files they read."""
+    """The partitions of the sites and the files they read (a directory of the plan cache)."""
 
-    tasks: list[PartitionTask]
-    run_dir: Path
+    directory: Path
+    key: str
     n_sites: int
-    targets_per_task: dict[str, list[int]]
+    partition_size: int
+    layers: dict[str, LayerPlan]
+    reused: bool  # True when the plan came from the cache
+
+    @property
+    def sites_path(self) -> Path:
+        return self.directory / "sites.parquet"
+
+    @property
+    def n_partitions(self) -> int:
+        return len(gpart.partition_starts(self.n_sites, self.partition_size)) - 1
+
+    @property
+    def targets_per_task(self) -> dict[str, list[int]]:
+        return {name: [len(t) for t in lp.targets] for name, lp in self.layers.items()}
 
 
-# ----------------------------------------------------------------------------- files
-def _write_geoparquet(frame: gpd.GeoDataFrame, path: Path, row_group_size: int) -> None:
-    """GeoParquet with fixed-size row groups, written atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+# ----------------------------------------------------------------------------- GeoParquet helpers
+def _geometry_column(schema: pa.Schema, path: Path | str) -> str:
+    """The primary geometry column of a GeoParquet file (WKB-encoded)."""
     try:
-        frame.to_parquet(tmp, index=False, row_group_size=row_group_size, compression="lz4")
-        os.replace(tmp, path)
+        geo = json.loads((schema.metadata or {})[b"geo"])
+        name = geo["primary_column"]
+        encoding = str(geo["columns"][name].get("encoding", "WKB"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise LayerError(
+            path, "not a GeoParquet file (no valid 'geo' metadata)", "write it with geopandas' to_parquet"
+        ) from exc
+    if encoding.upper() != "WKB":
+        raise LayerError(
+            path,
+            f"GeoParquet geometry encoded as {encoding}, the Dask planner reads WKB",
+            "write the layer with geometry_encoding='WKB' (geopandas' default)",
+        )
+    return name
+
+
+def _open(path: Path | str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path, buffer_size=_IO_BUFFER, pre_buffer=False)
+    except (OSError, pa.ArrowException) as exc:
+        raise LayerError(path, f"cannot read the GeoParquet for the Dask planner ({exc})", "re-run the load") from exc
+
+
+def _batch_rows(pf: pq.ParquetFile, column: str) -> int:
+    """Rows per record batch so that a batch holds about ``_BATCH_BYTES`` of ``column``."""
+    meta = pf.metadata
+    if meta.num_rows == 0:
+        return _BATCH_ROWS[0]
+    j = pf.schema_arrow.get_field_index(column)
+    size = sum(meta.row_group(i).column(j).total_uncompressed_size for i in range(meta.num_row_groups))
+    per_row = max(size / meta.num_rows, 1.0)
+    return int(np.clip(_BATCH_BYTES / per_row, *_BATCH_ROWS))
+
+
+def _output_schema(schema: pa.Schema, geom_col: str) -> pa.Schema:
+    """The input schema plus the position column; the file-wide bbox is dropped from the geo metadata."""
+    meta = dict(schema.metadata or {})
+    geo = json.loads(meta[b"geo"])
+    geo["columns"][geom_col].pop("bbox", None)
+    meta[b"geo"] = json.dumps(geo).encode("utf-8")
+    return schema.append(pa.field(_POS, pa.int64())).with_metadata(meta)
+
+
+def _frame_from_table(table: pa.Table, geom_col: str) -> gpd.GeoDataFrame:
+    frame = table.to_pandas()
+    frame[geom_col] = gpd.GeoSeries.from_wkb(frame[geom_col], crs=CRS_WGS84).values
+    out = gpd.GeoDataFrame(frame, geometry=geom_col, crs=CRS_WGS84).reset_index(drop=True)
+    return out.rename_geometry("geometry") if geom_col != "geometry" else out
+
+
+def _read_geoparquet(path: str, row_groups: Sequence[int]) -> gpd.GeoDataFrame:
+    """Only the given row groups of a plan GeoParquet (WKB geometry, EPSG:4326), index reset."""
+    pf = pq.ParquetFile(path)
+    geom_col = _geometry_column(pf.schema_arrow, path)
+    table = pf.read_row_groups(list(row_groups)) if row_groups else pf.schema_arrow.empty_table()
+    return _frame_from_table(table, geom_col)
+
+
+def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """An in-memory layer as GeoParquet, written exactly as the layer cache writes its entries.
+
+    So the bytes, hence the content hash and the plan key, are the same whether the layer came
+    from the loader (a cache miss) or from the cache (``stored_path``) on the next run.
+    """
+    try:
+        _cache_write_frame(frame, path)
     except (pa.ArrowException, TypeError, ValueError) as exc:
         raise LayerError(
             path,
             f"cannot write the layer as GeoParquet for the Dask workers ({exc})",
             "check that every attribute column holds plain values (text, numbers, dates)",
         ) from exc
+
+
+# ----------------------------------------------------------------------------- streamed scans
+@dataclass
+class _SiteScan:
+    keys: np.ndarray  # Hilbert key of each site (input order)
+    bounds: np.ndarray  # (n, 4) lon/lat
+    lon1: np.ndarray  # a vertex of each site, for the nearest-distance bound
+    lat1: np.ndarray
+
+
+def _scan_sites(path: Path) -> _SiteScan:
+    pf = _open(path)
+    geom_col = _geometry_column(pf.schema_arrow, path)
+    keys, bounds, lon1, lat1 = [], [], [], []
+    for batch in pf.iter_batches(batch_size=_batch_rows(pf, geom_col), columns=["lon", "lat", geom_col]):
+        lon = batch.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
+        lat = batch.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
+        keys.append(gpart.hilbert_keys(lon, lat))
+        geoms = shapely.from_wkb(batch.column(geom_col).to_numpy(zero_copy_only=False))
+        bounds.append(shapely.bounds(geoms))
+        x, y = gpart.first_vertices(geoms)
+        lon1.append(x)
+        lat1.append(y)
+    if not keys:
+        return _SiteScan(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+    return _SiteScan(np.concatenate(keys), np.concatenate(bounds), np.concatenate(lon1), np.concatenate(lat1))
+
+
+def _scan_layer(path: Path) -> tuple[np.ndarray, gpart.TargetBoxes]:
+    """Hilbert key of each target's box centre, and the boxes and sampled vertices of the layer."""
+    pf = _open(path)
+    geom_col = _geometry_column(pf.schema_arrow, path)
+    keys, parts, offset = [], [], 0
+    for batch in pf.iter_batches(batch_size=_batch_rows(pf, geom_col), columns=[geom_col]):
+        geoms = shapely.from_wkb(batch.column(0).to_numpy(zero_copy_only=False))
+        b = shapely.bounds(geoms)
+        keys.append(gpart.hilbert_keys((b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0))
+        parts.append(gpart.target_boxes(geoms, offset))
+        offset += len(geoms)
+        del geoms
+    return (np.concatenate(keys) if keys else np.zeros(0, np.int64)), gpart.TargetBoxes.concat(parts)
+
+
+def _external_sort(src: Path, rank: np.ndarray, group_size: int, out: Path, scratch: Path) -> None:
+    """Rewrite ``src`` with row ``i`` at position ``rank[i]``, in row groups of ``group_size`` rows.
+
+    Two streamed passes: each record batch is sorted and spilled as one row group per bucket it
+    touches (a bucket is a run of whole output row groups, about one batch in size); then each
+    bucket is read back from its spilled row groups, sorted and written. A column ``_asm_pos``
+    holds each row's position in ``src``. Memory: about one batch and one bucket.
+    """
+    pf = _open(src)
+    geom_col = _geometry_column(pf.schema_arrow, src)
+    schema = _output_schema(pf.schema_arrow, geom_col)
+    batch_rows = _batch_rows(pf, geom_col)
+    bucket_rows = group_size * max(1, batch_rows // group_size)
+    spill = scratch / f"spill-{uuid.uuid4().hex}.parquet"
+    spilled: dict[int, list[int]] = {}
+    n_spilled = 0
+    offset = 0
+    with pq.ParquetWriter(spill, schema, compression="none") as writer:  # read once, soon: no codec
+        for batch in pf.iter_batches(batch_size=batch_rows):
+            n = len(batch)
+            r = rank[offset : offset + n]
+            order = np.argsort(r, kind="stable")
+            table = pa.Table.from_batches([batch]).append_column(_POS, pa.array(np.arange(offset, offset + n)))
+            table = table.take(pa.array(order)).cast(schema)
+            bucket = r[order] // bucket_rows
+            cuts = np.r_[0, np.flatnonzero(np.diff(bucket)) + 1, n]
+            for s, e in pairwise(cuts):
+                writer.write_table(table.slice(s, e - s), row_group_size=int(e - s))
+                spilled.setdefault(int(bucket[s]), []).append(n_spilled)
+                n_spilled += 1
+            offset += n
+            del table
+    try:
+        sp = pq.ParquetFile(spill)
+        tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
+        # WKB coordinates do not compress (random doubles): lz4 for the attributes only
+        codecs = {name: ("none" if name == geom_col else "lz4") for name in schema.names}
+        with pq.ParquetWriter(tmp, schema, compression=codecs) as writer:
+            for bucket in range(-(-offset // bucket_rows)):
+                table = sp.read_row_groups(spilled[bucket])
+                pos = table.column(_POS).to_numpy()
+                table = table.take(pa.array(np.argsort(rank[pos], kind="stable")))
+                writer.write_table(table, row_group_size=group_size)  # buckets hold whole groups
+            if offset == 0:
+                writer.write_table(schema.empty_table())
+        os.replace(tmp, out)
     finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _read_geoparquet(path: str, row_groups: Sequence[int], columns: list[str] | None = None) -> gpd.GeoDataFrame:
-    """Only the given row groups of a GeoParquet (WKB geometry, EPSG:4326)."""
-    pf = pq.ParquetFile(path)
-    table = pf.read_row_groups(list(row_groups), columns=columns)
-    frame = table.to_pandas()
-    frame["geometry"] = gpd.GeoSeries.from_wkb(frame["geometry"], crs=CRS_WGS84).values
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=CRS_WGS84)  # column order as written
-
-
-def _sorted_layer(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """The layer in Hilbert order of its bounding-box centres, with each row's original position."""
-    b = frame.geometry.bounds.to_numpy()
-    order = gpart.spatial_order((b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0)
-    out = frame.iloc[order].reset_index(drop=True)
-    out = out.rename_geometry("geometry") if out.geometry.name != "geometry" else out
-    out[_POS] = order
-    return out, order
-
-
-def _layer_frames(scenario: Scenario) -> dict[str, gpd.GeoDataFrame]:
-    out: dict[str, gpd.GeoDataFrame] = {}
-    if scenario.protected_areas is not None and len(scenario.protected_areas.data):
-        out["protected_areas"] = scenario.protected_areas.data
-    for name in ("rainforest", "reefs", "water"):
-        layer = getattr(scenario, name)
-        if layer is not None and len(layer):
-            out[name] = layer
-    return out
+        spill.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- plan
+def _inverse(order: np.ndarray) -> np.ndarray:
+    inv = np.empty(len(order), dtype=np.int64)
+    inv[order] = np.arange(len(order), dtype=np.int64)
+    return inv
+
+
+def _min_radius_km(name: str, settings) -> float:
+    """Every target within this distance of a site matters (counts, areas); beyond it only the nearest."""
+    if name == "protected_areas":
+        return float(max([*settings.buffer_distances_km, settings.protected_area_km2_buffer_km]))
+    return 0.0
+
+
+def _stored_path(result: LoadResult) -> Path | None:
+    """The GeoParquet holding exactly ``result.data`` (``LoadResult.stored_path``), if any."""
+    path = getattr(result, "stored_path", None)
+    return Path(path) if path is not None else None
+
+
+def _plan_inputs(scenario: Scenario, scratch: Path) -> tuple[dict[str, Path], set[str]]:
+    """Each input of the plan as a GeoParquet path; in-memory layers are written to ``scratch``.
+
+    Returns (paths by name, the names whose file was written here).
+    """
+    paths: dict[str, Path] = {}
+    written: set[str] = set()
+
+    def add(name: str, result: LoadResult | None, frame: gpd.GeoDataFrame | None) -> None:
+        stored = _stored_path(result) if result is not None else None
+        if stored is not None:
+            paths[name] = stored
+            return
+        data = result.data if result is not None else frame
+        if data is None or (name != "sites" and len(data) == 0):
+            return
+        path = scratch / f"input-{name}.parquet"
+        _write_frame(data, path)
+        paths[name] = path
+        written.add(name)
+
+    add("sites", scenario.sites, None)
+    pa_result = scenario.protected_areas
+    if pa_result is not None and pa_result.n_loaded:
+        add("protected_areas", pa_result, None)
+    for name in LAYER_NAMES[1:]:
+        layer = getattr(scenario, name)
+        if layer is not None and len(layer):
+            add(name, None, layer)
+    return paths, written
+
+
+def _plan_key(paths: dict[str, Path], written: set[str], settings, partition_size: int) -> str:
+    cache_dir = Path(settings.cache_dir)
+    blob = {
+        "plan_version": PLAN_VERSION,
+        "partition_size": int(partition_size),
+        "target_row_group": TARGET_ROW_GROUP,
+        "inputs": {
+            name: {
+                # a written file is new each run: hash it without remembering it
+                "content_sha256": content_hash(path, None if name in written else cache_dir),
+                "min_radius_km": _min_radius_km(name, settings),
+            }
+            for name, path in sorted(paths.items())
+        },
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _save_targets(directory: Path, name: str, targets: list[np.ndarray]) -> None:
+    offsets = np.r_[0, np.cumsum([len(t) for t in targets])].astype(np.int64)
+    rows = np.concatenate(targets) if targets else np.zeros(0, np.int64)
+    np.save(directory / f"{name}.offsets.npy", offsets, allow_pickle=False)
+    np.save(directory / f"{name}.rows.npy", rows.astype(np.int64), allow_pickle=False)
+
+
+def _load_plan(directory: Path, key: str) -> Plan:
+    meta = json.loads((directory / _PLAN_FILE).read_text(encoding="utf-8"))
+    if meta.get("plan_version") != PLAN_VERSION or meta.get("key") != key:
+        raise ValueError("plan.json belongs to another key or plan version")
+    n_parts = len(gpart.partition_starts(int(meta["n_sites"]), int(meta["partition_size"]))) - 1
+    if n_parts and pq.ParquetFile(directory / "sites.parquet").metadata.num_row_groups != n_parts:
+        raise ValueError("sites.parquet does not have one row group per partition")
+    layers = {}
+    for name in meta["layers"]:
+        offsets = np.load(directory / f"{name}.offsets.npy", allow_pickle=False)
+        rows = np.load(directory / f"{name}.rows.npy", allow_pickle=False)
+        if len(offsets) != n_parts + 1 or offsets[-1] != len(rows):
+            raise ValueError(f"{name} target files do not match the partitions")
+        targets = tuple(rows[offsets[i] : offsets[i + 1]] for i in range(n_parts))
+        layers[name] = LayerPlan(directory / f"{name}.parquet", targets)
+    return Plan(directory, key, int(meta["n_sites"]), int(meta["partition_size"]), layers, reused=True)
+
+
+def _build_plan(paths: dict[str, Path], settings, partition_size: int, out: Path, scratch: Path) -> dict:
+    """Write the plan files into ``out`` (streamed; see the module docstring). Returns plan.json's content."""
+    sites = _scan_sites(paths["sites"])
+    n = len(sites.keys)
+    rank = _inverse(np.argsort(sites.keys, kind="stable"))
+    part_of = rank // partition_size
+    _external_sort(paths["sites"], rank, partition_size, out / "sites.parquet", scratch)
+    del rank
+    layer_meta = {}
+    for name in LAYER_NAMES:
+        if name not in paths:
+            continue
+        keys, boxes = _scan_layer(paths[name])
+        lrank = _inverse(np.argsort(keys, kind="stable"))
+        ub = gpart.upper_bound_from_vertices(sites.lon1, sites.lat1, boxes.vertices)
+        chosen = gpart.select_targets_in_boxes(sites.bounds, part_of, boxes, _min_radius_km(name, settings), ub)
+        first = int(boxes.owner.min()) if len(boxes.owner) else 0
+        targets = []
+        for rows in chosen:  # input positions -> positions in the Hilbert-ordered file
+            if len(rows) == 0:  # only sites without geometry: keep one target so the columns exist
+                rows = np.array([first], dtype=np.int64)
+            targets.append(np.sort(lrank[rows]))
+        del boxes, ub
+        _external_sort(paths[name], lrank, TARGET_ROW_GROUP, out / f"{name}.parquet", scratch)
+        _save_targets(out, name, targets)
+        layer_meta[name] = {"rows": len(keys)}
+    return {"n_sites": n, "partition_size": int(partition_size), "layers": layer_meta}
+
+
 def plan_partitions(
     scenario: Scenario,
     settings,
-    config: RiskConfig,
-    run_dir: Path,
     partition_size: int = DEFAULT_PARTITION_SIZE,
+    *,
+    plans_dir: Path | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Plan:
-    """Write the run files and build one :class:`PartitionTask` per spatial partition of the sites."""
+    """The partitions of the sites and each partition's targets, from the plan cache or planned now.
+
+    Inputs are read from their GeoParquet (``LoadResult.stored_path``) in record batches; layers
+    held only in memory are first written to a scratch GeoParquet. The plan lives in
+    ``plans_dir`` (default ``<cache_dir>/dask-plans``) under a key made of the inputs' content
+    hashes and the partitioning parameters, and is written atomically (temporary directory, then
+    rename), so concurrent runs never see half a plan.
+    """
     if partition_size < 1:
         raise ValueError(f"partition_size must be positive, got {partition_size}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    sites = scenario.sites.data
-    n = len(sites)
-    order = gpart.spatial_order(sites["lon"].to_numpy(dtype="float64"), sites["lat"].to_numpy(dtype="float64"))
-    sorted_sites = sites.iloc[order].reset_index(drop=True)
-    if sorted_sites.geometry.name != "geometry":
-        sorted_sites = sorted_sites.rename_geometry("geometry")
-    sorted_sites[_POS] = order
-    sites_path = run_dir / "sites.parquet"
-    _write_geoparquet(sorted_sites, sites_path, partition_size)
-    starts = gpart.partition_starts(n, partition_size)
-    n_parts = len(starts) - 1
-    part_of = np.repeat(np.arange(n_parts), np.diff(starts))
-    site_geoms = sorted_sites.geometry.to_numpy()
-    del sorted_sites
-
-    r_pa = max([*settings.buffer_distances_km, settings.protected_area_km2_buffer_km])
-    slices: dict[str, list[LayerSlice]] = {}
-    for name, frame in _layer_frames(scenario).items():
-        valid = ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
-        layer_sorted, lorder = _sorted_layer(frame)
-        path = run_dir / f"{name}.parquet"
-        _write_geoparquet(layer_sorted, path, TARGET_ROW_GROUP)
-        # select on the file's (Hilbert) order; missing/empty geometries are never candidates
-        tg = prepare_targets(np.where(valid[lorder], layer_sorted.geometry.to_numpy(), None))
-        r_min = r_pa if name == "protected_areas" else 0.0
-        chosen = gpart.select_targets(site_geoms, part_of, tg, r_min)
-        valid_rows = np.flatnonzero(valid[lorder])
-        first_valid = int(valid_rows[0]) if len(valid_rows) else 0
-        layer_slices = []
-        for rows in chosen:
-            if len(rows) == 0:  # only sites without geometry: keep one target so the columns exist
-                rows = np.array([first_valid], dtype=np.int64)
-            groups = tuple(int(g) for g in np.unique(rows // TARGET_ROW_GROUP))
-            layer_slices.append(LayerSlice(str(path), groups, rows))
-        slices[name] = layer_slices
-        del layer_sorted, tg
-
-    tasks = [
-        PartitionTask(
-            number=i,
-            sites_path=str(sites_path),
-            settings=settings,
-            config=config,
-            layers={name: s[i] for name, s in slices.items()},
-            arctic=scenario.arctic,
-            rasters=list(scenario.rasters),
-        )
-        for i in range(n_parts)
-    ]
-    per_task = {name: [len(s.rows) for s in layer_slices] for name, layer_slices in slices.items()}
-    return Plan(tasks=tasks, run_dir=run_dir, n_sites=n, targets_per_task=per_task)
+    say = say or (lambda _msg: None)
+    root = Path(plans_dir) if plans_dir is not None else Path(settings.cache_dir) / "dask-plans"
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = root / f".tmp-{uuid.uuid4().hex}"
+    scratch.mkdir()
+    try:
+        paths, written = _plan_inputs(scenario, scratch)
+        key = _plan_key(paths, written, settings, partition_size)
+        entry = root / key
+        if entry.exists():
+            try:
+                plan = _load_plan(entry, key)
+                os.utime(entry)  # last use, for an age-based clean-up of <cache_dir>/dask-plans
+                say(f"reusing the partition plan {entry}")
+                return plan
+            except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+                say(f"the partition plan {entry} is unreadable ({exc}); planning anew")
+                _discard(entry)
+        say("partitioning the sites and selecting the targets near each partition")
+        build = scratch / "plan"
+        build.mkdir()
+        meta = _build_plan(paths, settings, partition_size, build, scratch)
+        meta.update({"plan_version": PLAN_VERSION, "key": key, "created_unix_s": time.time()})
+        (build / _PLAN_FILE).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        try:
+            os.rename(build, entry)
+        except OSError:
+            if not entry.exists():
+                raise
+            # another run wrote the same plan first: same inputs, same content; use that one
+        plan = _load_plan(entry, key)
+        return Plan(plan.directory, key, plan.n_sites, plan.partition_size, plan.layers, reused=False)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-# ----------------------------------------------------------------------------- task
-def _read_slice(s: LayerSlice) -> gpd.GeoDataFrame:
+def _discard(entry: Path) -> None:
+    trash = entry.with_name(f".tmp-bad-{uuid.uuid4().hex}")
+    try:
+        os.rename(entry, trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- partitions (workers)
+def read_sites_partition(path: str, number: int) -> gpd.GeoDataFrame:
+    """The sites of partition ``number`` (one row group), with their input positions in ``_asm_pos``."""
+    return _read_geoparquet(path, [number])
+
+
+def read_layer_slice(s: LayerSlice) -> gpd.GeoDataFrame:
+    """The targets of one partition, in the layer's input order (so ties break as in the single engine)."""
     frame = _read_geoparquet(s.path, s.row_groups)
     # groups are read in ascending order and all but the file's last are full, so row r sits at
     # (rank of its group among those read) * TARGET_ROW_GROUP + (r within its group)
     groups = np.asarray(s.row_groups, dtype=np.int64)
     local = np.searchsorted(groups, s.rows // TARGET_ROW_GROUP) * TARGET_ROW_GROUP + s.rows % TARGET_ROW_GROUP
     sub = frame.iloc[local]
-    sub = sub.iloc[np.argsort(sub[_POS].to_numpy(), kind="stable")]  # original order: same tie-breaks
+    sub = sub.iloc[np.argsort(sub[_POS].to_numpy(), kind="stable")]
     return sub.drop(columns=[_POS]).reset_index(drop=True)
 
 
-def compute_partition(task: PartitionTask) -> tuple[np.ndarray, pd.DataFrame, list[str], dict]:
-    """Facts and scores of one partition (runs on a worker).
-
-    Returns (original positions, the scored columns that are not site columns, the scored
-    frame's full column order, the scored frame's attrs).
-    """
-    sites = _read_geoparquet(task.sites_path, [task.number])
-    pos = sites.pop(_POS).to_numpy(dtype=np.int64)
-    site_cols = list(sites.columns)
-    layers = {name: _read_slice(s) for name, s in task.layers.items()}
+def _score_frame(
+    sites: gpd.GeoDataFrame,
+    layers: dict[str, gpd.GeoDataFrame],
+    settings,
+    config: RiskConfig,
+    arctic: PolarRegion,
+    rasters: Sequence,
+) -> gpd.GeoDataFrame:
     pa_frame = layers.get("protected_areas")
     scenario = Scenario(
         sites=LoadResult(data=sites),
@@ -246,16 +539,94 @@ def compute_partition(task: PartitionTask) -> tuple[np.ndarray, pd.DataFrame, li
         rainforest=layers.get("rainforest"),
         reefs=layers.get("reefs"),
         water=layers.get("water"),
-        arctic=task.arctic,
-        rasters=list(task.rasters),
+        arctic=arctic,
+        rasters=list(rasters),
         countries=gpd.GeoDataFrame(geometry=[], crs=CRS_WGS84),
         is_demo=False,
     )
-    facts = compute_facts(scenario, task.settings)
-    scored = score_facts(facts, task.config)
-    columns = list(scored.columns)
-    new = pd.DataFrame(scored.drop(columns=[c for c in site_cols if c in scored.columns]))
-    return pos, new.reset_index(drop=True), columns, dict(scored.attrs)
+    return score_facts(compute_facts(scenario, settings), config)
+
+
+def score_partition(
+    sites: gpd.GeoDataFrame,
+    *layers: gpd.GeoDataFrame,
+    layer_names: Sequence[str],
+    settings,
+    config: RiskConfig,
+    arctic: PolarRegion,
+    rasters: Sequence = (),
+) -> pd.DataFrame:
+    """Facts and scores of one partition (``map_partitions`` function; runs on a worker).
+
+    Returns ``_asm_pos`` (each site's input position) and the scored columns that are not site
+    columns, in the scored frame's order; ``attrs`` are the scored frame's plus ``CPU_ATTR``
+    (the partition's CPU seconds, which the benchmark reads; :func:`assemble` drops it).
+    """
+    cpu0 = time.process_time()
+    pos = sites[_POS].to_numpy(dtype=np.int64)
+    site_part = sites.drop(columns=[_POS])
+    scored = _score_frame(site_part, dict(zip(layer_names, layers, strict=True)), settings, config, arctic, rasters)
+    new = pd.DataFrame(scored.drop(columns=[c for c in site_part.columns if c in scored.columns]))
+    new = new.reset_index(drop=True)
+    new.insert(0, _POS, pos)
+    new.attrs = {**scored.attrs, CPU_ATTR: time.process_time() - cpu0}
+    return new
+
+
+def build_collection(
+    plan: Plan, settings, config: RiskConfig, arctic: PolarRegion, rasters: Sequence = ()
+) -> tuple[object, object, list[str]]:
+    """The dask-geopandas collections of one run.
+
+    Returns (the sites as a ``dask_geopandas.GeoDataFrame`` with one partition per Hilbert
+    partition, the scored partitions as a ``dask.dataframe.DataFrame`` from
+    ``sites.map_partitions(score_partition, <one target collection per layer>)``, the full
+    column order of the scored table).
+    """
+    import dask
+    import dask.dataframe as dd
+    import dask_geopandas  # noqa: F401  (registers the GeoDataFrame backend of from_map / map_partitions)
+
+    n = plan.n_partitions
+    names = [name for name in LAYER_NAMES if name in plan.layers]
+    # meta: the partition function on no sites and one target of each layer (cheap, on the driver)
+    site_meta = _read_geoparquet(str(plan.sites_path), [])
+    layer_meta = {}
+    one_target = {}
+    for name in names:
+        s = plan.layers[name].slice(0)
+        first = LayerSlice(s.path, (int(s.rows[0] // TARGET_ROW_GROUP),), s.rows[:1])
+        one_target[name] = read_layer_slice(first)
+        layer_meta[name] = one_target[name].iloc[:0]
+    scored_meta = _score_frame(site_meta.drop(columns=[_POS]), one_target, settings, config, arctic, rasters)
+    columns = list(scored_meta.columns)
+    meta = pd.DataFrame(scored_meta.drop(columns=[c for c in site_meta.columns if c in scored_meta.columns]))
+    meta.insert(0, _POS, pd.Series(dtype="int64"))
+    with dask.config.set({"dataframe.convert-string": False}):  # keep pandas' own dtypes: same as single
+        sites = dd.from_map(
+            read_sites_partition, [str(plan.sites_path)] * n, list(range(n)), meta=site_meta, label="asm-sites"
+        )
+        targets = [
+            dd.from_map(
+                read_layer_slice,
+                [plan.layers[name].slice(i) for i in range(n)],
+                meta=layer_meta[name],
+                label=f"asm-{name}",
+            )
+            for name in names
+        ]
+        scored = sites.map_partitions(
+            score_partition,
+            *targets,
+            layer_names=tuple(names),
+            settings=settings,
+            config=config,
+            arctic=arctic,
+            rasters=tuple(rasters),
+            meta=meta,
+            align_dataframes=False,  # partition i of every collection is the same Hilbert partition
+        )
+    return sites, scored, columns
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -282,24 +653,19 @@ def _concat_partitions(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def assemble(
-    sites: gpd.GeoDataFrame, results: list[tuple[np.ndarray, pd.DataFrame, list[str], dict]]
-) -> gpd.GeoDataFrame:
-    """The scored frame in the input order: the driver's site columns plus the workers' new columns."""
-    if not results:
+def assemble(sites: gpd.GeoDataFrame, parts: list[pd.DataFrame], columns: list[str]) -> gpd.GeoDataFrame:
+    """The scored frame in the input order: the driver's site columns plus the partitions' new columns."""
+    if not parts:
         raise ValueError("no partition results to assemble")
-    pos = np.concatenate([r[0] for r in results])
-    new = _concat_partitions([r[1] for r in results])
+    new = _concat_partitions(parts)
+    pos = new.pop(_POS).to_numpy(dtype=np.int64)
     if len(pos) != len(sites) or not np.array_equal(np.sort(pos), np.arange(len(sites))):
         raise RuntimeError(f"partitions returned {len(pos)} rows for {len(sites)} sites")
-    inv = np.empty(len(pos), dtype=np.int64)
-    inv[pos] = np.arange(len(pos))
-    new = new.iloc[inv].set_axis(sites.index)
-    columns = results[0][2]
+    new = new.iloc[_inverse(pos)].set_axis(sites.index)
     site_part = sites[[c for c in columns if c in sites.columns]]
     out = pd.concat([site_part, new], axis=1)[columns]
     out = gpd.GeoDataFrame(out, geometry=sites.geometry.name, crs=sites.crs)
-    out.attrs = dict(results[0][3])
+    out.attrs = {k: v for k, v in parts[0].attrs.items() if k != CPU_ATTR}
     return out
 
 
@@ -352,12 +718,25 @@ def start_cluster(
     return client, cluster
 
 
-def _say(enabled: bool):
+def _say(enabled: bool) -> Callable[[str], None]:
     def say(msg: str) -> None:
         if enabled:
             print(msg, file=sys.stderr, flush=True)
 
     return say
+
+
+def compute_partitions(client: object, scored: object, progress: bool = False) -> list[pd.DataFrame]:
+    """Every partition of ``scored`` computed on ``client``, in partition order."""
+    import dask
+
+    with dask.config.set({"dataframe.convert-string": False}):
+        futures = client.compute(scored.to_delayed())
+    if progress:
+        from distributed import progress as dask_progress
+
+        _progress_to_stderr(dask_progress, futures)
+    return client.gather(futures)
 
 
 def run_scoring_dask(
@@ -377,40 +756,31 @@ def run_scoring_dask(
     ``scheduler`` (tcp://host:port) connects to an existing cluster; otherwise a LocalCluster
     with ``n_workers`` processes is started and closed. ``client`` reuses a connected
     ``distributed.Client`` instead (tests). ``progress`` prints the dashboard link and a
-    progress bar on stderr.
+    progress bar on stderr. The partition plan is cached under ``<cache_dir>/dask-plans``.
     """
-    from distributed import progress as dask_progress
-
     t0 = time.perf_counter()
     say = _say(progress)
     scenario = load_scenario(sources, settings, say)
-    size = int(partition_size or DEFAULT_PARTITION_SIZE)
-    run_dir = Path(settings.cache_dir) / "dask-runs" / uuid.uuid4().hex
+    if scenario.sites.n_loaded == 0:  # nothing to partition: the single engine's empty table
+        return scoring_result(scenario, _empty_scored(scenario, settings, config), config, t0)
+    plan = plan_partitions(scenario, settings, int(partition_size or DEFAULT_PARTITION_SIZE), say=say)
     own_client = client is None
     cluster = None
     try:
-        say("partitioning the sites and selecting the targets near each partition")
-        plan = plan_partitions(scenario, settings, config, run_dir, size)
-        rows: list[tuple[np.ndarray, pd.DataFrame, list[str], dict]] = []
-        if plan.tasks:
-            if own_client:
-                client, cluster = start_cluster(scheduler, n_workers, memory_limit)
-            link = getattr(client, "dashboard_link", None)
-            if link:
-                say(f"Dask dashboard: {link}")
-            say(f"scoring {plan.n_sites} sites in {len(plan.tasks)} partitions")
-            futures = client.map(compute_partition, plan.tasks, pure=False)
-            if progress:
-                _progress_to_stderr(dask_progress, futures)
-            rows = client.gather(futures)
-        scored = assemble(scenario.sites.data, rows) if rows else _empty_scored(scenario, settings, config)
+        _, scored, columns = build_collection(plan, settings, config, scenario.arctic, scenario.rasters)
+        if own_client:
+            client, cluster = start_cluster(scheduler, n_workers, memory_limit)
+        link = getattr(client, "dashboard_link", None)
+        if link:
+            say(f"Dask dashboard: {link}")
+        say(f"scoring {plan.n_sites} sites in {plan.n_partitions} partitions")
+        parts = compute_partitions(client, scored, progress)
     finally:
         if own_client and client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-        shutil.rmtree(run_dir, ignore_errors=True)
-    return scoring_result(scenario, scored, config, t0)
+    return scoring_result(scenario, assemble(scenario.sites.data, parts, columns), config, t0)
 
 
 def _progress_to_stderr(dask_progress, futures) -> None:

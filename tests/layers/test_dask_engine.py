@@ -14,7 +14,15 @@ from affine import Affine
 
 from geo.crs import geodesic_circle
 from layers import dask_engine
-from layers.dask_engine import plan_partitions, run_scoring_dask, start_cluster
+from layers.dask_engine import (
+    build_collection,
+    plan_partitions,
+    read_layer_slice,
+    read_sites_partition,
+    run_scoring_dask,
+    score_partition,
+    start_cluster,
+)
 from layers.errors import LayerError
 from layers.pipeline import LayerSources, load_config, load_scenario, run_scoring
 from settings import Settings
@@ -145,12 +153,15 @@ def test_dask_equals_single_process_across_partitions(inputs, single, cluster_cl
     assert result.scored["site_id"].tolist() == single.scored["site_id"].tolist()
     assert result.rejected.equals(single.rejected)
     assert result.sources == single.sources
+    assert result.scored.attrs == single.scored.attrs  # the risk model's attrs; no benchmark timing left
     # the data really exercises the subtle cases
     s = single.scored
     assert s.loc[0, "nearest_protected_area"] == "big"  # tie at 0 km with "nested": lowest position wins
     assert s["dist_protected_area_km"].max() > 500  # sites whose nearest PA lies far, in other partitions
     assert {"across", "polar"} <= set(s["nearest_protected_area"].dropna())
-    assert not list((Path(settings.cache_dir) / "dask-runs").glob("*"))  # run files removed
+    plans = [p for p in (Path(settings.cache_dir) / "dask-plans").iterdir() if not p.name.startswith(".")]
+    assert plans and all((p / "plan.json").is_file() for p in plans)  # kept for the next run; no scratch left
+    assert not list((Path(settings.cache_dir) / "dask-plans").glob(".tmp-*"))
 
 
 def test_dask_through_a_scheduler_address(inputs, single, cluster_client, capsys):
@@ -160,20 +171,80 @@ def test_dask_through_a_scheduler_address(inputs, single, cluster_client, capsys
     _assert_same(single.scored, result.scored)
     err = capsys.readouterr().err
     assert "Dask dashboard:" in err and "3 partitions" in err and "100% Completed" in err
+    assert "partitioning the sites" in err and "reusing" not in err
+    # a second run (e.g. new weights) reuses the plan: the sites now come from the layer cache's GeoParquet
+    again = run_scoring_dask(sources, settings, load_config(settings), scheduler=address, partition_size=120)
+    _assert_same(single.scored, again.scored)
+    err = capsys.readouterr().err
+    assert "reusing the partition plan" in err and "partitioning the sites" not in err
+
+
+def test_the_driver_never_reads_the_stored_protected_areas(inputs, single, cluster_client, monkeypatch):
+    from layers.cache import StoredLayer
+
+    def refuse(self):
+        raise AssertionError("the Dask driver read the whole protected-area layer")
+
+    monkeypatch.setattr(StoredLayer, "data", property(refuse, StoredLayer.data.fset))
+    planned_from = {}
+    real_inputs = dask_engine._plan_inputs
+
+    def spy(scenario, scratch):
+        paths, written = real_inputs(scenario, scratch)
+        planned_from.update({name: name not in written for name in paths})
+        return paths, written
+
+    monkeypatch.setattr(dask_engine, "_plan_inputs", spy)
+    sources, settings = inputs
+    result = run_scoring_dask(
+        sources, settings, load_config(settings), client=cluster_client, partition_size=100, progress=False
+    )
+    _assert_same(single.scored, result.scored)
+    assert planned_from["protected_areas"] and planned_from["sites"]  # streamed from the layer cache's files
+    assert not planned_from["rainforest"]  # an in-memory layer, written to a scratch GeoParquet first
 
 
 def test_plan_sends_each_task_only_its_targets(inputs, tmp_path):
     sources, settings = inputs
     scenario = load_scenario(sources, settings)
-    plan = plan_partitions(scenario, settings, load_config(settings), tmp_path / "run", partition_size=40)
-    assert len(plan.tasks) == -(-N_SITES // 40)
-    assert pq.ParquetFile(plan.tasks[0].sites_path).num_row_groups == len(plan.tasks)  # one row group per task
+    plan = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans")
+    assert plan.n_partitions == -(-N_SITES // 40) and not plan.reused
+    assert pq.ParquetFile(plan.sites_path).num_row_groups == plan.n_partitions  # one row group per partition
     n_pa = len(scenario.protected_areas.data)
     per_task = plan.targets_per_task["protected_areas"]
     assert max(per_task) < n_pa and min(per_task) >= 1
-    pos, new, columns, _ = dask_engine.compute_partition(plan.tasks[1])
-    assert len(pos) == 40 and len(new) == 40
-    assert "risk_0_100" in columns and "dist_protected_area_km" in new.columns
+    sites = read_sites_partition(str(plan.sites_path), 1)
+    names = list(plan.layers)
+    layers = [read_layer_slice(plan.layers[name].slice(1)) for name in names]
+    assert len(layers[names.index("protected_areas")]) == per_task[1]
+    new = score_partition(
+        sites,
+        *layers,
+        layer_names=names,
+        settings=settings,
+        config=load_config(settings),
+        arctic=scenario.arctic,
+        rasters=scenario.rasters,
+    )
+    assert len(new) == 40 and "risk_0_100" in new.columns and "dist_protected_area_km" in new.columns
+    assert sorted(new["_asm_pos"]) == sorted(sites["_asm_pos"])
+
+
+def test_the_work_is_a_dask_geopandas_collection(inputs, tmp_path):
+    import dask.dataframe as dd
+    import dask_geopandas
+
+    sources, settings = inputs
+    scenario = load_scenario(sources, settings)
+    plan = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans")
+    sites, scored, columns = build_collection(plan, settings, load_config(settings), scenario.arctic)
+    assert isinstance(sites, dask_geopandas.GeoDataFrame)
+    assert isinstance(scored, dd.DataFrame) and not isinstance(scored, dask_geopandas.GeoDataFrame)
+    assert sites.npartitions == scored.npartitions == plan.n_partitions
+    assert any("score_partition" in str(k) for k in dict(scored.__dask_graph__()))
+    assert "_asm_pos" in scored.columns and "risk_0_100" in columns and "site_id" in columns
+    part2 = sites.get_partition(2).compute(scheduler="sync")
+    assert part2["_asm_pos"].tolist() == read_sites_partition(str(plan.sites_path), 2)["_asm_pos"].tolist()
 
 
 def test_worker_memory_is_bounded(cluster_client):
@@ -198,4 +269,4 @@ def test_bad_partition_size_is_refused(inputs, tmp_path):
     sources, settings = inputs
     scenario = load_scenario(sources, settings)
     with pytest.raises(ValueError, match="partition_size must be positive"):
-        plan_partitions(scenario, settings, load_config(settings), tmp_path / "run", partition_size=0)
+        plan_partitions(scenario, settings, 0, plans_dir=tmp_path / "plans")
