@@ -94,7 +94,7 @@ _SITE_SPACING_DEG = 0.0004  # densification of line/polygon sites: <= 44.5 m, so
 PA_ATTRIBUTE_COLUMNS = ("pa_id", "name", "designation", "iucn_cat")
 _PA_REQUIRED = PA_ATTRIBUTE_COLUMNS
 _PARALLEL_MIN = 100_000  # pairs: below this the serial kernels are used (they compile much faster)
-_SITE_BATCH = 250_000  # sites per batch of the PA facts: bounds the candidate-pair arrays (~20 per site)
+_SITE_BATCH = 50_000  # sites per batch of the PA facts: bounds the candidate-pair arrays (~20 per site)
 
 
 # ----------------------------------------------------------------------------- preparation
