@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --engine dask: LocalCluster worker processes (default: the CPU count)",
     )
+    score.add_argument(
+        "--partition-size",
+        type=int,
+        metavar="N",
+        help="with --engine dask: sites per partition (default 25000; smaller spreads the work over more cores)",
+    )
     _add_data_options(score)
 
     fetch = sub.add_parser(
@@ -257,8 +263,10 @@ def cmd_score(args: argparse.Namespace) -> int:
             "score needs --sites PATH (the demo data is for the dashboard; try --sites with your own file)"
         )
     _check_inputs(settings)
-    if args.engine != "dask" and (args.scheduler or args.workers is not None):
-        raise UsageError("--scheduler and --workers need --engine dask")
+    if args.engine != "dask" and (args.scheduler or args.workers is not None or args.partition_size is not None):
+        raise UsageError("--scheduler, --workers and --partition-size need --engine dask")
+    if args.partition_size is not None and args.partition_size < 1:
+        raise UsageError(f"--partition-size {args.partition_size}: give at least 1")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: give at least 1")
     config = load_config(settings, args.config)
@@ -274,6 +282,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                 scheduler=args.scheduler,
                 n_workers=args.workers,
                 progress=not args.no_progress,
+                partition_size=args.partition_size,
             )
         else:
             result = run_scoring(LayerSources.from_settings(settings), settings, config, progress)

@@ -772,8 +772,10 @@ def _union_disc_area_py(
         status0 = np.zeros(m, dtype=np.bool_)
         nsg = 0
         na = 0
+        covered = False
         for li in range(m):
             t = tgt[p0 + li]
+            li_first = nsg
             # winding number of polygon li around the centre (exterior rings CCW, holes CW)
             wind = 0.0
             for b in range(tgt_blk[t], tgt_blk[t + 1]):
@@ -822,6 +824,11 @@ def _union_disc_area_py(
                         na += 1
                     nsg += 1
             status0[li] = wind > math.pi  # 2π inside (minus 2π per hole containing it), else 0
+            if status0[li] and nsg == li_first:
+                covered = True  # the centre is inside li and li's boundary stays outside the disc
+        if covered:  # the disc lies inside one polygon: the union covers all of it
+            res[i] = math.pi * r_km * r_km
+            continue
 
         # the pieces in a uniform grid over the disc's square [-r, r]², each in every cell its
         # box (grown by eps) meets

@@ -191,7 +191,7 @@ def test_dask_engine_from_the_cli_equals_the_single_engine(tmp_path, french_csv,
     single, dask_out = tmp_path / "single.csv", tmp_path / "dask.csv"
     common = ("score", "--sites", str(french_csv), "--protected-areas", str(pa_file), "--no-progress")
     r1 = run_cli(*common, "--out", str(single))
-    r2 = run_cli(*common, "--out", str(dask_out), "--engine", "dask", "--workers", "2")
+    r2 = run_cli(*common, "--out", str(dask_out), "--engine", "dask", "--workers", "2", "--partition-size", "2")
     assert r1.returncode == 0, r1.stderr
     assert r2.returncode == 0, r2.stderr
     a, b = pd.read_csv(single), pd.read_csv(dask_out)
@@ -202,6 +202,8 @@ def test_scheduler_without_dask_engine_is_a_usage_error(tmp_path, french_csv):
     r = run_cli("score", "--sites", str(french_csv), "--out", str(tmp_path / "o.csv"), "--workers", "2")
     assert r.returncode == 2
     assert "need --engine dask" in r.stderr
+    r = run_cli("score", "--sites", str(french_csv), "--out", str(tmp_path / "o.csv"), "--partition-size", "10")
+    assert r.returncode == 2 and "need --engine dask" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -405,3 +405,12 @@ def test_area_column_can_be_left_out_and_nothing_else_changes() -> None:
     pd.testing.assert_frame_equal(lean, full.drop(columns="protected_area_km2_within_10km"))
     empty = compute_protected_area_proximity(sites, pa.iloc[:0], area_buffer_km=None)
     assert list(empty.columns) == list(lean.columns)
+
+
+def test_disc_inside_one_of_several_overlapping_pas_is_the_whole_disc() -> None:
+    # the union kernel's shortcut: the centre is inside a PA whose boundary stays outside the disc
+    big = shapely.segmentize(shapely.box(9.0, -1.0, 11.0, 1.0), 0.05)
+    small = _square_km(10.0, 0.0, 6.0)  # overlaps the disc, inside the big one
+    res = compute_protected_area_proximity(_sites([(10.0, 0.0)]), _pas([small, big]), area_buffer_km=5.0)
+    assert res["protected_areas_within_1km"].iloc[0] == 2
+    assert res["protected_area_km2_within_5km"].iloc[0] == pytest.approx(np.pi * 25.0, rel=1e-4)
