@@ -172,9 +172,9 @@ def _warm() -> None:
     import geo.proximity
     from geo.proximity import compute_protected_area_proximity
 
-    pa = gpd.GeoDataFrame(
-        {"pa_id": ["a"], "name": ["a"], "designation": ["x"], "iucn_cat": ["II"]},
-        geometry=[shapely.box(0, 0, 0.1, 0.1)],
+    pa = gpd.GeoDataFrame(  # two overlapping PAs: the union-area kernels are compiled too
+        {"pa_id": ["a", "b"], "name": ["a", "b"], "designation": ["x", "x"], "iucn_cat": ["II", "II"]},
+        geometry=[shapely.box(0, 0, 0.1, 0.1), shapely.box(0.05, 0.0, 0.2, 0.1)],
         crs="EPSG:4326",
     )
     sites = gpd.GeoSeries([shapely.Point(0.15, 0.05)], crs="EPSG:4326")
