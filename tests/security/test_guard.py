@@ -308,7 +308,9 @@ def test_no_eval_exec_or_pickle_in_the_code_base():
                     problems.append(f"{where} imports {names}")
             if isinstance(node, ast.Attribute) and node.attr in ("read_pickle", "to_pickle"):
                 problems.append(f"{where} uses .{node.attr}")
-            if isinstance(node, ast.keyword) and node.arg == "allow_pickle":
-                if not (isinstance(node.value, ast.Constant) and node.value.value is False):
-                    problems.append(f"{where} passes allow_pickle other than False")
+            explicit_false = (
+                isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant) and node.value.value is False
+            )
+            if isinstance(node, ast.keyword) and node.arg == "allow_pickle" and not explicit_false:
+                problems.append(f"{where} passes allow_pickle other than False")
     assert problems == []
