@@ -242,7 +242,6 @@ def test_geojson_and_shapefile_single_layer(tmp_path):
         assert set(load_protected_areas(p).data["pa_id"]) == {"555000001", "555000004", "555000005"}
 
 
-
 def test_geoparquet_file_and_a_plain_parquet_is_refused(tmp_path):
     polys, _ = _layers(post2025=True)
     polys.to_parquet(tmp_path / "wdpa.parquet")
@@ -252,6 +251,7 @@ def test_geoparquet_file_and_a_plain_parquet_is_refused(tmp_path):
     polys.drop(columns="geometry").to_parquet(tmp_path / "table.parquet")
     with pytest.raises(LayerError, match="not GeoParquet"):
         load_protected_areas(tmp_path / "table.parquet")
+
 
 def test_extraction_dir_is_private_and_removed(tmp_path, monkeypatch):
     made: list[str] = []
