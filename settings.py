@@ -49,8 +49,8 @@ class Settings(BaseSettings):
 
     # --- proximity ----------------------------------------------------------
     buffer_distances_km: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
-    # PA km² inside this geodesic disc around each site; 0 leaves the column out (a third of the
-    # proximity time on WDPA-sized layers)
+    # PA km² inside this geodesic disc around each site; 0 leaves the column out (about half of
+    # the proximity time on WDPA-sized layers)
     protected_area_km2_buffer_km: float = Field(10.0, ge=0.0)
     raster_buffer_km: float | None = None  # mean within this radius as well as the value at the site
     arctic_circle_lat: float = 66.5634

@@ -997,7 +997,7 @@ def compute_protected_area_proximity(
         into parts on both sides are handled.
     buffers_km : distances (km) for ``protected_areas_within_{d:g}km``.
     area_buffer_km : radius (km) of the geodesic disc for ``protected_area_km2_within_{r:g}km``;
-        None leaves that column out (it is the costliest fact: about a third of the time on
+        None leaves that column out (it is the costliest fact: about half of the time on
         WDPA-sized layers, where many sites have several overlapping PAs in the disc).
 
     Returns
