@@ -202,7 +202,11 @@ def _isna(v: Any) -> bool:
         return False
 
 
-def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
+def write_frame(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
+    """Write a frame as the cache stores it (GeoParquet when it has geometry; mixed-object columns as text).
+
+    Returns the entry metadata of the file: ``kind``, ``as_text`` and ``rows``.
+    """
     stored, texted = _storable(frame)
     if isinstance(stored, gpd.GeoDataFrame) and stored._geometry_column_name in stored.columns:
         stored.to_parquet(path, index=True)
@@ -282,7 +286,7 @@ class StoredLayer(LoadResult):
                     raise ValueError("data.parquet holds no geometry")
             except Exception as exc:  # damaged after it was opened: rebuild from the source
                 log.warning("cache entry %s is unreadable (%s); loading the layer again", self._entry, exc)
-                _discard(self._entry)
+                discard_entry(self._entry)
                 fresh = self._reload()
                 self.stored_path = None
                 frame = fresh.data
@@ -346,8 +350,8 @@ def _write_entry(cache_dir: Path, entry: Path, key: str, loader_name: str, param
             "params": _canonical(params),
             "source": result.source,
             "warnings": [str(w) for w in result.warnings],
-            "data": _write_frame(result.data, tmp / _DATA),
-            "rejected": _write_frame(result.rejected, tmp / _REJECTED),
+            "data": write_frame(result.data, tmp / _DATA),
+            "rejected": write_frame(result.rejected, tmp / _REJECTED),
             "created_unix_s": time.time(),
         }
         (tmp / _META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
@@ -363,7 +367,8 @@ def _write_entry(cache_dir: Path, entry: Path, key: str, loader_name: str, param
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _discard(entry: Path) -> None:
+def discard_entry(entry: Path) -> None:
+    """Remove a cache directory atomically: renamed aside first, so no reader sees half of it."""
     trash = entry.with_name(f".tmp-bad-{uuid.uuid4().hex}")
     try:
         os.rename(entry, trash)
@@ -414,7 +419,7 @@ def cached_layer(
             return _open_entry_lazily(entry, key, rebuild) if lazy else _read_entry(entry, key)
         except Exception as exc:  # any damage (truncated parquet, bad JSON, ...) means: rebuild
             log.warning("cache entry %s is unreadable (%s); rebuilding it from %s", entry, exc, path)
-            _discard(entry)
+            discard_entry(entry)
     result = load()
     try:
         _write_entry(cache_dir, entry, key, loader_name, params, result)

@@ -57,8 +57,8 @@ import shapely
 from geo import partition as gpart
 from geo.regions import PolarRegion
 from geo.risk import SENSITIVITY_FACTORS, RiskConfig
-from layers.cache import _write_frame as _cache_write_frame  # the cache's own GeoParquet writer
-from layers.cache import content_hash
+from layers.cache import content_hash, discard_entry
+from layers.cache import write_frame as _cache_write_frame  # the cache's own GeoParquet writer
 from layers.errors import LayerError
 from layers.pipeline import (
     LayerSources,
@@ -478,7 +478,7 @@ def plan_partitions(
                 return plan
             except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
                 say(f"the partition plan {entry} is unreadable ({exc}); planning anew")
-                _discard(entry)
+                discard_entry(entry)
         say("partitioning the sites and selecting the targets near each partition")
         build = scratch / "plan"
         build.mkdir()
@@ -495,15 +495,6 @@ def plan_partitions(
         return Plan(plan.directory, key, plan.n_sites, plan.partition_size, plan.layers, reused=False)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _discard(entry: Path) -> None:
-    trash = entry.with_name(f".tmp-bad-{uuid.uuid4().hex}")
-    try:
-        os.rename(entry, trash)
-    except FileNotFoundError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- partitions (workers)

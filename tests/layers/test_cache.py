@@ -194,7 +194,7 @@ def test_unwritable_cache_still_returns_the_result(layer_file: Path, tmp_path: P
     def boom(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(cache_mod, "_write_frame", boom)
+    monkeypatch.setattr(cache_mod, "write_frame", boom)
     load = CountingLoader(layer_file)
     with caplog.at_level(logging.WARNING, logger="layers.cache"):
         result = cached_layer(layer_file, "sites", {}, load, tmp_path / "cache")

@@ -14,7 +14,7 @@ import shapely
 from geo.crs import geodesic_circle
 from geo.partition import hilbert_keys
 from layers import dask_engine
-from layers.cache import _write_frame as cache_write_frame
+from layers.cache import write_frame as cache_write_frame
 from layers.dask_engine import plan_partitions, read_layer_slice
 from layers.errors import LayerError
 from layers.pipeline import LayerSources, Scenario, load_scenario
