@@ -730,6 +730,7 @@ def _union_disc_area_py(
     cz: np.ndarray,
     crad: np.ndarray,
     tgt_blk: np.ndarray,
+    seam: np.ndarray,
     a_km: float,
     e2: float,
 ) -> np.ndarray:
@@ -744,7 +745,9 @@ def _union_disc_area_py(
       is outside every other polygon (coincident edges: kept once if they run the same way,
       dropped if they run opposite ways);
     * the circle is split at every edge crossing; an arc counts when its midpoint is inside some
-      polygon.
+      polygon;
+    * edges flagged ``seam`` (where the parts of a polygon split at ±180° meet) count in the
+      winding number of the centre (they cancel there) but are not boundary pieces.
 
     "Inside polygon j" for a point M of the disc is the centre's status (winding number over all
     of j's edges) flipped by each crossing of the segment centre-M with j's clipped pieces. The
@@ -812,6 +815,11 @@ def _union_disc_area_py(
                     wind += orient[k] * math.atan2(ax * by - ay * bx, ax * bx + ay * by)
                     kk = k
                     k += 1
+                    if seam[kk]:
+                        # where a split polygon's parts meet at ±180°: not boundary (its two copies,
+                        # running both ways, would cancel in the area but confuse the classification
+                        # of other polygons' seams there)
+                        continue
                     t0, t1 = _clip_to_disc(ax, ay, bx, by, r_km)
                     if t1 <= t0:
                         continue

@@ -147,6 +147,7 @@ class _Flat:
     cz: np.ndarray
     crad: np.ndarray
     tgt_blk: np.ndarray
+    seam: np.ndarray  # bool per vertex: edge k -> k+1 is on the ±180° seam of a split target
 
     def kernel_args(self) -> tuple[np.ndarray, ...]:
         return (
@@ -296,7 +297,33 @@ def _alloc_vertices(nv: int) -> tuple[np.ndarray, ...]:
 
 def _flat_from_vertices(tgt_v: np.ndarray, arrays: tuple[np.ndarray, ...]) -> _Flat:
     vx, vy, vz, brk, ring_sign, orient = arrays
-    return _Flat(vx, vy, vz, brk, ring_sign, orient, *_blocks(tgt_v, vx, vy, vz))
+    return _Flat(vx, vy, vz, brk, ring_sign, orient, *_blocks(tgt_v, vx, vy, vz), _seams(tgt_v, vx, vy, vz, brk))
+
+
+def _seams(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray, brk: np.ndarray) -> np.ndarray:
+    """Edges (by start vertex) on the ±180° meridian of a target whose parts meet there.
+
+    A polygon split at the antimeridian (as WDPA stores them) has its parts' edges along ±180°
+    running both ways over the same stretch: they are not boundary, the parts join there. Such
+    edges are flagged when a target's edges on ±180° cancel as a whole (as much length runs north
+    as south); a target with a real boundary along ±180° (unmatched) keeps it.
+    """
+    on = (np.abs(vy) < 1e-12) & (vx < 0.0)
+    seam = np.zeros(len(vx), dtype=bool)
+    if len(vx) < 2:
+        return seam
+    edge = on[:-1] & on[1:] & ~brk[:-1]
+    k = np.flatnonzero(edge)
+    if len(k) == 0:
+        return seam
+    owner = np.searchsorted(tgt_v, k, side="right") - 1
+    dz = vz[k + 1] - vz[k]
+    n = len(tgt_v) - 1
+    north = np.bincount(owner, weights=np.maximum(dz, 0.0), minlength=n)
+    south = np.bincount(owner, weights=np.maximum(-dz, 0.0), minlength=n)
+    joined = (north > 0.0) & (np.abs(north - south) <= 1e-12)
+    seam[k[joined[owner]]] = True
+    return seam
 
 
 def _flatten_geos(geoms: np.ndarray) -> _Flat:
@@ -954,6 +981,7 @@ def _area_within_disc_km2(
             flat.cz,
             flat.crad,
             flat.tgt_blk,
+            flat.seam,
             WGS84_A_KM,
             WGS84_E2,
         )

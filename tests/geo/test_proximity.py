@@ -414,3 +414,30 @@ def test_disc_inside_one_of_several_overlapping_pas_is_the_whole_disc() -> None:
     res = compute_protected_area_proximity(_sites([(10.0, 0.0)]), _pas([small, big]), area_buffer_km=5.0)
     assert res["protected_areas_within_1km"].iloc[0] == 2
     assert res["protected_area_km2_within_5km"].iloc[0] == pytest.approx(np.pi * 25.0, rel=1e-4)
+
+
+def test_area_in_disc_across_the_antimeridian_with_overlapping_split_pas() -> None:
+    # two PAs split at ±180° into parts (as WDPA stores them), overlapping where their parts meet;
+    # their seam edges along the meridian are not boundary: the union must not count or lose
+    # anything there. Reference: the same circles, unsplit, in an equal-area projection at the site.
+    import pyproj
+
+    centres = [(179.99, -17.5, 6.0), (-179.995, -17.49, 8.0)]
+    pas = [geodesic_circle(lon, lat, r, n_vertices=720) for lon, lat, r in centres]
+    assert all(p.geom_type == "MultiPolygon" for p in pas)
+    site = (179.999, -17.5)
+    res = compute_protected_area_proximity(_sites([site]), _pas(pas), area_buffer_km=10.0)
+
+    laea = pyproj.Transformer.from_crs(
+        "EPSG:4326", f"+proj=laea +lat_0={site[1]} +lon_0={site[0]} +ellps=WGS84 +units=m", always_xy=True
+    )
+
+    def projected_circle(lon: float, lat: float, r_km: float, n: int) -> shapely.Polygon:
+        az = np.linspace(0.0, 360.0, n, endpoint=False)
+        lons, lats, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, r_km * 1000.0))
+        return shapely.Polygon(np.column_stack(laea.transform(lons, lats)))
+
+    union = shapely.union_all([projected_circle(lon, lat, r, 720) for lon, lat, r in centres])
+    ref = projected_circle(*site, 10.0, 4096).intersection(union).area / 1e6
+    assert res["protected_areas_within_1km"].iloc[0] == 2
+    assert res["protected_area_km2_within_10km"].iloc[0] == pytest.approx(ref, rel=2e-3)

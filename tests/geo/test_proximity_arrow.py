@@ -205,3 +205,17 @@ def test_z_order_is_a_permutation_that_keeps_neighbours_together() -> None:
     assert order[0] == 3  # missing first
     pos = {int(v): k for k, v in enumerate(order)}
     assert abs(pos[0] - pos[2]) == 1  # the two sites 150 m apart are neighbours in the order
+
+
+def test_seams_are_the_matched_antimeridian_edges_only() -> None:
+    split = shapely.MultiPolygon(  # one PA split at ±180°: its parts meet along the meridian
+        [shapely.box(179.0, -18.0, 180.0, -17.0), shapely.box(-180.0, -18.0, -179.0, -17.0)]
+    )
+    edge_only = shapely.box(179.0, 10.0, 180.0, 11.0)  # a real boundary on 180°E, no other part
+    flat = proximity._flatten(np.array([split, edge_only], dtype=object))
+    seam = flat.seam
+    assert seam.sum() == 2  # the east part's edge on 180° and the west part's on -180°
+    k = np.flatnonzero(seam)
+    lon = np.degrees(np.arctan2(flat.vy[k], flat.vx[k]))
+    assert np.allclose(np.abs(lon), 180.0)
+    assert np.allclose(np.degrees(np.arcsin(flat.vz[k])) + np.degrees(np.arcsin(flat.vz[k + 1])), -35.0)
