@@ -1001,6 +1001,7 @@ def _union_disc_area_py(
             angles[0] = 0.0
             na = 1
         srt = np.sort(angles[:na])
+        chain = False  # arcs: each walk starts at the previous arc's midpoint (no piece lies there)
         for u in range(na):
             a0 = srt[u]
             span = 2.0 * math.pi if full else (srt[u + 1] if u + 1 < na else srt[0] + 2.0 * math.pi) - a0
@@ -1008,11 +1009,11 @@ def _union_disc_area_py(
                 continue
             am = a0 + 0.5 * span
             call += 1
-            # from the centre (walking from the previous arc's midpoint instead was tried: it changed
-            # areas on the benchmark data, and the cause was not found, so it is not used)
+            mx_ = r_km * math.cos(am)
+            my_ = r_km * math.sin(am)
             arc_in = _classify(
-                r_km * math.cos(am),
-                r_km * math.sin(am),
+                mx_,
+                my_,
                 0.0,
                 0.0,
                 0,
@@ -1035,10 +1036,13 @@ def _union_disc_area_py(
                 coinc,
                 stamp,
                 call,
-                0.0,
-                0.0,
-                False,
+                chain_x,
+                chain_y,
+                chain,
             )
+            chain = True
+            chain_x = mx_
+            chain_y = my_
             if arc_in:
                 total += 0.5 * r_km * r_km * span
         res[i] = max(total, 0.0)
