@@ -50,7 +50,7 @@ def prepare_sites(raw: Path, out: Path) -> Path:
     import geopandas as gpd
     import numpy as np
 
-    from layers.cache import _write_frame
+    from layers.cache import write_frame
 
     if out.exists():
         return out
@@ -66,7 +66,7 @@ def prepare_sites(raw: Path, out: Path) -> Path:
     sites["lon"] = sites.geometry.x
     sites["lat"] = sites.geometry.y
     tmp = out.with_suffix(".tmp")
-    _write_frame(sites, tmp)
+    write_frame(sites, tmp)
     os.replace(tmp, out)
     return out
 
