@@ -68,6 +68,7 @@ import shapely
 
 from geo import _kernels
 from geo.crs import GEOD
+from geo.curves import spatial_order
 
 __all__ = [
     "PreparedTargets",
@@ -308,7 +309,7 @@ def _seams(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray, br
     edges are flagged when a target's edges on ±180° cancel as a whole (as much length runs north
     as south); a target with a real boundary along ±180° (unmatched) keeps it.
     """
-    on = (np.abs(vy) < 1e-12) & (vx < 0.0)
+    on = (vy < 1e-12) & (vy > -1e-12) & (vx < 0.0)  # lon = ±180° (no float temporary of |vy|)
     seam = np.zeros(len(vx), dtype=bool)
     if len(vx) < 2:
         return seam
@@ -1063,25 +1064,6 @@ def compute_protected_area_proximity(
     return _pa_facts(geoms, sites.index, tg, pa_rows, buffers_km, area_buffer_km)
 
 
-def _spread_bits(v: np.ndarray) -> np.ndarray:
-    """The 16 low bits of ``v`` spread to the even bits of a uint64 (Morton interleave)."""
-    v = v.astype(np.uint64) & np.uint64(0xFFFF)
-    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
-    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
-    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
-
-
-def _z_order(bounds: np.ndarray) -> np.ndarray:
-    """A permutation of the rows of lon/lat ``bounds`` (n, 4) along a Z (Morton) curve of their
-    centres on a 2^16 x 2^16 lon/lat grid (rows with NaN bounds first, in input order)."""
-    cx = np.nan_to_num(0.5 * (bounds[:, 0] + bounds[:, 2]), nan=-180.0)
-    cy = np.nan_to_num(0.5 * (bounds[:, 1] + bounds[:, 3]), nan=-90.0)
-    qx = np.clip((cx + 180.0) / 360.0 * 65535.0, 0, 65535).astype(np.uint64)
-    qy = np.clip((cy + 90.0) / 180.0 * 65535.0, 0, 65535).astype(np.uint64)
-    return np.argsort(_spread_bits(qx) | (_spread_bits(qy) << np.uint64(1)), kind="stable")
-
-
 def _pa_facts(
     geoms: np.ndarray,
     index: pd.Index,
@@ -1114,10 +1096,12 @@ def _pa_facts(
             out[area_col] = np.zeros(n)
         return out
 
-    # Sites are taken in Z-order (neighbours share PAs, so the kernels find the PA vertices in
-    # cache) and in batches (the candidate pairs of a million sites would take GBs). Every per-site
-    # result is independent of the order and of the batch, and is put back in input order.
-    order = _z_order(shapely.bounds(geoms))
+    # Sites are taken along a Hilbert curve (neighbours share PAs, so the kernels find the PA
+    # vertices in cache) and in batches (the candidate pairs of a million sites would take GBs).
+    # Every per-site result is independent of the order and of the batch, and is put back in
+    # input order. Sites without geometry (NaN bounds) go to the curve's start.
+    b = shapely.bounds(geoms)
+    order = spatial_order(0.5 * (b[:, 0] + b[:, 2]), 0.5 * (b[:, 1] + b[:, 3]))
     if tg.flat is None and n > _SITE_BATCH:  # flatten every target once, not once per batch
         tg = replace(tg, flat=_FlatSet(_flatten(tg.geoms), np.arange(len(tg), dtype=np.int64)))
     codes, uniq_codes = pd.factorize(attrs["pa_id"].astype("string"), use_na_sentinel=False)

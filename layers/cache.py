@@ -306,6 +306,25 @@ class StoredLayer(LoadResult):
         return self._rows if self._data is None else len(self._data)
 
 
+def geoparquet_geometry_column(schema: pa.Schema, path: Path | str) -> str:
+    """The primary geometry column of a GeoParquet file (WKB-encoded); a LayerError otherwise."""
+    try:
+        geo = json.loads((schema.metadata or {})[b"geo"])
+        name = geo["primary_column"]
+        encoding = str(geo["columns"][name].get("encoding", "WKB"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise LayerError(
+            path, "not a GeoParquet file (no valid 'geo' metadata)", "write it with geopandas' to_parquet"
+        ) from exc
+    if encoding.upper() != "WKB":
+        raise LayerError(
+            path,
+            f"GeoParquet geometry encoded as {encoding}, the engines read WKB",
+            "write the layer with geometry_encoding='WKB' (geopandas' default)",
+        )
+    return name
+
+
 def read_stored_table(path: Path, columns: list[str] | None = None) -> pa.Table:
     """A stored GeoParquet file (``LoadResult.stored_path``) as a pyarrow Table, schema metadata kept.
 
@@ -318,8 +337,8 @@ def read_stored_table(path: Path, columns: list[str] | None = None) -> pa.Table:
 
     f = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
     if columns is not None:  # the primary geometry column always comes along
-        geo = json.loads((f.schema_arrow.metadata or {}).get(b"geo", b"{}"))
-        columns = [*columns, *([g] if (g := geo.get("primary_column", "geometry")) not in columns else [])]
+        geom = geoparquet_geometry_column(f.schema_arrow, path)
+        columns = [*columns, *([geom] if geom not in columns else [])]
     batches = list(f.iter_batches(batch_size=20_000, columns=columns))
     schema = f.schema_arrow if columns is None else pa.schema([f.schema_arrow.field(c) for c in columns])
     return pa.Table.from_batches(batches, schema=schema.with_metadata(f.schema_arrow.metadata))

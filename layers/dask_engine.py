@@ -57,7 +57,7 @@ import shapely
 from geo import partition as gpart
 from geo.regions import PolarRegion
 from geo.risk import SENSITIVITY_FACTORS, RiskConfig
-from layers.cache import content_hash, discard_entry
+from layers.cache import content_hash, discard_entry, geoparquet_geometry_column
 from layers.cache import write_frame as _cache_write_frame  # the cache's own GeoParquet writer
 from layers.errors import LayerError
 from layers.pipeline import (
@@ -150,25 +150,6 @@ class Plan:
 
 
 # ----------------------------------------------------------------------------- GeoParquet helpers
-def _geometry_column(schema: pa.Schema, path: Path | str) -> str:
-    """The primary geometry column of a GeoParquet file (WKB-encoded)."""
-    try:
-        geo = json.loads((schema.metadata or {})[b"geo"])
-        name = geo["primary_column"]
-        encoding = str(geo["columns"][name].get("encoding", "WKB"))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise LayerError(
-            path, "not a GeoParquet file (no valid 'geo' metadata)", "write it with geopandas' to_parquet"
-        ) from exc
-    if encoding.upper() != "WKB":
-        raise LayerError(
-            path,
-            f"GeoParquet geometry encoded as {encoding}, the Dask planner reads WKB",
-            "write the layer with geometry_encoding='WKB' (geopandas' default)",
-        )
-    return name
-
-
 def _open(path: Path | str) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path, buffer_size=_IO_BUFFER, pre_buffer=False)
@@ -206,7 +187,7 @@ def _frame_from_table(table: pa.Table, geom_col: str) -> gpd.GeoDataFrame:
 def _read_geoparquet(path: str, row_groups: Sequence[int]) -> gpd.GeoDataFrame:
     """Only the given row groups of a plan GeoParquet (WKB geometry, EPSG:4326), index reset."""
     pf = pq.ParquetFile(path)
-    geom_col = _geometry_column(pf.schema_arrow, path)
+    geom_col = geoparquet_geometry_column(pf.schema_arrow, path)
     table = pf.read_row_groups(list(row_groups)) if row_groups else pf.schema_arrow.empty_table()
     return _frame_from_table(table, geom_col)
 
@@ -238,7 +219,7 @@ class _SiteScan:
 
 def _scan_sites(path: Path) -> _SiteScan:
     pf = _open(path)
-    geom_col = _geometry_column(pf.schema_arrow, path)
+    geom_col = geoparquet_geometry_column(pf.schema_arrow, path)
     keys, bounds, lon1, lat1 = [], [], [], []
     for batch in pf.iter_batches(batch_size=_batch_rows(pf, geom_col), columns=["lon", "lat", geom_col]):
         lon = batch.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -257,7 +238,7 @@ def _scan_sites(path: Path) -> _SiteScan:
 def _scan_layer(path: Path) -> tuple[np.ndarray, gpart.TargetBoxes]:
     """Hilbert key of each target's box centre, and the boxes and sampled vertices of the layer."""
     pf = _open(path)
-    geom_col = _geometry_column(pf.schema_arrow, path)
+    geom_col = geoparquet_geometry_column(pf.schema_arrow, path)
     keys, parts, offset = [], [], 0
     for batch in pf.iter_batches(batch_size=_batch_rows(pf, geom_col), columns=[geom_col]):
         geoms = shapely.from_wkb(batch.column(0).to_numpy(zero_copy_only=False))
@@ -278,7 +259,7 @@ def _external_sort(src: Path, rank: np.ndarray, group_size: int, out: Path, scra
     holds each row's position in ``src``. Memory: about one batch and one bucket.
     """
     pf = _open(src)
-    geom_col = _geometry_column(pf.schema_arrow, src)
+    geom_col = geoparquet_geometry_column(pf.schema_arrow, src)
     schema = _output_schema(pf.schema_arrow, geom_col)
     batch_rows = _batch_rows(pf, geom_col)
     bucket_rows = group_size * max(1, batch_rows // group_size)

@@ -184,7 +184,7 @@ def test_arrow_non_positive_buffer_raises(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("batch", [1, 3, 4])
 def test_site_batches_give_the_same_frame(tmp_path: Path, monkeypatch, batch: int) -> None:
-    # the sites are processed in Z-order batches; any batch size gives the unbatched result, on
+    # the sites are processed in Hilbert-curve batches; any batch size gives the unbatched result, on
     # both paths (the GeoDataFrame path flattens every PA once when it batches)
     frame = _pa_frame()
     path = tmp_path / "pa.parquet"
@@ -196,11 +196,13 @@ def test_site_batches_give_the_same_frame(tmp_path: Path, monkeypatch, batch: in
     pd.testing.assert_frame_equal(compute_protected_area_proximity_arrow(_sites(), pq.read_table(path), **kw), whole)
 
 
-def test_z_order_is_a_permutation_that_keeps_neighbours_together() -> None:
+def test_site_order_is_a_permutation_that_keeps_neighbours_together() -> None:
+    from geo.curves import spatial_order
+
     bounds = np.array(
         [[10.0, 0.0, 10.0, 0.0], [-170.0, 60.0, -170.0, 60.0], [10.001, 0.001, 10.001, 0.001], [np.nan] * 4]
     )
-    order = proximity._z_order(bounds)
+    order = spatial_order(0.5 * (bounds[:, 0] + bounds[:, 2]), 0.5 * (bounds[:, 1] + bounds[:, 3]))
     assert sorted(order) == [0, 1, 2, 3]
     assert order[0] == 3  # missing first
     pos = {int(v): k for k, v in enumerate(order)}
