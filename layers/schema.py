@@ -8,6 +8,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from geo.vocab import IUCN_CATEGORIES  # noqa: F401  (re-exported: the loaders' vocabulary)
+
 CRS_WGS84 = "EPSG:4326"
 
 # --- sites ------------------------------------------------------------------
@@ -72,18 +74,6 @@ PA_COLUMNS: tuple[str, ...] = (
     "rep_area_km2",  # float
     "from_point",  # bool: geometry is a geodesic circle built from a point and REP_AREA
     "geometry",  # (Multi)Polygon, EPSG:4326
-)
-IUCN_CATEGORIES: tuple[str, ...] = (
-    "Ia",
-    "Ib",
-    "II",
-    "III",
-    "IV",
-    "V",
-    "VI",
-    "Not Reported",
-    "Not Applicable",
-    "Not Assigned",
 )
 
 
