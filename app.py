@@ -250,7 +250,7 @@ class _StageProgress:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from dashboard.exports import write_rejected, write_table
-    from layers.pipeline import LayerSources, load_config, ordered_output_columns, run_scoring
+    from scoring.pipeline import LayerSources, load_config, ordered_output_columns, run_scoring
 
     settings = settings_from_args(args)
     out = Path(args.out)
@@ -273,7 +273,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     progress = _StageProgress(enabled=not args.no_progress)
     try:
         if args.engine == "dask":
-            from layers.dask_engine import run_scoring_dask
+            from scoring.dask_engine import run_scoring_dask
 
             result = run_scoring_dask(
                 LayerSources.from_settings(settings),

@@ -1,6 +1,6 @@
-"""Benchmark: the Dask engine (``layers.dask_engine``) against the single-process engine.
+"""Benchmark: the Dask engine (``scoring.dask_engine``) against the single-process engine.
 
-Both engines compute the same thing: ``layers.pipeline.compute_facts`` + ``score_facts`` on
+Both engines compute the same thing: ``scoring.pipeline.compute_facts`` + ``score_facts`` on
 WDPA-like protected areas and ASM-like point sites from ``benchmarks/make_synthetic.py``.
 
 The inputs are what the CLI gets from a warm layer cache: the protected areas as a stored
@@ -97,8 +97,8 @@ def _scenario(sites_path: Path, pa_path: Path):
     import pyarrow.parquet as pq
 
     from layers.ecosystems import load_arctic
-    from layers.pipeline import Scenario
     from layers.schema import LoadResult
+    from scoring.pipeline import Scenario
     from settings import Settings
 
     settings = Settings()
@@ -118,7 +118,7 @@ def _scenario(sites_path: Path, pa_path: Path):
 
 
 def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_path: Path, partition_size: int) -> None:
-    from layers.pipeline import compute_facts, load_config, score_facts
+    from scoring.pipeline import compute_facts, load_config, score_facts
 
     t_read = time.perf_counter()
     scenario, settings = _scenario(sites_path, pa_path)
@@ -131,7 +131,7 @@ def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_pa
     else:
         from distributed import get_task_stream
 
-        from layers import dask_engine
+        from scoring import dask_engine
 
         with tempfile.TemporaryDirectory(dir=result_path.parent) as tmp:
             plans = Path(tmp) / "plans"

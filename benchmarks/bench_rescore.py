@@ -40,7 +40,7 @@ IUCN = ["Ia", "Ib", "II", "III", "IV", "V", "VI", "Not Reported", "Not Assigned"
 
 
 def make_facts(n: int, seed: int = 20261130) -> pd.DataFrame:
-    """Synthetic facts with the column contract of layers.pipeline.compute_facts (and ~5 % NaN)."""
+    """Synthetic facts with the column contract of scoring.pipeline.compute_facts (and ~5 % NaN)."""
     rng = np.random.default_rng(seed)
     commodity = rng.choice(COMMODITIES, n, p=[0.55, 0.08, 0.08, 0.04, 0.08, 0.05, 0.04, 0.04, 0.04])
 

@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.views import config_overrides, prepare_scored
-from layers.pipeline import LayerSources, compute_facts, load_config, load_scenario, score_facts
+from scoring.pipeline import LayerSources, compute_facts, load_config, load_scenario, score_facts
 
 
 @dataclass(frozen=True, eq=False)

@@ -233,7 +233,7 @@ def export_table_bytes(
     ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
     if ext not in TABLE_MEDIA:
         raise ValueError(f"unknown table format {ext!r}; one of {', '.join(TABLE_MEDIA)}")
-    from layers.pipeline import ordered_output_columns
+    from scoring.pipeline import ordered_output_columns
 
     table = frame[ordered_output_columns(frame)]
     with tempfile.TemporaryDirectory(prefix="asm-export-") as tmp:

@@ -534,7 +534,7 @@ DETAIL_SKIP = ("risk_explanation",)
 
 def detail_attributes(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every attribute of a site as (name, display text), floats rounded, in the output-contract order."""
-    from layers.pipeline import ordered_output_columns
+    from scoring.pipeline import ordered_output_columns
 
     order = ordered_output_columns(pd.DataFrame(columns=list(record)))
     out = []

@@ -290,7 +290,7 @@ def clear_workspace(settings, workspace_id: str) -> None:
 
 def workspace_sources(settings, workspace_id: str):
     """The LayerSources of a workspace: its uploads over the server's own layers."""
-    from layers.pipeline import LayerSources
+    from scoring.pipeline import LayerSources
 
     manifest = read_manifest(settings, workspace_id) or {}
     root = workspace_dir(settings, workspace_id)
@@ -318,7 +318,7 @@ def workspace_sources(settings, workspace_id: str):
 def build_workspace_dataset(settings, workspace_id: str):
     """Load a workspace's layers and facts; the facts are computed once and kept in the workspace."""
     from dashboard.data import dataset_from_scenario
-    from layers.pipeline import compute_facts, load_scenario
+    from scoring.pipeline import compute_facts, load_scenario
 
     manifest = read_manifest(settings, workspace_id) or {}
     root = workspace_dir(settings, workspace_id)

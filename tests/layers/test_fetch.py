@@ -242,7 +242,7 @@ def test_unknown_dataset_name_is_rejected(tmp_path: Path) -> None:
 
 def test_fetched_real_data_becomes_the_default_scenario(server, tmp_path: Path) -> None:
     """After fetch-data, the dashboard's default (no data options) is the real AMW data, not the demo."""
-    from layers.pipeline import LayerSources, compute_facts, load_scenario
+    from scoring.pipeline import LayerSources, compute_facts, load_scenario
     from settings import Settings
 
     _, base_urls = server

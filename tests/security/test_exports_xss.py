@@ -20,7 +20,7 @@ from dashboard.figures import make_map_figure, make_static_map_figure, site_cust
 from dashboard.layout import make_detail, make_grid
 from dashboard.state import default_state
 from dashboard.views import prepare_scored, render_state, site_record
-from layers.pipeline import load_config
+from scoring.pipeline import load_config
 from settings import Settings
 from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
 

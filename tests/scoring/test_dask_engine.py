@@ -1,4 +1,4 @@
-"""layers.dask_engine on a real LocalCluster (2 worker processes): same table as the single engine."""
+"""scoring.dask_engine on a real LocalCluster (2 worker processes): same table as the single engine."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import rasterio
 from affine import Affine
 
 from geo.crs import geodesic_circle
-from layers import dask_engine
-from layers.dask_engine import (
+from layers.errors import LayerError
+from scoring import dask_engine
+from scoring.dask_engine import (
     build_collection,
     plan_partitions,
     read_layer_slice,
@@ -23,8 +24,7 @@ from layers.dask_engine import (
     score_partition,
     start_cluster,
 )
-from layers.errors import LayerError
-from layers.pipeline import LayerSources, load_config, load_scenario, run_scoring
+from scoring.pipeline import LayerSources, load_config, load_scenario, run_scoring
 from settings import Settings
 
 N_SITES = 300

@@ -1,4 +1,4 @@
-"""layers.dask_engine's planner: streamed from the stored GeoParquet, cached by content, never stale."""
+"""scoring.dask_engine's planner: streamed from the stored GeoParquet, cached by content, never stale."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import shapely
 
 from geo.crs import geodesic_circle
 from geo.partition import hilbert_keys
-from layers import dask_engine
 from layers.cache import write_frame as cache_write_frame
-from layers.dask_engine import plan_partitions, read_layer_slice
 from layers.errors import LayerError
-from layers.pipeline import LayerSources, Scenario, load_scenario
+from scoring import dask_engine
+from scoring.dask_engine import plan_partitions, read_layer_slice
+from scoring.pipeline import LayerSources, Scenario, load_scenario
 from settings import Settings
 
 N_SITES = 150

@@ -1,4 +1,4 @@
-"""layers.pipeline: the PA layer stays on disk (lazy cache entry) and the proximity engine decodes
+"""scoring.pipeline: the PA layer stays on disk (lazy cache entry) and the proximity engine decodes
 its GeoParquet itself; the result equals the in-memory GeoDataFrame path exactly."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 from geo.crs import geodesic_circle
 from layers.cache import StoredLayer, read_stored_table
-from layers.pipeline import LayerSources, compute_facts, load_config, load_scenario, run_scoring
+from scoring.pipeline import LayerSources, compute_facts, load_config, load_scenario, run_scoring
 from settings import Settings
 
 

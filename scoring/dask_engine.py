@@ -1,6 +1,6 @@
-"""Scale-out scoring: the proximity and the scoring of ``layers.pipeline`` on a Dask cluster.
+"""Scale-out scoring: the proximity and the scoring of ``scoring.pipeline`` on a Dask cluster.
 
-``run_scoring_dask`` gives the same table as ``layers.pipeline.run_scoring`` (same rows in
+``run_scoring_dask`` gives the same table as ``scoring.pipeline.run_scoring`` (same rows in
 the same order, same columns and dtypes, distances equal to within 1e-9 km) but computes
 the facts and the scores partition by partition, as a dask-geopandas collection computed on
 dask.distributed workers:
@@ -60,7 +60,8 @@ from geo.risk import SENSITIVITY_FACTORS, RiskConfig
 from layers.cache import content_hash, discard_entry, geoparquet_geometry_column
 from layers.cache import write_frame as _cache_write_frame  # the cache's own GeoParquet writer
 from layers.errors import LayerError
-from layers.pipeline import (
+from layers.schema import CRS_WGS84, LoadResult
+from scoring.pipeline import (
     LayerSources,
     Scenario,
     ScoringResult,
@@ -69,7 +70,6 @@ from layers.pipeline import (
     score_facts,
     scoring_result,
 )
-from layers.schema import CRS_WGS84, LoadResult
 
 __all__ = [
     "DEFAULT_PARTITION_SIZE",
@@ -723,7 +723,7 @@ def run_scoring_dask(
     memory_limit: int | str | None = None,
     client: object | None = None,
 ) -> ScoringResult:
-    """``layers.pipeline.run_scoring`` on a Dask cluster; same result, computed partition by partition.
+    """``scoring.pipeline.run_scoring`` on a Dask cluster; same result, computed partition by partition.
 
     ``scheduler`` (tcp://host:port) connects to an existing cluster; otherwise a LocalCluster
     with ``n_workers`` processes is started and closed. ``client`` reuses a connected
