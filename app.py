@@ -16,6 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from layers.formats import RASTER_EXTENSIONS, SITE_EXTENSIONS, VECTOR_EXTENSIONS
+from layers.guard import check_input_path, harden_gdal
+from scoring.errors import UsageError, describe_error
+from settings import Settings, get_settings
+
+# What `score --out` writes (scoring.writers.write_table); listed here so --help needs no geo stack.
 TABLE_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
 
 
@@ -137,14 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class UsageError(Exception):
-    """Bad command-line usage (exit code 2)."""
-
-
-def settings_from_args(args: argparse.Namespace):
+def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the command-line options given."""
-    from settings import Settings
-
     overrides: dict = {}
     for opt, key in (
         ("host", "host"), ("port", "port"), ("sites", "sites_path"), ("protected_areas", "protected_areas_path"),
@@ -166,8 +168,6 @@ def settings_from_args(args: argparse.Namespace):
         rasters[name.strip()] = Path(path.strip())
     if rasters:
         overrides["rasters"] = rasters
-    from pydantic import ValidationError
-
     try:
         # init arguments override the ASM_ environment, and are validated like it
         return Settings(**overrides)
@@ -180,35 +180,16 @@ def settings_from_args(args: argparse.Namespace):
         ) from exc
 
 
-VECTOR_INPUTS = (
-    ".gpkg",
-    ".shp",
-    ".geojson",
-    ".json",
-    ".fgb",
-    ".gml",
-    ".kml",
-    ".sqlite",
-    ".zip",
-    ".parquet",
-    ".geoparquet",
-)
-RASTER_INPUTS = (".tif", ".tiff", ".vrt", ".img", ".nc", ".nc4", ".cdf")
-
-
-def _check_inputs(settings) -> None:
+def _check_inputs(settings: Settings) -> None:
     """Every input path through ``layers.guard`` (local file, known extension, size, signature) before reading."""
-    from layers.guard import check_input_path, harden_gdal
-    from layers.readers import ACCEPTED_EXTENSIONS
-
     harden_gdal()
     max_mb = float(settings.max_upload_mb)
     for label, path, extensions, dirs in (
-        ("--sites", settings.sites_path, ACCEPTED_EXTENSIONS, ()),
-        ("--protected-areas", settings.protected_areas_path, VECTOR_INPUTS, ("",)),  # .gdb or a folder of files
-        ("--rainforest", settings.rainforest_path, VECTOR_INPUTS + RASTER_INPUTS, (".gdb",)),
-        ("--reefs", settings.reefs_path, VECTOR_INPUTS, (".gdb",)), ("--arctic", settings.arctic_path, VECTOR_INPUTS, ()),
-        ("--water", settings.water_path, VECTOR_INPUTS, (".gdb",)), ("--countries", settings.countries_path, VECTOR_INPUTS, ()),
+        ("--sites", settings.sites_path, SITE_EXTENSIONS, ()),
+        ("--protected-areas", settings.protected_areas_path, VECTOR_EXTENSIONS, ("",)),  # .gdb or a folder of files
+        ("--rainforest", settings.rainforest_path, VECTOR_EXTENSIONS + RASTER_EXTENSIONS, (".gdb",)),
+        ("--reefs", settings.reefs_path, VECTOR_EXTENSIONS, (".gdb",)), ("--arctic", settings.arctic_path, VECTOR_EXTENSIONS, ()),
+        ("--water", settings.water_path, VECTOR_EXTENSIONS, (".gdb",)), ("--countries", settings.countries_path, VECTOR_EXTENSIONS, ()),
     ):  # fmt: skip
         if path is not None:
             check_input_path(
@@ -219,7 +200,7 @@ def _check_inputs(settings) -> None:
         prefix, sep, rest = p.partition(":")
         if sep and prefix.lower() in ("netcdf", "hdf5"):  # netcdf:FILE.nc:VARIABLE
             p = rest.rsplit(":", 1)[0] if rest.count(":") >= 1 else rest
-        check_input_path(p, extensions=RASTER_INPUTS, max_mb=max_mb, label=f"raster {name!r} (--raster)")
+        check_input_path(p, extensions=RASTER_EXTENSIONS, max_mb=max_mb, label=f"raster {name!r} (--raster)")
 
 
 class _StageProgress:
@@ -249,8 +230,9 @@ class _StageProgress:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from dashboard.exports import write_rejected, write_table
+    # deliberate lazy imports: the geo stack (numba kernels, geopandas) only for the commands that score
     from scoring.pipeline import LayerSources, load_config, ordered_output_columns, run_scoring
+    from scoring.writers import write_rejected, write_table
 
     settings = settings_from_args(args)
     out = Path(args.out)
@@ -273,7 +255,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     progress = _StageProgress(enabled=not args.no_progress)
     try:
         if args.engine == "dask":
-            from scoring.dask_engine import run_scoring_dask
+            from scoring.dask_engine import run_scoring_dask  # deliberate lazy import: dask and distributed
 
             result = run_scoring_dask(
                 LayerSources.from_settings(settings),
@@ -305,7 +287,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from layers.fetch import fetch_data
+    from layers.fetch import fetch_data  # deliberate lazy import: only this command downloads
 
     settings = settings_from_args(args)
     report = fetch_data(Path(settings.cache_dir), progress=True)
@@ -316,7 +298,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     _check_inputs(settings)
-    from dashboard.app_factory import create_app
+    from dashboard.app_factory import create_app  # deliberate lazy import: the CLI commands never load dashboard/
 
     dash_app = create_app(settings)
     dash_app.run(host=settings.host, port=settings.port, debug=settings.debug)
@@ -327,37 +309,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
-    from layers.errors import LayerError
-
     try:
         if args.command == "score":
             return cmd_score(args)
         if args.command == "fetch-data":
             return cmd_fetch(args)
         return cmd_serve(args)
-    except (LayerError, UsageError) as exc:
-        if debug:
+    except BaseException as exc:  # SystemExit passes through; everything else through the one error table
+        if isinstance(exc, SystemExit | GeneratorExit):
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if debug:
+        outcome = describe_error(exc)
+        if debug and not isinstance(exc, KeyboardInterrupt):
             raise
-        print(
-            f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback; please report it)",
-            file=sys.stderr,
-        )
-        return 1
+        print(outcome.cli_line(exc), file=sys.stderr)
+        return outcome.exit_code
 
 
 def __getattr__(name: str):
     """Build the Dash app lazily, so ``gunicorn app:server`` works and the CLI stays fast."""
     if name in ("app", "server"):
-        from dashboard.app_factory import create_app
-        from settings import get_settings
+        from dashboard.app_factory import create_app  # deliberate lazy import: only gunicorn asks for the app
 
         dash_app = create_app(get_settings())
         globals()["app"] = dash_app

@@ -98,7 +98,7 @@ def _scenario(sites_path: Path, pa_path: Path):
 
     from layers.ecosystems import load_arctic
     from layers.schema import LoadResult
-    from scoring.pipeline import Scenario
+    from scoring.pipeline import Scenario, zip_limits
     from settings import Settings
 
     settings = Settings()
@@ -109,7 +109,7 @@ def _scenario(sites_path: Path, pa_path: Path):
         rainforest=None,
         reefs=None,
         water=None,
-        arctic=load_arctic(None, circle_lat=settings.arctic_circle_lat),
+        arctic=load_arctic(None, circle_lat=settings.arctic_circle_lat, zip_limits=zip_limits(settings)),
         rasters=[],
         countries=gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"),
         is_demo=False,

@@ -26,8 +26,12 @@ import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
-from layers.protected_areas import load_protected_areas
+from layers.protected_areas import load_protected_areas as _load_protected_areas
+from scoring.pipeline import zip_limits
+from settings import Settings
 from layers.cache import cached_layer
+def load_protected_areas(path):
+    return _load_protected_areas(path, zip_limits=zip_limits(Settings()))
 path, mode, cache_dir = Path({path!r}), {mode!r}, Path({cache!r})
 if mode == "direct":
     result = load_protected_areas(path)

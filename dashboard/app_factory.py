@@ -1,34 +1,47 @@
-"""Builds the Dash app for a given Settings object."""
+"""Builds the Dash app for a given Settings object: the page, the callbacks, the Flask routes, optional auth."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import dash
 import flask
+from plotly.offline import get_plotlyjs
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from dashboard.data import get_dataset
+from dashboard import callbacks  # noqa: F401  (importing it registers the callbacks)
+from dashboard.context import PREFIX_KEY, SETTINGS_KEY, basemap_url, current_settings, show_error
+from dashboard.data import countries_geojson_bytes, get_dataset, get_dataset_for, get_scored, weight_defaults
+from dashboard.figures import parse_countries_query
+from dashboard.layout import make_layout
+from dashboard.render import embed_page, initial_outputs, require_chart
+from dashboard.state import decode_state
+from layers.errors import ConfigError
+from scoring.errors import describe_error
+from settings import Settings
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 log = logging.getLogger(__name__)
 
 
-def current_settings():
-    """The Settings of the app serving this request (set by create_app; never a module global)."""
-    return flask.current_app.config["ASM_SETTINGS"]
+def _answer_errors(route: Callable[..., flask.Response]) -> Callable[..., flask.Response]:
+    """A route's exceptions answered through the one error table (status and text; tracebacks only logged)."""
 
+    @functools.wraps(route)
+    def wrapped(*args, **kwargs) -> flask.Response:
+        try:
+            return route(*args, **kwargs)
+        except Exception as exc:
+            outcome = describe_error(exc)
+            if not outcome.expected:
+                log.error("route %s failed", flask.request.path, exc_info=exc)
+            return flask.Response(outcome.message, status=outcome.http_status, mimetype="text/plain")
 
-def show_error(err: Exception) -> None:
-    """The one place where a callback's exception becomes the visible alert (never a traceback)."""
-    from dashboard import ids
-    from dashboard.views import error_message
-    from layers.errors import LayerError
-
-    if not isinstance(err, LayerError):
-        log.error("dashboard callback failed", exc_info=err)
-    dash.set_props(ids.ALERT, {"children": error_message(err)})
+    return wrapped
 
 
 def _cache_fingerprinted_assets(app: dash.Dash) -> None:
@@ -54,24 +67,18 @@ def _register_routes(server: flask.Flask) -> None:
     """``/embed/<chart>?<state>``: one chart (or the map) alone, for an iframe; plotly.js served locally."""
 
     @server.route("/embed/plotly.min.js")
+    @_answer_errors
     def embed_plotlyjs():
-        from plotly.offline import get_plotlyjs
-
         resp = flask.Response(get_plotlyjs(), mimetype="application/javascript")
         resp.cache_control.max_age = 86400
         return resp
 
     @server.route("/basemap/countries.geojson")
+    @_answer_errors
     def basemap_countries():
         """The offline basemap's land, simplified (``tol`` degrees) and clipped (``b``), fetched by MapLibre."""
-        from dashboard.data import countries_geojson_bytes
-        from dashboard.figures import parse_countries_query
-
         args = flask.request.args
-        try:
-            tolerance, bounds = parse_countries_query(args.get("tol"), args.get("b"))
-        except ValueError as exc:
-            return flask.Response(str(exc), status=400, mimetype="text/plain")
+        tolerance, bounds = parse_countries_query(args.get("tol"), args.get("b"))  # UsageError: 400
         body = countries_geojson_bytes(current_settings(), tolerance, bounds)
         resp = flask.Response(body, mimetype="application/geo+json")
         resp.cache_control.private = True
@@ -79,30 +86,21 @@ def _register_routes(server: flask.Flask) -> None:
         return resp
 
     @server.route("/embed/<chart>")
+    @_answer_errors
     def embed_chart(chart: str):
-        from dashboard.exports import embed_html
-        from layers.errors import LayerError
-
-        try:
-            page = embed_html(
-                chart,
-                flask.request.query_string.decode("utf-8", "replace"),
-                current_settings(),
-                flask.request.args.get("ws"),
-                plotlyjs_src="/embed/plotly.min.js",
-            )
-        except KeyError as exc:
-            return flask.Response(str(exc.args[0]), status=404, mimetype="text/plain")
-        except LayerError as exc:
-            return flask.Response(str(exc), status=400, mimetype="text/plain")
+        require_chart(chart)  # 404 before any data is loaded
+        settings = current_settings()
+        workspace_id = flask.request.args.get("ws")
+        state = decode_state(flask.request.query_string.decode("utf-8", "replace"))
+        dataset = get_dataset_for(settings, workspace_id)
+        scored = get_scored(settings, workspace_id, state["weights"], state["decay"])
+        page = embed_page(chart, state, settings, dataset, scored, plotlyjs_src="/embed/plotly.min.js")
         return flask.Response(page, mimetype="text/html")
 
 
 # --- optional authentication (off by default) --------------------------------------------------------
 def load_htpasswd(path: str | Path) -> dict[str, str]:
     """``user:hash`` lines (werkzeug ``generate_password_hash`` hashes; '#' comments) as a dict."""
-    from layers.errors import ConfigError
-
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -126,7 +124,7 @@ def load_htpasswd(path: str | Path) -> dict[str, str]:
     return users
 
 
-def install_auth(server: flask.Flask, settings) -> str | None:
+def install_auth(server: flask.Flask, settings: Settings) -> str | None:
     """Require a login on every route when ``settings`` asks for it; the mode installed ('basic', 'proxy') or None.
 
     - ``auth_htpasswd``: HTTP Basic auth against werkzeug password hashes (no plain-text passwords
@@ -135,8 +133,6 @@ def install_auth(server: flask.Flask, settings) -> str | None:
       ``X-Forwarded-User``); requests without it get 401. Only safe when the app is reachable
       through that proxy alone (bind to 127.0.0.1 or a private network).
     """
-    from werkzeug.security import check_password_hash, generate_password_hash
-
     realm = str(settings.auth_realm).replace('"', "")
     if settings.auth_htpasswd:
         users = load_htpasswd(settings.auth_htpasswd)
@@ -172,12 +168,8 @@ def install_auth(server: flask.Flask, settings) -> str | None:
     return None
 
 
-def create_app(settings) -> dash.Dash:
+def create_app(settings: Settings) -> dash.Dash:
     """A Dash app serving the dashboard on ``settings``; loads (and caches) its dataset up front."""
-    from dashboard import callbacks  # registers the callbacks
-    from dashboard.data import weight_defaults
-    from dashboard.layout import make_layout
-
     app = dash.Dash(
         __name__,
         title="ASM risk — mining, protected areas and mercury",
@@ -187,14 +179,15 @@ def create_app(settings) -> dash.Dash:
         update_title=None,
         on_error=show_error,
     )
-    app.server.config["ASM_SETTINGS"] = settings
-    app.server.config["ASM_PATH_PREFIX"] = app.config.requests_pathname_prefix
+    app.server.config[SETTINGS_KEY] = settings
+    app.server.config[PREFIX_KEY] = app.config.requests_pathname_prefix
     install_auth(app.server, settings)
     _register_routes(app.server)
     _cache_fingerprinted_assets(app)
     dataset = get_dataset(settings)  # warm the cache so the first page is fast
     with app.server.app_context():
         defaults = weight_defaults(settings)
-        initial = callbacks.initial_outputs(settings)  # the default view, drawn into the page (no first callbacks)
+        scored = get_scored(settings, None, {}, {})
+        initial = initial_outputs(settings, dataset, scored, basemap_url())  # the default view, drawn into the page
     app.layout = make_layout(dataset, settings, defaults, initial)
     return app

@@ -2,30 +2,34 @@
 
 Flow: the controls and the URL are kept in step by ``sync_state`` (one callback that
 both reads and writes them, so a shared link restores every control); it writes the
-render state to ``ids.STATE``, from which the map, charts and table are drawn. Errors
-raised here reach ``app_factory.show_error`` (Dash's ``on_error``), the one place that
-turns exceptions into the visible alert.
+render state to ``ids.STATE``, from which the map, charts and table are drawn (by
+``dashboard.render``, shared with the first page and the embed route). Errors raised here
+reach ``dashboard.context.show_error`` (Dash's ``on_error``), which turns them into the
+visible alert through the one error table (``scoring.errors``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
 
 import dash
-import flask
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.app_factory import current_settings
-from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
-from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map
-from dashboard.layout import make_grid
+from dashboard.context import basemap_url, current_settings
+from dashboard.data import get_dataset_for, get_scored, weight_defaults
+from dashboard.exports import export_download
+from dashboard.figures import CHART_NAMES
+from dashboard.layout import banner, make_detail, make_grid
+from dashboard.render import chart_outputs, map_outputs
 from dashboard.state import decode_state, default_state, encode_state
+from dashboard.uploads import save_upload
 from dashboard.views import (
     CONTROL_KEYS,
+    commodity_options,
     controls_from_state,
-    count_text,
+    country_options,
     filter_view,
     render_state,
     selected_rows,
@@ -35,13 +39,9 @@ from dashboard.views import (
     table_page,
     view_from_relayout,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
-    import plotly.graph_objects as go
-
-    from dashboard.data import Dataset
-    from settings import Settings
+from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
+from layers.errors import LayerError
+from settings import Settings
 
 _CONTROLS = (
     (ids.FILTER_COUNTRY, "value", "countries"),
@@ -222,69 +222,6 @@ def filter_from_chart(by_country, hg_country, commodity, histogram):
 
 
 # --- map, charts, table ---------------------------------------------------------------------------------
-def basemap_url() -> str:
-    """Where MapLibre fetches the offline basemap's countries (the app's route, under the path prefix).
-
-    Workspaces share the server's country layer, so the URL names no workspace.
-    """
-    prefix = flask.current_app.config.get("ASM_PATH_PREFIX", "/")
-    return prefix.rstrip("/") + "/basemap/countries.geojson"
-
-
-def map_outputs(
-    settings: Settings,
-    dataset: Dataset,
-    scored: pd.DataFrame,
-    state: dict,
-    map_view: list[float] | None,
-    site_id: str | None,
-) -> tuple[go.Figure, str]:
-    """(map figure, 'N of M sites') for a render state: shared by the callback and the first page."""
-    view = filter_view(scored, state)
-    fig = make_dashboard_map(
-        view,
-        all_sites=scored,
-        countries=dataset.countries,
-        overlay_frames={
-            "protected_areas": dataset.protected_areas,
-            "rainforest": dataset.rainforest,
-            "reefs": dataset.reefs,
-            "arctic_lat": dataset.arctic_lat,
-        },
-        state=state,
-        basemap=settings.basemap,
-        max_payload_mb=settings.max_map_payload_mb,
-        map_view=map_view,
-        selected_site=site_record(scored, site_id),
-        is_demo=dataset.is_demo,
-        countries_url=basemap_url(),
-    )
-    return fig, count_text(len(view), len(scored))
-
-
-def chart_outputs(settings: Settings, dataset: Dataset, view: pd.DataFrame, state: dict) -> list[go.Figure]:
-    """The linked charts' figures for a filtered view drawn with the state's weights."""
-    bounds = risk_config(settings, state.get("weights"), state.get("decay")).class_thresholds
-    return [make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=bounds) for name in CHART_NAMES]
-
-
-def initial_outputs(settings: Settings) -> dict[str, Any]:
-    """The default view of the server's data, drawn into the page itself (see docs/performance.md, page load).
-
-    The first visit then paints the map and the charts as soon as plotly.js is ready, without waiting
-    for a chain of callbacks; ``sync_state`` leaves them alone while the URL holds no state.
-    """
-    state = render_state(default_state())
-    settings_, dataset, scored, state = _context(state, None, settings)
-    fig, count = map_outputs(settings_, dataset, scored, state, None, None)
-    return {
-        "state": state,
-        "map": fig,
-        "count": count,
-        "charts": chart_outputs(settings_, dataset, filter_view(scored, state), state),
-    }
-
-
 @callback(
     Output(ids.MAP, "figure"),
     Output(ids.COUNT, "children"),
@@ -296,7 +233,7 @@ def initial_outputs(settings: Settings) -> dict[str, Any]:
 )
 def update_map(state, workspace, map_view, site_id):
     settings, dataset, scored, state = _context(state, workspace)
-    return map_outputs(settings, dataset, scored, state, map_view, site_id)
+    return map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url())
 
 
 @callback(
@@ -377,20 +314,18 @@ def show_site(site_id, state, workspace):
             else f"Site {site_id} is not in these data."
         )
         return html.P(msg, className="hint"), None
-    from dashboard.layout import make_detail
-
     return make_detail(record, dataset), [record["lon"], record["lat"]]
 
 
 # The selected-site ring is the map's last trace: moved in the browser, so the map is not rebuilt.
 clientside_callback(
     """function(lonlat) {
-        const gd = document.querySelector("#map-sites .js-plotly-plot");
+        const gd = document.querySelector(MAP_SELECTOR);
         if (!gd || !gd.data || !gd.data.length) { return dash_clientside.no_update; }
         const xy = lonlat || [];
         Plotly.restyle(gd, {lon: [xy.length ? [xy[0]] : []], lat: [xy.length ? [xy[1]] : []]}, [gd.data.length - 1]);
         return dash_clientside.no_update;
-    }""",
+    }""".replace("MAP_SELECTOR", json.dumps(f"#{ids.MAP} .js-plotly-plot")),
     Output(ids.SELECTED_LONLAT, "modified_timestamp"),
     Input(ids.SELECTED_LONLAT, "data"),
     prevent_initial_call=True,
@@ -404,10 +339,10 @@ clientside_callback(
     """function(clicks) {
         const t = dash_clientside.callback_context.triggered_id;
         if (!t || t.fmt === "html" || !clicks.some(Boolean)) { return dash_clientside.no_update; }
-        const gd = document.querySelector("#chart-" + t.chart + " .js-plotly-plot");
+        const gd = document.querySelector("#" + CHART_PREFIX + t.chart + " .js-plotly-plot");
         if (gd) { Plotly.downloadImage(gd, {format: t.fmt, filename: t.chart, width: 1000, height: 500}); }
         return dash_clientside.no_update;
-    }""",
+    }""".replace("CHART_PREFIX", json.dumps(ids.CHART_PREFIX)),  # the graph IDs of ids.chart(name)
     Output(ids.SHARE, "className"),
     Input({"type": ids.CHART_EXPORT, "chart": ALL, "fmt": ALL}, "n_clicks"),
     prevent_initial_call=True,
@@ -450,8 +385,6 @@ def export_view(*args):
     state, workspace, selected, href = args[-4:]
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         return no_update, no_update
-    from dashboard.exports import export_download
-
     settings, dataset, scored, state = _context(state, workspace)
     trigger = ctx.triggered_id
     kind = _EXPORT_KINDS.get(trigger) if isinstance(trigger, str) else f"chart-html:{trigger['chart']}"
@@ -472,8 +405,6 @@ def export_view(*args):
     prevent_initial_call=True,
 )
 def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
-    from dashboard.workspace import new_workspace_id, save_upload
-
     settings = current_settings()
     is_sites = ctx.triggered_id == ids.UPLOAD_SITES
     workspace = workspace or new_workspace_id()
@@ -484,7 +415,7 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
         sites_name if is_sites else pa_name,
         sites_contents if is_sites else pa_contents,
     )
-    dataset = get_dataset_for(settings, workspace)  # compute the facts now, under the progress indicator
+    dataset = get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
     reasons = [html.Li(f"{reason}: {n:,}") for reason, n in list(report.reasons.items())[:8]]
     return workspace, html.Div(
         [
@@ -502,9 +433,6 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
     prevent_initial_call=True,
 )
 def download_rejected(_n, workspace):
-    from dashboard.workspace import rejected_csv
-    from layers.errors import LayerError
-
     data = rejected_csv(current_settings(), workspace, "sites") if workspace else None
     if data is None:
         raise LayerError(
@@ -521,8 +449,6 @@ def download_rejected(_n, workspace):
     prevent_initial_call=True,
 )
 def reset_workspace(_n, workspace):
-    from dashboard.workspace import clear_workspace
-
     if workspace:
         clear_workspace(current_settings(), workspace)
     return None, "Back to the server's data."
@@ -536,8 +462,5 @@ def reset_workspace(_n, workspace):
     prevent_initial_call=True,  # the page has the server's options; a stored workspace id fires this on load
 )
 def update_data_controls(workspace):
-    from dashboard.layout import banner
-    from dashboard.views import commodity_options, country_options
-
     dataset = get_dataset_for(current_settings(), workspace)
     return country_options(dataset.scored, dataset.countries), commodity_options(dataset.scored), banner(dataset)

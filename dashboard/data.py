@@ -1,6 +1,11 @@
 """The dashboard's view of the data: the scenario's facts, computed once per process
 per dataset and treated as read-only; each callback works on copies or filtered views.
 
+Every dataset, the server's and each workspace's, is built in one place, ``build_dataset``:
+load the scenario (``scoring.pipeline.load_scenario``; uploads come from the layer cache that
+``dashboard.uploads`` seeded), compute the facts once (or read a workspace's persisted facts),
+score them with the default weights.
+
 Caches are ``lru_cache``s keyed by immutable values (the settings as JSON, the
 workspace id and its manifest version, the weight overrides): no per-user state is
 kept at module level, and any gunicorn worker rebuilds a workspace's dataset from
@@ -9,6 +14,7 @@ disk (``dashboard.workspace``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -16,8 +22,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from dashboard.views import config_overrides, prepare_scored
-from scoring.pipeline import LayerSources, compute_facts, load_config, load_scenario, score_facts
+from dashboard import workspace
+from dashboard.figures import countries_geojson
+from dashboard.views import config_overrides, default_weights, overrides_key, prepare_scored
+from geo.risk import RiskConfig
+from scoring.pipeline import LayerSources, Scenario, compute_facts, load_config, load_scenario, score_facts
+from scoring.uploads import sources_with_uploads
+from settings import Settings
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +50,9 @@ class Dataset:
     workspace_id: str | None = None
 
 
-def dataset_from_scenario(scenario, facts: gpd.GeoDataFrame, settings, workspace_id: str | None = None) -> Dataset:
+def dataset_from_scenario(
+    scenario: Scenario, facts: gpd.GeoDataFrame, settings: Settings, workspace_id: str | None = None
+) -> Dataset:
     """A Dataset from a loaded scenario and its facts (scored with the default weights)."""
     scored = score_facts(facts, load_config(settings))
     arctic = scenario.arctic
@@ -60,34 +73,44 @@ def dataset_from_scenario(scenario, facts: gpd.GeoDataFrame, settings, workspace
     )
 
 
+def build_dataset(
+    settings: Settings, sources: LayerSources, *, workspace_id: str | None = None, version: str | None = None
+) -> Dataset:
+    """The one place a Dataset is built: load, facts (a workspace's persisted ones when current), default scores."""
+    scenario = load_scenario(sources, settings)
+    facts = workspace.read_facts(settings, workspace_id, version) if workspace_id and version else None
+    if facts is None:
+        facts = compute_facts(scenario, settings)
+        if workspace_id and version:
+            workspace.write_facts(settings, workspace_id, facts, version)
+    return dataset_from_scenario(scenario, facts, settings, workspace_id=workspace_id)
+
+
+def build_workspace_dataset(settings: Settings, workspace_id: str) -> Dataset:
+    """A workspace's dataset: its uploads over the server's layers; facts computed once and kept in the workspace."""
+    manifest = workspace.read_manifest(settings, workspace_id) or {}  # read once: files and version agree
+    sources = sources_with_uploads(settings, workspace.uploaded_files(manifest, settings, workspace_id))
+    return build_dataset(settings, sources, workspace_id=workspace_id, version=str(manifest.get("version")))
+
+
 @lru_cache(maxsize=4)
 def _load_dataset(sources: LayerSources, settings_json: str) -> Dataset:
-    from settings import Settings
-
-    settings = Settings.model_validate_json(settings_json)
-    scenario = load_scenario(sources, settings)
-    facts = compute_facts(scenario, settings)
-    return dataset_from_scenario(scenario, facts, settings)
+    return build_dataset(Settings.model_validate_json(settings_json), sources)
 
 
-def get_dataset(settings) -> Dataset:
+def get_dataset(settings: Settings) -> Dataset:
     """The default dataset of this server (from settings: the user's files or the demo)."""
     return _load_dataset(LayerSources.from_settings(settings), settings.model_dump_json())
 
 
 @lru_cache(maxsize=8)
 def _load_workspace_dataset(settings_json: str, workspace_id: str, version: str) -> Dataset:
-    from dashboard.workspace import build_workspace_dataset
-    from settings import Settings
-
     return build_workspace_dataset(Settings.model_validate_json(settings_json), workspace_id)
 
 
-def get_dataset_for(settings, workspace_id: str | None) -> Dataset:
+def get_dataset_for(settings: Settings, workspace_id: str | None) -> Dataset:
     """The dataset of a user's workspace (uploaded files), or the server's default dataset."""
-    from dashboard.workspace import workspace_version
-
-    version = workspace_version(settings, workspace_id) if workspace_id else None
+    version = workspace.workspace_version(settings, workspace_id) if workspace_id else None
     if not version:
         return get_dataset(settings)
     return _load_workspace_dataset(settings.model_dump_json(), workspace_id, version)
@@ -95,8 +118,6 @@ def get_dataset_for(settings, workspace_id: str | None) -> Dataset:
 
 @lru_cache(maxsize=16)
 def _scored(settings_json: str, workspace_id: str | None, version: str | None, key: tuple) -> pd.DataFrame:
-    from settings import Settings
-
     settings = Settings.model_validate_json(settings_json)
     dataset = get_dataset_for(settings, workspace_id)
     weights = {k: v for k, v in key[0]}
@@ -107,50 +128,40 @@ def _scored(settings_json: str, workspace_id: str | None, version: str | None, k
 
 
 @lru_cache(maxsize=32)
-def _risk_config(settings_json: str, key: tuple):
-    from settings import Settings
-
+def _risk_config(settings_json: str, key: tuple) -> RiskConfig:
     weights = {k: v for k, v in key[0]}
     decay = {k: (a, b) for k, a, b in key[1]}
     return load_config(Settings.model_validate_json(settings_json), overrides=config_overrides(weights, decay) or None)
 
 
-def risk_config(settings, weights: dict[str, float] | None = None, decay: dict[str, Any] | None = None):
+def risk_config(
+    settings: Settings, weights: dict[str, float] | None = None, decay: dict[str, Any] | None = None
+) -> RiskConfig:
     """The risk configuration in use: the server's file with the session's weight overrides (immutable, cached)."""
-    from dashboard.views import overrides_key
-
     return _risk_config(settings.model_dump_json(), overrides_key(weights or {}, decay or {}))
 
 
-def weight_defaults(settings) -> tuple[dict[str, float], dict[str, list[float]]]:
+def weight_defaults(settings: Settings) -> tuple[dict[str, float], dict[str, list[float]]]:
     """The slider defaults (factor weights, decay near/outer km) of the server's risk configuration."""
-    from dashboard.views import default_weights
-
     return default_weights(risk_config(settings).to_dict())
 
 
-def get_scored(settings, workspace_id: str | None, weights: dict[str, float], decay: dict[str, Any]) -> pd.DataFrame:
+def get_scored(
+    settings: Settings, workspace_id: str | None, weights: dict[str, float], decay: dict[str, Any]
+) -> pd.DataFrame:
     """The prepared scored frame (categorical filter columns) for a workspace and weight overrides (read-only)."""
-    from dashboard.views import overrides_key
-    from dashboard.workspace import workspace_version
-
-    version = workspace_version(settings, workspace_id) if workspace_id else None
+    version = workspace.workspace_version(settings, workspace_id) if workspace_id else None
     ws = workspace_id if version else None
     return _scored(settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
 
 
-def countries_geojson_bytes(settings, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:
+def countries_geojson_bytes(settings: Settings, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:
     """The server's country polygons (workspaces share them) as GeoJSON bytes for the map, simplified and clipped."""
     return _countries_geojson_bytes(settings.model_dump_json(), float(tolerance_deg), bounds)
 
 
 @lru_cache(maxsize=64)  # ~100 kB each; keyed by the settings and the (rounded) view in the URL
 def _countries_geojson_bytes(settings_json: str, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:
-    import json
-
-    from dashboard.figures import countries_geojson
-    from settings import Settings
-
     countries = get_dataset(Settings.model_validate_json(settings_json)).countries
     gj = countries_geojson(countries, simplify_tolerance_deg=tolerance_deg, bounds=bounds)
     return json.dumps(gj, separators=(",", ":")).encode("utf-8")

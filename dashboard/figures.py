@@ -12,26 +12,34 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import shapely
 
+from dashboard.state import RISK_CLASSES
 from dashboard.views import (
     BUFFER_MARKS_KM,
+    ROW,
+    bounds_view,
     commodity_counts,
     contributions,
+    countries_bounds,
+    data_bounds,
     ecdf,
     mercury_by_country,
     risk_by_country,
     share_within,
 )
+from scoring.errors import UsageError
 
 # ColorBrewer YlOrRd, 4 classes (colour-blind safe, ordered light to dark, also readable in grey).
-RISK_COLOURS = {"low": "#fecc5c", "moderate": "#fd8d3c", "high": "#e31a1c", "very high": "#800026"}
-RISK_ORDER = tuple(RISK_COLOURS)
+RISK_COLOURS = dict(zip(RISK_CLASSES, ("#fecc5c", "#fd8d3c", "#e31a1c", "#800026"), strict=True))
+RISK_ORDER = RISK_CLASSES
 OFFLINE_BACKGROUND = "#dde8f0"
 LAND_COLOUR = "#f7f5ef"
 SELECTED_COLOUR = "#1f6feb"
@@ -180,8 +188,6 @@ def countries_source_url(base_url: str, tolerance_deg: float, bounds: Sequence[f
 
     The values are rounded, so the URL (and the server's cache key) repeats for the same view.
     """
-    from urllib.parse import urlencode
-
     params = {"tol": f"{tolerance_deg:.4g}"}
     if bounds is not None:
         params["b"] = ",".join(f"{v:.1f}" for v in bounds)
@@ -191,13 +197,13 @@ def countries_source_url(base_url: str, tolerance_deg: float, bounds: Sequence[f
 def parse_countries_query(
     tol: str | None, bounds: str | None
 ) -> tuple[float, tuple[float, float, float, float] | None]:
-    """(tolerance in degrees, clip box) from the ``tol`` and ``b`` query values; ValueError when invalid."""
+    """(tolerance in degrees, clip box) from the ``tol`` and ``b`` query values; UsageError when invalid."""
     try:
         tolerance = float(tol) if tol else 0.05
     except ValueError:
         tolerance = math.nan
     if not math.isfinite(tolerance) or not 0.0 <= tolerance <= 10.0:
-        raise ValueError("tol must be a number of degrees between 0 and 10")
+        raise UsageError("tol must be a number of degrees between 0 and 10")
     if not bounds:
         return tolerance, None
     try:
@@ -205,11 +211,11 @@ def parse_countries_query(
     except ValueError:
         box = ()
     if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[0] >= box[2] or box[1] >= box[3]:
-        raise ValueError("b must be minlon,minlat,maxlon,maxlat (numbers, min < max)")
+        raise UsageError("b must be minlon,minlat,maxlon,maxlat (numbers, min < max)")
     return tolerance, box  # type: ignore[return-value]
 
 
-def arctic_circle_geojson(lat: float = 66.5634) -> dict:
+def arctic_circle_geojson(lat: float) -> dict:
     """The Arctic Circle as a GeoJSON line (for the overlay)."""
     lons = np.linspace(-180, 180, 181)
     coords = [[float(x), float(lat)] for x in lons]
@@ -314,8 +320,6 @@ def marker_sizes(values: np.ndarray, min_px: float = 5.0, max_px: float = 18.0) 
 
 def site_customdata(part: pd.DataFrame, *, lean: bool = False) -> np.ndarray:
     """customdata: row position, risk, distance km (float32), then (unless lean) name, commodity, nearest PA."""
-    from dashboard.views import ROW
-
     rows = part[ROW].to_numpy(dtype="float32") if ROW in part.columns else np.arange(len(part), dtype="float32")
     numeric = np.column_stack(
         [rows, np.round(_num(part, "risk_0_100"), 1), np.round(_num(part, "dist_protected_area_km"), 2)]
@@ -622,8 +626,6 @@ def map_camera(
     map_view: Sequence[float] | None = None,
 ) -> tuple[dict, float, tuple[float, float, float, float] | None]:
     """(centre, zoom, clip bounds) of the map: a shared view, else the chosen countries, else all the data."""
-    from dashboard.views import bounds_view, countries_bounds, data_bounds
-
     fit_bounds = countries_bounds(countries, state.get("countries") or []) if countries is not None else None
     pad = 2.0
     if fit_bounds is None:
@@ -699,8 +701,6 @@ def make_dashboard_map(
 
 def figure_payload_bytes(fig: go.Figure | Mapping) -> int:
     """Bytes the figure sends to the browser (its plotly JSON)."""
-    import plotly.io as pio
-
     if isinstance(fig, go.Figure):
         return len(pio.to_json(fig, validate=False))
     return len(json.dumps(fig, default=str))
@@ -719,8 +719,6 @@ def make_static_map_figure(
     No worker, no tiles, no style: it opens from a file on disk, prints, and needs no network.
     Countries are outlines; sites are coloured by risk class (the ``max_points`` highest-risk ones).
     """
-    from dashboard.views import data_bounds
-
     sites = view.nlargest(max_points, "risk_0_100") if len(view) > max_points else view
     bounds = bounds or data_bounds(sites) or (-180.0, -60.0, 180.0, 80.0)
     minx, miny, maxx, maxy = bounds

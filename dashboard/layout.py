@@ -7,9 +7,26 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.data import Dataset
-from dashboard.figures import CHART_NAMES, CHART_TITLES, IUCN_GROUPS, OVERLAY_STYLE, RISK_COLOURS, RISK_ORDER
-from dashboard.state import DECAY_KEYS, WEIGHT_KEYS, default_state
-from dashboard.views import NUMERIC_TABLE_COLUMNS, TABLE_COLUMNS, commodity_options, country_options, date_bounds
+from dashboard.figures import (
+    CHART_NAMES,
+    CHART_TITLES,
+    IUCN_GROUPS,
+    OVERLAY_STYLE,
+    RISK_COLOURS,
+    RISK_ORDER,
+    make_waterfall_figure,
+)
+from dashboard.state import DECAY_KEYS, MERCURY_USE, WEIGHT_KEYS, default_state
+from dashboard.views import (
+    NUMERIC_TABLE_COLUMNS,
+    TABLE_COLUMNS,
+    commodity_options,
+    country_options,
+    date_bounds,
+    detail_attributes,
+    nearest_protected_areas,
+    raster_values,
+)
 
 WEIGHT_LABELS = {
     "mercury": "Mercury release",
@@ -88,7 +105,7 @@ def _filters(dataset: Dataset) -> html.Section:
             ),
             _labelled(
                 "Mercury use",
-                dcc.Checklist(id=ids.FILTER_MERCURY, options=["yes", "no", "unknown"], value=[], inline=True),
+                dcc.Checklist(id=ids.FILTER_MERCURY, options=list(MERCURY_USE), value=[], inline=True),
                 ids.FILTER_MERCURY,
                 "None ticked: all sites.",
             ),
@@ -545,9 +562,6 @@ def make_layout(
 
 def make_detail(record: dict, dataset: Dataset) -> html.Div:
     """The site-detail panel: headline, score waterfall, nearest protected areas, raster values, every attribute."""
-    from dashboard.figures import make_waterfall_figure
-    from dashboard.views import detail_attributes, nearest_protected_areas, raster_values
-
     nearest = nearest_protected_areas(record, dataset.protected_areas, k=5)
     rasters = raster_values(record, dataset.raster_names)
     risk = record.get("risk_0_100")

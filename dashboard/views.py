@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.state import DECAY_KEYS, RISK_CLASSES, WEIGHT_KEYS
+from dashboard.state import DECAY_KEYS, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
+from geo.proximity import nearest_features
+from geo.summary import summarise_by
+from scoring.pipeline import ordered_output_columns
 
 CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", "mercury_use", "processing")
 BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
@@ -264,22 +267,10 @@ def mercury_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
     cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
     if view.empty or any(c not in view.columns for c in cols):
         return pd.DataFrame(columns=[*cols, "n_sites"])
-    try:
-        from geo.summary import summarise_by  # written in parallel; used when present
-
-        summary = summarise_by(view, "country_iso3")
-        if all(c in summary.columns for c in cols):
-            summary = summary.set_index("country_iso3") if "country_iso3" in summary.columns else summary
-            if "n_sites" not in summary.columns:
-                summary["n_sites"] = view["country_iso3"].astype("string").value_counts()
-            return summary[[*cols, "n_sites"]].sort_values("hg_kg_per_yr", ascending=False).head(top)
-    except (ImportError, TypeError, KeyError):
-        pass
-    key = view["country_iso3"].astype("string").fillna("—")
-    grouped = view[cols].groupby(key, observed=True)
-    out = grouped.sum(min_count=1)
-    out["n_sites"] = grouped.size()
-    return out.sort_values("hg_kg_per_yr", ascending=False).head(top)
+    summary = summarise_by(view, "country_iso3")  # the same aggregation as every other summary
+    if "country_iso3" in summary.columns:
+        summary = summary.set_index("country_iso3")
+    return summary[[*cols, "n_sites"]].sort_values("hg_kg_per_yr", ascending=False).head(top)
 
 
 def ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -442,17 +433,6 @@ def date_bounds(scored: pd.DataFrame) -> tuple[str | None, str | None]:
     return d.min().date().isoformat(), d.max().date().isoformat()
 
 
-def error_message(exc: BaseException) -> str:
-    """The one sentence shown in the alert for an exception (no traceback)."""
-    from layers.errors import LayerError
-
-    if isinstance(exc, LayerError):
-        return str(exc)
-    if isinstance(exc, ValueError):
-        return f"Invalid input: {exc}"
-    return f"Something went wrong ({type(exc).__name__}: {exc}). The view was not updated; please report this."
-
-
 # --- controls <-> state ------------------------------------------------------------------------------
 CONTROL_KEYS: tuple[str, ...] = (
     "countries", "commodities", "risk_classes", "mercury_use", "pa_mode", "pa_km", "ecosystems", "eco_km",
@@ -470,8 +450,6 @@ def state_from_controls(
     view: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """The dashboard state (dashboard.state) from the controls' values, validated like a shared link."""
-    from dashboard.state import sanitise_state
-
     state: dict[str, Any] = {k: controls.get(k) for k in CONTROL_KEYS}
     for key in ("countries", "commodities", "mercury_use", "ecosystems", "overlays", "risk_classes"):
         state[key] = list(state[key] or [])
@@ -518,8 +496,6 @@ def nearest_protected_areas(
     """The ``k`` protected areas nearest to the site (name, IUCN, designation, dist_km), geodesic, within 100 km."""
     if protected_areas is None or len(protected_areas) == 0 or record.get("lon") is None:
         return []
-    from geo.proximity import nearest_features
-
     near = nearest_features(float(record["lon"]), float(record["lat"]), protected_areas, k=k)
     cols = [c for c in ("name", "iucn_cat", "designation", "pa_id", "dist_km") if c in near.columns]
     out = []
@@ -529,13 +505,8 @@ def nearest_protected_areas(
     return out
 
 
-DETAIL_SKIP = ("risk_explanation",)
-
-
 def detail_attributes(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every attribute of a site as (name, display text), floats rounded, in the output-contract order."""
-    from scoring.pipeline import ordered_output_columns
-
     order = ordered_output_columns(pd.DataFrame(columns=list(record)))
     out = []
     for key in order:

@@ -24,7 +24,7 @@ from rasterio.errors import RasterioIOError
 
 from geo.regions import PolarRegion
 from layers.errors import LayerError
-from layers.guard import check_content
+from layers.guard import ZipLimits, check_content
 from layers.protected_areas import _polygonal, read_vector_layers, to_wgs84
 from layers.schema import CRS_WGS84
 
@@ -45,7 +45,7 @@ def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_vector(path: str | Path, where: str | None = None) -> gpd.GeoDataFrame:
+def _read_vector(path: str | Path, where: str | None, zip_limits: ZipLimits) -> gpd.GeoDataFrame:
     warnings: list[str] = []
     frames = []
     if where is not None:
@@ -60,7 +60,7 @@ def _read_vector(path: str | Path, where: str | None = None) -> gpd.GeoDataFrame
             ) from exc
         frames.append(to_wgs84(frame, path, warnings))
     else:
-        for label, frame in read_vector_layers(path):
+        for label, frame in read_vector_layers(path, zip_limits=zip_limits):
             frames.append(to_wgs84(frame, label, warnings))
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame = gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=CRS_WGS84)
@@ -99,7 +99,9 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     return np.array([_polygonal(g) for g in fixed] + [None], dtype=object)[:-1]
 
 
-def load_rainforest(path: str | Path, *, threshold_pct: float = 30.0, where: str | None = None) -> gpd.GeoDataFrame:
+def load_rainforest(
+    path: str | Path, *, threshold_pct: float, zip_limits: ZipLimits, where: str | None = None
+) -> gpd.GeoDataFrame:
     """Rainforest polygons (``name``, ``geometry``, EPSG:4326) from a polygon layer or a tree-cover GeoTIFF.
 
     ``where`` is an OGR SQL filter for vector files, e.g. for Natural Earth regions
@@ -111,7 +113,7 @@ def load_rainforest(path: str | Path, *, threshold_pct: float = 30.0, where: str
         raise LayerError(path, "file not found", "check the rainforest path")
     if path.suffix.lower() in RASTER_SUFFIXES:
         return _rainforest_from_raster(path, threshold_pct)
-    frame = _read_vector(path, where)
+    frame = _read_vector(path, where, zip_limits)
     polys = _polygonal_parts(np.asarray(frame.geometry.values))
     keep = np.array([g is not None for g in polys])
     if not keep.any():
@@ -158,10 +160,10 @@ def _rainforest_from_raster(path: Path, threshold_pct: float) -> gpd.GeoDataFram
     return _out(pd.Series(path.stem, index=range(len(parts)), dtype="str"), parts)
 
 
-def load_reefs(path: str | Path) -> gpd.GeoDataFrame:
+def load_reefs(path: str | Path, *, zip_limits: ZipLimits) -> gpd.GeoDataFrame:
     """Coral reefs (polygons, lines or points), UNEP-WCMC or Natural Earth schema: ``name``, ``geometry`` (EPSG:4326)."""
     path = Path(path)
-    frame = _read_vector(path)
+    frame = _read_vector(path, None, zip_limits)
     cols = [c for c in frame.columns if c != frame.geometry.name]
     name_col = _pick(cols, ("ORIG_NAME", "NAME", "name", "reef_name"))
     default = "coral reef"
@@ -177,10 +179,10 @@ def load_reefs(path: str | Path) -> gpd.GeoDataFrame:
     return _out(names, gpd.GeoSeries(geoms))
 
 
-def load_water(path: str | Path) -> gpd.GeoDataFrame:
+def load_water(path: str | Path, *, zip_limits: ZipLimits) -> gpd.GeoDataFrame:
     """Rivers and lakes (lines or polygons): ``name``, ``geometry`` (EPSG:4326)."""
     path = Path(path)
-    frame = _read_vector(path)
+    frame = _read_vector(path, None, zip_limits)
     types = frame.geometry.geom_type
     lines_or_areas = types.isin(["LineString", "MultiLineString", "Polygon", "MultiPolygon", "LinearRing"])
     if not lines_or_areas.any():
@@ -192,16 +194,18 @@ def load_water(path: str | Path) -> gpd.GeoDataFrame:
     return _out(names, frame.geometry)
 
 
-def load_arctic(path: str | Path | None, *, circle_lat: float = 66.5634) -> PolarRegion:
+def load_arctic(path: str | Path | None, *, circle_lat: float, zip_limits: ZipLimits) -> PolarRegion:
     """The Arctic: north of ``circle_lat`` (no file), or a user polygon kept in its own (polar) CRS."""
     if path is None:
         if not 0.0 < circle_lat < 90.0:
             raise LayerError(
-                None, f"Arctic latitude {circle_lat} is not between 0 and 90", "use e.g. 66.5634 (the Arctic Circle)"
+                None,
+                f"Arctic latitude {circle_lat} is not between 0 and 90",
+                "set ASM_ARCTIC_CIRCLE_LAT to a latitude in degrees north, or unset it for the Arctic Circle",
             )
         return PolarRegion(min_lat=float(circle_lat))
     path = Path(path)
-    frames = [f for _, f in read_vector_layers(path)]
+    frames = [f for _, f in read_vector_layers(path, zip_limits=zip_limits)]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     crs = frames[0].crs
     if crs is None:

@@ -12,7 +12,6 @@ docs/data-sources.md.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import json
@@ -389,46 +388,52 @@ def _content_range_start(value: str | None) -> int | None:
         return None
 
 
-def fetched_defaults(cache_dir: Path) -> dict[str, Path]:
+def fetched_defaults(cache_dir: Path, *, strict: bool = False) -> dict[str, Path]:
     """Role -> path of each fetched layer present and verified (by manifest checksum and size).
 
     Roles: ``countries`` (Natural Earth 1:50m admin-0), ``reefs`` (Natural Earth 1:10m
     reefs, lines), ``rainforest`` (Amazon limit polygon), ``mining_polygons`` (Amazon
     Mining Watch 2024 detections), ``protected_areas_impacts`` (the protected areas
     that overlap detected mining, Earth Genome's schema, not WDPA's).
+
+    With ``strict=True`` a file the manifest records as fetched but which is now missing, of
+    the wrong size or of another pinned version, or an unreadable manifest, raises
+    ``FetchError`` saying what is wrong and how to repair it (the default scenario must not
+    quietly fall back to the demo, or lose a layer, when the fetched data are damaged).
     """
     out = data_dir(cache_dir)
-    manifest = _read_manifest(out / MANIFEST_NAME)["files"]
+    manifest_path = out / MANIFEST_NAME
+    if strict and manifest_path.exists():
+        try:
+            raw = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _damaged(out, f"its manifest {manifest_path.name} cannot be read ({exc})") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("files"), dict):
+            raise _damaged(out, f"its manifest {manifest_path.name} has no 'files' table")
+    manifest = _read_manifest(manifest_path)["files"]
     found: dict[str, Path] = {}
+    problems: list[str] = []
     for item in DATASETS:
         entry = manifest.get(item.name)
+        if entry is None:
+            continue  # never fetched (fetch-data --only)
         path = out / item.filename
-        if (
-            isinstance(entry, dict)
-            and entry.get("sha256") == item.sha256
-            and path.is_file()
-            and path.stat().st_size == item.size
-        ):
+        if not isinstance(entry, dict) or entry.get("sha256") != item.sha256:
+            problems.append(f"{item.filename} was fetched for another pinned version")
+        elif not path.is_file():
+            problems.append(f"{item.filename} is missing")
+        elif path.stat().st_size != item.size:
+            problems.append(f"{item.filename} has {path.stat().st_size:,} bytes, not {item.size:,}")
+        else:
             found[item.role] = path
+    if strict and problems:
+        raise _damaged(out, "; ".join(problems))
     return found
 
 
-def main(argv: list[str] | None = None, *, cache_dir: Path | None = None) -> int:
-    """CLI body for ``python app.py fetch-data``: returns the exit code (0 ok, 2 error)."""
-    parser = argparse.ArgumentParser(prog="fetch-data", description="Download the pinned open datasets.")
-    parser.add_argument("--cache-dir", type=Path, default=cache_dir, help="default: settings cache_dir")
-    parser.add_argument("--only", nargs="*", choices=[d.name for d in DATASETS], help="fetch only these")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    target = args.cache_dir
-    if target is None:
-        from settings import get_settings
-
-        target = get_settings().cache_dir
-    try:
-        report = fetch_data(target, progress=not args.no_progress, names=args.only)
-    except FetchError as exc:
-        print(f"fetch-data: {exc}", file=sys.stderr)
-        return 2
-    print(f"fetch-data: {report.summary()}")
-    return 0
+def _damaged(folder: Path, problem: str) -> FetchError:
+    return FetchError(
+        folder,
+        f"the data downloaded by fetch-data are damaged: {problem}",
+        f"run 'python app.py fetch-data' again to repair them, or delete {folder} to use the built-in demo data",
+    )

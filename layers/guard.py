@@ -37,7 +37,6 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from layers.errors import LayerError
 
 MAX_ZIP_DEPTH = 3
-DEFAULT_MAX_RATIO = 100.0
 # Members smaller than this are never refused for their ratio alone (a few kB of zeros compress
 # 1000:1 and are harmless); the total-size budget bounds them anyway.
 RATIO_MIN_BYTES = 1 << 20
@@ -76,20 +75,16 @@ _CONNECTION_PREFIXES = ("/vsi", "\\vsi")
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """Limits for one archive, nested archives included (one budget for the whole tree)."""
+    """Limits for one archive, nested archives included (one budget for the whole tree).
 
-    max_members: int = 2000
-    max_total_bytes: int = 2_000_000_000
-    max_ratio: float = DEFAULT_MAX_RATIO
+    No defaults here: the values come from the settings (``settings.py`` defines them once), turned
+    into a ZipLimits at the boundary (``scoring.pipeline.zip_limits``) and passed down to every reader.
+    """
+
+    max_members: int
+    max_total_bytes: int
+    max_ratio: float  # a member expanding more than this (x:1) is refused as a zip bomb
     max_depth: int = MAX_ZIP_DEPTH
-
-    @classmethod
-    def from_settings(cls, settings) -> ZipLimits:
-        return cls(
-            max_members=int(settings.max_zip_members),
-            max_total_bytes=int(float(settings.max_unzipped_mb) * 1e6),
-            max_ratio=float(getattr(settings, "max_zip_ratio", DEFAULT_MAX_RATIO)),
-        )
 
 
 # --- paths -----------------------------------------------------------------------------------------------

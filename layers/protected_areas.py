@@ -33,9 +33,9 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.crs import geodesic_circle
 from layers.errors import LayerError
+from layers.formats import PARQUET_EXTENSIONS, VECTOR_FILE_EXTENSIONS
 from layers.guard import ZipLimits, check_content, extracted_zip, harden_gdal, looks_remote
 from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult
-from settings import get_settings
 
 EXCLUDED_STATUSES = ("proposed", "not reported")
 
@@ -56,8 +56,6 @@ FIELD_GUESSES: dict[str, tuple[str, ...]] = {
 }
 FIELD_MAP_KEYS: tuple[str, ...] = tuple(FIELD_GUESSES)
 _REALM_CODES = {"terrestrial": "0", "coastal": "1", "marine": "2", "0": "0", "1": "1", "2": "2"}
-_VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".sqlite", ".parquet", ".geoparquet")
-_PARQUET_SUFFIXES = (".parquet", ".geoparquet")
 
 
 def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
@@ -82,7 +80,7 @@ def _datasets_in(folder: Path) -> list[Path]:
         p
         for p in folder.rglob("*")
         if p.is_file()
-        and p.suffix.lower() in _VECTOR_SUFFIXES
+        and p.suffix.lower() in VECTOR_FILE_EXTENSIONS
         and not any(parent in gdbs for parent in p.parents)
         and not p.name.startswith("._")
     )
@@ -91,7 +89,7 @@ def _datasets_in(folder: Path) -> list[Path]:
 
 def _spatial_layers(path: Path, layer: str | None) -> list[str | None]:
     """Layers of a dataset to read: all point/polygon layers of a multi-layer container, or ``layer``."""
-    if path.suffix.lower() in _PARQUET_SUFFIXES:  # one table per file
+    if path.suffix.lower() in PARQUET_EXTENSIONS:  # one table per file
         return [None]
     try:
         listing = pyogrio.list_layers(path)
@@ -113,7 +111,9 @@ def _spatial_layers(path: Path, layer: str | None) -> list[str | None]:
     return [str(n) for n, g in listing if g is not None and not ("LineString" in str(g) and "Polygon" not in str(g))]
 
 
-def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[tuple[str, gpd.GeoDataFrame]]:
+def read_vector_layers(
+    path: str | Path, layer: str | None = None, *, zip_limits: ZipLimits
+) -> Iterator[tuple[str, gpd.GeoDataFrame]]:
     """Yield ``(label, frame)`` for every point/polygon layer of a file, .gdb, GeoPackage or (nested) zip.
 
     Archives are extracted by ``layers.guard.extracted_zip`` (checked member paths, size and
@@ -127,13 +127,12 @@ def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[t
         )
     if not path.exists():
         raise LayerError(path, "file not found", "check the path")
-    settings = get_settings()
     harden_gdal()
     with contextlib.ExitStack() as stack:
         tmp: Path | None = None
         if path.is_file() and path.suffix.lower() == ".zip":
             check_content(path)
-            tmp = stack.enter_context(extracted_zip(path, ZipLimits.from_settings(settings)))
+            tmp = stack.enter_context(extracted_zip(path, zip_limits))
             datasets = _datasets_in(tmp)
             if not datasets:
                 raise LayerError(
@@ -153,7 +152,7 @@ def read_vector_layers(path: str | Path, layer: str | None = None) -> Iterator[t
             for lyr in _spatial_layers(
                 ds, layer if len(datasets) == 1 or ds.suffix.lower() in (".gdb", ".gpkg") else None
             ):
-                if ds.suffix.lower() in _PARQUET_SUFFIXES:
+                if ds.suffix.lower() in PARQUET_EXTENSIONS:
                     yield ds.name if tmp is None else str(ds.relative_to(tmp)), _read_geoparquet(ds)
                     found = True
                     continue
@@ -398,13 +397,17 @@ def load_protected_areas(
     include_proposed: bool = False,
     field_map: dict[str, str] | None = None,
     layer: str | None = None,
+    zip_limits: ZipLimits,
 ) -> LoadResult:
-    """Protected areas in the PA schema (layers.schema.PA_COLUMNS), EPSG:4326, original columns after."""
+    """Protected areas in the PA schema (layers.schema.PA_COLUMNS), EPSG:4326, original columns after.
+
+    ``zip_limits`` bound a zipped download (from the settings, at the boundary).
+    """
     path = Path(path)
     frames: list[gpd.GeoDataFrame] = []
     rejected: list[pd.DataFrame] = []
     warnings: list[str] = []
-    for label, frame in read_vector_layers(path, layer):
+    for label, frame in read_vector_layers(path, layer, zip_limits=zip_limits):
         frame = to_wgs84(frame, label, warnings)
         data, rej, warn = _normalise(frame, label, include_proposed, field_map)
         if len(data):

@@ -25,11 +25,8 @@ import pandas as pd
 import pyogrio
 
 from layers.errors import LayerError
+from layers.formats import DELIMITED_EXTENSIONS, PARQUET_EXTENSIONS, SITE_EXTENSIONS
 from layers.guard import ZipLimits, check_content, check_input_path, check_zip_archive, extracted_zip, harden_gdal
-
-TABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx")
-VECTOR_EXTENSIONS: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet", ".geoparquet", ".kml")
-ACCEPTED_EXTENSIONS: tuple[str, ...] = TABLE_EXTENSIONS + VECTOR_EXTENSIONS
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp1252", "latin-1")
@@ -50,10 +47,6 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def has_geometry(self) -> bool:
-        return isinstance(self.frame, gpd.GeoDataFrame) and self.frame.geometry.notna().any()
 
 
 # --- column names --------------------------------------------------------------------------
@@ -216,16 +209,14 @@ def _short(exc: BaseException, n: int = 200) -> str:
 
 
 # --- XLSX ------------------------------------------------------------------------------------------
-def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
+def read_xlsx(path: Path, sheet: str | None = None, *, zip_limits: ZipLimits) -> RawTable:
     """First sheet (or ``sheet``) of an .xlsx workbook, cells as typed by Excel.
 
     The workbook is a zip of XML: its declared sizes and ratios are checked first (a zip bomb
     is refused before openpyxl inflates it), and openpyxl parses the XML with defusedxml
     (entity expansion and external entities refused) when that is installed (requirements.txt).
     """
-    from settings import get_settings
-
-    check_zip_archive(path, ZipLimits.from_settings(get_settings()))
+    check_zip_archive(path, zip_limits)
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException on bad files
@@ -290,16 +281,13 @@ def list_layers(path: str | Path) -> list[str]:
         ) from exc
 
 
-def read_vector(
-    path: Path, layer: str | None = None, *, max_zip_members: int = 2000, max_unzipped_mb: float = 2000.0
-) -> RawTable:
+def read_vector(path: Path, layer: str | None = None, *, zip_limits: ZipLimits) -> RawTable:
     """A vector file through GDAL (pyogrio), or GeoParquet through pyarrow."""
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".geoparquet"):
+    if suffix in PARQUET_EXTENSIONS:
         return _read_parquet(path)
     if suffix == ".zip":
-        limits = ZipLimits(max_members=max_zip_members, max_total_bytes=int(max_unzipped_mb * 1e6))
-        with extracted_zip(path, limits) as folder:  # read fully into memory before the folder goes
+        with extracted_zip(path, zip_limits) as folder:  # read fully into memory before the folder goes
             member, layer = _zip_member(path, folder, layer)
             return _read_vector_source(path, str(member), layer, suffix)
     return _read_vector_source(path, str(path), layer, suffix)
@@ -379,8 +367,7 @@ def read_any(
     path: str | Path,
     layer: str | None = None,
     *,
-    max_zip_members: int = 2000,
-    max_unzipped_mb: float = 2000.0,
+    zip_limits: ZipLimits,
     max_mb: float | None = None,
 ) -> RawTable:
     """Read a table or vector file by its extension; ``layer`` is a sheet (XLSX) or layer (GPKG, zip, KML).
@@ -395,12 +382,12 @@ def read_any(
             p, "this is a folder, not a file", "give the .shp, .gpkg, .csv … file inside it (or zip the shapefile)"
         )
     p = check_input_path(
-        p, extensions=ACCEPTED_EXTENSIONS, max_mb=float("inf") if max_mb is None else max_mb, label="the file"
+        p, extensions=SITE_EXTENSIONS, max_mb=float("inf") if max_mb is None else max_mb, label="the file"
     )
     harden_gdal()
     suffix = p.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
+    if suffix in DELIMITED_EXTENSIONS:
         return read_delimited(p)
     if suffix == ".xlsx":
-        return read_xlsx(p, layer)
-    return read_vector(p, layer, max_zip_members=max_zip_members, max_unzipped_mb=max_unzipped_mb)
+        return read_xlsx(p, layer, zip_limits=zip_limits)
+    return read_vector(p, layer, zip_limits=zip_limits)

@@ -26,6 +26,7 @@ from geo.crs import GEOD, geodesic_area_km2
 from layers import commodities as vocab
 from layers.countries import assign_country_iso3, load_countries
 from layers.errors import LayerError
+from layers.guard import ZipLimits
 from layers.readers import RawTable, find_column, normalise_column_name, read_any, to_number
 from layers.schema import CRS_WGS84, SITE_COLUMNS, LoadResult
 
@@ -100,18 +101,17 @@ def load_sites(
     layer: str | None = None,
     countries: gpd.GeoDataFrame | None = None,
     source: str | None = None,
+    zip_limits: ZipLimits,
 ) -> LoadResult:
     """Read a site inventory; return sites in the normalised schema plus every rejected row with its reason.
 
     ``crs`` is the CRS of CSV/XLSX coordinates (EPSG:4326 when None; vector files carry
     their own). ``layer`` chooses a GeoPackage/KML layer, zipped shapefile or XLSX sheet.
     ``countries`` (iso3, name, geometry) defaults to ``layers.countries.load_countries()``.
+    ``zip_limits`` bound a zipped shapefile or an XLSX workbook (from the settings, at the boundary).
     """
-    from settings import get_settings
-
     p = Path(path)
-    settings = get_settings()
-    raw = read_any(p, layer, max_zip_members=settings.max_zip_members, max_unzipped_mb=settings.max_unzipped_mb)
+    raw = read_any(p, layer, zip_limits=zip_limits)
     frame = raw.frame.reset_index(drop=True)
     n_input = len(frame)
     if n_input == 0:

@@ -18,11 +18,13 @@ from geo.risk import RiskConfig, RiskConfigError, load_risk_config, score_sites
 from layers import countries as countries_mod
 from layers import ecosystems, protected_areas, rasters, sites
 from layers.cache import cached_layer, read_stored_table
+from layers.demo import ensure_demo_data
 from layers.errors import ConfigError, LayerError
+from layers.fetch import fetched_defaults
+from layers.guard import ZipLimits
 from layers.schema import LoadResult
 
 DEMO_LABEL = "synthetic demo data"
-METHOD_NAME = "asm-risk"
 
 Progress = Callable[[str], None]
 
@@ -84,9 +86,16 @@ class Scenario:
     warnings: list[str] = field(default_factory=list)
 
 
-def _demo_sources(settings) -> tuple[LayerSources, str]:
-    from layers.demo import ensure_demo_data
+def zip_limits(settings) -> ZipLimits:
+    """The archive limits of ``settings`` (one budget per archive tree), as every loader takes them."""
+    return ZipLimits(
+        max_members=int(settings.max_zip_members),
+        max_total_bytes=int(float(settings.max_unzipped_mb) * 1e6),
+        max_ratio=float(settings.max_zip_ratio),
+    )
 
+
+def _demo_sources(settings) -> tuple[LayerSources, str]:
     paths = ensure_demo_data(Path(settings.cache_dir), seed=settings.demo_seed, n_sites=settings.demo_n_sites)
     raster_list: tuple[tuple[str, Path], ...] = ()
     if paths.tree_cover is not None and Path(paths.tree_cover).exists():
@@ -102,14 +111,16 @@ def _demo_sources(settings) -> tuple[LayerSources, str]:
     return sources, paths.source_label
 
 
-def _fetched_sources(settings) -> LayerSources | None:
-    """The open real datasets downloaded by ``fetch-data``, when they are all present."""
-    from layers.fetch import fetched_defaults
+def demo_sites_path(settings) -> Path:
+    """The built-in demo scenario's sites file (generated into the cache dir on first use)."""
+    return Path(
+        ensure_demo_data(Path(settings.cache_dir), seed=settings.demo_seed, n_sites=settings.demo_n_sites).sites
+    )
 
-    try:
-        found = fetched_defaults(Path(settings.cache_dir))
-    except Exception:
-        return None
+
+def _fetched_sources(settings) -> LayerSources | None:
+    """The open real datasets downloaded by ``fetch-data``, when present (a damaged download is an error)."""
+    found = fetched_defaults(Path(settings.cache_dir), strict=True)
     if "mining_polygons" not in found:
         return None
     return LayerSources(
@@ -133,7 +144,8 @@ def default_sources(settings) -> tuple[LayerSources, bool, str | None]:
     return demo, True, label
 
 
-def _load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFrame, label: str | None) -> LoadResult:
+def load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFrame, label: str | None) -> LoadResult:
+    """The sites of ``sources`` through the layer cache (parsed once per file content and parameters)."""
     params = {
         "crs": sources.sites_crs,
         "layer": sources.sites_layer,
@@ -143,17 +155,21 @@ def _load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFr
 
     def load() -> LoadResult:
         return sites.load_sites(
-            sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries, source=label
-        )
+            sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries, source=label,
+            zip_limits=zip_limits(settings),
+        )  # fmt: skip
 
     return cached_layer(Path(sources.sites), "sites", params, load, Path(settings.cache_dir))
 
 
-def _load_pas_cached(sources: LayerSources, settings) -> LoadResult:
+def load_protected_areas_cached(sources: LayerSources, settings) -> LoadResult:
+    """The protected areas of ``sources`` through the layer cache, lazily (rows stay in the stored GeoParquet)."""
     params = {"include_proposed": sources.include_proposed}
 
     def load() -> LoadResult:
-        return protected_areas.load_protected_areas(sources.protected_areas, include_proposed=sources.include_proposed)
+        return protected_areas.load_protected_areas(
+            sources.protected_areas, include_proposed=sources.include_proposed, zip_limits=zip_limits(settings)
+        )
 
     # lazy: the proximity engine decodes the stored GeoParquet itself (no GeoDataFrame of a
     # WDPA-sized layer); the dashboard reads ``.data`` when it draws the outlines
@@ -170,24 +186,27 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     """
     is_demo = False
     label: str | None = None
+    limits = zip_limits(settings)
     if sources.is_demo:
         progress("preparing the default data")
         sources, is_demo, label = default_sources(settings)
     progress("loading countries")
     countries = countries_mod.load_countries(sources.countries)
     progress(f"loading sites from {sources.sites}")
-    site_result = _load_sites_cached(sources, settings, countries, label)
+    site_result = load_sites_cached(sources, settings, countries, label)
     pa_result = None
     if sources.protected_areas is not None:
         progress(f"loading protected areas from {sources.protected_areas}")
-        pa_result = _load_pas_cached(sources, settings)
+        pa_result = load_protected_areas_cached(sources, settings)
     rainforest = None
     if sources.rainforest is not None:
         progress(f"loading rainforest from {sources.rainforest}")
-        rainforest = ecosystems.load_rainforest(sources.rainforest, threshold_pct=settings.tree_cover_threshold_pct)
-    reefs = ecosystems.load_reefs(sources.reefs) if sources.reefs is not None else None
-    water = ecosystems.load_water(sources.water) if sources.water is not None else None
-    arctic = ecosystems.load_arctic(sources.arctic, circle_lat=settings.arctic_circle_lat)
+        rainforest = ecosystems.load_rainforest(
+            sources.rainforest, threshold_pct=settings.tree_cover_threshold_pct, zip_limits=limits
+        )
+    reefs = ecosystems.load_reefs(sources.reefs, zip_limits=limits) if sources.reefs is not None else None
+    water = ecosystems.load_water(sources.water, zip_limits=limits) if sources.water is not None else None
+    arctic = ecosystems.load_arctic(sources.arctic, circle_lat=settings.arctic_circle_lat, zip_limits=limits)
     raster_layers = [rasters.open_raster(path, name) for name, path in sources.rasters]
     provenance = [f"sites: {label or DEMO_LABEL}" if is_demo else f"sites: {sources.sites}"]
     for what, path in (

@@ -14,8 +14,9 @@ from dash._utils import AttributeDict
 
 from dashboard import callbacks as cb
 from dashboard import ids
-from dashboard.app_factory import show_error
+from dashboard.context import basemap_url, show_error
 from dashboard.data import Dataset
+from dashboard.render import initial_outputs
 from dashboard.state import decode_state, default_state
 from dashboard.views import prepare_scored, render_state
 from layers.errors import LayerError
@@ -26,14 +27,18 @@ N_CONTROLS = len(cb._CONTROLS)
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    settings = Settings(cache_dir=tmp_path / "cache", workspace_dir=tmp_path / "ws")
+def dataset():
     raw = synthetic_scored(600, seed=11)
-    dataset = Dataset(
+    return Dataset(
         facts=raw, scored=raw, countries=None, protected_areas=synthetic_protected_areas(5),
         sources=("sites: synthetic test data",), warnings=(), is_demo=True, n_rejected=0,
     )  # fmt: skip
-    prepared = prepare_scored(raw)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, dataset):
+    settings = Settings(cache_dir=tmp_path / "cache", workspace_dir=tmp_path / "ws")
+    prepared = prepare_scored(dataset.scored)
     monkeypatch.setattr(cb, "get_dataset_for", lambda s, ws: dataset)
     monkeypatch.setattr(cb, "get_scored", lambda s, ws, w, d: prepared)
     server = flask.Flask("test")
@@ -231,10 +236,8 @@ def test_sync_ignores_a_map_relayout_without_a_view_change(app):
         _sync("?c=PER", _controls(countries=["PER"]), relayout={"autosize": True})
 
 
-def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app):
-    from settings import Settings
-
-    first = cb.initial_outputs(Settings())
+def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app, dataset):
+    first = initial_outputs(Settings(), dataset, app, basemap_url())
     assert first["state"] == render_state(default_state())
     fig, count = cb.update_map(first["state"], None, None, None)
     assert first["count"] == count == f"{len(app):,} of {len(app):,} sites"
@@ -245,4 +248,4 @@ def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app):
 
 def test_basemap_url_follows_the_path_prefix(app):
     flask.current_app.config["ASM_PATH_PREFIX"] = "/asm/"
-    assert cb.basemap_url() == "/asm/basemap/countries.geojson"
+    assert basemap_url() == "/asm/basemap/countries.geojson"

@@ -22,6 +22,7 @@ from dashboard.figures import (
 from dashboard.layout import make_layout
 from dashboard.state import default_state
 from dashboard.views import prepare_scored, render_state
+from scoring.errors import UsageError
 from settings import Settings
 from tests.dashboard.synthetic import synthetic_scored
 
@@ -95,7 +96,7 @@ def test_source_url_keeps_a_workspace_query_and_rounds_its_values():
     ],
 )
 def test_bad_basemap_queries_are_refused(tol, bounds, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(UsageError, match=match):
         parse_countries_query(tol, bounds)
 
 

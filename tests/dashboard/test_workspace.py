@@ -8,16 +8,15 @@ import json
 import pytest
 
 from dashboard import data as data_mod
+from dashboard.data import build_workspace_dataset
+from dashboard.uploads import check_upload, save_upload
 from dashboard.workspace import (
     FACTS,
     MANIFEST,
-    build_workspace_dataset,
-    check_upload,
     clear_workspace,
     new_workspace_id,
     read_manifest,
     rejected_csv,
-    save_upload,
     workspace_dir,
     workspace_version,
 )

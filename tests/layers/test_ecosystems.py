@@ -14,9 +14,9 @@ from shapely.geometry import LineString, Point, Polygon, box
 import layers.ecosystems as eco
 from geo.crs import geodesic_area_km2
 from geo.regions import PolarRegion
-from layers.ecosystems import load_arctic, load_rainforest, load_reefs, load_water
 from layers.errors import LayerError
 from layers.schema import CRS_WGS84
+from tests.loaders import load_arctic, load_rainforest, load_reefs, load_water
 
 
 def _tif(path, data, crs, transform, nodata=None):

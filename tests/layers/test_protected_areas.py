@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,8 +16,8 @@ from shapely.geometry import MultiPoint, Polygon, box
 
 from geo.crs import geodesic_area_km2
 from layers.errors import LayerError
-from layers.protected_areas import load_protected_areas
 from layers.schema import CRS_WGS84, PA_COLUMNS
+from tests.loaders import ZIP_LIMITS, load_protected_areas
 
 PROPOSED_REASON = "status 'Proposed' excluded (WDPA practice); use --include-proposed to keep"
 
@@ -347,13 +348,11 @@ def test_bad_inputs_raise_layer_error(tmp_path):
         load_protected_areas(tmp_path / "broken.zip")
 
 
-def test_zip_bomb_limits(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASM_MAX_ZIP_MEMBERS", "3")
-    from settings import get_settings
-
-    get_settings.cache_clear()
+def test_zip_bomb_limits(tmp_path):
     with pytest.raises(LayerError, match="too large once extracted"):
-        load_protected_areas(_write_nested_zip(tmp_path, post2025=False))
+        load_protected_areas(
+            _write_nested_zip(tmp_path, post2025=False), zip_limits=dataclasses.replace(ZIP_LIMITS, max_members=3)
+        )
 
 
 def test_real_amazon_mining_watch_protected_areas(shared_data):

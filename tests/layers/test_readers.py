@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,15 +13,15 @@ import pytest
 import shapely
 
 from layers.errors import LayerError
+from layers.formats import SITE_EXTENSIONS
 from layers.readers import (
-    ACCEPTED_EXTENSIONS,
     detect_delimiter,
     detect_encoding,
     find_column,
     normalise_column_name,
-    read_any,
     to_number,
 )
+from tests.loaders import ZIP_LIMITS, read_any
 
 
 @pytest.mark.parametrize("delim", [",", ";", "\t", "|"])
@@ -82,7 +83,7 @@ def test_unsupported_extension_names_the_accepted_ones(tmp_path: Path) -> None:
     p.write_text("x")
     with pytest.raises(LayerError, match=r"unsupported file type '\.dbf'.*\.csv.*\.gpkg"):
         read_any(p)
-    assert ".geojson" in ACCEPTED_EXTENSIONS
+    assert ".geojson" in SITE_EXTENSIONS
 
 
 def test_xls_hint(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def test_zip_with_too_many_members(tmp_path: Path) -> None:
         for i in range(5):
             zf.writestr(f"f{i}.txt", "x")
     with pytest.raises(LayerError, match=r"5 members \(limit 3\)"):
-        read_any(p, max_zip_members=3)
+        read_any(p, zip_limits=replace(ZIP_LIMITS, max_members=3))
 
 
 def test_not_a_zip(tmp_path: Path) -> None:

@@ -28,9 +28,9 @@ from layers.sites import (
     REASON_MULTIPOINT,
     REASON_NO_AREA,
     REASON_NON_NUMERIC,
-    load_sites,
     parse_dates,
 )
+from tests.loaders import load_sites
 
 # Real places: Kamituga and Misisi (South Kivu, DRC), Mongbwalu (Ituri, DRC), Madre de Dios (Peru)
 KAMITUGA = (28.18, -3.06)

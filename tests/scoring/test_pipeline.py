@@ -3,6 +3,7 @@ its GeoParquet itself; the result equals the in-memory GeoDataFrame path exactly
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -91,3 +92,51 @@ def test_zero_area_buffer_leaves_the_area_column_out(setup, tmp_path: Path) -> N
     assert scored["in_protected_area"].iloc[0]
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         Settings(protected_area_km2_buffer_km=-1)
+
+
+# --- the default scenario when fetch-data left damaged files --------------------------------------------------
+def _fake_fetch_manifest(cache: Path, **entries) -> Path:
+    import json
+
+    from layers.fetch import DATASETS
+
+    folder = cache / "data"
+    folder.mkdir(parents=True)
+    files = {}
+    for name, sha in entries.items():
+        item = next(d for d in DATASETS if d.name == name)
+        files[name] = {"file": item.filename, "sha256": sha or item.sha256, "size": item.size}
+    (folder / "manifest.json").write_text(json.dumps({"version": 1, "files": files}))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ({"amw_mining_2024": None}, "mining_202400_simplified.geojson is missing"),
+        ({"ne_10m_reefs": "0" * 64}, "ne_10m_reefs.json was fetched for another pinned version"),
+    ],
+)
+def test_damaged_fetched_data_is_an_error_not_a_silent_demo(tmp_path, entries, problem):
+    from layers.fetch import FetchError
+
+    folder = _fake_fetch_manifest(tmp_path, **entries)
+    settings = Settings(cache_dir=tmp_path)
+    with pytest.raises(FetchError, match=re.escape(problem) + r".*Fix: run 'python app.py fetch-data' again") as info:
+        load_scenario(LayerSources(), settings)
+    assert str(folder) in info.value.fix  # ... or delete the folder to use the demo
+
+
+def test_unreadable_fetch_manifest_is_an_error(tmp_path):
+    from layers.fetch import FetchError
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(FetchError, match=r"manifest\.json cannot be read"):
+        load_scenario(LayerSources(), Settings(cache_dir=tmp_path))
+
+
+def test_no_fetched_data_means_the_demo(tmp_path):
+    scenario = load_scenario(LayerSources(), Settings(cache_dir=tmp_path, demo_n_sites=200))
+    assert scenario.is_demo

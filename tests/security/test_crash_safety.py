@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.workspace import read_manifest, save_upload, workspace_dir
-from layers.sites import load_sites
+from dashboard.uploads import save_upload
+from dashboard.workspace import read_manifest, workspace_dir
 from settings import Settings
+from tests.loaders import load_sites
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = "site_id,name,commodity,longitude,latitude\ns1,A,gold,-1.6,6.7\ns2,B,gold,-2.0,6.2\n"
@@ -34,6 +35,7 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     from settings import Settings
     import dashboard.workspace as w
+    from dashboard.uploads import save_upload
 
     ws_dir, ws_id, stop_at, csv_path, name = sys.argv[2:7]
     real_replace = os.replace
@@ -62,7 +64,7 @@ CHILD = textwrap.dedent(
     settings = Settings(cache_dir=ws_dir + "/cache", workspace_dir=ws_dir, max_upload_mb=50)
     import base64
     data = open(csv_path, "rb").read()
-    w.save_upload(settings, ws_id, "sites", name, "data:text/csv;base64," + base64.b64encode(data).decode())
+    save_upload(settings, ws_id, "sites", name, "data:text/csv;base64," + base64.b64encode(data).decode())
     print("DONE", flush=True)
     """
 )

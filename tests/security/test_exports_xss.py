@@ -12,15 +12,16 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import data as data_mod
 from dashboard.briefing import make_briefing_html
 from dashboard.data import Dataset
-from dashboard.exports import embed_html, export_download, neutralise_frame, write_table, write_xlsx
+from dashboard.exports import export_download
 from dashboard.figures import make_map_figure, make_static_map_figure, site_customdata
 from dashboard.layout import make_detail, make_grid
-from dashboard.state import default_state
+from dashboard.render import embed_page
+from dashboard.state import decode_state, default_state
 from dashboard.views import prepare_scored, render_state, site_record
 from scoring.pipeline import load_config
+from scoring.writers import neutralise_frame, write_table, write_xlsx
 from settings import Settings
 from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
 
@@ -151,11 +152,9 @@ def test_briefing_with_hostile_filters_and_share_url():
 
 
 @pytest.mark.parametrize("chart", ["map", "risk-histogram"])
-def test_embed_html_shows_names_as_text(evil, monkeypatch, chart):
+def test_embed_page_shows_names_as_text(evil, chart):
     settings, dataset, scored = evil
-    monkeypatch.setattr(data_mod, "get_dataset_for", lambda s, ws: dataset)
-    monkeypatch.setattr(data_mod, "get_scored", lambda s, ws, w, d: scored)
-    page = embed_html(chart, "", settings, None, plotlyjs_src="/embed/plotly.min.js")
+    page = embed_page(chart, decode_state(""), settings, dataset, scored, plotlyjs_src="/embed/plotly.min.js")
     assert IMG not in page and SCRIPT not in page and "onerror=alert(1)>" not in page
     if chart == "map":
         assert IMG_ESCAPED in page

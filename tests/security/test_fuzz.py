@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dashboard.state import _KEYS, decode_state, default_state, encode_state
 from layers.errors import LayerError
-from layers.sites import load_sites
+from tests.loaders import load_sites
 
 # One small country: assigning countries stays fast whatever the random coordinates are.
 COUNTRIES = gpd.GeoDataFrame(

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.views import error_message
-from dashboard.workspace import new_workspace_id, read_manifest, save_upload
+from dashboard.uploads import save_upload
+from dashboard.workspace import new_workspace_id, read_manifest
 from layers.errors import LayerError
+from scoring.errors import describe_error
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +110,7 @@ def test_upload_refuses_hostile_file_with_a_clear_alert(settings, hostile_files,
     ws = new_workspace_id()
     with pytest.raises(LayerError) as info:
         save_upload(settings, ws, "sites", path.name, _contents(path))
-    alert = error_message(info.value)
+    alert = describe_error(info.value).message
     assert re.search(pattern, alert) and "Fix:" in alert and "Traceback" not in alert
     assert read_manifest(settings, ws) is None  # nothing was committed
 
@@ -123,7 +124,7 @@ def test_protected_area_upload_refuses_hostile_file(settings, hostile_files, nam
 
 
 def test_upload_size_is_checked_before_decoding(settings, monkeypatch):
-    import dashboard.workspace as ws_mod
+    import dashboard.uploads as ws_mod
 
     def no_decode(*_a, **_k):
         raise AssertionError("decoded an oversized upload")

@@ -1,0 +1,209 @@
+"""Risk tables to CSV / XLSX / GeoJSON / GeoPackage / GeoParquet, each carrying the
+method version, the weights in use and the data citations.
+
+Shared by the CLI (``python app.py score``) and the dashboard's downloads
+(``dashboard.exports``), so an exported number equals the number on screen. Writes are atomic (temp file + rename).
+Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV
+injection guidance); numbers are left unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow.parquet as pq
+
+from geo.risk import RiskConfig
+
+TABLE_FORMATS: tuple[str, ...] = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")  # what write_table writes
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DEMO_NOTICE = "SYNTHETIC DEMO DATA: these sites and protected areas are generated, not real places or observations."
+LICENCE_NOTES = (
+    "WDPA data (protectedplanet.net) may not be redistributed: share outputs derived from it under the WDPA terms of use.",
+    "Natural Earth: public domain. Amazon Mining Watch (Earth Genome): CC BY 4.0, cite Earth Genome.",
+    "Hansen Global Forest Change: CC BY 4.0. Streets et al. (2019) mercury emissions grid: cite the paper.",
+)
+
+
+def neutralise_formula_text(value: object) -> object:
+    """Prefix a text cell that starts like a formula with an apostrophe; leave everything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell neutralised (numbers, dates and booleans unchanged)."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = s.map(neutralise_formula_text, na_action="ignore")
+    out.columns = [neutralise_formula_text(str(c)) for c in out.columns]
+    return out
+
+
+def safe_csv(frame: pd.DataFrame, path: str | Path | None = None) -> str | None:
+    """CSV of ``frame`` with formula text neutralised and every cell holding a CR or LF quoted.
+
+    RFC 4180 line ends (CRLF) make the csv writer quote any cell containing ``\r`` or ``\n``:
+    with pandas' default ``\n`` a bare CR inside a cell is written unquoted, a spreadsheet
+    starts a new row there, and text after it (``x\r=cmd()``) would become a formula cell.
+    Returns the text when ``path`` is None.
+    """
+    return neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
+
+
+def about_text(
+    config: RiskConfig, sources: Sequence[str], *, is_demo: bool, n_rows: int, filters: dict | None = None
+) -> str:
+    """The method, weights and citations that travel with every export."""
+    lines = []
+    if is_demo:
+        lines += [DEMO_NOTICE, ""]
+    lines += [
+        f"Method: {config.version}",
+        f"Generated: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
+        f"Rows: {n_rows}",
+        "Distances are geodesic on the WGS84 ellipsoid (km); areas are geodesic (km2).",
+        "Risk model: see docs/risk-model.md (hazard = mercury release estimate; sensitivity = protected areas and ecosystems).",
+        "",
+        "Data sources:",
+        *[f"  - {s}" for s in sources],
+        "",
+        "Licences:",
+        *[f"  - {s}" for s in LICENCE_NOTES],
+    ]
+    if filters:
+        lines += ["", "Filters in use:", json.dumps(filters, indent=2, default=str)]
+    lines += ["", "Weights and thresholds in use (TOML):", config.to_toml()]
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """A temporary path beside ``final`` that replaces it only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix, dir=final.parent)
+    os.close(fd)
+    os.unlink(tmp)  # let the writer create it (GDAL refuses to overwrite some formats)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the geometry (lon/lat stay), make categoricals plain text."""
+    out = pd.DataFrame(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype("string")
+    return out
+
+
+def _geo_safe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Types every vector driver accepts: categoricals and objects as text."""
+    out = frame.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if isinstance(out[col].dtype, pd.CategoricalDtype) or out[col].dtype == object:
+            out[col] = out[col].astype("string")
+    return out
+
+
+def write_table(
+    frame: gpd.GeoDataFrame | pd.DataFrame,
+    path: str | Path,
+    *,
+    config: RiskConfig,
+    sources: Sequence[str],
+    is_demo: bool,
+    filters: dict | None = None,
+) -> Path:
+    """Write the risk table in the format given by the extension, with its 'about' metadata."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    about = about_text(config, sources, is_demo=is_demo, n_rows=len(frame), filters=filters)
+    if ext == ".csv":
+        with atomic_path(path) as tmp:
+            safe_csv(_plain_table(frame), tmp)
+        _write_text(path.with_suffix(".about.txt"), about)
+    elif ext == ".xlsx":
+        with atomic_path(path) as tmp:
+            write_xlsx(frame, tmp, about)
+    elif ext in (".geojson", ".gpkg", ".parquet"):
+        gdf = _geo_safe(gpd.GeoDataFrame(frame, geometry="geometry"))
+        with atomic_path(path) as tmp:
+            if ext == ".geojson":
+                gdf.to_file(tmp, driver="GeoJSON")
+            elif ext == ".gpkg":
+                gdf.to_file(
+                    tmp,
+                    driver="GPKG",
+                    layer="asm_risk",
+                    dataset_metadata={"asm_risk_about": about},
+                    layer_metadata={"asm_risk_about": about},
+                )
+            else:
+                _write_parquet_with_metadata(gdf, tmp, about)
+        if ext == ".geojson":
+            _write_text(path.with_suffix(".about.txt"), about)
+    else:
+        raise ValueError(f"unknown table format {ext!r}; one of {', '.join(TABLE_FORMATS)}")
+    return path
+
+
+def write_xlsx(frame: pd.DataFrame, path: Path, about: str) -> None:
+    """The data sheet, then a 'Method' sheet with method, weights, sources and licences."""
+    data = neutralise_frame(_plain_table(frame))
+    for col in data.columns:  # Excel has no time zones
+        if isinstance(data[col].dtype, pd.DatetimeTZDtype):
+            data[col] = data[col].dt.tz_localize(None)
+    with pd.ExcelWriter(
+        path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
+    ) as xw:
+        data.to_excel(xw, sheet_name="Risk", index=False)
+        method = pd.DataFrame({"Method & sources": [neutralise_formula_text(line) for line in about.splitlines()]})
+        method.to_excel(xw, sheet_name="Method", index=False)
+
+
+def _write_parquet_with_metadata(gdf: gpd.GeoDataFrame, path: Path, about: str) -> None:
+    gdf.to_parquet(path, index=False)
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata or {})
+    meta[b"asm_risk_about"] = about.encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_rejected(rejected: pd.DataFrame, out: str | Path) -> Path | None:
+    """``<out stem>.rejected.csv`` with a 'reason' column, or None when nothing was rejected."""
+    out = Path(out)
+    target = out.with_name(f"{out.stem}.rejected.csv")
+    if rejected is None or len(rejected) == 0:
+        if target.exists():
+            target.unlink()  # a stale sidecar from an earlier run would mislead
+        return None
+    table = pd.DataFrame(rejected.drop(columns=["geometry"], errors="ignore"))
+    cols = [c for c in ("layer", "row_number", "reason") if c in table.columns]
+    table = table[cols + [c for c in table.columns if c not in cols]]
+    with atomic_path(target) as tmp:
+        safe_csv(table, tmp)
+    return target
