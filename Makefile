@@ -29,6 +29,7 @@ test: $(VENV)/.dev browser-deps
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 demo-data: $(VENV)/.runtime
 	$(PY) scripts/make_demo_data.py
