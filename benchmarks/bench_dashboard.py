@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 
+from benchmarks.synthetic_scored import synthetic_scored  # noqa: E402
 from dashboard.figures import CHART_NAMES, RISK_COLOURS, RISK_ORDER, make_chart_figure, make_map_figure  # noqa: E402
 from dashboard.state import default_state  # noqa: E402
 from dashboard.views import filter_view, prepare_scored, table_page, table_rows  # noqa: E402
 from geo.risk import load_risk_config  # noqa: E402
 from scoring.pipeline import score_facts  # noqa: E402
-from tests.dashboard.synthetic import synthetic_scored  # noqa: E402
 
 
 def _median_s(fn, repeat: int) -> float:

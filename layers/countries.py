@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 
 from layers.errors import LayerError
+from layers.readers import pick_column
 from layers.schema import CRS_WGS84
 
 COUNTRY_COLUMNS = ("iso3", "name", "continent", "geometry")
@@ -32,25 +33,17 @@ def builtin_countries_path() -> Path:
     return Path(pyogrio.__file__).parent / "tests" / "fixtures" / "naturalearth_lowres" / "naturalearth_lowres.shp"
 
 
-def _pick(frame: pd.DataFrame, *names: str) -> str | None:
-    lower = {c.lower(): c for c in frame.columns}
-    for n in names:
-        if n.lower() in lower:
-            return lower[n.lower()]
-    return None
-
-
 def normalise_countries(frame: gpd.GeoDataFrame, path: str | Path = "") -> gpd.GeoDataFrame:
     """Map a Natural-Earth-like admin-0 table to columns iso3, name, continent, geometry."""
-    name_col = _pick(frame, "NAME", "ADMIN", "NAME_LONG", "name_en", "country")
-    iso_col = _pick(frame, "ISO_A3_EH", "ISO_A3", "ADM0_A3", "iso3", "iso_a3", "GID_0")
+    name_col = pick_column(frame.columns, ("NAME", "ADMIN", "NAME_LONG", "name_en", "country"))
+    iso_col = pick_column(frame.columns, ("ISO_A3_EH", "ISO_A3", "ADM0_A3", "iso3", "iso_a3", "GID_0"))
     if name_col is None or iso_col is None:
         raise LayerError(
             path,
             f"no country name / ISO3 column among {list(frame.columns)[:20]}",
             "give a Natural Earth admin-0 file (columns NAME and ISO_A3) or one with 'name' and 'iso3' columns",
         )
-    cont_col = _pick(frame, "CONTINENT", "continent", "REGION_UN")
+    cont_col = pick_column(frame.columns, ("CONTINENT", "continent", "REGION_UN"))
     out = gpd.GeoDataFrame(
         {
             "iso3": frame[iso_col].astype("string").str.upper().str.strip(),
@@ -87,12 +80,6 @@ def _load_countries_cached(path: str) -> gpd.GeoDataFrame:
 def load_countries(path: str | Path | None = None) -> gpd.GeoDataFrame:
     """Country polygons (EPSG:4326) with iso3, name and continent; a copy, safe to modify."""
     return _load_countries_cached(str(path or builtin_countries_path())).copy()
-
-
-def country_names(path: str | Path | None = None) -> dict[str, str]:
-    """ISO3 -> country name."""
-    c = _load_countries_cached(str(path or builtin_countries_path()))
-    return dict(zip(c["iso3"], c["name"], strict=True))
 
 
 def assign_country_iso3(points: gpd.GeoSeries, countries: gpd.GeoDataFrame, max_offshore_km: float = 25.0) -> pd.Series:

@@ -26,6 +26,7 @@ from geo.regions import PolarRegion
 from layers.errors import LayerError
 from layers.guard import ZipLimits, check_content
 from layers.protected_areas import _polygonal, read_vector_layers, to_wgs84
+from layers.readers import pick_column
 from layers.schema import CRS_WGS84
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".nc")
@@ -35,14 +36,6 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".nc")
 MAX_RASTER_CELLS = 4_000_000
 
 _NAME_GUESSES = ("name", "NAME", "name_en", "nom", "nome", "nombre", "ORIG_NAME", "name_field")
-
-
-def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in columns}
-    for n in names:
-        if n.lower() in lower:
-            return lower[n.lower()]
-    return None
 
 
 def _read_vector(path: str | Path, where: str | None, zip_limits: ZipLimits) -> gpd.GeoDataFrame:
@@ -74,7 +67,7 @@ def _read_vector(path: str | Path, where: str | None, zip_limits: ZipLimits) -> 
 
 def _names(frame: gpd.GeoDataFrame, default: str, *guesses: str) -> pd.Series:
     cols = [c for c in frame.columns if c != frame.geometry.name]
-    col = _pick(cols, guesses or _NAME_GUESSES)
+    col = pick_column(cols, guesses or _NAME_GUESSES)
     if col is None:
         return pd.Series(default, index=frame.index, dtype="str")
     out = (
@@ -165,9 +158,9 @@ def load_reefs(path: str | Path, *, zip_limits: ZipLimits) -> gpd.GeoDataFrame:
     path = Path(path)
     frame = _read_vector(path, None, zip_limits)
     cols = [c for c in frame.columns if c != frame.geometry.name]
-    name_col = _pick(cols, ("ORIG_NAME", "NAME", "name", "reef_name"))
+    name_col = pick_column(cols, ("ORIG_NAME", "NAME", "name", "reef_name"))
     default = "coral reef"
-    if name_col is None and _pick(cols, ("featurecla",)):
+    if name_col is None and pick_column(cols, ("featurecla",)):
         names = _names(frame, default, "featurecla")
     else:
         names = _names(frame, default, name_col) if name_col else pd.Series(default, index=frame.index, dtype="str")

@@ -35,6 +35,7 @@ from geo.crs import geodesic_circle
 from layers.errors import LayerError
 from layers.formats import PARQUET_EXTENSIONS, VECTOR_FILE_EXTENSIONS
 from layers.guard import ZipLimits, check_content, extracted_zip, harden_gdal, looks_remote
+from layers.readers import pick_column
 from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult
 
 EXCLUDED_STATUSES = ("proposed", "not reported")
@@ -195,14 +196,6 @@ def to_wgs84(frame: gpd.GeoDataFrame, path: str | Path, warnings: list[str]) -> 
 # --- normalisation -------------------------------------------------------------------------------
 
 
-def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in columns}
-    for n in names:
-        if n.lower() in lower:
-            return lower[n.lower()]
-    return None
-
-
 def _resolve_fields(columns: list[str], field_map: dict[str, str] | None, path: str | Path) -> dict[str, str | None]:
     field_map = dict(field_map or {})
     unknown = sorted(set(field_map) - set(FIELD_MAP_KEYS))
@@ -219,7 +212,7 @@ def _resolve_fields(columns: list[str], field_map: dict[str, str] | None, path: 
             f"field_map names columns {sorted(missing.values())} that are not in the file",
             f"use columns among {columns[:40]}",
         )
-    return {key: field_map.get(key) or _pick(columns, guesses) for key, guesses in FIELD_GUESSES.items()}
+    return {key: field_map.get(key) or pick_column(columns, guesses) for key, guesses in FIELD_GUESSES.items()}
 
 
 def _text(series: pd.Series | None, index: pd.Index, default: str = "") -> pd.Series:

@@ -78,6 +78,19 @@ def find_column(columns: Iterable[object], candidates: Sequence[str], prefixes: 
     return None
 
 
+def pick_column(columns: Iterable[object], names: Sequence[str]) -> str | None:
+    """The first of ``names`` among ``columns``, compared case-insensitively (returned in the column's own spelling).
+
+    Stricter than :func:`find_column`: no accent folding or punctuation normalising, for the
+    fixed field names of published schemas (WDPA, Natural Earth).
+    """
+    lower = {str(c).lower(): c for c in columns}
+    for n in names:
+        if n.lower() in lower:
+            return lower[n.lower()]
+    return None
+
+
 # --- numbers ---------------------------------------------------------------------------------
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 _THOUSANDS_DOT_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+,\d+$")
@@ -113,6 +126,24 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     missing = obj.isna() | (~is_num & ((text == "") | text.isin(NA_VALUES) | text.isna()))
     bad = numbers.isna() & ~missing
     return numbers, bad
+
+
+def to_text(values: pd.Series) -> pd.Series:
+    """Strings with surrounding blanks removed; '' for missing; numbers like 12.0 written as '12'."""
+    if pd.api.types.is_string_dtype(values.dtype):
+        return values.fillna("").astype("str").str.strip()
+    obj = values.astype("object")
+    whole = obj.map(lambda v: isinstance(v, float | np.floating) and float(v).is_integer())
+    obj = obj.where(
+        ~whole, obj.map(lambda v: str(int(v)) if isinstance(v, float | np.floating) and v.is_integer() else v)
+    )
+    return obj.where(obj.notna(), "").astype("str").str.strip()
+
+
+def row_list(nums: list[int], limit: int = 15) -> str:
+    """Row numbers for a message: the first ``limit``, then how many more."""
+    shown = ", ".join(str(n) for n in nums[:limit])
+    return shown + (f" … (+{len(nums) - limit} more)" if len(nums) > limit else "")
 
 
 # --- CSV -------------------------------------------------------------------------------------

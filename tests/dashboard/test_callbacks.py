@@ -12,6 +12,7 @@ from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
+from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard import callbacks as cb
 from dashboard import ids
 from dashboard.context import basemap_url, show_error
@@ -21,7 +22,6 @@ from dashboard.state import decode_state, default_state
 from dashboard.views import prepare_scored, render_state
 from layers.errors import LayerError
 from settings import Settings
-from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
 
 N_CONTROLS = len(cb._CONTROLS)
 

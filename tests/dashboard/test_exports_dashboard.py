@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard.briefing import make_briefing_html, top_risk_table
 from dashboard.data import Dataset
 from dashboard.exports import export_download, figure_html
@@ -18,7 +19,6 @@ from dashboard.figures import make_chart_figure
 from dashboard.state import default_state
 from dashboard.views import prepare_scored, render_state
 from settings import Settings
-from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
 
 EVIL = '<script>alert("x")</script>'
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=")  # offline: no script loaded from anywhere

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
+from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard.figures import (
     CHART_NAMES,
     HOVER_LEAN,
@@ -24,7 +25,6 @@ from dashboard.figures import (
 )
 from dashboard.state import default_state
 from dashboard.views import prepare_scored, site_record
-from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
 
 
 @pytest.fixture(scope="module")

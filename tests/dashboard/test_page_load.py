@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from benchmarks.synthetic_scored import synthetic_scored
 from dashboard import app_factory, ids
 from dashboard.data import Dataset
 from dashboard.figures import (
@@ -24,7 +25,6 @@ from dashboard.state import default_state
 from dashboard.views import prepare_scored, render_state
 from scoring.errors import UsageError
 from settings import Settings
-from tests.dashboard.synthetic import synthetic_scored
 
 URL = "/basemap/countries.geojson"
 

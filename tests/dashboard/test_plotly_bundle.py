@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synthetic_scored import synthetic_scored
 from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map, make_waterfall_figure
 from dashboard.state import default_state
 from dashboard.views import prepare_scored
-from tests.dashboard.synthetic import synthetic_scored
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "assets" / "vendor" / "plotly-asm.min.js"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.synthetic_scored import synthetic_scored
 from dashboard.state import default_state
 from dashboard.views import (
     ROW,
@@ -36,7 +37,6 @@ from dashboard.views import (
     view_from_relayout,
     weight_changes,
 )
-from tests.dashboard.synthetic import synthetic_scored
 
 
 @pytest.fixture

@@ -199,9 +199,7 @@ def test_tree_cover_raster(demo: DemoPaths, raw_sites: gpd.GeoDataFrame) -> None
 def test_files_load_through_the_project_loaders(demo: DemoPaths) -> None:
     if importlib.util.find_spec("layers.sites") is None or importlib.util.find_spec("layers.ecosystems") is None:
         pytest.skip("the site / ecosystem loaders are not in this tree yet")
-    from layers.ecosystems import load_rainforest, load_reefs, load_water
-    from layers.protected_areas import load_protected_areas
-    from layers.sites import load_sites
+    from tests.loaders import load_protected_areas, load_rainforest, load_reefs, load_sites, load_water
 
     sites = load_sites(demo.sites, source=demo.source_label)
     assert sites.n_loaded == N_SITES and sites.n_rejected == 0

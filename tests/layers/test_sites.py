@@ -14,12 +14,11 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from layers.dates import parse_dates
 from layers.errors import LayerError
 from layers.schema import COMMODITIES, MERCURY_USE, PROCESSING, SITE_COLUMNS, LoadResult
-from layers.sites import (
-    AMW_SOURCE,
+from layers.site_coordinates import (
     REASON_BAD_WKT,
-    REASON_DUPLICATE_ID,
     REASON_EMPTY_GEOMETRY,
     REASON_LAT_RANGE,
     REASON_LINE,
@@ -28,8 +27,8 @@ from layers.sites import (
     REASON_MULTIPOINT,
     REASON_NO_AREA,
     REASON_NON_NUMERIC,
-    parse_dates,
 )
+from layers.sites import AMW_SOURCE, REASON_DUPLICATE_ID
 from tests.loaders import load_sites
 
 # Real places: Kamituga and Misisi (South Kivu, DRC), Mongbwalu (Ituri, DRC), Madre de Dios (Peru)

@@ -12,6 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard.briefing import make_briefing_html
 from dashboard.data import Dataset
 from dashboard.exports import export_download
@@ -23,7 +24,6 @@ from dashboard.views import prepare_scored, render_state, site_record
 from scoring.pipeline import load_config
 from scoring.writers import neutralise_frame, write_table, write_xlsx
 from settings import Settings
-from tests.dashboard.synthetic import synthetic_protected_areas, synthetic_scored
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>window.__xss=1</script>"

@@ -252,7 +252,7 @@ def _rewrite_member(path: Path, member: str, data: bytes) -> None:
 
 
 def test_xlsx_zip_bomb_is_refused_before_openpyxl_inflates_it(tmp_path):
-    from layers.readers import read_any
+    from tests.loaders import read_any
 
     path = _xlsx(tmp_path / "bomb.xlsx")
     _rewrite_member(path, "xl/worksheets/sheet1.xml", b" " * 30_000_000)
@@ -263,7 +263,7 @@ def test_xlsx_zip_bomb_is_refused_before_openpyxl_inflates_it(tmp_path):
 def test_xlsx_xml_entity_expansion_is_refused(tmp_path):
     import openpyxl.xml
 
-    from layers.readers import read_any
+    from tests.loaders import read_any
 
     assert openpyxl.xml.DEFUSEDXML, "defusedxml is not installed: openpyxl would parse hostile XML unguarded"
     path = _xlsx(tmp_path / "laughs.xlsx")

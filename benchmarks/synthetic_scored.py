@@ -1,4 +1,4 @@
-"""Synthetic scored frames that follow the output contract (for dashboard tests and benchmarks).
+"""Synthetic scored frames that follow the output contract (for the benchmarks and the dashboard tests, which import it from here).
 
 Fictional values only: drawn from a seeded generator, no real place or observation.
 """
