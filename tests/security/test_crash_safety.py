@@ -145,7 +145,8 @@ def test_sigkill_mid_upload_leaves_a_loadable_workspace(tmp_path, big_csv, stop_
 
 def test_facts_cache_is_tied_to_its_version(tmp_path):
     """Facts computed for an older upload are never served for a newer one (the version is in the file)."""
-    from dashboard.workspace import FACTS, _read_facts, build_workspace_dataset
+    from dashboard.data import build_workspace_dataset
+    from dashboard.workspace import FACTS, read_facts
 
     settings = Settings(cache_dir=tmp_path / "cache", workspace_dir=tmp_path / "ws")
     ws = "facts-version-workspace-01"
@@ -153,10 +154,10 @@ def test_facts_cache_is_tied_to_its_version(tmp_path):
     build_workspace_dataset(settings, ws)
     facts_path = workspace_dir(settings, ws) / FACTS
     v1 = read_manifest(settings, ws)["version"]
-    assert _read_facts(facts_path, v1) is not None
+    assert read_facts(settings, ws, v1) is not None
     save_upload(settings, ws, "sites", "b.csv", _contents(SMALL.replace("s1", "t1")))
     v2 = read_manifest(settings, ws)["version"]
-    assert _read_facts(facts_path, v2) is None  # the old facts file is still there, but not for v2
+    assert read_facts(settings, ws, v2) is None  # the old facts file is still there, but not for v2
     assert sorted(build_workspace_dataset(settings, ws).scored["site_id"]) == ["s2", "t1"]
     facts_path.write_bytes(facts_path.read_bytes()[:100])  # truncated by a crash
-    assert _read_facts(facts_path, v2) is None
+    assert read_facts(settings, ws, v2) is None
