@@ -281,8 +281,11 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
         if sample.buffer_mean is not None:
             cols[f"{layer.name}_mean_{settings.raster_buffer_km:g}km"] = sample.buffer_mean
         parts.append(pd.DataFrame(cols, index=site_gdf.index))
-    facts = pd.concat([site_gdf, *parts], axis=1)
-    return gpd.GeoDataFrame(facts, geometry="geometry", crs=site_gdf.crs)
+    facts = gpd.GeoDataFrame(pd.concat([site_gdf, *parts], axis=1), geometry="geometry", crs=site_gdf.crs)
+    if any(c in facts.columns for c in PA_CATEGORY_DISTANCE_COLUMNS):
+        # the per-category distances stop at this reach: geo.risk refuses a decay that goes further
+        facts.attrs["protected_area_reach_km"] = float(settings.protected_area_reach_km)
+    return facts
 
 
 def load_config(settings, path: Path | None = None, overrides: Mapping | None = None) -> RiskConfig:
