@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # the proximity time on WDPA-sized layers)
     protected_area_km2_buffer_km: float = Field(10.0, ge=0.0)
     raster_buffer_km: float | None = None  # mean within this radius as well as the value at the site
+    # nearest protected area of each IUCN category up to this distance (the risk model's protected-area
+    # decay may not reach further; 200 km = the dashboard's largest decay distance)
+    protected_area_reach_km: float = Field(200.0, gt=0.0)
     arctic_circle_lat: float = 66.5634
     tree_cover_threshold_pct: float = 30.0
 

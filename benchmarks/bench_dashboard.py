@@ -34,7 +34,7 @@ from benchmarks.synthetic_scored import synthetic_scored  # noqa: E402
 from dashboard.figures import CHART_NAMES, RISK_COLOURS, RISK_ORDER, make_chart_figure, make_map_figure  # noqa: E402
 from dashboard.state import default_state  # noqa: E402
 from dashboard.views import filter_view, prepare_scored, table_page, table_rows  # noqa: E402
-from geo.risk import load_risk_config  # noqa: E402
+from layers.risk_config import load_risk_config  # noqa: E402
 from scoring.pipeline import score_facts  # noqa: E402
 
 

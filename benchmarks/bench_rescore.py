@@ -1,46 +1,44 @@
-"""Re-scoring speed: geo.risk.score_sites on 100 000 synthetic facts rows.
+"""Re-scoring speed of asm-risk-model 2.0 against a named baseline: another checkout's re-score.
 
-Named baseline: ``naive_rowwise_score``, the same model written the obvious way as a
-``DataFrame.apply(axis=1)`` over rows, measured in the same run on the same data.
-Both are checked to give the same scores before timing.
+The baseline is the re-score of a base commit (e.g. the 1.0 model) run from its own
+worktree, on the same synthetic facts, in the same run, interleaved round by round with
+this tree's re-score, each in a fresh subprocess (the two trees have the same module names):
 
-    .venv/bin/python benchmarks/bench_rescore.py            # 100k rows, 7 repeats
-    .venv/bin/python benchmarks/bench_rescore.py --rows 20000 --repeats 3
+    git worktree add --detach /tmp/risk-base <base-commit>
+    .venv/bin/python benchmarks/bench_rescore.py --baseline /tmp/risk-base --rows 10000 100000
 
-Prints the median time of each and their ratio. Target: the vectorised re-score
-well under 1 s for 100k sites (it does no spatial join: the facts are precomputed).
+Each round, each tree: read the facts, score once (warm-up: imports, JIT, caches), then time
+``--repeats`` re-scores after a weight change (the dashboard's slider case) with and without
+the explanation sentence. Prints the median over rounds of each tree's median, and the ratio.
+It also times ``geo.uncertainty.mercury_totals`` (the per-filter totals with Monte Carlo
+bands) by country on this tree. Without ``--baseline`` only this tree is measured.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import statistics
+import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from geo.risk import (
-    AMALGAMATION_PROCESSES,
-    MERCURY_FREE_PROCESSES,
-    SENSITIVITY_FACTORS,
-    RiskConfig,
-    default_risk_config,
-    score_sites,
-)
+from geo.vocab import IUCN_SLUGS, pa_category_distance_column  # noqa: E402
 
 COMMODITIES = ["gold", "cassiterite", "coltan", "wolframite", "diamond", "copper", "cobalt", "sand_gravel", "other"]
-PROCESSING = [*AMALGAMATION_PROCESSES, *MERCURY_FREE_PROCESSES, "unknown"]
 IUCN = ["Ia", "Ib", "II", "III", "IV", "V", "VI", "Not Reported", "Not Assigned", None]
+LEGACY = ["whole_ore_amalgamation", "concentrate_amalgamation", "retort", "cyanidation", "gravity_only", "unknown"]
 
 
 def make_facts(n: int, seed: int = 20261130) -> pd.DataFrame:
-    """Synthetic facts with the column contract of scoring.pipeline.compute_facts (and ~5 % NaN)."""
+    """Synthetic facts with the columns of both models (1.x ``processing``; 2.0 practices and per-category PAs)."""
     rng = np.random.default_rng(seed)
     commodity = rng.choice(COMMODITIES, n, p=[0.55, 0.08, 0.08, 0.04, 0.08, 0.05, 0.04, 0.04, 0.04])
 
@@ -55,7 +53,7 @@ def make_facts(n: int, seed: int = 20261130) -> pd.DataFrame:
     dist_rf = with_nan(rng.exponential(30.0, n))
     in_rf = rng.random(n) < 0.2
     dist_rf[in_rf] = 0.0
-    return pd.DataFrame(
+    facts = pd.DataFrame(
         {
             "site_id": [f"s{i}" for i in range(n)],
             "country_iso3": rng.choice(["COD", "GHA", "PER", "IDN", "BRA"], n),
@@ -63,8 +61,12 @@ def make_facts(n: int, seed: int = 20261130) -> pd.DataFrame:
             "commodities": commodity,
             "workers": with_nan(rng.lognormal(4.5, 1.2, n), 0.3),
             "gold_kg_per_yr": with_nan(rng.lognormal(1.5, 1.0, n), 0.8),
+            "area_km2": np.where(rng.random(n) < 0.2, rng.lognormal(-2.0, 1.0, n), 0.0),
             "mercury_use": rng.choice(["yes", "no", "unknown"], n, p=[0.5, 0.2, 0.3]),
-            "processing": rng.choice(PROCESSING, n),
+            "processing": rng.choice(LEGACY, n),
+            "amalgamation": rng.choice(["whole_ore", "concentrate", "none", "unknown"], n),
+            "retort": rng.choice(["yes", "no", "unknown"], n),
+            "cyanidation": rng.choice(["yes", "no", "unknown"], n, p=[0.1, 0.6, 0.3]),
             "in_protected_area": in_pa,
             "dist_protected_area_km": dist_pa,
             "nearest_protected_area": rng.choice(["Kahuzi-Biega", "Okapi", "Bia", "Manu", "Tanjung Puting"], n),
@@ -78,106 +80,91 @@ def make_facts(n: int, seed: int = 20261130) -> pd.DataFrame:
             "dist_water_km": with_nan(rng.exponential(2.0, n)),
         }
     )
+    for slug in IUCN_SLUGS:  # nearest PA of each category; most categories none within the 200 km reach
+        d = rng.exponential(60.0, n)
+        facts[pa_category_distance_column(slug)] = np.where(d > 200.0, np.inf, d)
+    return facts
 
 
-def _decay(d: float, spec) -> float:
-    if d is None or (isinstance(d, float) and math.isnan(d)):
-        return 0.0
-    d = max(d, 0.0)
-    if d <= spec.near_km:
-        return 1.0 - (1.0 - spec.near_value) * d / spec.near_km
-    if d < spec.outer_km:
-        return spec.near_value * (spec.outer_km - d) / (spec.outer_km - spec.near_km)
-    return 0.0
-
-
-def _rowwise(row: pd.Series, cfg: RiskConfig) -> float:
-    """One site's risk_0_100, in plain Python (the baseline)."""
-    commodity = str(row["commodity"]).lower()
-    is_gold = commodity == "gold" or "gold" in str(row["commodities"]).lower()
-    mu, proc = row["mercury_use"], row["processing"]
-    amalg = proc in AMALGAMATION_PROCESSES
-    if not is_gold or mu == "no":
-        weight = 0.0
-    elif mu == "yes" or amalg:
-        weight = 1.0
-    elif proc in MERCURY_FREE_PROCESSES:
-        weight = 0.0
-    else:
-        weight = cfg.unknown_mercury_use_weight
-    mercury_index = 0.0
-    if weight > 0:
-        ratio = cfg.hg_au_ratio[proc if amalg else "unknown_amalgamation"].central
-        gold, workers = row["gold_kg_per_yr"], row["workers"]
-        if not math.isnan(gold) and gold >= 0:
-            au = gold
-        elif not math.isnan(workers) and workers >= 0:
-            au = workers * cfg.productivity_g_au_per_worker_yr.central / 1000.0
-        else:
-            au = float("nan")
-        if math.isnan(au):
-            mercury_index = cfg.unknown_size_index * weight
-        else:
-            mercury_index = min(math.log1p(au * ratio * weight) / math.log1p(cfg.mercury_saturation_kg_per_yr), 1.0)
-    land = cfg.land_use.get(commodity, cfg.land_use["default"])
-    w = cfg.weights
-    hazard = 1.0 - (1.0 - w["mercury"] * mercury_index) * (1.0 - w["land_use"] * land)
-    terms = {
-        "protected_area": _decay(
-            0.0 if row["in_protected_area"] else row["dist_protected_area_km"], cfg.decay["protected_area"]
-        )
-        * cfg.iucn_weights.get(row["nearest_protected_area_iucn"], cfg.iucn_weights["default"]),
-        "rainforest": _decay(0.0 if row["in_rainforest"] else row["dist_rainforest_km"], cfg.decay["rainforest"]),
-        "reef": _decay(row["dist_reef_km"], cfg.decay["reef"]),
-        "arctic": _decay(0.0 if row["in_arctic"] else row["dist_arctic_km"], cfg.decay["arctic"]),
-        "water": _decay(row["dist_water_km"], cfg.decay["water"]),
-    }
-    keep = 1.0
-    for name in SENSITIVITY_FACTORS:
-        keep *= 1.0 - w[name] * terms[name]
-    f = cfg.background_sensitivity
-    return min(max(100.0 * hazard * (f + (1.0 - f) * (1.0 - keep)), 0.0), 100.0)
-
-
-def naive_rowwise_score(facts: pd.DataFrame, cfg: RiskConfig) -> pd.Series:
-    """The baseline: the same score via DataFrame.apply(axis=1)."""
-    return facts.apply(_rowwise, axis=1, cfg=cfg)
-
-
-def _median_time(fn, repeats: int) -> float:
+# Runs inside the tree being measured (cwd = that tree): loads its own geo.risk and config.
+_TIMER = r"""
+import json, statistics, sys, time
+sys.path.insert(0, ".")
+import pandas as pd
+from geo.risk import score_sites
+try:
+    from layers.risk_config import default_risk_config
+except ImportError:  # asm-risk-model 1.x kept the loader in geo.risk
+    from geo.risk import default_risk_config
+facts = pd.read_parquet(sys.argv[1])
+repeats, totals = int(sys.argv[2]), sys.argv[3] == "1"
+cfg = default_risk_config()
+changed = cfg.with_overrides({"weights.mercury": 0.8, "weights.protected_area": 0.9})
+score_sites(facts, cfg)
+out = {}
+for explain in (True, False):
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
+        score_sites(facts, changed, explain=explain)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    out["explain" if explain else "no_explain"] = statistics.median(times)
+if totals:
+    from geo.uncertainty import mercury_totals
+    mercury_totals(facts.iloc[:100], cfg, "country_iso3")
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        mercury_totals(facts, cfg, "country_iso3")
+        times.append(time.perf_counter() - t0)
+    out["totals_by_country"] = statistics.median(times)
+print(json.dumps(out))
+"""
+
+
+def _run(tree: Path, facts_path: Path, repeats: int, totals: bool) -> dict[str, float]:
+    r = subprocess.run(
+        [sys.executable, "-c", _TIMER, str(facts_path), str(repeats), "1" if totals else "0"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if r.returncode != 0:
+        raise SystemExit(f"timing in {tree} failed:\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--baseline-repeats", type=int, default=1, help="the row-wise baseline is slow")
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeats", type=int, default=5, help="timed re-scores per subprocess")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (baseline, this tree)")
+    parser.add_argument("--baseline", type=Path, help="worktree of the base commit to compare with")
     args = parser.parse_args(argv)
 
-    cfg = default_risk_config()
-    facts = make_facts(args.rows)
-    reweighted = cfg.with_overrides({"weights.mercury": 0.8, "weights.protected_area": 0.9})
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.rows:
+            path = Path(tmp) / f"facts_{n}.parquet"
+            make_facts(n).to_parquet(path)
+            runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+            for _ in range(args.rounds):
+                if args.baseline is not None:
+                    runs["base"].append(_run(args.baseline, path, args.repeats, totals=False))
+                runs["this"].append(_run(ROOT, path, args.repeats, totals=True))
 
-    fast = score_sites(facts, cfg)["risk_0_100"].to_numpy()
-    check = facts.sample(n=min(2000, len(facts)), random_state=1)
-    slow = naive_rowwise_score(check, cfg).to_numpy()
-    np.testing.assert_allclose(fast[check.index.to_numpy()], slow, rtol=0, atol=1e-9)
+            def med(tree: str, key: str, runs: dict = runs) -> float:
+                return statistics.median(r[key] for r in runs[tree])
 
-    t_fast = _median_time(lambda: score_sites(facts, reweighted), args.repeats)
-    t_fast_noexpl = _median_time(lambda: score_sites(facts, reweighted, explain=False), args.repeats)
-    t_slow = _median_time(lambda: naive_rowwise_score(facts, reweighted), args.baseline_repeats)
-
-    print(f"rows: {len(facts):,}  (same scores as the baseline on a 2,000-row sample, atol 1e-9)")
-    print(f"score_sites, with explanations   median of {args.repeats}: {t_fast * 1000:8.1f} ms")
-    print(f"score_sites, explain=False       median of {args.repeats}: {t_fast_noexpl * 1000:8.1f} ms")
-    print(f"baseline DataFrame.apply(axis=1) median of {args.baseline_repeats}: {t_slow * 1000:8.1f} ms")
-    print(f"speed-up vs baseline: {t_slow / t_fast:.0f}x (with explanations), {t_slow / t_fast_noexpl:.0f}x (without)")
+            print(f"rows {n:,} ({args.rounds} interleaved rounds x {args.repeats} re-scores, medians)")
+            for key in ("explain", "no_explain"):
+                line = f"  re-score {key:11s} this tree {med('this', key) * 1000:8.1f} ms"
+                if runs["base"]:
+                    line += f"   baseline {med('base', key) * 1000:8.1f} ms   ratio {med('this', key) / med('base', key):5.2f}"
+                print(line)
+            print(
+                f"  mercury_totals by country (Monte Carlo, this tree) {med('this', 'totals_by_country') * 1000:8.1f} ms"
+            )
     return 0
 
 

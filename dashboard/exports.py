@@ -98,7 +98,9 @@ def export_download(
     about = about_text(config, dataset.sources, is_demo=dataset.is_demo, n_rows=len(view), filters=filters)
     if kind.startswith("chart-html:"):
         name = kind.split(":", 1)[1]
-        fig = make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds)
+        fig = make_chart_figure(
+            name, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds, config=config
+        )
         page = figure_html(fig, CHART_TITLES[name], about=about)
         return f"{name}-{stamp}.html", page.encode("utf-8"), None
     if kind == "briefing":
@@ -107,7 +109,7 @@ def export_download(
             bounds=countries_bounds(dataset.countries, state.get("countries") or []),
         )  # fmt: skip
         charts = {
-            n: make_chart_figure(n, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds)
+            n: make_chart_figure(n, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds, config=config)
             for n in CHART_NAMES
         }
         page = make_briefing_html(

@@ -35,6 +35,7 @@ from dashboard.views import (
     risk_by_country,
     share_within,
 )
+from geo.risk import RiskConfig
 from scoring.errors import UsageError
 
 # ColorBrewer YlOrRd, 4 classes (colour-blind safe, ordered light to dark, also readable in grey).
@@ -546,9 +547,11 @@ def make_commodity_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Fi
     return _chart_layout(fig, CHART_TITLES["commodity-mix"], is_demo)
 
 
-def make_mercury_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Figure:
+def make_mercury_by_country_figure(
+    view: pd.DataFrame, *, is_demo: bool = False, config: RiskConfig | None = None
+) -> go.Figure:
     """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country."""
-    summary = mercury_by_country(view)
+    summary = mercury_by_country(view, config=config)
     central = summary["hg_kg_per_yr"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
     low = summary["hg_kg_per_yr_low"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
     high = summary["hg_kg_per_yr_high"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
@@ -575,9 +578,14 @@ def make_mercury_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False)
 
 
 def make_chart_figure(
-    name: str, view: pd.DataFrame, *, is_demo: bool = False, class_bounds=(25.0, 50.0, 75.0)
+    name: str,
+    view: pd.DataFrame,
+    *,
+    is_demo: bool = False,
+    class_bounds=(25.0, 50.0, 75.0),
+    config: RiskConfig | None = None,
 ) -> go.Figure:
-    """The linked chart called ``name`` (one of CHART_NAMES) for ``view``."""
+    """The linked chart called ``name`` (one of CHART_NAMES) for ``view``, scored with ``config``."""
     if name == "risk-by-country":
         return make_risk_by_country_figure(view, is_demo=is_demo)
     if name == "risk-histogram":
@@ -587,7 +595,7 @@ def make_chart_figure(
     if name == "commodity-mix":
         return make_commodity_figure(view, is_demo=is_demo)
     if name == "mercury-by-country":
-        return make_mercury_by_country_figure(view, is_demo=is_demo)
+        return make_mercury_by_country_figure(view, is_demo=is_demo, config=config)
     raise KeyError(f"unknown chart {name!r}; one of {', '.join(CHART_NAMES)}")
 
 

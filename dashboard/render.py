@@ -75,8 +75,11 @@ def chart_outputs(
     settings: Settings, dataset: Dataset, view: pd.DataFrame, state: dict, names: tuple[str, ...] = CHART_NAMES
 ) -> list[go.Figure]:
     """The linked charts' figures (all, or ``names``) for a filtered view drawn with the state's weights."""
-    bounds = risk_config(settings, state.get("weights"), state.get("decay")).class_thresholds
-    return [make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=bounds) for name in names]
+    config = risk_config(settings, state.get("weights"), state.get("decay"))
+    return [
+        make_chart_figure(name, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds, config=config)
+        for name in names
+    ]
 
 
 def initial_outputs(settings: Settings, dataset: Dataset, scored: pd.DataFrame, countries_url: str) -> dict[str, Any]:

@@ -17,14 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-RISK_CLASSES: tuple[str, ...] = ("low", "moderate", "high", "very high")
-MERCURY_USE: tuple[str, ...] = ("yes", "no", "unknown")
+from geo.vocab import DECAY_KEYS, MERCURY_USE, RISK_CLASSES, WEIGHT_KEYS
+
 PA_MODES: tuple[str, ...] = ("any", "inside", "near", "far")
 ECOSYSTEMS: tuple[str, ...] = ("rainforest", "reef", "arctic")
 OVERLAYS: tuple[str, ...] = ("protected_areas", "rainforest", "reefs", "arctic", "countries")
 SIZE_BY: tuple[str, ...] = ("none", "workers", "mercury")
-WEIGHT_KEYS: tuple[str, ...] = ("mercury", "land_use", "protected_area", "rainforest", "reef", "arctic", "water")
-DECAY_KEYS: tuple[str, ...] = ("protected_area", "rainforest", "reef", "arctic", "water")
 MAX_DECAY_KM = 1000.0
 MAX_LIST = 300  # more values than any real filter has: a guard against hostile URLs
 MAX_QUERY_CHARS = 20_000

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.state import DECAY_KEYS, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
 from geo.proximity import nearest_features
+from geo.risk import RiskConfig
 from geo.summary import summarise_by
 from scoring.pipeline import ordered_output_columns
 
@@ -262,12 +263,18 @@ def commodity_counts(view: pd.DataFrame) -> pd.Series:
     return counts[counts > 0]
 
 
-def mercury_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
-    """Mercury estimate (kg/yr) by country: columns hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites."""
+def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig | None = None) -> pd.DataFrame:
+    """Mercury estimate (kg/yr) by country: columns hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites.
+
+    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.summary.summarise_by``) under
+    ``config``, the configuration the view was scored with (default: the one stored in ``view.attrs``).
+    """
     cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
     if view.empty or any(c not in view.columns for c in cols):
         return pd.DataFrame(columns=[*cols, "n_sites"])
-    summary = summarise_by(view, "country_iso3")  # the same aggregation as every other summary
+    summary = summarise_by(view, "country_iso3", config=config)  # the same aggregation as every other summary
+    if any(c not in summary.columns for c in cols):  # no risk configuration to draw the totals from
+        return pd.DataFrame(columns=[*cols, "n_sites"])
     if "country_iso3" in summary.columns:
         summary = summary.set_index("country_iso3")
     return summary[[*cols, "n_sites"]].sort_values("hg_kg_per_yr", ascending=False).head(top)

@@ -1,6 +1,6 @@
 """Spatial partitioning of sites and conservative selection of the targets near each partition.
 
-Used by the scale-out engine (``layers.dask_engine``): each task gets one partition of the
+Used by the scale-out engine (``scoring.dask_engine``): each task gets one partition of the
 sites and only the targets (protected areas, ecosystem features) that can matter to it,
 never the whole layer.
 

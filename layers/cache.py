@@ -46,7 +46,7 @@ from layers.schema import LoadResult
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: site schema with amalgamation, retort, cyanidation and notes (asm-risk-model 2.0)
 _CHUNK_BYTES = 4 * 1024 * 1024
 _RACY_WINDOW_NS = 2_000_000_000
 _STALE_TMP_S = 24 * 3600

@@ -1,8 +1,8 @@
 """Controlled vocabularies for site attributes, with multilingual synonyms.
 
 Field teams write "Or et cassitérite", "ouro", "Utilisation du mercure: oui" or
-"amalgamation du minerai entier"; this module maps such text to the values of
-``layers.schema.COMMODITIES``, ``MERCURY_USE`` and ``PROCESSING``. Matching is on
+"amalgamation du minerai entier, cornue"; this module maps such text to the values of
+``geo.vocab.COMMODITIES``, ``MERCURY_USE``, ``AMALGAMATION``, ``RETORT`` and ``CYANIDATION``. Matching is on
 lower-cased text with accents stripped, so "Cassitérite", "CASSITERITE" and
 "cassiterite" are the same key. All functions are vectorised over the distinct
 values of a column (a 100k-row file usually has a few dozen distinct spellings).
@@ -19,7 +19,15 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from layers.schema import COMMODITIES, MERCURY_USE, PROCESSING
+from geo.vocab import (
+    AMALGAMATION,
+    COMMODITIES,
+    CYANIDATION,
+    LEGACY_PROCESSING_MAP,
+    LEGACY_PROCESSING_NOTES,
+    MERCURY_USE,
+    RETORT,
+)
 
 
 def fold_text(text: object) -> str:
@@ -282,58 +290,295 @@ def normalise_mercury(values: pd.Series) -> pd.Series:
     return out.astype("str")
 
 
-# --- processing ---------------------------------------------------------------------------
-# Ordered: the first rule whose any keyword occurs in the folded text wins. Whole-ore
-# amalgamation before the generic "amalgamation" (which counts as concentrate amalgamation,
-# the common practice, UNEP 2017 NAP guidance), retort before amalgamation (a retort implies
-# amalgamation with mercury recovery).
-_PROCESSING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("whole_ore_amalgamation", (
-        "whole ore", "whole-ore", "minerai entier", "minerai brut", "tout venant", "tout-venant", "minerio bruto",
-        "minerio integral", "minerio todo", "todo el mineral", "mineral completo", "mineral entero", "mineral bruto",
-        "whole_ore",
-    )),
-    ("retort", ("retort", "retorte", "retorta", "cornue", "retortas")),
-    ("cyanidation", (
-        "cyanid", "cyanur", "cianur", "cianet", "cyanide", "leach", "lixivia", "cil", "cip", "carbon in pulp",
-        "carbon in leach",
-    )),
-    ("concentrate_amalgamation", (
-        "concentrate", "concentre", "concentrado", "amalgam", "mercury", "mercure", "mercurio",
-    )),
-    ("gravity_only", (
-        "gravity", "gravimetr", "gravitair", "gravitic", "gravitac", "gravimetric", "sluice", "panning", "batee",
-        "battee", "bateia", "batea", "shaking table", "table a secousses", "mesa vibratoria", "mesa concentradora",
-        "jig", "sans mercure", "without mercury", "sem mercurio", "sin mercurio", "mercury free", "mercury-free",
-        "lavage", "washing", "canalon", "canaleta", "sluice box", "gravity_only",
-    )),
-    ("unknown", ("unknown", "inconnu", "desconhecido", "desconocido")),
+# --- processing: amalgamation type, retort, cyanidation ---------------------------------------------
+# One free-text description ("amalgamation du concentré + cornue, cyanuration des rejets") names up to
+# three things; each is read on its own. Keywords are matched on folded text (words of <= 3 letters
+# as whole words).
+_WHOLE_ORE_WORDS = (
+    "whole ore", "whole-ore", "whole_ore", "minerai entier", "minerai brut", "tout venant", "tout-venant",
+    "minerio bruto", "minerio integral", "minerio todo", "todo el mineral", "mineral completo", "mineral entero",
+    "mineral bruto",
 )  # fmt: skip
-for _key, _ in _PROCESSING_RULES:
-    assert _key in PROCESSING, _key
+_CONCENTRATE_WORDS = ("concentrate", "concentre", "concentrado", "concentrat")
+_AMALGAM_WORDS = ("amalgam", "mercury", "mercure", "mercurio", "azogue")
+_RETORT_WORDS = ("retort", "retorte", "retorta", "cornue", "retortas")
+_OPEN_BURNING_WORDS = ("open burning", "brulage a l'air libre", "queima a ceu aberto", "quema a cielo abierto",
+                       "without retort", "sans cornue", "sem retorta", "sin retorta")  # fmt: skip
+_CYANIDE_WORDS = ("cyanid", "cyanur", "cianur", "cianet", "cyanide", "leach", "lixivia", "cil", "cip",
+                  "carbon in pulp", "carbon in leach")  # fmt: skip
+_GRAVITY_WORDS = (
+    "gravity", "gravimetr", "gravitair", "gravitic", "gravitac", "gravimetric", "sluice", "panning", "batee",
+    "battee", "bateia", "batea", "shaking table", "table a secousses", "mesa vibratoria", "mesa concentradora",
+    "jig", "lavage", "washing", "canalon", "canaleta", "sluice box", "gravity_only", "direct smelting",
+    "fonte directe", "borax",
+)  # fmt: skip
+_NO_MERCURY = re.compile(r"\b(?:sans|without|sem|sin|no)\s+(?:mercure|mercury|mercurio|amalgam\w*)\b")
+_UNKNOWN_WORDS = ("unknown", "inconnu", "desconhecido", "desconocido")
 
 
-def processing_of(text: object) -> str:
-    """One value of ``schema.PROCESSING`` for a free-text processing description."""
+def _mentions(text: str, needles: tuple[str, ...]) -> bool:
+    words = set(re.findall(r"[a-z]+", text))
+    return any((n in words) if len(n) <= 3 else (n in text) for n in needles)
+
+
+def processing_components(text: object) -> tuple[str, str, str, str]:
+    """(amalgamation, retort, cyanidation, note) read from a free-text processing description.
+
+    A value of the asm-risk-model 1.x ``processing`` vocabulary is mapped through
+    ``geo.vocab.LEGACY_PROCESSING_MAP`` (a retort was a method of its own then; it is an
+    add-on now), with a note saying so. Anything not mentioned is ``unknown``.
+    """
     folded = fold_text(text)
-    if not folded:
-        return "unknown"
-    if folded in PROCESSING:
-        return folded
-    # "without mercury" must not count as an amalgamation mention
-    negated = re.sub(r"\b(?:sans|without|sem|sin|no)\s+(?:mercure|mercury|mercurio)\b", "gravity", folded)
-    words = re.findall(r"[a-z]+", negated)
-    for key, needles in _PROCESSING_RULES:
-        for n in needles:
-            hit = n in words if len(n) <= 3 else n in negated
-            if hit:
-                return key
-    return "unknown"
+    if folded in LEGACY_PROCESSING_MAP:
+        amalg, retort, cyan = LEGACY_PROCESSING_MAP[folded]
+        return amalg, retort, cyan, LEGACY_PROCESSING_NOTES.get(folded, "")
+    if not folded or _mentions(folded, _UNKNOWN_WORDS):
+        return "unknown", "unknown", "unknown", ""
+    no_mercury = bool(_NO_MERCURY.search(folded))
+    text_ = _NO_MERCURY.sub(" gravity ", folded)
+    retort = (
+        "no" if _mentions(text_, _OPEN_BURNING_WORDS) else ("yes" if _mentions(text_, _RETORT_WORDS) else "unknown")
+    )
+    if _mentions(text_, _WHOLE_ORE_WORDS):
+        amalg = "whole_ore"
+    elif _mentions(text_, _CONCENTRATE_WORDS) and (_mentions(text_, _AMALGAM_WORDS) or retort == "yes"):
+        amalg = "concentrate"
+    elif _mentions(text_, _AMALGAM_WORDS) or retort != "unknown":
+        amalg = "unknown"  # mercury is used (amalgam retorted or burnt), the type is not said
+    elif no_mercury or _mentions(text_, _GRAVITY_WORDS) or _mentions(text_, _CYANIDE_WORDS):
+        amalg = "none"
+    else:
+        return "unknown", "unknown", "unknown", ""
+    cyan = "yes" if _mentions(text_, _CYANIDE_WORDS) else ("no" if amalg == "none" and not no_mercury else "unknown")
+    if amalg == "none" and retort == "unknown":
+        retort = "no"
+    return amalg, retort, cyan, ""
 
 
-def normalise_processing(values: pd.Series) -> pd.Series:
-    """Column of ``schema.PROCESSING`` values from free text (English, French, Portuguese, Spanish)."""
+def normalise_processing(values: pd.Series) -> pd.DataFrame:
+    """Columns ``amalgamation``, ``retort``, ``cyanidation`` and ``notes`` from free processing text.
+
+    English, French, Portuguese and Spanish descriptions, and the 1.x vocabulary
+    (``whole_ore_amalgamation``, ``retort``, ...), are read; see :func:`processing_components`.
+    """
     obj = values.astype("object").where(values.notna(), "")
     uniques = pd.unique(obj.to_numpy())
-    table = {u: processing_of(u) for u in uniques}
-    return obj.map(table).astype("str")
+    table = {u: processing_components(u) for u in uniques}
+    rows = obj.map(table)
+    out = pd.DataFrame(
+        rows.tolist() if len(rows) else [],
+        index=values.index,
+        columns=["amalgamation", "retort", "cyanidation", "notes"],
+    )
+    return out.astype("str")
+
+
+_YES_NO_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            (
+                "yes",
+                "y",
+                "oui",
+                "o",
+                "sim",
+                "s",
+                "si",
+                "true",
+                "t",
+                "vrai",
+                "1",
+                "x",
+                "used",
+                "utilise",
+                "utilisee",
+                "usado",
+                "usada",
+            ),
+            "yes",
+        ),
+        **dict.fromkeys(
+            (
+                "no",
+                "n",
+                "non",
+                "nao",
+                "false",
+                "f",
+                "faux",
+                "falso",
+                "0",
+                "none",
+                "aucun",
+                "aucune",
+                "not used",
+                "non utilise",
+                "nao usado",
+                "no usado",
+            ),
+            "no",
+        ),
+    }
+)
+
+
+def _yes_no_of(value: object, positive: tuple[str, ...]) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return "unknown" if np.isnan(value) else ("yes" if value > 0 else "no")
+    folded = fold_text(value).strip(" .!")
+    if folded in _YES_NO_WORDS:
+        return _YES_NO_WORDS[folded]
+    if re.search(r"\b(?:sans|without|sem|sin|no|non|pas)\b", folded):
+        return "no"
+    return "yes" if _mentions(folded, positive) else "unknown"
+
+
+def normalise_amalgamation(values: pd.Series) -> pd.Series:
+    """``geo.vocab.AMALGAMATION`` values from an amalgamation column (type names, yes/no, free text)."""
+
+    def one(v: object) -> str:
+        folded = fold_text(v).replace("_", " ")
+        if folded in ("whole ore", "concentrate", "none", "unknown"):
+            return folded.replace(" ", "_")
+        yn = _yes_no_of(v, ())
+        if yn != "unknown":
+            return "unknown" if yn == "yes" else "none"  # "yes": mercury amalgamation, type not said
+        amalg = processing_components(v)[0]
+        return amalg
+
+    obj = values.astype("object")
+    table = {u: one(u) for u in pd.unique(obj.to_numpy())}
+    out = obj.map(table).fillna("unknown").astype("str")
+    assert set(out.unique()) <= set(AMALGAMATION)
+    return out
+
+
+def normalise_retort(values: pd.Series) -> pd.Series:
+    """``geo.vocab.RETORT`` values (yes / no / unknown) from a retort column."""
+    obj = values.astype("object")
+    table = {u: _yes_no_of(u, _RETORT_WORDS) for u in pd.unique(obj.to_numpy())}
+    out = obj.map(table).fillna("unknown").astype("str")
+    assert set(out.unique()) <= set(RETORT)
+    return out
+
+
+def normalise_cyanidation(values: pd.Series) -> pd.Series:
+    """``geo.vocab.CYANIDATION`` values (yes / no / unknown) from a cyanidation column."""
+    obj = values.astype("object")
+    table = {u: _yes_no_of(u, _CYANIDE_WORDS) for u in pd.unique(obj.to_numpy())}
+    out = obj.map(table).fillna("unknown").astype("str")
+    assert set(out.unique()) <= set(CYANIDATION)
+    return out
+
+
+#: column names (normalised: lower case, no accents) under which a site file gives each practice
+PRACTICE_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "mercury_use": (
+            "mercury_use",
+            "mercury",
+            "mercure",
+            "utilisation du mercure",
+            "usage du mercure",
+            "mercurio",
+            "uso de mercurio",
+            "uso do mercurio",
+            "uso de mercúrio",
+            "hg",
+            "hg_use",
+            "mercury_used",
+        ),
+        "processing": (
+            "processing",
+            "processing_method",
+            "processing method",
+            "traitement",
+            "methode de traitement",
+            "mode de traitement",
+            "processamento",
+            "beneficiamento",
+            "metodo de processamento",
+            "procesamiento",
+            "metodo de procesamiento",
+            "method",
+            "technique",
+            "extraction method",
+        ),
+        "amalgamation": (
+            "amalgamation",
+            "amalgamation_type",
+            "amalgamation type",
+            "type d'amalgamation",
+            "amalgamacao",
+            "amalgamacion",
+            "tipo de amalgamacion",
+        ),
+        "retort": (
+            "retort",
+            "retort_use",
+            "retort used",
+            "cornue",
+            "utilisation de cornue",
+            "retorta",
+            "uso de retorta",
+        ),
+        "cyanidation": (
+            "cyanidation",
+            "cyanide",
+            "cyanide_use",
+            "cyanuration",
+            "cianuracion",
+            "cianetacao",
+            "lixiviation au cyanure",
+        ),
+    }
+)
+
+
+def site_practices(given: Mapping[str, pd.Series | None], index: pd.Index) -> tuple[pd.DataFrame, int]:
+    """``mercury_use``, ``amalgamation``, ``retort``, ``cyanidation`` and ``notes`` per row, and the count of 1.x rows.
+
+    ``given`` maps each key of :data:`PRACTICE_COLUMN_NAMES` to the file's column (or None).
+    The free-text processing column gives all three practices; dedicated columns override it
+    where they say something. Amalgamation or a retort means mercury is used, whatever an empty
+    mercury cell says; ``mercury_use = yes`` with "no amalgamation" makes the type unknown
+    (noted in the row).
+    """
+    unknown = pd.Series("unknown", index=index, dtype="str")
+    merc = given.get("mercury_use")
+    mercury = normalise_mercury(merc) if merc is not None else unknown
+    proc = given.get("processing")
+    if proc is not None:
+        parts = normalise_processing(proc)
+    else:
+        parts = pd.DataFrame({"amalgamation": unknown, "retort": unknown, "cyanidation": unknown, "notes": ""})
+    for col, normalise in (
+        ("amalgamation", normalise_amalgamation),
+        ("retort", normalise_retort),
+        ("cyanidation", normalise_cyanidation),
+    ):
+        own = given.get(col)
+        if own is not None:
+            value = normalise(own)
+            parts[col] = value.where(value != "unknown", parts[col])
+    notes = parts["notes"].astype("str")
+    n_legacy = int((notes != "").sum())
+    clash = (mercury == "yes") & (parts["amalgamation"] == "none")
+    parts.loc[clash, "amalgamation"] = "unknown"
+    notes = notes.where(~clash, notes + "; mercury_use yes but no amalgamation: type read as unknown")
+    implied = (mercury == "unknown") & (
+        parts["amalgamation"].isin(["whole_ore", "concentrate"]) | (parts["retort"] == "yes")
+    )
+    out = pd.DataFrame(
+        {
+            "mercury_use": mercury.where(~implied, "yes"),
+            "amalgamation": parts["amalgamation"],
+            "retort": parts["retort"],
+            "cyanidation": parts["cyanidation"],
+            "notes": notes.str.strip("; "),
+        },
+        index=index,
+    )
+    return out.astype("str"), n_legacy

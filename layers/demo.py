@@ -39,7 +39,7 @@ from layers.schema import CRS_WGS84
 
 log = logging.getLogger(__name__)
 
-DEMO_VERSION = "demo-v1"
+DEMO_VERSION = "demo-v2"  # v2: amalgamation / retort / cyanidation; production at the model's productivity
 DATASET_NOTE = "synthetic demo data"
 
 SITES_FILE = "sites.gpkg"
@@ -235,7 +235,7 @@ def _complete(root: Path) -> bool:
 
 
 def ensure_demo_data(cache_dir: Path, *, seed: int, n_sites: int = 3000) -> DemoPaths:
-    """Generate the demo scenario into ``cache_dir/demo-v1-<seed>-<n>/`` (or reuse it) and return its paths.
+    """Generate the demo scenario into ``cache_dir/demo-v2-<seed>-<n>/`` (or reuse it) and return its paths.
 
     Deterministic: the same seed and size give the same content. Written into a
     temporary directory and renamed into place, so a reader never sees half a
@@ -432,24 +432,30 @@ def _make_sites(
     mercury = np.where(~gold & (rng.uniform(size=n) < 0.03), "yes", mercury)
     df["mercury_use"] = mercury
 
-    with_hg = {
-        "whole_ore_amalgamation": 0.35,
-        "concentrate_amalgamation": 0.4,
-        "retort": 0.15,
-        "cyanidation": 0.05,
-        "unknown": 0.05,
-    }
-    no_hg_gold = {"cyanidation": 0.4, "gravity_only": 0.5, "unknown": 0.1}
-    other = {"gravity_only": 0.8, "unknown": 0.2}
-    proc = np.where(
-        mercury == "yes", _choice(rng, with_hg, n), np.where(gold, _choice(rng, no_hg_gold, n), _choice(rng, other, n))
+    # practices, in the vocabularies of geo.vocab: amalgamation type, retort, cyanidation
+    uses_hg = mercury == "yes"
+    amalg = np.where(
+        uses_hg,
+        _choice(rng, {"whole_ore": 0.4, "concentrate": 0.5, "unknown": 0.1}, n),
+        np.where(mercury == "no", "none", _choice(rng, {"unknown": 0.7, "none": 0.3}, n)),
     )
-    df["processing"] = np.where((mercury == "unknown") & (rng.uniform(size=n) < 0.6), "unknown", proc)
+    retort = np.where(
+        uses_hg,
+        _choice(rng, {"yes": 0.15, "no": 0.6, "unknown": 0.25}, n),
+        np.where(amalg == "none", "no", "unknown"),
+    )
+    cyanide = np.where(
+        uses_hg,  # cyanide leaching of amalgamation tailings (Minamata Annex C) at a few mercury users
+        _choice(rng, {"yes": 0.08, "no": 0.6, "unknown": 0.32}, n),
+        np.where(gold & (mercury == "no"), _choice(rng, {"yes": 0.4, "no": 0.5, "unknown": 0.1}, n), "unknown"),
+    )
+    df["amalgamation"], df["retort"], df["cyanidation"] = amalg, retort, cyanide
 
-    # production reported for a minority of gold sites: ~0.25 kg per worker-year, log-normal
-    per_worker = np.exp(rng.normal(np.log(0.25), 0.7, n))
+    # production reported for a minority of gold sites, at the risk model's own productivity per worker
+    # (config/risk.toml: median 22.4 g per worker-year, 90 % factor 7.2 -> log-sd ln 7.2 / 1.645 = 1.2)
+    per_worker = np.exp(rng.normal(np.log(0.0224), 1.2, n))
     reported = gold & (rng.uniform(size=n) < 0.25) & np.isfinite(workers)
-    df["gold_kg_per_yr"] = np.where(reported, np.round(np.nan_to_num(workers) * per_worker, 1), np.nan)
+    df["gold_kg_per_yr"] = np.where(reported, np.round(np.nan_to_num(workers) * per_worker, 2), np.nan)
 
     start = np.datetime64("2015-01-01")
     span_days = int((np.datetime64("2025-12-31") - start).astype(int))
@@ -467,7 +473,9 @@ def _make_sites(
         "workers",
         "gold_kg_per_yr",
         "mercury_use",
-        "processing",
+        "amalgamation",
+        "retort",
+        "cyanidation",
         "observed_date",
         "source",
         "dataset",

@@ -8,7 +8,15 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.vocab import IUCN_CATEGORIES  # noqa: F401  (re-exported: the loaders' vocabulary)
+from geo.vocab import (  # noqa: F401  (re-exported: the loaders' vocabularies, defined once in geo.vocab)
+    AMALGAMATION,
+    COMMODITIES,
+    CYANIDATION,
+    IUCN_CATEGORIES,
+    LEGACY_PROCESSING,
+    MERCURY_USE,
+    RETORT,
+)
 
 CRS_WGS84 = "EPSG:4326"
 
@@ -23,40 +31,16 @@ SITE_COLUMNS: tuple[str, ...] = (
     "workers",  # float, NaN when unknown
     "gold_kg_per_yr",  # float, NaN when unknown
     "mercury_use",  # str, one of MERCURY_USE
-    "processing",  # str, one of PROCESSING
+    "amalgamation",  # str, one of AMALGAMATION (whole_ore, concentrate, none, unknown)
+    "retort",  # str, one of RETORT (yes, no, unknown)
+    "cyanidation",  # str, one of CYANIDATION (yes, no, unknown)
+    "notes",  # str, what the loader changed or inferred in this row ("" when nothing)
     "observed_date",  # datetime64[ns] or NaT
     "source",  # str: file name or dataset name
     "area_km2",  # float, geodesic area of polygon sites, 0.0 for points
     "lon",  # float64, representative point (display), EPSG:4326
     "lat",  # float64
     "geometry",  # Point or (Multi)Polygon, EPSG:4326 (the polygon is kept for proximity)
-)
-
-COMMODITIES: tuple[str, ...] = (
-    "gold",
-    "cassiterite",
-    "coltan",
-    "wolframite",
-    "diamond",
-    "copper",
-    "cobalt",
-    "sapphire",
-    "other_gemstones",
-    "silver",
-    "tin",
-    "lithium",
-    "manganese",
-    "sand_gravel",
-    "other",
-)
-MERCURY_USE: tuple[str, ...] = ("yes", "no", "unknown")
-PROCESSING: tuple[str, ...] = (
-    "whole_ore_amalgamation",
-    "concentrate_amalgamation",
-    "retort",
-    "cyanidation",
-    "gravity_only",
-    "unknown",
 )
 
 # --- protected areas ------------------------------------------------------------

@@ -58,11 +58,6 @@ WORKER_NAMES = ("workers", "workers_numb", "n_workers", "nb_workers", "num_worke
                 "creuseurs", "effectif", "trabalhadores", "numero de trabalhadores", "garimpeiros", "mineros",
                 "numero de mineros", "trabajadores", "numero de trabajadores")  # fmt: skip
 WORKER_STEMS = ("worker", "orpailleur", "creuseur", "trabalhador", "garimpeiro", "minero", "trabajador", "miner")
-MERCURY_NAMES = ("mercury_use", "mercury", "mercure", "utilisation du mercure", "usage du mercure", "mercurio",
-                 "uso de mercurio", "uso do mercurio", "uso de mercúrio", "hg", "hg_use", "mercury_used")  # fmt: skip
-PROCESSING_NAMES = ("processing", "processing_method", "processing method", "traitement", "methode de traitement",
-                    "mode de traitement", "processamento", "beneficiamento", "metodo de processamento",
-                    "procesamiento", "metodo de procesamiento", "method", "technique", "extraction method")  # fmt: skip
 DATE_NAMES = ("observed_date", "date", "visit_date", "vdate", "date_visite", "date de visite", "date_visit",
               "survey_date", "date d'observation", "data", "data da visita", "fecha", "fecha de visita", "year",
               "annee", "ano", "anio")  # fmt: skip
@@ -195,33 +190,32 @@ def _attributes(orig: pd.DataFrame, kind: str, warnings: list[str]) -> pd.DataFr
 
     if kind in ("amw", "peru"):
         out["mercury_use"] = "unknown"
-        out["processing"] = "unknown"
+        for col in ("amalgamation", "retort", "cyanidation"):
+            out[col] = "unknown"
+        out["notes"] = ""
     else:
-        merc_col = find_column(cols, MERCURY_NAMES)
-        mercury = (
-            vocab.normalise_mercury(orig[merc_col])
-            if merc_col is not None
-            else pd.Series("unknown", index=orig.index, dtype="str")
-        )
-        proc_col = find_column(cols, PROCESSING_NAMES)
-        processing = (
-            vocab.normalise_processing(orig[proc_col])
-            if proc_col is not None
-            else pd.Series("unknown", index=orig.index, dtype="str")
-        )
-        # amalgamation or a retort means mercury is used, whatever an empty mercury cell says
-        implied = (mercury == "unknown") & processing.isin(
-            ["whole_ore_amalgamation", "concentrate_amalgamation", "retort"]
-        )
-        out["mercury_use"] = mercury.where(~implied, "yes")
-        out["processing"] = processing
-
+        out = out.join(_processing(orig, cols, warnings))
     date_col = find_column(cols, DATE_NAMES)
     out["observed_date"] = (
         parse_dates(orig[date_col])
         if date_col is not None
         else pd.Series(pd.NaT, index=orig.index, dtype="datetime64[ns]")
     )
+    return out
+
+
+def _processing(orig: pd.DataFrame, cols: pd.Index, warnings: list[str]) -> pd.DataFrame:
+    """``mercury_use``, ``amalgamation``, ``retort``, ``cyanidation`` and ``notes`` (layers.commodities.site_practices)."""
+    found = {name: find_column(cols, names) for name, names in vocab.PRACTICE_COLUMN_NAMES.items()}
+    if found["amalgamation"] == found["processing"]:
+        found["amalgamation"] = None
+    given = {name: (orig[col] if col is not None else None) for name, col in found.items()}
+    out, n_legacy = vocab.site_practices(given, orig.index)
+    if n_legacy:
+        warnings.append(
+            f"{n_legacy} rows use the old processing vocabulary ('retort', 'cyanidation'); read as amalgamation "
+            "type + retort + cyanidation, see the notes column"
+        )
     return out
 
 
@@ -391,8 +385,10 @@ def _combine_into(table: pd.DataFrame, first: object, rows: list[object]) -> Non
     table.at[first, "gold_kg_per_yr"] = part["gold_kg_per_yr"].max()
     merc = set(part["mercury_use"])
     table.at[first, "mercury_use"] = "yes" if "yes" in merc else ("no" if "no" in merc else "unknown")
-    known = [p for p in part["processing"] if p != "unknown"]
-    table.at[first, "processing"] = known[0] if known else "unknown"
+    for col in ("amalgamation", "retort", "cyanidation"):
+        known = [p for p in part[col] if p != "unknown"]
+        table.at[first, col] = known[0] if known else "unknown"
+    table.at[first, "notes"] = "; ".join(n for n in dict.fromkeys(part["notes"]) if n)
     table.at[first, "observed_date"] = part["observed_date"].max()
 
 
@@ -421,7 +417,10 @@ def _assemble(table: pd.DataFrame, originals: pd.DataFrame) -> gpd.GeoDataFrame:
             "workers": table["workers"].astype("float64"),
             "gold_kg_per_yr": table["gold_kg_per_yr"].astype("float64"),
             "mercury_use": table["mercury_use"].astype("str"),
-            "processing": table["processing"].astype("str"),
+            "amalgamation": table["amalgamation"].astype("str"),
+            "retort": table["retort"].astype("str"),
+            "cyanidation": table["cyanidation"].astype("str"),
+            "notes": table["notes"].astype("str"),
             "observed_date": table["observed_date"].astype("datetime64[ns]"),
             "source": table["source"].astype("str"),
             "area_km2": table["area_km2"].astype("float64"),

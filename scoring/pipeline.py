@@ -14,14 +14,16 @@ import pandas as pd
 
 from geo import proximity
 from geo.regions import PolarRegion
-from geo.risk import RiskConfig, RiskConfigError, load_risk_config, score_sites
+from geo.risk import RiskConfig, score_sites
+from geo.vocab import PA_CATEGORY_DISTANCE_COLUMNS
 from layers import countries as countries_mod
 from layers import ecosystems, protected_areas, rasters, sites
 from layers.cache import cached_layer, read_stored_table
 from layers.demo import ensure_demo_data
-from layers.errors import ConfigError, LayerError
+from layers.errors import LayerError
 from layers.fetch import fetched_defaults
 from layers.guard import ZipLimits
+from layers.risk_config import load_risk_config_file
 from layers.schema import LoadResult
 
 DEMO_LABEL = "synthetic demo data"
@@ -233,7 +235,10 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     if pa_result is not None:
         warnings.extend(pa_result.warnings)
     else:
-        warnings.append("no protected-area layer given: protected-area facts are empty and contribute 0 to the risk")
+        warnings.append(
+            "no protected-area layer given: protected areas are not assessed (they add nothing to the risk; "
+            "receptors_assessed and score_complete say so in every row)"
+        )
     return Scenario(
         sites=site_result,
         protected_areas=pa_result,
@@ -295,27 +300,16 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
         if sample.buffer_mean is not None:
             cols[f"{layer.name}_mean_{settings.raster_buffer_km:g}km"] = sample.buffer_mean
         parts.append(pd.DataFrame(cols, index=site_gdf.index))
-    facts = pd.concat([site_gdf, *parts], axis=1)
-    return gpd.GeoDataFrame(facts, geometry="geometry", crs=site_gdf.crs)
+    facts = gpd.GeoDataFrame(pd.concat([site_gdf, *parts], axis=1), geometry="geometry", crs=site_gdf.crs)
+    if any(c in facts.columns for c in PA_CATEGORY_DISTANCE_COLUMNS):
+        # the per-category distances stop at this reach: geo.risk refuses a decay that goes further
+        facts.attrs["protected_area_reach_km"] = float(settings.protected_area_reach_km)
+    return facts
 
 
 def load_config(settings, path: Path | None = None, overrides: Mapping | None = None) -> RiskConfig:
-    """The risk-model configuration from a TOML file (default: config/risk.toml)."""
-    cfg_path = Path(path) if path is not None else settings.default_risk_config
-    try:
-        text = cfg_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            cfg_path, f"cannot read the risk configuration ({exc.strerror})", "give a readable TOML file"
-        ) from exc
-    try:
-        return load_risk_config(text, overrides=overrides)
-    except RiskConfigError as exc:
-        raise ConfigError(cfg_path, f"invalid risk configuration: {exc.problem}", exc.fix) from exc
-    except ValueError as exc:
-        raise ConfigError(
-            cfg_path, f"invalid risk configuration: {exc}", "correct the value, or start from config/risk.toml"
-        ) from exc
+    """The risk-model configuration from a TOML file (default: config/risk.toml); see layers.risk_config."""
+    return load_risk_config_file(Path(path) if path is not None else settings.default_risk_config, overrides)
 
 
 @dataclass
@@ -369,14 +363,18 @@ def ordered_output_columns(frame: pd.DataFrame) -> list[str]:
     """The output contract's column order: identity, PA facts, ecosystems, mercury & risk, then the rest."""
     head = [
         "site_id", "name", "country_iso3", "commodity", "commodities", "lon", "lat", "area_km2", "workers",
-        "mercury_use", "processing", "observed_date", "source",
+        "gold_kg_per_yr", "mercury_use", "amalgamation", "retort", "cyanidation", "notes", "observed_date", "source",
         "in_protected_area", "dist_protected_area_km", "nearest_protected_area", "nearest_protected_area_id",
-        "nearest_protected_area_iucn", "nearest_protected_area_designation",
+        "nearest_protected_area_iucn", "nearest_protected_area_designation", *PA_CATEGORY_DISTANCE_COLUMNS,
     ]  # fmt: skip
     head += sorted(c for c in frame.columns if c.startswith("protected_areas_within_"))
     head += sorted(c for c in frame.columns if c.startswith("protected_area_km2_within_"))
     head += ["in_rainforest", "dist_rainforest_km", "dist_reef_km", "in_arctic", "dist_arctic_km", "dist_water_km"]
-    head += ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "risk_0_100", "risk_class"]
+    head += [
+        "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "hg_kg_per_yr_air", "p_mercury_use", "hg_basis",
+        "risk_0_100", "risk_0_100_low", "risk_0_100_high", "p_high_or_above", "risk_class", "score_complete",
+        "receptors_assessed",
+    ]  # fmt: skip
     head += sorted(c for c in frame.columns if c.startswith("contrib_"))
     cols = [c for c in head if c in frame.columns]
     cols += [c for c in frame.columns if c not in cols]

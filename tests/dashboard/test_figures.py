@@ -25,6 +25,7 @@ from dashboard.figures import (
 )
 from dashboard.state import default_state
 from dashboard.views import prepare_scored, site_record
+from layers.risk_config import default_risk_config
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +146,9 @@ def test_distance_chart_marks_the_buffer_distances(scored):
 
 
 def test_mercury_chart_has_low_high_error_bars(scored):
-    fig = make_chart_figure("mercury-by-country", scored)
+    fig = make_chart_figure("mercury-by-country", scored, config=default_risk_config())
     bar = fig.data[0]
-    assert bar.error_y.array is not None and bar.error_y.arrayminus is not None
+    assert len(bar.y) > 0 and len(bar.error_y.array) == len(bar.y) and len(bar.error_y.arrayminus) == len(bar.y)
     assert (np.asarray(bar.error_y.array) >= 0).all()
 
 

@@ -1,4 +1,4 @@
-"""geo.summary: hand-built scored frames with known group totals."""
+"""geo.summary: hand-built scored frames with known group counts, and mercury totals with bands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from geo.risk import RISK_CLASS_DTYPE, score_sites
-from geo.summary import SummaryError, summarise_by, summarise_standard
+from geo.summary import SummaryError, config_of, summarise_by, summarise_standard
+from geo.uncertainty import mercury_totals
+from geo.vocab import pa_category_distance_column
+from layers.risk_config import default_risk_config
+
+CFG = default_risk_config()
 
 
 def scored() -> pd.DataFrame:
@@ -16,63 +21,61 @@ def scored() -> pd.DataFrame:
             "site_id": ["s1", "s2", "s3", "s4", "s5"],
             "country_iso3": ["COD", "COD", "COD", "GHA", None],
             "commodity": ["gold", "gold", "coltan", "gold", "gold"],
+            "commodities": ["gold", "gold", "coltan", "gold", "gold"],
+            "workers": [100.0, np.nan, 20.0, 500.0, 50.0],
+            "mercury_use": ["yes", "yes", "no", "yes", "yes"],
+            "amalgamation": ["concentrate", "unknown", "none", "whole_ore", "concentrate"],
             "risk_class": pd.Categorical(["high", "moderate", "low", "very high", "moderate"], dtype=RISK_CLASS_DTYPE),
             "in_protected_area": [True, False, False, False, False],
             "dist_protected_area_km": [0.0, 5.0, 30.0, 10.0, np.nan],
-            "hg_kg_per_yr_low": [1.0, np.nan, 0.0, 4.0, 1.0],
-            "hg_kg_per_yr": [2.0, np.nan, 0.0, 5.0, 1.0],
-            "hg_kg_per_yr_high": [3.0, np.nan, 0.0, 6.0, 1.0],
             "risk_0_100": [60.0, 40.0, 10.0, 80.0, 30.0],
         }
     )
 
 
-def test_by_country_known_answers():
-    out = summarise_by(scored(), "country_iso3").set_index("country_iso3", drop=False)
+def test_by_country_counts_and_exposure():
+    out = summarise_by(scored(), "country_iso3", config=CFG).set_index("country_iso3", drop=False)
     assert len(out) == 3  # COD, GHA and the site outside every country
     cod = out.loc["COD"]
     assert cod["n_sites"] == 3
     assert cod["share_in_protected_area"] == pytest.approx(1 / 3)
     assert cod["n_within_10km"] == 2  # s1 inside, s2 at 5 km; s3 at 30 km is not
-    assert (cod["hg_kg_per_yr_low"], cod["hg_kg_per_yr"], cod["hg_kg_per_yr_high"]) == (1.0, 2.0, 3.0)
-    assert cod["n_hg_unknown_size"] == 1
-    assert cod["mean_risk_0_100"] == pytest.approx((60 + 40 + 10) / 3)
-    assert cod["max_risk_0_100"] == 60.0
-    gha = out.loc["GHA"]
-    assert gha["n_within_10km"] == 1  # exactly 10 km counts
-    assert gha["hg_kg_per_yr"] == 5.0
+    assert cod["n_hg_unknown_size"] == 1  # s2 uses mercury but has no size
+    assert cod["mean_risk_0_100"] == pytest.approx((60 + 40 + 10) / 3) and cod["max_risk_0_100"] == 60.0
+    assert out.loc["GHA", "n_within_10km"] == 1  # exactly 10 km counts
     outside = out[out["country_iso3"].isna()].iloc[0]
-    assert outside["n_sites"] == 1 and outside["n_within_10km"] == 0 and outside["hg_kg_per_yr_high"] == 1.0
+    assert outside["n_sites"] == 1 and outside["n_within_10km"] == 0
 
 
-def test_by_commodity_known_answers():
+def test_mercury_columns_are_the_monte_carlo_totals():
+    s = scored()
+    out = summarise_by(s, "country_iso3", config=CFG).set_index("country_iso3", drop=False)
+    direct = mercury_totals(s, CFG, "country_iso3").set_index("country_iso3")
+    for col in ("hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "hg_kg_per_yr_air"):
+        assert out.loc["COD", col] == pytest.approx(direct.loc["COD", col])
+    assert 0 < out.loc["COD", "hg_kg_per_yr_low"] < out.loc["COD", "hg_kg_per_yr"] < out.loc["COD", "hg_kg_per_yr_high"]
+
+
+def test_without_a_config_the_mercury_columns_are_left_out():
     out = summarise_by(scored(), "commodity")
-    assert out["commodity"].tolist() == ["coltan", "gold"]
-    gold = out.iloc[1]
-    assert gold["n_sites"] == 4
-    assert gold["share_in_protected_area"] == pytest.approx(0.25)
-    assert gold["n_within_10km"] == 3
-    assert gold["hg_kg_per_yr"] == pytest.approx(8.0)
-    assert gold["hg_kg_per_yr_low"] == pytest.approx(6.0)
-    assert gold["hg_kg_per_yr_high"] == pytest.approx(10.0)
+    assert "hg_kg_per_yr" not in out.columns and out["n_sites"].tolist() == [1, 4]
 
 
 def test_by_risk_class_lists_all_classes_in_order():
-    out = summarise_by(scored().iloc[[0, 1, 3, 4]], "risk_class")  # no "low" site
+    out = summarise_by(scored().iloc[[0, 1, 3, 4]], "risk_class", config=CFG)  # no "low" site
     assert out["risk_class"].astype(str).tolist() == ["low", "moderate", "high", "very high"]
     assert out["n_sites"].tolist() == [0, 2, 1, 1]
     assert out["n_within_10km"].tolist() == [0, 1, 1, 1]
-    assert out["hg_kg_per_yr"].tolist() == [0.0, 1.0, 2.0, 5.0]
+    assert out["hg_kg_per_yr"].iloc[0] == 0.0 and (out["hg_kg_per_yr"].iloc[1:] > 0).all()
     assert np.isnan(out["mean_risk_0_100"].iloc[0])
     assert out["n_sites"].dtype == np.int64
 
 
 def test_two_keys():
-    out = summarise_by(scored(), ["country_iso3", "risk_class"])
+    out = summarise_by(scored(), ["country_iso3", "risk_class"], config=CFG)
     cod = out[out["country_iso3"] == "COD"]
     assert cod["risk_class"].astype(str).tolist() == ["low", "moderate", "high"]
-    assert cod["n_sites"].tolist() == [1, 1, 1]
-    assert out["n_sites"].sum() == 5
+    assert cod["n_sites"].tolist() == [1, 1, 1] and out["n_sites"].sum() == 5
 
 
 def test_missing_columns():
@@ -87,27 +90,30 @@ def test_missing_columns():
         summarise_by(scored(), [])
 
 
-def test_with_score_sites_output():
+def test_with_score_sites_output_the_config_travels_in_attrs():
     facts = pd.DataFrame(
         {
+            "site_id": ["a", "b", "c"],
             "country_iso3": ["COD", "COD", "PER"],
             "commodity": ["gold", "cassiterite", "gold"],
             "commodities": ["gold", "cassiterite", "gold"],
             "workers": [100.0, 20.0, 500.0],
-            "gold_kg_per_yr": [np.nan, np.nan, np.nan],
             "mercury_use": ["yes", "no", "yes"],
-            "processing": ["concentrate_amalgamation", "gravity_only", "retort"],
-            "in_protected_area": [False, True, False],
-            "dist_protected_area_km": [8.0, 0.0, 50.0],
+            "amalgamation": ["concentrate", "none", "concentrate"],
+            "retort": ["no", "no", "yes"],
+            pa_category_distance_column("ii"): [8.0, 0.0, np.inf],
         }
     )
-    result = score_sites(facts)
+    cfg = CFG.with_overrides({"uncertainty.n_draws": 500})
+    result = score_sites(facts, cfg)
+    assert config_of(result) == cfg
     tables = summarise_standard(result)
     assert set(tables) == {"country_iso3", "commodity", "risk_class"}
     by_country = tables["country_iso3"].set_index("country_iso3")
-    # COD gold: 100 workers x 26.4 g x 1.3 = 3.432 kg; PER: 500 x 26.4 g x 0.25 = 3.3 kg
-    assert by_country.loc["COD", "hg_kg_per_yr"] == pytest.approx(3.432)
-    assert by_country.loc["PER", "hg_kg_per_yr"] == pytest.approx(3.3)
-    assert by_country.loc["COD", "n_within_10km"] == 2
+    assert by_country.loc["COD", "n_within_10km"] == 2  # from the per-category distances
+    # one site in PER: its total's median is the site's median (500 x 22.4 g x (1.3 - 0.9 with the retort))
+    assert result.loc[2, "hg_kg_per_yr"] == pytest.approx(500 * 0.0224 * 0.4)
+    assert by_country.loc["PER", "hg_kg_per_yr"] == pytest.approx(500 * 0.0224 * 0.4, rel=0.15)
     assert tables["risk_class"]["n_sites"].sum() == 3
-    assert tables["commodity"]["hg_kg_per_yr"].sum() == pytest.approx(result["hg_kg_per_yr"].sum())
+    # a filtered view keeps the config too (the dashboard summarises views)
+    assert config_of(result[result["country_iso3"] == "COD"]) == cfg

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from layers import commodities as vocab
-from layers.schema import COMMODITIES, MERCURY_USE, PROCESSING
+from layers.schema import AMALGAMATION, COMMODITIES, CYANIDATION, MERCURY_USE, RETORT
 
 
 @pytest.mark.parametrize(
@@ -138,31 +138,84 @@ def test_mercury_use(value: object, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("amalgamation du minerai entier", "whole_ore_amalgamation"),
-        ("whole ore amalgamation", "whole_ore_amalgamation"),
-        ("amálgama de minério bruto", "whole_ore_amalgamation"),
-        ("amalgamation du concentré", "concentrate_amalgamation"),
-        ("amalgamación de concentrado", "concentrate_amalgamation"),
-        ("amalgamation", "concentrate_amalgamation"),
-        ("retorte", "retort"),
-        ("amalgamation + retort", "retort"),
-        ("cornue", "retort"),
-        ("cianuración", "cyanidation"),
-        ("cyanuration en cuve", "cyanidation"),
-        ("CIL", "cyanidation"),
-        ("gravimétrie", "gravity_only"),
-        ("gravity only", "gravity_only"),
-        ("sluice box, panning", "gravity_only"),
-        ("sans mercure", "gravity_only"),
-        ("gravity_only", "gravity_only"),
-        ("", "unknown"),
-        ("magic", "unknown"),
+        ("amalgamation du minerai entier", ("whole_ore", "unknown", "unknown")),
+        ("whole ore amalgamation", ("whole_ore", "unknown", "unknown")),
+        ("amálgama de minério bruto", ("whole_ore", "unknown", "unknown")),
+        ("amalgamation du concentré", ("concentrate", "unknown", "unknown")),
+        ("amalgamación de concentrado", ("concentrate", "unknown", "unknown")),
+        ("amalgamation", ("unknown", "unknown", "unknown")),  # mercury is used; the type is not said
+        ("retorte", ("unknown", "yes", "unknown")),  # a retort is an add-on to amalgamation
+        ("amalgamation + retort", ("unknown", "yes", "unknown")),
+        ("cornue", ("unknown", "yes", "unknown")),
+        ("amalgamation du concentré + cornue, cyanuration des rejets", ("concentrate", "yes", "yes")),
+        ("amalgamação de concentrado, queima a céu aberto", ("concentrate", "no", "unknown")),
+        ("concentrate amalgamation without retort", ("concentrate", "no", "unknown")),
+        ("whole ore amalgamation then cyanide leaching of the tailings", ("whole_ore", "unknown", "yes")),
+        ("cianuración", ("none", "no", "yes")),
+        ("cyanuration en cuve", ("none", "no", "yes")),
+        ("CIL", ("none", "no", "yes")),
+        ("gravimétrie", ("none", "no", "no")),
+        ("gravity only", ("none", "no", "no")),
+        ("sluice box, panning", ("none", "no", "no")),
+        ("sans mercure", ("none", "no", "unknown")),
+        ("", ("unknown", "unknown", "unknown")),
+        ("magic", ("unknown", "unknown", "unknown")),
     ],
 )
-def test_processing(text: str, expected: str) -> None:
-    assert vocab.processing_of(text) == expected
-    assert vocab.normalise_processing(pd.Series([text])).tolist() == [expected]
-    assert expected in PROCESSING
+def test_processing_text_gives_amalgamation_retort_and_cyanidation(text: str, expected: tuple[str, str, str]) -> None:
+    assert vocab.processing_components(text)[:3] == expected
+    out = vocab.normalise_processing(pd.Series([text]))
+    assert out[["amalgamation", "retort", "cyanidation"]].iloc[0].tolist() == list(expected)
+    assert expected[0] in AMALGAMATION and expected[1] in RETORT and expected[2] in CYANIDATION
+
+
+@pytest.mark.parametrize(
+    ("legacy", "expected", "note"),
+    [
+        ("whole_ore_amalgamation", ("whole_ore", "unknown", "unknown"), ""),
+        ("concentrate_amalgamation", ("concentrate", "unknown", "unknown"), ""),
+        ("retort", ("unknown", "yes", "unknown"), "processing 'retort' read as amalgamation of unknown type"),
+        ("cyanidation", ("none", "unknown", "yes"), "processing 'cyanidation' read as no amalgamation"),
+        ("gravity_only", ("none", "no", "no"), ""),
+        ("unknown", ("unknown", "unknown", "unknown"), ""),
+    ],
+)
+def test_every_legacy_processing_value_keeps_loading_with_a_note(legacy: str, expected: tuple, note: str) -> None:
+    amalg, retort, cyan, text = vocab.processing_components(legacy)
+    assert (amalg, retort, cyan) == expected
+    assert text.startswith(note) and bool(text) == bool(note)
+
+
+def test_practice_columns_override_the_processing_text_and_imply_mercury() -> None:
+    idx = pd.RangeIndex(4)
+    given = {
+        "mercury_use": pd.Series(["", "non", "oui", ""]),
+        "processing": pd.Series(["amalgamation", "gravity only", "gravity only", "retort"]),
+        "amalgamation": pd.Series(["minerai entier", None, None, None]),
+        "retort": pd.Series(["non", None, None, None]),
+        "cyanidation": pd.Series([None, None, "oui", None]),
+    }
+    out, n_legacy = vocab.site_practices(given, idx)
+    assert out["amalgamation"].tolist() == ["whole_ore", "none", "unknown", "unknown"]
+    assert out["retort"].tolist() == ["no", "no", "no", "yes"]
+    assert out["cyanidation"].tolist() == ["unknown", "no", "yes", "unknown"]
+    # amalgamation (row 0) and a retort (row 3) imply mercury; row 2 says yes with "gravity only": type unknown
+    assert out["mercury_use"].tolist() == ["yes", "no", "yes", "yes"]
+    assert "type read as unknown" in out["notes"].iloc[2] and "old" not in out["notes"].iloc[2]
+    assert n_legacy == 1 and "retort" in out["notes"].iloc[3]
+
+
+@pytest.mark.parametrize(
+    ("normalise", "values", "expected"),
+    [
+        (vocab.normalise_amalgamation, ["Whole ore", "concentrate", "oui", "non", None, "minerai entier", "xyz"],
+         ["whole_ore", "concentrate", "unknown", "none", "unknown", "whole_ore", "unknown"]),
+        (vocab.normalise_retort, ["oui", "non", None, 1, "retorta", "?"], ["yes", "no", "unknown", "yes", "yes", "unknown"]),
+        (vocab.normalise_cyanidation, ["yes", "CIL", "sans cyanure", None], ["yes", "yes", "no", "unknown"]),
+    ],
+)  # fmt: skip
+def test_practice_columns(normalise, values, expected) -> None:
+    assert normalise(pd.Series(values, dtype="object")).tolist() == expected
 
 
 def test_fold_text() -> None:

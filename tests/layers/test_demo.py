@@ -21,7 +21,7 @@ from layers import demo as demo_mod
 from layers.countries import load_countries
 from layers.demo import DemoPaths, demo_dir, ensure_demo_data
 from layers.errors import LayerError
-from layers.schema import COMMODITIES, IUCN_CATEGORIES, MERCURY_USE, PROCESSING
+from layers.schema import AMALGAMATION, COMMODITIES, CYANIDATION, IUCN_CATEGORIES, MERCURY_USE, RETORT
 
 SEED = 20261130
 N_SITES = 3000
@@ -55,7 +55,7 @@ def _sha(path: Path) -> str:
 
 
 def test_layout_and_manifest(demo: DemoPaths) -> None:
-    assert demo.root.name == f"demo-v1-{SEED}-{N_SITES}"
+    assert demo.root.name == f"demo-v2-{SEED}-{N_SITES}"
     for p in (demo.sites, demo.protected_areas, demo.rainforest, demo.reefs, demo.water, demo.tree_cover):
         assert p is not None and p.is_file() and p.parent == demo.root
     manifest = json.loads((demo.root / "demo.json").read_text())
@@ -127,10 +127,14 @@ def test_site_attributes_are_plausible(raw_sites: gpd.GeoDataFrame, demo: DemoPa
     assert (s["dataset"] == "synthetic demo data").all()
     assert set(s["commodity"]) <= set(COMMODITIES)
     assert set(s["mercury_use"]) <= set(MERCURY_USE)
-    assert set(s["processing"]) <= set(PROCESSING)
+    assert set(s["amalgamation"]) <= set(AMALGAMATION) and set(s["retort"]) <= set(RETORT)
+    assert set(s["cyanidation"]) <= set(CYANIDATION)
     gold = s["commodity"] == "gold"
     assert 0.7 < (s.loc[gold, "mercury_use"] == "yes").mean() < 0.95
-    assert (s.loc[s["mercury_use"] == "yes", "processing"] != "gravity_only").all()
+    uses = s["mercury_use"] == "yes"
+    assert (s.loc[uses, "amalgamation"] != "none").all() and (s.loc[~uses, "retort"] != "yes").all()
+    annex_c = uses & (s["cyanidation"] == "yes")  # cyanidation of mercury-contaminated tailings occurs
+    assert 0 < annex_c.sum() < 0.2 * uses.sum()
     assert set(s.loc[s["country_iso3"] == "COD", "commodity"]) >= {"gold", "cassiterite", "coltan"}
     assert s.loc[s["country_iso3"] == "MDG", "commodity"].value_counts().index[0] == "sapphire"
     assert s.loc[s["country_iso3"] == "SLE", "commodity"].value_counts().index[0] == "diamond"
@@ -138,6 +142,11 @@ def test_site_attributes_are_plausible(raw_sites: gpd.GeoDataFrame, demo: DemoPa
     assert 50 < workers.median() < 120 and workers.max() > 1500 and 0.03 < s["workers"].isna().mean() < 0.15
     reported = s["gold_kg_per_yr"].notna()
     assert 0.1 < reported.mean() < 0.4 and (s.loc[reported, "commodity"] == "gold").all()
+    # reported production follows the risk model's own productivity (config/risk.toml: median 22.4 g per
+    # worker-year, 90 % factor 7.2), so a site's mercury does not jump with the kind of size it reports
+    per_worker_g = 1000 * s.loc[reported, "gold_kg_per_yr"] / s.loc[reported, "workers"]
+    assert 12 < per_worker_g.median() < 40
+    assert 0.02 < (per_worker_g > 22.4 * 7.2).mean() < 0.12
     dates = pd.to_datetime(s["observed_date"])
     assert dates.min() >= pd.Timestamp("2015-01-01") and dates.max() <= pd.Timestamp("2025-12-31")
 
@@ -221,6 +230,6 @@ def test_make_demo_data_script(tmp_path: Path, capsys) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--out", str(tmp_path), "--seed", "3", "--n-sites", "150"]) == 0
-    assert "demo-v1-3-150" in capsys.readouterr().out
+    assert "demo-v2-3-150" in capsys.readouterr().out
     assert len(gpd.read_file(demo_dir(tmp_path, 3, 150) / "sites.gpkg")) == 150
     assert module.main(["--out", str(tmp_path), "--n-sites", "0"]) == 2

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from layers.dates import parse_dates
 from layers.errors import LayerError
-from layers.schema import COMMODITIES, MERCURY_USE, PROCESSING, SITE_COLUMNS, LoadResult
+from layers.schema import AMALGAMATION, COMMODITIES, CYANIDATION, MERCURY_USE, RETORT, SITE_COLUMNS, LoadResult
 from layers.site_coordinates import (
     REASON_BAD_WKT,
     REASON_EMPTY_GEOMETRY,
@@ -129,7 +129,8 @@ def test_output_schema_and_types(tmp_path: Path) -> None:
     assert d["orig_lat"].tolist() == ["-3.06"]
     assert set(d["commodity"]) <= set(COMMODITIES)
     assert set(d["mercury_use"]) <= set(MERCURY_USE)
-    assert set(d["processing"]) <= set(PROCESSING)
+    assert set(d["amalgamation"]) <= set(AMALGAMATION) and set(d["retort"]) <= set(RETORT)
+    assert set(d["cyanidation"]) <= set(CYANIDATION) and d["notes"].tolist() == [""]
     assert d.geometry.iloc[0].equals(shapely.Point(28.18, -3.06))
 
 
@@ -564,11 +565,55 @@ def test_mercury_processing_and_production(tmp_path: Path) -> None:
         "B;-4,55;28,95;non;gravimétrie;250,5\n"
         "C;1,95;30,03;1;retorte;\n",
     )
-    d = load_sites(p).data
-    assert d["processing"].tolist() == ["whole_ore_amalgamation", "gravity_only", "retort"]
+    result = load_sites(p)
+    d = result.data
+    assert d["amalgamation"].tolist() == ["whole_ore", "none", "unknown"]
+    assert d["retort"].tolist() == ["unknown", "no", "yes"]  # C: the 1.x value 'retort', as free text
     assert d["mercury_use"].tolist() == ["yes", "no", "yes"]  # A: implied by amalgamation
     assert d["gold_kg_per_yr"].tolist()[:2] == pytest.approx([1.5, 0.2505])
     assert np.isnan(d["gold_kg_per_yr"].iloc[2])
+
+
+def test_old_processing_vocabulary_keeps_loading_mapped_with_a_note(tmp_path: Path) -> None:
+    """A file written for asm-risk-model 1.x: one processing column with 'retort' and 'cyanidation'."""
+    p = write(
+        tmp_path,
+        "old.csv",
+        "name,lat,lon,commodity,mercury_use,processing\n"
+        "A,-3.06,28.18,gold,unknown,retort\n"
+        "B,-4.55,28.95,gold,yes,cyanidation\n"
+        "C,1.95,30.03,gold,unknown,whole_ore_amalgamation\n"
+        "D,1.90,30.00,gold,no,gravity_only\n",
+    )
+    result = load_sites(p)
+    d = result.data
+    assert d["amalgamation"].tolist() == ["unknown", "unknown", "whole_ore", "none"]
+    assert d["retort"].tolist() == ["yes", "unknown", "unknown", "no"]
+    assert d["cyanidation"].tolist() == ["unknown", "yes", "unknown", "no"]
+    assert d["mercury_use"].tolist() == ["yes", "yes", "yes", "no"]  # a retort or amalgamation implies mercury
+    assert "processing 'retort' read as amalgamation of unknown type with a retort" in d["notes"].iloc[0]
+    # B: cyanidation (1.x: mercury-free) at a site that uses mercury -> cyanidation of mercury-bearing material
+    assert "processing 'cyanidation'" in d["notes"].iloc[1] and "type read as unknown" in d["notes"].iloc[1]
+    assert d["notes"].iloc[2] == "" and d["notes"].iloc[3] == ""
+    assert any("old processing vocabulary" in w and "notes column" in w for w in result.warnings)
+
+
+def test_practice_columns_of_the_new_vocabulary(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "new.csv",
+        "name,lat,lon,commodity,mercury_use,amalgamation,retort,cyanidation\n"
+        "A,-3.06,28.18,gold,yes,whole_ore,no,yes\n"
+        "B,-4.55,28.95,gold,,concentrate,yes,no\n"
+        "C,1.95,30.03,gold,no,none,,\n",
+    )
+    d = load_sites(p).data
+    assert d[["mercury_use", "amalgamation", "retort", "cyanidation"]].values.tolist() == [
+        ["yes", "whole_ore", "no", "yes"],
+        ["yes", "concentrate", "yes", "no"],
+        ["no", "none", "unknown", "unknown"],
+    ]
+    assert (d["notes"] == "").all()
 
 
 def test_no_commodity_column_warns(tmp_path: Path) -> None:
@@ -636,7 +681,9 @@ def test_real_amazon_mining_watch_2024(shared_data: Path) -> None:
     assert accounted(r) == 5232
     d = r.data
     assert (
-        set(d["commodity"]) == {"gold"} and set(d["mercury_use"]) == {"unknown"} and set(d["processing"]) == {"unknown"}
+        set(d["commodity"]) == {"gold"}
+        and set(d["mercury_use"]) == {"unknown"}
+        and set(d["amalgamation"]) == {"unknown"}
     )
     assert set(d["source"]) == {AMW_SOURCE}
     assert set(d.geometry.geom_type) <= {"Polygon", "MultiPolygon"}
