@@ -307,6 +307,10 @@ def geodesic_buffer(
     parts = shapely.get_parts(shapely.get_parts(geom))  # collections flattened twice
     types = shapely.get_type_id(parts)
     polys = parts[types == 3]
+    outlines = [shapely.get_parts(shapely.boundary(polys))] if len(polys) else []
+    lines = np.concatenate([parts[np.isin(types, (1, 2))], *outlines])
+    coords, part = shapely.get_coordinates(lines, return_index=True)
+    _check_antimeridian_jumps(coords, part)  # before segmentizing would fill the jump with vertices
     if d == 0.0:
         return shapely.union_all(polys) if len(polys) else shapely.Polygon()
     _, miny, _, maxy = geom.bounds
@@ -318,10 +322,6 @@ def geodesic_buffer(
             "which a longitude/latitude polygon cannot hold",
             "use a smaller buffer or an area of interest farther from the pole",
         )
-    outlines = [shapely.get_parts(shapely.boundary(polys))] if len(polys) else []
-    lines = np.concatenate([parts[np.isin(types, (1, 2))], *outlines]) if outlines else parts[np.isin(types, (1, 2))]
-    coords, part = shapely.get_coordinates(lines, return_index=True)
-    _check_antimeridian_jumps(coords, part)  # before segmentizing would fill the jump with vertices
     lines = segmentize_lonlat(lines)
     coords, pid, centres = _pieces(lines, piece_km)
     if near_bounds is not None:

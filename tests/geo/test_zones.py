@@ -124,3 +124,8 @@ def test_to_equal_area_keeps_missing_and_split_at_antimeridian_is_identity_insid
     assert split_at_antimeridian(box).equals(box)
     moved = split_at_antimeridian(shapely.box(179.0, 0.0, 181.0, 1.0))
     assert moved.geom_type == "MultiPolygon" and moved.area == pytest.approx(2.0)
+
+
+def test_a_polygon_edge_jumping_across_the_antimeridian_is_refused_even_without_buffer():
+    with pytest.raises(ZoneInputError, match="antimeridian"):
+        geodesic_buffer(shapely.Polygon([(179.0, 0.0), (-179.0, 0.0), (-179.0, 1.0), (179.0, 1.0)]), 0.0)
