@@ -65,6 +65,11 @@ MIXED_KIND = "mixed"
 SITE_COLUMNS: tuple[str, ...] = ("in_aoi", "dist_aoi_km", "aoi_id", "aoi_name", "aoi_ids")
 _KIND_OF_TYPE = {0: "point", 1: "line", 2: "line", 3: "polygon", 4: "point", 5: "line", 6: "polygon"}
 _EPS_KM = 1e-9
+# the zones' polygons lie inside the true zones by < 3.1e-4 of the distance (chords of 128-gons)
+# plus < 1e-5 (projection): a search zone 0.1 % + 1 m wider holds every point within the buffer
+_SEARCH_MARGIN = 1e-3
+#: the parcels of one protected area share its id and name; the columns the PA tables carry
+_PA_KEYS: tuple[tuple[str, ...], tuple[str, ...]] = (("pa_id", "name"), PA_ATTRIBUTE_COLUMNS)
 
 
 class AoiInputError(ValueError):
@@ -84,7 +89,9 @@ class PreparedAoi:
     ``features`` holds ``aoi_id``, ``name``, ``kind``, ``area_km2`` (the AOI proper: the polygon,
     or the line's or point's corridor) and ``zone_km2`` (the AOI and its buffer), with the feature
     itself as geometry (EPSG:4326, segmentized to 0.01°). ``area_geoms`` and ``zone_geoms`` are
-    those two regions as lon/lat polygons, row by row.
+    those two regions as lon/lat polygons, row by row; ``search_geoms`` are zones a little wider
+    than the buffer (by 0.1 % + 1 m, more than the polygon's inward error), which every geometry
+    within the buffer meets: a cheap prepared test before the exact distances.
     """
 
     features: gpd.GeoDataFrame
@@ -92,6 +99,7 @@ class PreparedAoi:
     zone_geoms: np.ndarray
     buffer_km: float
     union: bool
+    search_geoms: np.ndarray
 
     def units(self) -> list[tuple[str, str, np.ndarray, BaseGeometry, BaseGeometry]]:
         """Screening units: (aoi_id, name, feature positions, area, zone); one, the union, if ``union``."""
@@ -246,11 +254,15 @@ def prepare_aoi(aoi: gpd.GeoDataFrame | gpd.GeoSeries, *, buffer_km: float = 0.0
         )
     area = np.empty(len(geoms), dtype=object)
     zone = np.empty(len(geoms), dtype=object)
+    search = np.empty(len(geoms), dtype=object)
     for k, g in enumerate(geoms):
         try:  # before segmentizing, which would fill an edge jumping across ±180° with vertices
             zone[k] = geodesic_buffer(g, d)
+            wider = d * (1 + _SEARCH_MARGIN) + 0.001
+            search[k] = geodesic_buffer(g, wider) if wider <= MAX_BUFFER_KM else None
         except ZoneInputError as exc:
             raise AoiInputError(f"AOI feature {ids[k]!r}: {exc.problem}", exc.fix) from exc
+    shapely.prepare(search[~shapely.is_missing(search)])
     geoms = segmentize_lonlat(geoms)
     for k, g in enumerate(geoms):
         area[k] = g if kinds[k] == "polygon" else zone[k]
@@ -265,26 +277,41 @@ def prepare_aoi(aoi: gpd.GeoDataFrame | gpd.GeoSeries, *, buffer_km: float = 0.0
         geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    return PreparedAoi(features, area, zone, d, bool(union))
+    return PreparedAoi(features, area, zone, d, bool(union), search)
 
 
 # ----------------------------------------------------------------------------- distances
-def _candidates(feature: BaseGeometry, bounds: np.ndarray, buffer_km: float) -> np.ndarray:
-    """Positions of rows whose lon/lat bounds meet the feature's conservative ``buffer_km`` envelope."""
+def _envelope_boxes(feature: BaseGeometry, buffer_km: float) -> np.ndarray:
+    """The feature's conservative lon/lat envelope of ``buffer_km`` (the proximity engine's rule), as boxes."""
     boxes, _, _, _ = lonlat_envelopes(np.asarray([feature.bounds]), np.array([buffer_km + 1e-6]))
-    hit = np.zeros(len(bounds), dtype=bool)
-    with np.errstate(invalid="ignore"):  # NaN bounds (no geometry) are never candidates
-        for x0, y0, x1, y1 in boxes:
-            hit |= (bounds[:, 0] <= x1) & (bounds[:, 2] >= x0) & (bounds[:, 1] <= y1) & (bounds[:, 3] >= y0)
-    return np.flatnonzero(hit)
+    return shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
 
 
-def _pairs_within(geoms: np.ndarray, aoi: PreparedAoi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _candidates(obj: gpd.GeoSeries | gpd.GeoDataFrame, aoi: PreparedAoi) -> list[np.ndarray]:
+    """Per AOI feature, the positions of rows whose bounding box meets its envelope.
+
+    A frame that already has its spatial index (geopandas keeps it with the frame) is queried
+    through it; otherwise a tree of the few envelope boxes is queried with every geometry, as
+    geopandas' ``sjoin`` does, instead of building an index of a 300,000-row layer for one query.
+    """
+    boxes = [_envelope_boxes(f, aoi.buffer_km) for f in aoi.features.geometry.values]
+    if obj.has_sindex:
+        tree = obj.sindex
+        return [np.unique(tree.query(b)[1]) for b in boxes]
+    owner = np.repeat(np.arange(len(boxes)), [len(b) for b in boxes])
+    geom_idx, box_idx = shapely.STRtree(np.concatenate(boxes)).query(np.asarray(obj.geometry.values))
+    return [np.unique(geom_idx[owner[box_idx] == k]) for k in range(len(boxes))]
+
+
+def _pairs_within(
+    geoms: np.ndarray, aoi: PreparedAoi, candidates: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, feature, dist_km) for every row within ``buffer_km`` of every AOI feature (0 inside)."""
-    bounds = shapely.bounds(geoms)
     rows, feats, dists = [], [], []
     for k, f in enumerate(aoi.features.geometry.values):
-        cand = _candidates(f, bounds, aoi.buffer_km)
+        cand = candidates[k]
+        if len(cand) and aoi.search_geoms[k] is not None:
+            cand = cand[shapely.intersects(aoi.search_geoms[k], geoms[cand])]
         if len(cand) == 0:
             continue
         # rows meeting the feature are at 0 km: settled here, so the engine neither walks a huge
@@ -304,9 +331,10 @@ def _pairs_within(geoms: np.ndarray, aoi: PreparedAoi) -> tuple[np.ndarray, np.n
     return np.concatenate(rows), np.concatenate(feats), np.concatenate(dists)
 
 
-def _site_pairs(geoms: np.ndarray, aoi: PreparedAoi) -> pd.DataFrame:
+def _site_pairs(sites: gpd.GeoSeries | gpd.GeoDataFrame, aoi: PreparedAoi) -> pd.DataFrame:
     """(row, feat, dist, inside) for every site within the buffer of every feature."""
-    rows, feats, dists = _pairs_within(geoms, aoi)
+    geoms = _geom_array(sites, "sites")
+    rows, feats, dists = _pairs_within(geoms, aoi, _candidates(sites, aoi))
     kinds = aoi.features["kind"].to_numpy(dtype=object)
     inside = np.where(kinds[feats] == "polygon", dists <= _EPS_KM, True) if len(feats) else np.zeros(0, dtype=bool)
     return pd.DataFrame({"row": rows, "feat": feats, "dist": dists, "inside": inside.astype(bool)})
@@ -354,23 +382,35 @@ def compute_aoi_sites(sites: gpd.GeoSeries | gpd.GeoDataFrame, aoi: PreparedAoi)
         ``aoi_id`` / ``aoi_name`` (string: that nearest feature, the first in AOI order on ties),
         ``aoi_ids`` (string: every feature whose screen holds the site, ';'-joined, in AOI order).
     """
-    geoms = _geom_array(sites, "sites")
-    return _sites_frame(sites.index, _site_pairs(geoms, aoi), aoi)
+    return _sites_frame(sites.index, _site_pairs(sites, aoi), aoi)
 
 
 # ----------------------------------------------------------------------------- layers in the AOI
 def _grouped(
-    layer: gpd.GeoDataFrame, key_columns: Sequence[str] | None, attribute_columns: Sequence[str]
+    layer: gpd.GeoDataFrame, key_columns: Sequence[str] | None, attribute_columns: Sequence[str], aoi: PreparedAoi
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """One row per key (rows sharing the key dissolved into one geometry) and their geometries."""
+    """The features that may lie within the buffer, one row per key (rows sharing the key
+    dissolved into one geometry), and their geometries.
+
+    Rows are first narrowed to the AOI's envelope candidates (a bounds test over the whole
+    layer); with a key, every row sharing a candidate's key is brought back (a parcel far away
+    still belongs to the protected area).
+    """
     geoms = _geom_array(layer, "layer features")
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     cols = list(dict.fromkeys([*(key_columns or ()), *attribute_columns]))
     missing = [c for c in cols if c not in layer.columns]
     if missing:
         raise AoiInputError(f"the layer lacks the column(s) {missing}", "load it with the layers/ loaders")
-    attrs = layer.loc[ok, cols].reset_index(drop=True)
-    geoms = geoms[ok]
+    near = np.zeros(len(geoms), dtype=bool)
+    for cand in _candidates(layer, aoi):  # (missing and empty geometries are not in the index)
+        near[cand] = True
+    if key_columns and near.any():  # every row sharing a candidate's first key: its other parcels
+        first_key = layer[key_columns[0]]
+        near = first_key.isin(first_key[near].unique()).to_numpy().copy()
+        idx = np.flatnonzero(near)
+        near[idx[shapely.is_missing(geoms[idx]) | shapely.is_empty(geoms[idx])]] = False
+    attrs = layer.loc[near, cols].reset_index(drop=True)
+    geoms = geoms[near]
     if not key_columns or len(attrs) == 0:
         return attrs, geoms
     codes = attrs.groupby(list(key_columns), sort=False, dropna=False).ngroup().to_numpy()
@@ -407,11 +447,19 @@ def compute_aoi_overlaps(
     AOI, equal-area), ``overlap_with_buffer_km2`` (feature ∩ AOI and buffer), ``area_km2`` (the
     feature's own area) and ``overlap_pct`` (overlap_km2 as % of area_km2; NaN for lines/points).
     """
-    attrs, geoms = _grouped(layer, key_columns, attribute_columns)
-    rows, feats, dists = _pairs_within(geoms, aoi)
+    return _layer_overlaps(aoi, layer, key_columns, attribute_columns)[0]
+
+
+def _layer_overlaps(
+    aoi: PreparedAoi, layer: gpd.GeoDataFrame, key_columns: Sequence[str] | None, attribute_columns: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`compute_aoi_overlaps` and, row by row, the feature's part inside the AOI (None if none)."""
+    attrs, geoms = _grouped(layer, key_columns, attribute_columns, aoi)
+    everything = np.arange(len(geoms))
+    rows, feats, dists = _pairs_within(geoms, aoi, [everything] * len(aoi.features))
     cols = ["aoi_id", "aoi_name", *attrs.columns]
     num = ["dist_km", "overlap_km2", "overlap_with_buffer_km2", "area_km2", "overlap_pct"]
-    parts = []
+    parts, part_geoms = [], []
     for unit_id, unit_name, members, area, zone in aoi.units():
         sel = np.isin(feats, members)
         if not sel.any():
@@ -423,41 +471,44 @@ def compute_aoi_overlaps(
         part.insert(0, "aoi_name", unit_name)
         part.insert(0, "aoi_id", unit_id)
         part["dist_km"] = d.to_numpy()
-        part["overlap_km2"] = _overlap_km2(g, area)
-        part["overlap_with_buffer_km2"] = _overlap_km2(g, zone)
+        part["overlap_km2"], inside = _overlap_km2(g, area)
+        part["overlap_with_buffer_km2"], _ = _overlap_km2(g, zone)
         part["area_km2"] = equal_area_km2(g)
         with np.errstate(invalid="ignore", divide="ignore"):
             part["overlap_pct"] = np.where(part["area_km2"] > 0, 100.0 * part["overlap_km2"] / part["area_km2"], np.nan)
-        parts.append(part.sort_values(["overlap_km2", "dist_km"], ascending=[False, True], kind="stable"))
+        order = np.lexsort((part["dist_km"].to_numpy(), -part["overlap_km2"].to_numpy()))
+        parts.append(part.iloc[order])
+        part_geoms.append(inside[order])
     if not parts:
         empty = pd.DataFrame({c: pd.Series(dtype="string") for c in ("aoi_id", "aoi_name")})
         for c in attrs.columns:
             empty[c] = pd.Series(dtype=attrs[c].dtype)
         for c in num:
             empty[c] = pd.Series(dtype="float64")
-        return empty
+        return empty, np.empty(0, dtype=object)
     out = pd.concat(parts, ignore_index=True)
     out["aoi_id"] = out["aoi_id"].astype("string")
     out["aoi_name"] = out["aoi_name"].astype("string")
-    return out[[*cols, *num]]
+    return out[[*cols, *num]], np.concatenate(part_geoms)
 
 
-def _overlap_km2(geoms: np.ndarray, region: BaseGeometry) -> np.ndarray:
-    """Equal-area km² of each geometry inside ``region`` (0 for lines and points)."""
+def _overlap_km2(geoms: np.ndarray, region: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-area km² of each geometry inside ``region`` (0 for lines and points), and those parts."""
     out = np.zeros(len(geoms))
-    poly = np.isin(shapely.get_type_id(geoms), (3, 6, 7))
-    if not poly.any() or region is None or region.is_empty:
-        return out
+    parts = np.full(len(geoms), None, dtype=object)
+    poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6, 7)))
+    if len(poly) == 0 or region is None or region.is_empty:
+        return out, parts
     shapely.prepare(region)
     g = geoms[poly]
     inside = shapely.covers(region, g)
-    vals = np.zeros(len(g))
-    vals[inside] = equal_area_km2(g[inside])
+    parts[poly[inside]] = g[inside]
     rest = np.flatnonzero(~inside & shapely.intersects(region, g))
     if len(rest):
-        vals[rest] = equal_area_km2(shapely.intersection(g[rest], region))
-    out[poly] = vals
-    return out
+        parts[poly[rest]] = shapely.intersection(g[rest], region)
+    has = ~shapely.is_missing(parts)
+    out[has] = equal_area_km2(parts[has])
+    return out, parts
 
 
 def compute_aoi_protected_areas(aoi: PreparedAoi, protected_areas: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -469,9 +520,7 @@ def compute_aoi_protected_areas(aoi: PreparedAoi, protected_areas: gpd.GeoDataFr
     ``designation``, ``iucn_cat``, ``dist_km``, ``overlap_km2``, ``overlap_with_buffer_km2``,
     ``area_km2`` and ``overlap_pct`` (% of the protected area inside the AOI).
     """
-    return compute_aoi_overlaps(
-        aoi, protected_areas, key_columns=("pa_id", "name"), attribute_columns=PA_ATTRIBUTE_COLUMNS
-    )
+    return _layer_overlaps(aoi, protected_areas, *_PA_KEYS)[0]
 
 
 def compute_aoi_ecosystems(aoi: PreparedAoi, layers: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
@@ -550,17 +599,17 @@ def screen_aoi(
         ``protected_km2`` (area of the AOI under any protected area, overlaps counted once) and
         ``protected_pct`` (of the AOI's area).
     """
-    pairs = _site_pairs(_geom_array(sites, "sites"), aoi)
+    pairs = _site_pairs(sites, aoi)
     site_rows = _sites_frame(sites.index, pairs, aoi)
     layer = protected_areas if protected_areas is not None else _EMPTY_PA
-    pas = compute_aoi_protected_areas(aoi, layer)
+    pas, pa_geoms = _layer_overlaps(aoi, layer, *_PA_KEYS)
     eco = compute_aoi_ecosystems(aoi, ecosystems or {})
-    pa_geoms = _geom_array(layer, "protected areas")
     rows = []
     for unit_id, name, members, area, zone in aoi.units():
         mine = pairs[np.isin(pairs["feat"], members)]
         feats = aoi.features.iloc[members]
-        protected = _covered_km2(area, pa_geoms)
+        touching = ((pas["aoi_id"] == unit_id) & (pas["overlap_km2"] > 0)).to_numpy()
+        protected = _covered_km2(pa_geoms[touching])
         area_km2 = float(equal_area_km2([area])[0])
         rows.append(
             {
@@ -582,22 +631,11 @@ def screen_aoi(
     return AoiScreening(aoi, site_rows, pas, eco, units)
 
 
-def _covered_km2(region: BaseGeometry, geoms: np.ndarray) -> float:
-    """Equal-area km² of ``region`` covered by the union of ``geoms`` (overlaps counted once)."""
-    if region is None or region.is_empty or len(geoms) == 0:
+def _covered_km2(parts: np.ndarray) -> float:
+    """Equal-area km² of the union of the protected areas' parts inside the AOI (overlaps counted once)."""
+    if len(parts) == 0:
         return 0.0
-    poly = geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]
-    b = shapely.bounds(poly)
-    x0, y0, x1, y1 = region.bounds
-    with np.errstate(invalid="ignore"):
-        near = poly[(b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)]
-    if len(near) == 0:
-        return 0.0
-    shapely.prepare(region)
-    near = near[shapely.intersects(region, near)]
-    if len(near) == 0:
-        return 0.0
-    return float(equal_area_km2([shapely.intersection(shapely.union_all(near), region)])[0])
+    return float(equal_area_km2([shapely.union_all(parts)])[0])
 
 
 _EMPTY_PA = gpd.GeoDataFrame(

@@ -331,3 +331,26 @@ def test_a_protected_area_as_the_aoi_on_amazon_mining_watch_data(shared_data):
     poly = own.geometry.iat[0]
     ref = np.array([ref_distance_km(p.x, p.y, poly) for p in sites.loc[outside.index]])
     assert np.all(np.abs(outside["dist_aoi_km"].to_numpy() - ref) <= _tolerance_km(ref))
+
+
+def test_a_far_parcel_of_a_protected_area_near_the_aoi_counts_in_its_area():
+    near = shapely.box(0.9, 0.0, 1.2, 0.3)
+    far = shapely.box(30.0, 0.0, 30.3, 0.3)  # same pa_id and name, 3,000 km away
+    pas = _pa(("7", "Split park", near), ("7", "Split park", far), ("8", "Elsewhere", far))
+    out = compute_aoi_protected_areas(prepare_aoi(_aoi(shapely.box(0.0, 0.0, 1.0, 1.0)), buffer_km=5.0), pas)
+    assert list(out["pa_id"]) == ["7"]
+    assert out["area_km2"].iat[0] == pytest.approx(laea_area_km2(near) + laea_area_km2(far), rel=0.01)
+    assert out["overlap_km2"].iat[0] == pytest.approx(laea_area_km2(shapely.box(0.9, 0.0, 1.0, 0.3)), rel=0.01)
+
+
+def test_same_answer_with_and_without_the_frames_spatial_index():
+    pas = _pa(("1", "A", shapely.box(0.9, 0.0, 1.2, 0.3)), ("2", "B", shapely.box(3.0, 3.0, 3.1, 3.1)))
+    sites = _sites([0.5, 1.05, 1.5, 3.0], [0.5, 0.1, 0.5, 3.0])
+    aoi = prepare_aoi(_aoi(shapely.box(0.0, 0.0, 1.0, 1.0), shapely.Point(3.05, 2.9)), buffer_km=15.0)
+    cold = screen_aoi(sites, aoi, protected_areas=pas)
+    assert not pas.has_sindex and not sites.has_sindex
+    _ = pas.sindex, sites.sindex
+    warm = screen_aoi(sites, aoi, protected_areas=pas)
+    pd.testing.assert_frame_equal(cold.sites, warm.sites)
+    pd.testing.assert_frame_equal(cold.protected_areas, warm.protected_areas)
+    assert list(cold.sites.index) == [0, 1, 3]
