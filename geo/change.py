@@ -22,8 +22,10 @@ Method (no overlay of the whole layers, no union per target unless needed):
 4. New ground: each piece minus the earlier years' pieces it overlaps (only where it overlaps any).
    New pieces are disjoint from every earlier one, so the cumulative area inside a target is a
    running sum of the new areas; no union of a growing footprint layer is ever built.
-5. Attribution: (region, piece) pairs from an STRtree; a piece the region covers (prepared
-   ``covers``) adds its own area, only pieces crossing the region's edge are intersected.
+5. Attribution: targets and zones are cut into tiles of at most 256 vertices (they partition the
+   target, so areas add up); (tile, piece) pairs come from an STRtree; a piece the tile covers
+   (prepared ``covers``) adds its own area, and only pieces crossing a tile's edge are intersected,
+   with a small tile rather than a whole protected area.
 
 Sites with dates join in: :func:`count_sites_by_year` counts point sites by the year they were
 first observed, inside each target (and within its zones).
@@ -54,6 +56,7 @@ __all__ = [
 #: the columns identifying a row of the change table
 CHANGE_KEYS: tuple[str, ...] = ("target_kind", "target_id", "target_name", "year")
 _POLYGONAL = (3, 6)
+_TILE_VERTICES = 256
 
 
 class ChangeInputError(ValueError):
@@ -246,30 +249,78 @@ def _new_ground(pieces: np.ndarray, years: np.ndarray) -> np.ndarray:
     return out
 
 
+def _tiles(regions: np.ndarray, max_vertices: int = _TILE_VERTICES) -> tuple[np.ndarray, np.ndarray]:
+    """Regions cut into tiles of at most ``max_vertices`` vertices (halving the longer side of the
+    bounding box), and the region of each tile. Tiles partition their region, so areas add up;
+    intersecting a small footprint with a tile costs little, with a whole basin-wide polygon a lot."""
+    geoms = np.asarray(regions, dtype=object)
+    owner = np.arange(len(geoms))
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geoms, owner = geoms[keep], owner[keep]
+    done_g, done_o = [], []
+    while len(geoms):
+        big = shapely.get_num_coordinates(geoms) > max_vertices
+        done_g.append(geoms[~big])
+        done_o.append(owner[~big])
+        g, o = geoms[big], owner[big]
+        if len(g) == 0:
+            break
+        b = shapely.bounds(g)
+        wide = (b[:, 2] - b[:, 0]) >= (b[:, 3] - b[:, 1])
+        mx = 0.5 * (b[:, 0] + b[:, 2])
+        my = 0.5 * (b[:, 1] + b[:, 3])
+        lo = np.column_stack([b[:, 0], b[:, 1], np.where(wide, mx, b[:, 2]), np.where(wide, b[:, 3], my)])
+        hi = np.column_stack([np.where(wide, mx, b[:, 0]), np.where(wide, b[:, 1], my), b[:, 2], b[:, 3]])
+        halves = np.concatenate([_clip(g, lo), _clip(g, hi)])
+        halves_owner = np.concatenate([o, o])
+        polygonal = ~shapely.is_empty(halves) & (shapely.area(halves) > 0)
+        geoms, owner = halves[polygonal], halves_owner[polygonal]
+    return np.concatenate(done_g) if done_g else geoms, np.concatenate(done_o) if done_o else owner
+
+
+def _clip(geoms: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Each geometry clipped to its box: GEOS's fast rectangle clip, or a full intersection where
+    the clip's output is not valid (it does not promise validity)."""
+    out = np.array([shapely.clip_by_rect(g, *bx) for g, bx in zip(geoms, boxes, strict=True)] + [None], dtype=object)[
+        :-1
+    ]
+    bad = np.flatnonzero(~shapely.is_valid(out))
+    if len(bad):
+        out[bad] = shapely.intersection(geoms[bad], shapely.box(*boxes[bad].T))
+    return out
+
+
 def _area_by_region_year(
-    regions: np.ndarray, geoms: np.ndarray, year_pos: np.ndarray, n_years: int, weights: np.ndarray | None = None
+    tiles: tuple[np.ndarray, np.ndarray],
+    n_regions: int,
+    geoms: np.ndarray,
+    year_pos: np.ndarray,
+    n_years: int,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Matrix (region, year) of the area (km²) of ``geoms`` inside each region (EA metres in).
 
-    With ``weights``, each geometry contributes ``weight × (area inside / own area)`` instead.
+    ``tiles`` from :func:`_tiles`. With ``weights``, each geometry contributes
+    ``weight × (area inside / own area)`` instead.
     """
-    out = np.zeros((len(regions), n_years))
-    if len(geoms) == 0 or len(regions) == 0:
+    out = np.zeros((n_regions, n_years))
+    tile_geoms, tile_owner = tiles
+    if len(geoms) == 0 or len(tile_geoms) == 0:
         return out
     tree = shapely.STRtree(geoms)
-    shapely.prepare(regions)
-    r, g = tree.query(regions, predicate="intersects")
-    if len(r) == 0:
+    shapely.prepare(tile_geoms)
+    t, g = tree.query(tile_geoms, predicate="intersects")
+    if len(t) == 0:
         return out
     own = shapely.area(geoms) / 1e6
-    inside = np.where(shapely.covers(regions[r], geoms[g]), own[g], np.nan)
+    inside = np.where(shapely.covers(tile_geoms[t], geoms[g]), own[g], np.nan)
     cut = np.flatnonzero(np.isnan(inside))
     if len(cut):
-        inside[cut] = shapely.area(shapely.intersection(geoms[g[cut]], regions[r[cut]])) / 1e6
+        inside[cut] = shapely.area(shapely.intersection(geoms[g[cut]], tile_geoms[t[cut]])) / 1e6
     if weights is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             inside = np.where(own[g] > 0, weights[g] * inside / own[g], 0.0)
-    np.add.at(out, (r, year_pos[g]), inside)
+    np.add.at(out, (tile_owner[t], year_pos[g]), inside)
     return out
 
 
@@ -346,7 +397,9 @@ def compute_mining_change(
         fg[invalid] = shapely.make_valid(fg[invalid])
     regions = [to_equal_area(segmentize_lonlat(tgt_ll)), *_zones_ea(tgt_ll, buffers, keys, fg)]
     fe = to_equal_area(segmentize_lonlat(fg))
-    rel = _relevant(fe, np.concatenate(regions)) if len(fe) and len(keys) else np.zeros(0, dtype=np.int64)
+    tiles = [_tiles(reg) for reg in regions]
+    every_tile = np.concatenate([t[0] for t in tiles])
+    rel = _relevant(fe, every_tile) if len(fe) and len(every_tile) else np.zeros(0, dtype=np.int64)
     fe, fy_rel = fe[rel], fy[rel]
     pieces, py = _disjoint_by_year(fe, fy_rel)
     new = _new_ground(pieces, py)
@@ -354,18 +407,19 @@ def compute_mining_change(
     fy_pos = np.searchsorted(all_years, fy_rel)
     grid_pos = np.searchsorted(all_years, grid)
     values: dict[str, np.ndarray] = {}
-    for r, reg in enumerate(regions):
+    n_t = len(keys)
+    for r, tile in enumerate(tiles):
         suffix = "" if r == 0 else f"_within_{buffers[r - 1]:g}km"
-        year_area = _area_by_region_year(reg, pieces, py_pos, len(all_years))
-        cum_area = np.cumsum(_area_by_region_year(reg, new, py_pos, len(all_years)), axis=1)
+        year_area = _area_by_region_year(tile, n_t, pieces, py_pos, len(all_years))
+        cum_area = np.cumsum(_area_by_region_year(tile, n_t, new, py_pos, len(all_years)), axis=1)
         values[f"mining_km2{suffix}"] = year_area[:, grid_pos]
         values[f"mining_km2_cumulative{suffix}"] = cum_area[:, grid_pos]
     if weights is not None:
-        w = _area_by_region_year(regions[0], fe, fy_pos, len(all_years), weights[rel])
+        w = _area_by_region_year(tiles[0], n_t, fe, fy_pos, len(all_years), weights[rel])
         values[share_column] = w[:, grid_pos]
         values[f"{share_column}_cumulative"] = np.cumsum(w, axis=1)[:, grid_pos]
 
-    n_t, n_y = len(keys), len(grid)
+    n_y = len(grid)
     any_mining = np.zeros(n_t, dtype=bool)
     for v in values.values():
         any_mining |= (v > 0).any(axis=1)

@@ -97,8 +97,10 @@ def segmentize_lonlat(geoms: object, max_deg: float = LONLAT_EDGE_DEG) -> np.nda
     """
     arr = _as_array(geoms)
     out = arr.copy()
-    ok = ~shapely.is_missing(arr)
-    out[ok] = shapely.segmentize(arr[ok], max_deg)
+    b = shapely.bounds(arr)
+    with np.errstate(invalid="ignore"):  # a geometry smaller than max_deg has no longer edge: left as is
+        big = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= max_deg
+    out[big] = shapely.segmentize(arr[big], max_deg)
     return out
 
 
