@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -66,8 +67,9 @@ SITE_COLUMNS: tuple[str, ...] = ("in_aoi", "dist_aoi_km", "aoi_id", "aoi_name", 
 _KIND_OF_TYPE = {0: "point", 1: "line", 2: "line", 3: "polygon", 4: "point", 5: "line", 6: "polygon"}
 _EPS_KM = 1e-9
 # the zones' polygons lie inside the true zones by < 3.1e-4 of the distance (chords of 128-gons)
-# plus < 1e-5 (projection): a search zone 0.1 % + 1 m wider holds every point within the buffer
-_SEARCH_MARGIN = 1e-3
+# and by the azimuthal projection's scale error, < ρ²/(6R²) at ρ = half a 25 km piece + the
+# distance: a search zone wider by twice that and 1 m holds every point within the buffer
+_CHORD_ERROR = 3.1e-4
 #: the parcels of one protected area share its id and name; the columns the PA tables carry
 _PA_KEYS: tuple[tuple[str, ...], tuple[str, ...]] = (("pa_id", "name"), PA_ATTRIBUTE_COLUMNS)
 
@@ -90,8 +92,8 @@ class PreparedAoi:
     or the line's or point's corridor) and ``zone_km2`` (the AOI and its buffer), with the feature
     itself as geometry (EPSG:4326, segmentized to 0.01°). ``area_geoms`` and ``zone_geoms`` are
     those two regions as lon/lat polygons, row by row; ``search_geoms`` are zones a little wider
-    than the buffer (by 0.1 % + 1 m, more than the polygon's inward error), which every geometry
-    within the buffer meets: a cheap prepared test before the exact distances.
+    than the buffer (by twice the polygons' inward error, and 1 m), which every geometry within the
+    buffer meets: a cheap prepared test before the exact distances.
     """
 
     features: gpd.GeoDataFrame
@@ -103,6 +105,10 @@ class PreparedAoi:
 
     def units(self) -> list[tuple[str, str, np.ndarray, BaseGeometry, BaseGeometry]]:
         """Screening units: (aoi_id, name, feature positions, area, zone); one, the union, if ``union``."""
+        return self._units
+
+    @cached_property
+    def _units(self) -> list[tuple[str, str, np.ndarray, BaseGeometry, BaseGeometry]]:
         if self.union:
             everything = np.arange(len(self.features))
             names = ", ".join(n for n in self.features["name"] if n)
@@ -258,7 +264,7 @@ def prepare_aoi(aoi: gpd.GeoDataFrame | gpd.GeoSeries, *, buffer_km: float = 0.0
     for k, g in enumerate(geoms):
         try:  # before segmentizing, which would fill an edge jumping across ±180° with vertices
             zone[k] = geodesic_buffer(g, d)
-            wider = d * (1 + _SEARCH_MARGIN) + 0.001
+            wider = d * (1 + 2 * (_CHORD_ERROR + ((12.5 + d) / 6371.0) ** 2 / 6)) + 0.001
             search[k] = geodesic_buffer(g, wider) if wider <= MAX_BUFFER_KM else None
         except ZoneInputError as exc:
             raise AoiInputError(f"AOI feature {ids[k]!r}: {exc.problem}", exc.fix) from exc

@@ -354,3 +354,14 @@ def test_same_answer_with_and_without_the_frames_spatial_index():
     pd.testing.assert_frame_equal(cold.sites, warm.sites)
     pd.testing.assert_frame_equal(cold.protected_areas, warm.protected_areas)
     assert list(cold.sites.index) == [0, 1, 3]
+
+
+@pytest.mark.parametrize("d", [0.5, 10.0, 150.0, 480.0])
+def test_sites_just_inside_a_buffer_of_any_size_are_kept(d):
+    # the search zone that pre-filters candidates must never drop a site within the buffer
+    az = np.arange(0.0, 360.0, 15.0)
+    inner = d * (1 - 1e-4) - 0.0005
+    lon, lat, _ = GEOD.fwd(np.full(len(az), -60.0), np.full(len(az), -10.0), az, np.full(len(az), inner * 1000.0))
+    out = compute_aoi_sites(_sites(lon, lat), prepare_aoi(_aoi(shapely.Point(-60.0, -10.0)), buffer_km=d))
+    assert len(out) == len(az)
+    assert np.allclose(out["dist_aoi_km"], inner, atol=max(0.05, 0.005 * d) * 0.01)
