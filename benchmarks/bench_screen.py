@@ -6,7 +6,8 @@ polygon (~5,000 km²) centred on the densest 1° cell of PA centres in the Amazo
 
 Engines, in one process on the same loaded frames (reading is common to both and reported apart),
 each warmed up once (numba compilation, PROJ/GEOS caches), then ``--rounds`` rounds interleaved
-(ours, baseline, ours, baseline...). Two modes, both reported:
+(ours, baseline, ours, baseline...); wall time and the process's CPU time (steadier on a shared
+machine; both engines run single-threaded at this size) are reported. Two modes:
 
 - *one-shot*: every call gets fresh copies of the frames (made outside the timer), so neither engine
   finds a spatial index already built: a CLI run that loads the layers and screens once.
@@ -152,19 +153,26 @@ def main() -> None:
         print(f"warm-up {name}: {time.perf_counter() - t0:.2f} s")
     for mode in ("one-shot", "warm"):
         times: dict[str, list[float]] = {k: [] for k in engines}
+        cpu: dict[str, list[float]] = {k: [] for k in engines}
         for r in range(a.rounds):
             for name, fn in engines.items():
                 s_in, p_in = (sites.copy(), pas.copy()) if mode == "one-shot" else (sites, pas)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 fn(s_in, p_in, aoi_frame)
                 times[name].append(time.perf_counter() - t0)
-            print(f"{mode} round {r + 1}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items()))
-        med = {k: statistics.median(v) for k, v in times.items()}
-        print(
-            f"{mode}: median wall time (s): "
-            + ", ".join(f"{k} {v:.3f}" for k, v in med.items())
-            + f"; ratio geopandas / ours: {med['geopandas'] / med['ours']:.2f}x\n"
-        )
+                cpu[name].append(time.process_time() - c0)
+            print(
+                f"{mode} round {r + 1}: "
+                + ", ".join(f"{k} {v[-1]:.3f} s (cpu {cpu[k][-1]:.3f} s)" for k, v in times.items())
+            )
+        for label, series in (("wall", times), ("cpu", cpu)):
+            med = {k: statistics.median(v) for k, v in series.items()}
+            print(
+                f"{mode}: median {label} time (s): "
+                + ", ".join(f"{k} {v:.3f}" for k, v in med.items())
+                + f"; ratio geopandas / ours: {med['geopandas'] / med['ours']:.2f}x"
+            )
+        print()
 
     (s_ours, p_ours, prot_ours), (s_gp, p_gp, prot_gp) = results["ours"], results["geopandas"]
     print(

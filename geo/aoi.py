@@ -37,7 +37,14 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.proximity import PA_ATTRIBUTE_COLUMNS, lonlat_envelopes, nearest_distance_km
-from geo.zones import MAX_BUFFER_KM, ZoneInputError, equal_area_km2, geodesic_buffer, segmentize_lonlat
+from geo.zones import (
+    MAX_BUFFER_KM,
+    ZoneInputError,
+    equal_area_km2,
+    geodesic_buffer,
+    segmentize_lonlat,
+    split_at_antimeridian,
+)
 
 __all__ = [
     "AOI_KINDS",
@@ -70,6 +77,8 @@ _EPS_KM = 1e-9
 # and by the azimuthal projection's scale error, < ρ²/(6R²) at ρ = half a 25 km piece + the
 # distance: a search zone wider by twice that and 1 m holds every point within the buffer
 _CHORD_ERROR = 3.1e-4
+#: the numeric columns of the protected-area and ecosystem tables, in order
+_OVERLAP_NUMBERS: tuple[str, ...] = ("dist_km", "overlap_km2", "overlap_with_buffer_km2", "area_km2", "overlap_pct")
 #: the parcels of one protected area share its id and name; the columns the PA tables carry
 _PA_KEYS: tuple[tuple[str, ...], tuple[str, ...]] = (("pa_id", "name"), PA_ATTRIBUTE_COLUMNS)
 
@@ -264,8 +273,7 @@ def prepare_aoi(aoi: gpd.GeoDataFrame | gpd.GeoSeries, *, buffer_km: float = 0.0
     for k, g in enumerate(geoms):
         try:  # before segmentizing, which would fill an edge jumping across ±180° with vertices
             zone[k] = geodesic_buffer(g, d)
-            wider = d * (1 + 2 * (_CHORD_ERROR + ((12.5 + d) / 6371.0) ** 2 / 6)) + 0.001
-            search[k] = geodesic_buffer(g, wider) if wider <= MAX_BUFFER_KM else None
+            search[k] = _search_zone(zone[k], d)
         except ZoneInputError as exc:
             raise AoiInputError(f"AOI feature {ids[k]!r}: {exc.problem}", exc.fix) from exc
     shapely.prepare(search[~shapely.is_missing(search)])
@@ -284,6 +292,16 @@ def prepare_aoi(aoi: gpd.GeoDataFrame | gpd.GeoSeries, *, buffer_km: float = 0.0
         crs="EPSG:4326",
     )
     return PreparedAoi(features, area, zone, d, bool(union), search)
+
+
+def _search_zone(zone: BaseGeometry, d: float) -> BaseGeometry:
+    """The zone widened by at least twice its polygon's possible inward error (and 1 m), as a planar
+    buffer in degrees: a degree of longitude is at least 111.3·cos φ km and one of latitude 110.5 km,
+    so ``margin / (110.5 cos φmax)`` degrees is at least ``margin`` in every direction."""
+    margin_km = 2 * d * (_CHORD_ERROR + ((12.5 + d) / 6371.0) ** 2 / 6) + 0.001
+    _, miny, _, maxy = zone.bounds
+    phi = min(max(abs(miny), abs(maxy)), 89.5)
+    return split_at_antimeridian(shapely.buffer(zone, margin_km / (110.5 * np.cos(np.radians(phi))), quad_segs=2))
 
 
 # ----------------------------------------------------------------------------- distances
@@ -415,8 +433,9 @@ def _grouped(
         near = first_key.isin(first_key[near].unique()).to_numpy().copy()
         idx = np.flatnonzero(near)
         near[idx[shapely.is_missing(geoms[idx]) | shapely.is_empty(geoms[idx])]] = False
-    attrs = layer.loc[near, cols].reset_index(drop=True)
-    geoms = geoms[near]
+    idx = np.flatnonzero(near)
+    attrs = layer[cols].iloc[idx].reset_index(drop=True)
+    geoms = geoms[idx]
     if not key_columns or len(attrs) == 0:
         return attrs, geoms
     codes = attrs.groupby(list(key_columns), sort=False, dropna=False).ngroup().to_numpy()
@@ -464,7 +483,7 @@ def _layer_overlaps(
     everything = np.arange(len(geoms))
     rows, feats, dists = _pairs_within(geoms, aoi, [everything] * len(aoi.features))
     cols = ["aoi_id", "aoi_name", *attrs.columns]
-    num = ["dist_km", "overlap_km2", "overlap_with_buffer_km2", "area_km2", "overlap_pct"]
+    num = list(_OVERLAP_NUMBERS)
     parts, part_geoms = [], []
     for unit_id, unit_name, members, area, zone in aoi.units():
         sel = np.isin(feats, members)
@@ -486,16 +505,21 @@ def _layer_overlaps(
         parts.append(part.iloc[order])
         part_geoms.append(inside[order])
     if not parts:
-        empty = pd.DataFrame({c: pd.Series(dtype="string") for c in ("aoi_id", "aoi_name")})
-        for c in attrs.columns:
-            empty[c] = pd.Series(dtype=attrs[c].dtype)
-        for c in num:
-            empty[c] = pd.Series(dtype="float64")
-        return empty, np.empty(0, dtype=object)
+        return _empty_overlaps(attrs.iloc[:0]), np.empty(0, dtype=object)
     out = pd.concat(parts, ignore_index=True)
     out["aoi_id"] = out["aoi_id"].astype("string")
     out["aoi_name"] = out["aoi_name"].astype("string")
     return out[[*cols, *num]], np.concatenate(part_geoms)
+
+
+def _empty_overlaps(attrs: pd.DataFrame) -> pd.DataFrame:
+    """The overlaps table with no row, typed: AOI columns, ``attrs``' columns, the numbers."""
+    empty = pd.DataFrame({c: pd.Series(dtype="string") for c in ("aoi_id", "aoi_name")})
+    for c in attrs.columns:
+        empty[c] = pd.Series(dtype=attrs[c].dtype)
+    for c in _OVERLAP_NUMBERS:
+        empty[c] = pd.Series(dtype="float64")
+    return empty
 
 
 def _overlap_km2(geoms: np.ndarray, region: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
@@ -543,9 +567,9 @@ def compute_aoi_ecosystems(aoi: PreparedAoi, layers: Mapping[str, gpd.GeoDataFra
         part.insert(2, "ecosystem", pd.array([label] * len(part), dtype="string"))
         parts.append(part)
     if not parts:
-        empty = compute_aoi_overlaps(aoi, _EMPTY_NAMED, attribute_columns=("name",))
-        empty.insert(2, "ecosystem", pd.Series(dtype="string"))
-        return empty
+        return _empty_overlaps(
+            pd.DataFrame({"ecosystem": pd.Series(dtype="string"), "name": pd.Series(dtype="string")})
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -647,4 +671,3 @@ def _covered_km2(parts: np.ndarray) -> float:
 _EMPTY_PA = gpd.GeoDataFrame(
     {c: pd.Series(dtype="string") for c in PA_ATTRIBUTE_COLUMNS}, geometry=gpd.GeoSeries([], crs="EPSG:4326")
 )
-_EMPTY_NAMED = gpd.GeoDataFrame({"name": pd.Series(dtype="string")}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
