@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from layers import ecosystems, protected_areas, readers, sites
+from layers import aoi, ecosystems, mining, protected_areas, readers, sites
 from scoring.pipeline import zip_limits
 from settings import Settings
 
@@ -23,6 +23,8 @@ read_xlsx = partial(readers.read_xlsx, zip_limits=ZIP_LIMITS)
 load_rainforest = partial(
     ecosystems.load_rainforest, threshold_pct=DEFAULTS.tree_cover_threshold_pct, zip_limits=ZIP_LIMITS
 )
+load_aoi = partial(aoi.load_aoi, zip_limits=ZIP_LIMITS)
+load_mining = partial(mining.load_mining, zip_limits=ZIP_LIMITS)
 load_reefs = partial(ecosystems.load_reefs, zip_limits=ZIP_LIMITS)
 load_water = partial(ecosystems.load_water, zip_limits=ZIP_LIMITS)
 load_arctic = partial(ecosystems.load_arctic, circle_lat=DEFAULTS.arctic_circle_lat, zip_limits=ZIP_LIMITS)
