@@ -32,7 +32,8 @@ from dashboard.views import (
     country_options,
     filter_view,
     render_state,
-    selected_rows,
+    selection_note,
+    selection_polygon,
     site_id_at,
     site_record,
     state_from_controls,
@@ -93,6 +94,8 @@ def _context(state: dict | None, workspace: str | None, settings: Settings | Non
     Input(_DECAY, "value"),
     Input(ids.SELECTED_SITE, "data"),
     Input(ids.MAP, "relayoutData"),
+    Input(ids.MAP, "selectedData"),
+    Input(ids.SELECTION_CLEAR, "n_clicks"),
     State(_WEIGHTS, "id"),
     State(_DECAY, "id"),
     State(ids.STATE, "data"),
@@ -100,7 +103,10 @@ def _context(state: dict | None, workspace: str | None, settings: Settings | Non
 )
 def sync_state(search, *args):
     n = len(_CONTROLS)
-    values, (weights, decay, site, relayout, weight_ids, decay_ids, current, map_view) = args[:n], args[n:]
+    values, (weights, decay, site, relayout, selected, _clear, weight_ids, decay_ids, current, map_view) = (
+        args[:n],
+        args[n:],
+    )
     defaults = weight_defaults(current_settings())
     wkeys, dkeys = [w["key"] for w in weight_ids], [d["key"] for d in decay_ids]
     keep = [no_update] * n
@@ -126,8 +132,15 @@ def sync_state(search, *args):
             state["view"],
         )
     previous = decode_state(search)
-    view = previous["view"]
-    if trigger == ids.MAP:
+    view, selection = previous["view"], previous["selection"]
+    prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[-1] if ctx.triggered else ""
+    if trigger == ids.MAP and prop == "selectedData":
+        selection = selection_polygon(selected)  # a lasso or box; None when the map is double-clicked
+        if selection == previous["selection"]:
+            raise PreventUpdate
+    elif trigger == ids.SELECTION_CLEAR:
+        selection = None
+    elif trigger == ids.MAP:
         view = view_from_relayout(relayout)
         if view is None:  # e.g. the autosize event of the first draw: the view did not change
             raise PreventUpdate
@@ -140,8 +153,10 @@ def sync_state(search, *args):
         defaults,
         site=site,
         view=view,
+        selection=selection,
     )
-    render = no_update if trigger in (ids.MAP, ids.SELECTED_SITE) else render_state(state)
+    view_only = trigger == ids.SELECTED_SITE or (trigger == ids.MAP and prop != "selectedData")
+    render = no_update if view_only else render_state(state)
     return (
         encode_state(state),
         render,
@@ -240,18 +255,17 @@ def update_map(state, workspace, map_view, site_id):
     *[Output(ids.chart(name), "figure") for name in CHART_NAMES],
     Output(ids.TABLE_WRAP, "children"),
     Output(ids.SELECTION_NOTE, "children"),
+    Output(ids.SELECTION_CLEAR, "hidden"),
     Input(ids.STATE, "data"),
     Input(ids.WORKSPACE, "data"),
-    Input(ids.MAP, "selectedData"),
     prevent_initial_call=True,
 )
-def update_charts_and_table(state, workspace, selected):
+def update_charts_and_table(state, workspace):
     settings, dataset, scored, state = _context(state, workspace)
-    chosen = selected_rows(selected)
-    view = filter_view(scored, state, chosen)
+    view = filter_view(scored, state)
     figures = chart_outputs(settings, dataset, view, state)
-    note = f"Map selection: {len(view):,} sites (double-click the map to clear)." if chosen is not None else ""
-    return *figures, make_grid(), note  # a fresh grid asks the server for its first block
+    note = selection_note(len(view)) if state.get("selection") else ""
+    return *figures, make_grid(), note, not state.get("selection")  # a fresh grid asks for its first block
 
 
 @callback(
@@ -268,13 +282,12 @@ def search_table(_text):
     Input(ids.TABLE, "getRowsRequest"),
     State(ids.STATE, "data"),
     State(ids.WORKSPACE, "data"),
-    State(ids.MAP, "selectedData"),
     State(ids.TABLE_SEARCH, "value"),
     prevent_initial_call=True,
 )
-def table_block(request, state, workspace, selected, search):
+def table_block(request, state, workspace, search):
     _settings, _dataset, scored, state = _context(state, workspace)
-    return table_page(filter_view(scored, state, selected_rows(selected)), request, search)
+    return table_page(filter_view(scored, state), request, search)
 
 
 # --- site selection and detail ------------------------------------------------------------------------------
@@ -377,18 +390,17 @@ def dismiss_alert(_n):
     Input({"type": ids.CHART_EXPORT, "chart": ALL, "fmt": "html"}, "n_clicks"),
     State(ids.STATE, "data"),
     State(ids.WORKSPACE, "data"),
-    State(ids.MAP, "selectedData"),
     State(ids.URL, "href"),
     prevent_initial_call=True,
 )
 def export_view(*args):
-    state, workspace, selected, href = args[-4:]
+    state, workspace, href = args[-3:]
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         return no_update, no_update
     settings, dataset, scored, state = _context(state, workspace)
     trigger = ctx.triggered_id
     kind = _EXPORT_KINDS.get(trigger) if isinstance(trigger, str) else f"chart-html:{trigger['chart']}"
-    name, data, about = export_download(kind, settings, dataset, scored, state, selected_rows(selected), href)
+    name, data, about = export_download(kind, settings, dataset, scored, state, share_url=href)
     about_dl = dcc.send_string(about, name.rsplit(".", 1)[0] + ".about.txt") if about else no_update
     return dcc.send_bytes(data, name), about_dl
 

@@ -76,7 +76,6 @@ def export_download(
     dataset: Dataset,
     scored: pd.DataFrame,
     state: dict,
-    selected_rows: Sequence[int] | None = None,
     share_url: str | None = None,
 ) -> tuple[str, bytes, str | None]:
     """(file name, bytes, about text or None) of one dashboard export of the current filtered view.
@@ -85,10 +84,8 @@ def export_download(
     Every export names the filters and the weights in use (inside the file, or in the about text).
     """
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    view = filter_view(scored, state, selected_rows).drop(columns=[ROW], errors="ignore")
+    view = filter_view(scored, state).drop(columns=[ROW], errors="ignore")
     filters = filters_summary(state)
-    if selected_rows is not None:
-        filters["map selection"] = f"{len(selected_rows)} sites selected on the map"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     if kind in ("csv", "xlsx", "geojson", "gpkg"):
         return export_table_bytes(

@@ -32,6 +32,7 @@ from dashboard.views import (
     data_bounds,
     ecdf,
     mercury_by_country,
+    plural,
     risk_by_country,
     share_within,
 )
@@ -412,7 +413,8 @@ def make_map_figure(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         legend={"title": {"text": legend_title}, "x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"},
         uirevision=uirevision,
-        clickmode="event+select",
+        # a click opens a site (clickData) and never selects: selecting is the lasso's and the box's job
+        clickmode="event",
         dragmode="pan",
     )
     if is_demo:
@@ -493,34 +495,66 @@ def make_risk_histogram_figure(
     return _chart_layout(fig, CHART_TITLES["risk-histogram"], is_demo)
 
 
+DISTANCE_FLOOR_KM = 0.01  # the log axis starts at 10 m: sites inside a protected area (0 km) are drawn there
+
+
+def distance_axis_range(dist_km: np.ndarray, marks_km: Sequence[float] = BUFFER_MARKS_KM) -> list[float]:
+    """The log x range (log10 km) of the distance chart: from the 10 m floor to past the farthest site and mark."""
+    finite = dist_km[np.isfinite(dist_km)]
+    top = max(float(finite.max()) if finite.size else 0.0, max(marks_km, default=1.0), 1.0)
+    return [math.log10(DISTANCE_FLOOR_KM), math.log10(top) + 0.15]
+
+
 def make_distance_figure(
     view: pd.DataFrame, *, marks_km: Sequence[float] = BUFFER_MARKS_KM, is_demo: bool = False
 ) -> go.Figure:
-    """ECDF of the distance to the nearest protected area (log km axis), with the share within 1/5/10/25 km."""
+    """ECDF of the distance to the nearest protected area on a log km axis, with the share within 1/5/10/25 km.
+
+    A log axis has no 0: sites inside a protected area (0 km) and closer than 10 m start the curve at the
+    axis floor (0.01 km), where a marker gives the share inside; the axis title says so. The x range is set
+    explicitly (never autoranged over the reference lines), and the reference lines are shapes in km (plotly
+    places shapes on a log axis by data value) while their labels are annotations in log10 km.
+    """
     dist = _num(view, "dist_protected_area_km", "float64")
     x, y = ecdf(dist)
-    shown = np.maximum(x, 0.01)  # inside (0 km) drawn at 10 m on the log axis
+    shown = np.maximum(x, DISTANCE_FLOOR_KM)
     fig = go.Figure(
         go.Scatter(
             x=shown,
             y=y * 100,
             mode="lines",
             line_shape="hv",
+            line={"color": "#24343f"},
             name="sites",
             showlegend=False,
             hovertemplate="%{x:.2f} km: %{y:.1f}% of sites within<extra></extra>",
         )
     )
+    finite = dist[np.isfinite(dist)]
+    if finite.size:
+        inside = float(np.mean(finite <= 0.0)) * 100
+        fig.add_scatter(
+            x=[DISTANCE_FLOOR_KM], y=[inside], mode="markers+text", marker={"color": "#006d2c", "size": 8},
+            text=[f"inside: {inside:.0f}%"], textposition="middle right", showlegend=False,
+            hovertemplate=f"inside a protected area: {inside:.1f}% of sites<extra></extra>",
+        )  # fmt: skip
     shares = share_within(dist, marks_km)
     for m in marks_km:
         share = shares[m]
         label = f"{m:g} km: {share * 100:.0f}%" if math.isfinite(share) else f"{m:g} km"
-        fig.add_vline(x=math.log10(m), line_dash="dot", line_color="#555")
+        fig.add_shape(type="line", x0=m, x1=m, y0=0, y1=1, xref="x", yref="paper",
+                      line={"dash": "dot", "color": "#555", "width": 1})  # fmt: skip
         fig.add_annotation(
             x=math.log10(m), y=1.0, yref="paper", text=label, showarrow=False, yanchor="bottom", font={"size": 10}
         )
-    fig.update_layout(xaxis={"type": "log", "title": "km to nearest protected area (0 = inside, drawn at 0.01)"})
-    fig.update_layout(yaxis={"title": "% of sites within", "range": [0, 100]})
+    fig.update_layout(
+        xaxis={
+            "type": "log",
+            "range": distance_axis_range(dist, marks_km),
+            "title": "km to the nearest protected area (log scale; inside = 0 km, drawn at 0.01 km)",
+        },
+        yaxis={"title": "% of sites within", "range": [0, 100]},
+    )
     if x.size == 0:
         _empty(fig, "no distances (no sites, or no protected-area layer)")
     return _chart_layout(fig, CHART_TITLES["pa-distance"], is_demo)
@@ -547,14 +581,29 @@ def make_commodity_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Fi
 
 
 def make_mercury_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Figure:
-    """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country."""
+    """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country.
+
+    A missing estimate is not 0: mercury-using sites of unknown size add nothing to a bar and are counted in
+    its hover card; a country with no estimate at all gets no bar but an "unknown" label, and the y axis
+    never goes below 0.
+    """
     summary = mercury_by_country(view)
-    central = summary["hg_kg_per_yr"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
-    low = summary["hg_kg_per_yr_low"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
-    high = summary["hg_kg_per_yr_high"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
+    n = len(summary)
+
+    def col(name: str) -> np.ndarray:
+        if not n or name not in summary.columns:
+            return np.full(n, np.nan)
+        return summary[name].to_numpy(dtype="float64", na_value=np.nan)
+
+    central, low, high = col("hg_kg_per_yr"), col("hg_kg_per_yr_low"), col("hg_kg_per_yr_high")
+    unknown = np.nan_to_num(col("n_hg_unknown_size")).astype("int64")
+    estimated = np.nan_to_num(col("n_sites")).astype("int64") - unknown
+    no_estimate = (estimated <= 0) & (unknown > 0)
+    central = np.where(no_estimate, np.nan, central)
+    countries = list(summary.index)
     fig = go.Figure(
         go.Bar(
-            x=list(summary.index),
+            x=countries,
             y=central,
             marker_color="#807dba",
             error_y={
@@ -563,14 +612,30 @@ def make_mercury_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False)
                 "array": np.nan_to_num(high - central),
                 "arrayminus": np.nan_to_num(central - low),
             },
-            customdata=np.column_stack([low, high]) if len(summary) else None,
-            hovertemplate="%{x}: %{y:,.0f} kg/yr (range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})<extra></extra>",
+            customdata=np.column_stack([low, high, unknown]) if n else None,
+            hovertemplate=(
+                "%{x}: %{y:,.0f} kg/yr (range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})"
+                "<br>sites of unknown size (not counted): %{customdata[2]:,}<extra></extra>"
+            ),
             showlegend=False,
         )
     )
-    fig.update_layout(xaxis_title="country (ISO3)", yaxis_title="mercury kg/yr (low–high)")
-    if summary.empty or not np.isfinite(central).any():
-        _empty(fig, "no mercury estimate for these sites")
+    for country in np.asarray(countries, dtype=object)[no_estimate]:
+        fig.add_annotation(x=country, y=0, yanchor="bottom", text="unknown", showarrow=False, textangle=-90,
+                           font={"size": 10, "color": "#555"})  # fmt: skip
+    fig.update_layout(
+        xaxis_title="country (ISO3)",
+        yaxis={"title": "mercury kg/yr (low–high)", "rangemode": "nonnegative"},
+    )
+    if not np.isfinite(central).any():
+        fig.update_yaxes(range=[0, 1])
+        text = "no mercury estimate for these sites"
+        if unknown.sum():
+            text += f" ({plural(int(unknown.sum()), 'mercury-using site')} of unknown size)"
+        _empty(fig, text)
+    elif not np.nanmax(np.fmax(central, high)) > 0:
+        fig.update_yaxes(range=[0, 1])
+        _empty(fig, "no mercury release estimated: none of these sites is taken to use mercury")
     return _chart_layout(fig, CHART_TITLES["mercury-by-country"], is_demo)
 
 
@@ -645,6 +710,22 @@ def map_camera(
     return cam["center"], cam["zoom"], clip
 
 
+def selection_layer(polygon: Sequence[Sequence[float]]) -> dict:
+    """The outline of the map selection (a filter), drawn over the sites."""
+    ring = [[float(x), float(y)] for x, y in polygon]
+    return {
+        "sourcetype": "geojson",
+        "source": {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "LineString", "coordinates": [*ring, ring[0]]},
+        },
+        "type": "line",
+        "color": SELECTED_COLOUR,
+        "line": {"width": 2, "dash": [2, 1]},
+    }
+
+
 def make_dashboard_map(
     view: pd.DataFrame,
     *,
@@ -684,6 +765,8 @@ def make_dashboard_map(
             layers.append(outline_layer(gj))
     budget = max_payload_mb * 1e6 * 0.6
     layers += overlay_layers(overlay_frames, overlays, zoom=zoom, bounds=clip, budget_bytes=budget)
+    if state.get("selection"):
+        layers.append(selection_layer(state["selection"]))
     uirevision = "map|" + ",".join(state.get("countries") or []) + "|" + ",".join(map(str, map_view or []))
     return make_map_figure(
         view,

@@ -20,6 +20,7 @@ COUNT = "map-count"
 MAP_SIZE_BY = "map-size-by"
 MAP_OVERLAYS = "map-overlays"
 SELECTION_NOTE = "map-selection-note"
+SELECTION_CLEAR = "map-selection-clear"
 
 # filters
 FILTER_COUNTRY = "filter-country"

@@ -508,7 +508,13 @@ def make_layout(
                                         initial.get("count"), id=ids.COUNT, className="count", **{"aria-live": "polite"}
                                     ),
                                     legend_classes,
-                                    html.Span(id=ids.SELECTION_NOTE, className="hint"),
+                                    html.Span(id=ids.SELECTION_NOTE, className="hint", **{"aria-live": "polite"}),
+                                    html.Button(
+                                        "Clear map selection",
+                                        id=ids.SELECTION_CLEAR,
+                                        className="button-small",
+                                        hidden=not (initial.get("state") or {}).get("selection"),
+                                    ),
                                 ],
                                 className="count-bar",
                             ),

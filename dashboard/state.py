@@ -28,6 +28,7 @@ DECAY_KEYS: tuple[str, ...] = ("protected_area", "rainforest", "reef", "arctic",
 MAX_DECAY_KM = 1000.0
 MAX_LIST = 300  # more values than any real filter has: a guard against hostile URLs
 MAX_QUERY_CHARS = 20_000
+MAX_SELECTION_VERTICES = 100  # a map selection (lasso or box) travels as its polygon: at most ~2 kB of the link
 
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_ .\-]{1,80}$")
@@ -51,6 +52,7 @@ def default_state() -> dict[str, Any]:
         "decay": {},
         "site": None,
         "view": None,
+        "selection": None,
         "size_by": "workers",
         "overlays": ["countries"],
         "messages": [],
@@ -73,6 +75,7 @@ _KEYS = {
     "d": "decay",
     "site": "site",
     "v": "view",
+    "sel": "selection",
     "size": "size_by",
     "ov": "overlays",
 }
@@ -95,6 +98,8 @@ def _encode_value(key: str, value: Any) -> str:
     if key == "view":
         lon, lat, zoom = value
         return f"{lon:.4f},{lat:.4f},{zoom:.2f}"
+    if key == "selection":
+        return "~".join(f"{lon:.4f},{lat:.4f}" for lon, lat in value)
     return str(value)
 
 
@@ -109,7 +114,7 @@ def encode_state(state: Mapping[str, Any]) -> str:
         if isinstance(value, dict) and not value:
             continue
         pairs.append((url_key, _encode_value(key, value)))
-    return "?" + urlencode(pairs, safe=",:") if pairs else ""
+    return "?" + urlencode(pairs, safe=",:~") if pairs else ""
 
 
 def _split(text: str) -> list[str]:
@@ -218,7 +223,26 @@ def _decode_value(key: str, raw: str) -> Any:
             return None
         lon, lat, zoom = _number(parts[0], -180, 180), _number(parts[1], -90, 90), _number(parts[2], 0, 22)
         return None if None in (lon, lat, zoom) else [lon, lat, zoom]
+    if key == "selection":
+        return _polygon(raw)
     return None
+
+
+def _polygon(raw: str) -> list[list[float]] | None:
+    """A map selection's polygon: 3 to MAX_SELECTION_VERTICES 'lon,lat' pairs joined by '~', else None."""
+    pairs = raw.split("~")
+    if not 3 <= len(pairs) <= MAX_SELECTION_VERTICES:
+        return None
+    out = []
+    for pair in pairs:
+        parts = pair.split(",")
+        if len(parts) != 2:
+            return None
+        lon, lat = _number(parts[0], -540.0, 540.0), _number(parts[1], -90.0, 90.0)
+        if lon is None or lat is None:
+            return None
+        out.append([lon, lat])
+    return out
 
 
 def sanitise_state(state: Mapping[str, Any]) -> dict[str, Any]:

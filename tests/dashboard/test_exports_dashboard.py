@@ -89,10 +89,14 @@ def test_geojson_and_gpkg_exports_read_back(setup, tmp_path):
 
 def test_map_selection_restricts_the_export(setup):
     settings, dataset, scored, state = setup
-    rows = scored.index[scored["country_iso3"] == "GHA"][:3].tolist()
-    _, data, about = export_download("csv", settings, dataset, scored, state, selected_rows=rows)
-    assert len(pd.read_csv(io.BytesIO(data))) == 3
-    assert "3 sites selected on the map" in about
+    box = [[-4.0, 4.0], [1.0, 4.0], [1.0, 10.0], [-4.0, 10.0]]
+    chosen = {**state, "selection": box}
+    _, data, about = export_download("csv", settings, dataset, scored, chosen)
+    inside = (
+        scored["country_iso3"].isin(state["countries"]) & scored["lon"].between(-4, 1) & scored["lat"].between(4, 10)
+    )
+    assert len(pd.read_csv(io.BytesIO(data))) == int(inside.sum()) > 0
+    assert "map selection" in about and "-4.0" in about
 
 
 def test_chart_html_is_offline_and_carries_the_weights(setup):
