@@ -31,6 +31,7 @@ from dashboard.views import (
     controls_from_state,
     country_options,
     filter_view,
+    plural,
     render_state,
     selection_note,
     selection_polygon,
@@ -381,7 +382,6 @@ def dismiss_alert(_n):
 # --- exports --------------------------------------------------------------------------------------------------------
 @callback(
     Output(ids.DOWNLOAD, "data"),
-    Output(ids.DOWNLOAD_ABOUT, "data"),
     Input(ids.EXPORT_CSV, "n_clicks"),
     Input(ids.EXPORT_XLSX, "n_clicks"),
     Input(ids.EXPORT_GEOJSON, "n_clicks"),
@@ -396,13 +396,12 @@ def dismiss_alert(_n):
 def export_view(*args):
     state, workspace, href = args[-3:]
     if not ctx.triggered or not ctx.triggered[0].get("value"):
-        return no_update, no_update
+        return no_update
     settings, dataset, scored, state = _context(state, workspace)
     trigger = ctx.triggered_id
     kind = _EXPORT_KINDS.get(trigger) if isinstance(trigger, str) else f"chart-html:{trigger['chart']}"
-    name, data, about = export_download(kind, settings, dataset, scored, state, share_url=href)
-    about_dl = dcc.send_string(about, name.rsplit(".", 1)[0] + ".about.txt") if about else no_update
-    return dcc.send_bytes(data, name), about_dl
+    name, data = export_download(kind, settings, dataset, scored, state, share_url=href)
+    return dcc.send_bytes(data, name)  # one click, one download
 
 
 # --- uploads ---------------------------------------------------------------------------------------------------------
@@ -433,7 +432,7 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
         [
             html.P(report.summary(), className="upload-summary"),
             html.Ul(reasons) if reasons else None,
-            html.P(f"{len(dataset.scored):,} sites scored in your workspace."),
+            html.P(f"{plural(len(dataset.scored), 'site')} scored in your workspace."),
         ]
     )
 

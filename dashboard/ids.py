@@ -65,7 +65,6 @@ EXPORT_GEOJSON = "export-geojson"
 EXPORT_GPKG = "export-gpkg"
 EXPORT_BRIEFING = "export-briefing"
 DOWNLOAD = "export-download"
-DOWNLOAD_ABOUT = "export-download-about"
 
 # uploads
 UPLOAD_SITES = "upload-sites"

@@ -24,7 +24,10 @@ from dashboard.views import (
     country_options,
     date_bounds,
     detail_attributes,
+    mercury_text,
     nearest_protected_areas,
+    plural,
+    raster_text,
     raster_values,
 )
 
@@ -54,7 +57,7 @@ def banner(dataset: Dataset) -> html.Div:
             "Synthetic demo data: generated sites and protected areas, not real observations.",
             className="banner-demo",
         )
-    extra = f" · {dataset.n_rejected:,} rows rejected on load" if dataset.n_rejected else ""
+    extra = f" · {plural(dataset.n_rejected, 'row')} rejected on load" if dataset.n_rejected else ""
     return html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")
 
 
@@ -298,9 +301,9 @@ def _exports(settings) -> html.Section:
             html.H2("Export the current view"),
             html.Div(
                 [
-                    html.Button("CSV", id=ids.EXPORT_CSV),
+                    html.Button("CSV (.zip with the method)", id=ids.EXPORT_CSV),
                     html.Button("Excel (XLSX)", id=ids.EXPORT_XLSX),
-                    html.Button("GeoJSON", id=ids.EXPORT_GEOJSON),
+                    html.Button("GeoJSON (.zip with the method)", id=ids.EXPORT_GEOJSON),
                     html.Button("GeoPackage", id=ids.EXPORT_GPKG),
                     html.Button("Briefing pack (HTML)", id=ids.EXPORT_BRIEFING, className="button-primary"),
                 ],
@@ -310,7 +313,7 @@ def _exports(settings) -> html.Section:
                 "Every export carries the filters, the weights in use, the method and the data citations.",
                 className="hint",
             ),
-            dcc.Loading(html.Div([dcc.Download(id=ids.DOWNLOAD), dcc.Download(id=ids.DOWNLOAD_ABOUT)]), type="dot"),
+            dcc.Loading(html.Div(dcc.Download(id=ids.DOWNLOAD)), type="dot"),
             html.Div(
                 [
                     html.Span("Share this view: the link holds the filters, weights, selected site and map view. "),
@@ -398,6 +401,8 @@ def make_grid() -> dag.AgGrid:
             cdef["pinned"] = "left"
         if col == "risk_0_100":
             cdef["sort"] = "desc"
+        if col.startswith("hg_kg_per_yr"):  # a missing mercury estimate is unknown, not 0 (nor a blank)
+            cdef["valueFormatter"] = {"function": "params.data && params.value == null ? 'unknown' : params.value"}
         if col == "risk_class":
             cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"x == '{c}'" for c in RISK_ORDER}
         column_defs.append(cdef)
@@ -584,6 +589,7 @@ def make_detail(record: dict, dataset: Dataset) -> html.Div:
                 ]
             ),
             html.P(str(record.get("risk_explanation") or ""), className="hint"),
+            html.P(f"Mercury release: {mercury_text(record)}"),
         ]
     )
     near_table = (
@@ -619,7 +625,7 @@ def make_detail(record: dict, dataset: Dataset) -> html.Div:
         else html.P("No protected area within 100 km (or no protected-area layer).", className="hint")
     )
     raster_block = (
-        html.Ul([html.Li(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}") for k, v in rasters.items()])
+        html.Ul([html.Li(f"{k}: {raster_text(v)}") for k, v in rasters.items()])
         if rasters
         else html.P("No raster layers.", className="hint")
     )

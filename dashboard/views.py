@@ -24,8 +24,9 @@ CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", 
 BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
 
 # The grid's columns: the core of the output contract (the full contract is in every export).
+# The risk score and class come right after the id and name: visible at 1400 px without scrolling.
 TABLE_COLUMNS: tuple[str, ...] = (
-    "site_id", "name", "country_iso3", "commodity", "mercury_use", "workers", "risk_0_100", "risk_class",
+    "site_id", "name", "risk_0_100", "risk_class", "country_iso3", "commodity", "mercury_use", "workers",
     "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "in_protected_area", "dist_protected_area_km",
     "nearest_protected_area", "nearest_protected_area_iucn", "protected_areas_within_10km", "in_rainforest",
     "dist_rainforest_km", "dist_reef_km", "in_arctic", "observed_date", "lon", "lat",
@@ -276,9 +277,33 @@ def contributions(record: Mapping[str, Any]) -> list[tuple[str, float]]:
 
 
 def raster_values(record: Mapping[str, Any], raster_names: Iterable[str]) -> dict[str, Any]:
-    """The site's raster samples (and their buffer means) by raster name."""
+    """The site's raster samples (and their buffer means) by raster name (None: no data there)."""
     names = tuple(raster_names)
     return {k: v for k, v in record.items() if any(k == n or k.startswith(f"{n}_mean_") for n in names)}
+
+
+NO_RASTER_DATA = "no data (outside the raster, or a nodata cell)"
+HG_UNKNOWN = "unknown (the site's size is not known)"
+
+
+def raster_text(value: Any) -> str:
+    """A raster sample for the site detail: the number, or why there is none (never 'None')."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NO_RASTER_DATA
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def mercury_text(record: Mapping[str, Any]) -> str:
+    """The site's mercury estimate in words: central and range in kg/yr, 'unknown', or none (no mercury use)."""
+    central = record.get("hg_kg_per_yr")
+    if central is None or (isinstance(central, float) and math.isnan(central)):
+        return HG_UNKNOWN if "hg_kg_per_yr" in record else "not estimated"
+    if central == 0:
+        return "0 kg/yr (no mercury use assumed)"
+    low, high = record.get("hg_kg_per_yr_low"), record.get("hg_kg_per_yr_high")
+    if low is None or high is None:
+        return f"{central:,.1f} kg/yr"
+    return f"{central:,.1f} kg/yr (range {low:,.1f}–{high:,.1f})"
 
 
 # --- summaries ----------------------------------------------------------------------------------
@@ -565,10 +590,13 @@ def detail_attributes(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     for key in order:
         value = record[key]
-        if isinstance(value, float):
-            text = f"{value:,.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else "—"
-        elif value is None:
-            text = "—"
+        missing = value is None or (isinstance(value, float) and not math.isfinite(value))
+        if missing and key.startswith("hg_kg_per_yr"):
+            text = "unknown"  # a missing mercury estimate is not 0
+        elif missing:
+            text = "no data"
+        elif isinstance(value, float):
+            text = f"{value:,.3f}".rstrip("0").rstrip(".")
         else:
             text = str(value)
         out.append((key, text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import zipfile
 
 import flask
 import pandas as pd
@@ -217,11 +218,14 @@ def test_reset_weights_returns_the_config_defaults(app):
 def test_export_csv_download_is_the_filtered_view(app):
     trigger(f"{ids.EXPORT_CSV}.n_clicks", 1)
     state = render_state({**default_state(), "countries": ["COD"]})
-    table, about = cb.export_view(1, None, None, None, None, [None], state, None, "http://x/")
-    frame = pd.read_csv(io.BytesIO(base64.b64decode(table["content"])))
+    download = cb.export_view(1, None, None, None, None, [None], state, None, "http://x/")
+    assert download["filename"].endswith(".csv.zip")  # one download: the table and its about text
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(download["content"]))) as zf:
+        names = zf.namelist()
+        frame = pd.read_csv(io.BytesIO(zf.read(next(n for n in names if n.endswith(".csv")))))
+        about = zf.read(next(n for n in names if n.endswith(".about.txt"))).decode()
     assert len(frame) == int((app["country_iso3"] == "COD").sum())
-    assert table["filename"].endswith(".csv") and about["filename"].endswith(".about.txt")
-    assert "Weights and thresholds in use" in about["content"]
+    assert "Weights and thresholds in use" in about
 
 
 def test_upload_errors_become_one_alert(app):
