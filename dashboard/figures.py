@@ -38,22 +38,26 @@ from dashboard.views import (
 )
 from scoring.errors import UsageError
 
-# ColorBrewer YlOrRd, 4 classes (colour-blind safe, ordered light to dark, also readable in grey).
-RISK_COLOURS = dict(zip(RISK_CLASSES, ("#fecc5c", "#fd8d3c", "#e31a1c", "#800026"), strict=True))
+# Risk classes: ColorBrewer RdYlBu / PuOr end colours (blue, orange, red, dark purple). Every class has at
+# least 3:1 contrast against the land (WCAG 1.4.11, graphical objects), and any two classes differ by a
+# CIEDE2000 above 20 for normal vision, protanomaly and deuteranomaly (above 16 for tritanomaly, Machado 2009
+# simulation); tests/dashboard/test_colours.py checks both. (YlOrRd's light yellow was 1.4:1 on the land.)
+RISK_COLOURS = dict(zip(RISK_CLASSES, ("#4575b4", "#e66101", "#b2182b", "#40004b"), strict=True))
 RISK_ORDER = RISK_CLASSES
 OFFLINE_BACKGROUND = "#dde8f0"
 LAND_COLOUR = "#f7f5ef"
 SELECTED_COLOUR = "#1f6feb"
 OUTLINE_COLOUR = "#9a9a9a"
-# Protected areas by IUCN group (ColorBrewer Greens/Purples; distinguishable for deuteranopes by lightness).
+# Protected areas by IUCN group (ColorBrewer Greens by lightness; ochre for no category).
 IUCN_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "strict (Ia, Ib, II)": (("Ia", "Ib", "II"), "#006d2c"),
     "habitat / monument (III, IV)": (("III", "IV"), "#41ab5d"),
     "sustainable use (V, VI)": (("V", "VI"), "#a1d99b"),
-    "no category": (("Not Reported", "Not Applicable", "Not Assigned"), "#9e9ac8"),
+    "no category": (("Not Reported", "Not Applicable", "Not Assigned"), "#bf812d"),
 }
 OVERLAY_STYLE = {
-    "rainforest": {"type": "fill", "color": "#1b7837", "opacity": 0.25},
+    # lavender, not a fourth green: the strict-PA green and the rainforest must not be confused (CIEDE2000 > 20)
+    "rainforest": {"type": "fill", "color": "#b2abd2", "opacity": 0.4},
     "reefs": {"type": "fill", "color": "#2166ac", "opacity": 0.6},
     "arctic": {"type": "line", "color": "#5e3c99", "line": {"width": 1.5}},
 }
