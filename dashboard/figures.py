@@ -419,6 +419,8 @@ def make_map_figure(
         uirevision=uirevision,
         # a click opens a site (clickData) and never selects: selecting is the lasso's and the box's job
         clickmode="event",
+        # a vertical toolbar down the right edge: never over the legend (top left), whatever the width
+        modebar={"orientation": "v"},
         dragmode="pan",
     )
     if is_demo:

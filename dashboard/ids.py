@@ -13,6 +13,8 @@ SELECTED_SITE = "app-selected-site"
 SELECTED_LONLAT = "app-selected-lonlat"
 MAP_VIEW = "app-map-view"  # a map view restored from a shared link
 SHARE = "app-share"
+MAP_REGION = "map-region"  # skip-link targets
+TABLE_REGION = "table-region"
 
 # map
 MAP = "map-sites"

@@ -449,6 +449,8 @@ def _table() -> html.Section:
             dcc.Loading(html.Div(make_grid(), id=ids.TABLE_WRAP), type="dot"),
         ],
         className="panel panel-wide",
+        id=ids.TABLE_REGION,
+        tabIndex="-1",  # the skip link's target
         **{"aria-label": "Risk table"},
     )
 
@@ -471,6 +473,14 @@ def make_layout(
     )
     return html.Div(
         [
+            html.Nav(
+                [
+                    html.A("Skip to the map", href=f"#{ids.MAP_REGION}", className="skip-link"),
+                    html.A("Skip to the table", href=f"#{ids.TABLE_REGION}", className="skip-link"),
+                ],
+                className="skip-links",
+                **{"aria-label": "Skip links"},
+            ),
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.STATE, data=initial.get("state")),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
@@ -554,6 +564,10 @@ def make_layout(
                                     ),
                                 ],
                                 className="map-row",
+                                id=ids.MAP_REGION,
+                                tabIndex="-1",  # the skip link's target
+                                role="region",
+                                **{"aria-label": "Map and site detail"},
                             ),
                             html.Div(
                                 [_chart_card(name, fig) for name, fig in zip(CHART_NAMES, charts, strict=True)],

@@ -154,3 +154,88 @@ def test_box_selection_is_a_visible_clearable_filter_in_the_link(app_url, browse
     _wait(browser).until(lambda d: shown_and_total(d) == (shown, total))
     assert "sel" not in _query(browser)
     assert not browser.find_element(By.ID, "map-selection-clear").is_displayed()
+
+
+def _viewport(driver, width: int, height: int, mobile: bool = False) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+RECT = (
+    "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.top, r.bottom, r.left, r.right];"
+)
+
+
+def _choose_country(driver, name: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    driver.find_element(By.ID, "filter-country").click()
+    search = _wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "input.dash-dropdown-search"))
+    search.send_keys(name)
+    search.send_keys(Keys.ENTER)
+    search.send_keys(Keys.ESCAPE)
+
+
+def test_at_1024x768_the_counter_and_the_map_stay_in_view_after_a_filter_change(app_url, browser):
+    _viewport(browser, 1024, 768)
+    open_app(browser, app_url)
+    _, total = shown_and_total(browser)
+    for step in ("country", "inside"):
+        if step == "country":
+            _choose_country(browser, "Ghana")
+        else:
+            browser.find_element(By.CSS_SELECTOR, "#filter-pa-mode input[value='inside']").click()
+        _wait(browser).until(lambda d: shown_and_total(d)[0] < total)
+        height = browser.execute_script("return window.innerHeight")
+        top, bottom, _, _ = browser.execute_script(RECT, "#map-count")
+        assert top >= 0 and bottom <= height, (step, top, bottom)
+        map_top, map_bottom, _, _ = browser.execute_script(RECT, "#map-sites")
+        assert map_top >= 0 and min(map_bottom, height) - map_top >= 300, (step, map_top, map_bottom)
+
+
+def test_at_390px_nothing_scrolls_sideways_and_the_legend_is_clear_of_the_toolbar(app_url, browser):
+    _viewport(browser, 390, 844, mobile=True)
+    open_app(browser, app_url)
+    widths = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]"
+    )
+    assert widths[0] <= widths[1], widths
+    legend = browser.execute_script(RECT, "#map-sites .legend")
+    modebar = browser.execute_script(RECT, "#map-sites .modebar")
+    overlap = not (
+        legend[1] <= modebar[0] or modebar[1] <= legend[0] or legend[3] <= modebar[2] or modebar[3] <= legend[2]
+    )
+    assert not overlap, (legend, modebar)
+
+
+def _tabs_until(driver, selector: str, limit: int = 200) -> int:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for n in range(1, limit + 1):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        if driver.execute_script("return !!document.activeElement.closest(arguments[0])", selector):
+            return n
+    return limit + 1
+
+
+def test_a_skip_link_is_first_and_reaches_the_map_and_the_table(app_url, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    open_app(browser, app_url)  # nothing focused yet: the first Tab goes to the first focusable element
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    first = browser.switch_to.active_element
+    assert first.text == "Skip to the map" and first.is_displayed()  # visible when focused
+    first.send_keys(Keys.ENTER)
+    assert browser.execute_script("return !!document.activeElement.closest('#map-region')")
+    open_app(browser, app_url)
+    ActionChains(browser).send_keys(Keys.TAB).send_keys(Keys.TAB).perform()
+    link = browser.switch_to.active_element
+    assert link.text == "Skip to the table"
+    link.send_keys(Keys.ENTER)
+    assert browser.execute_script("return document.activeElement.id") == "table-region"
+    # from there the quick search, then the grid: 2 Tab presses + Enter + 2 (was about 97 Tab presses)
+    assert _tabs_until(browser, "#table-risk", limit=5) <= 2
