@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import dash
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
@@ -39,6 +39,7 @@ from dashboard.views import (
     site_record,
     state_from_controls,
     table_page,
+    typed_weight,
     view_from_relayout,
 )
 from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
@@ -206,6 +207,25 @@ def reset_filters(_n):
 def reset_weights(_n, weight_ids, decay_ids):
     weights, decay = weight_defaults(current_settings())
     return [weights[w["key"]] for w in weight_ids], [decay[d["key"]] for d in decay_ids]
+
+
+@callback(
+    Output({"type": ids.WEIGHT, "key": MATCH}, "value", allow_duplicate=True),
+    Output({"type": ids.WEIGHT_BOX, "key": MATCH}, "value"),
+    Output({"type": ids.WEIGHT_ERROR, "key": MATCH}, "children"),
+    Input({"type": ids.WEIGHT_BOX, "key": MATCH}, "value"),
+    Input({"type": ids.WEIGHT, "key": MATCH}, "value"),
+    prevent_initial_call=True,
+)
+def sync_weight_box(typed, slider):
+    """A weight's slider and its box in step: the box applies on Enter or blur, and refuses a value outside 0-1
+    with a visible message instead of clamping it (one callback for both directions: no cycle)."""
+    if isinstance(ctx.triggered_id, dict) and ctx.triggered_id.get("type") == ids.WEIGHT:
+        return no_update, slider, ""
+    value, message = typed_weight(typed, slider)
+    if value is None:
+        return no_update, slider, message
+    return value, no_update, ""
 
 
 # --- linked charts -> filters ------------------------------------------------------------------------

@@ -57,6 +57,8 @@ DETAIL_WATERFALL = "detail-waterfall"
 
 # weights
 WEIGHT = "weights-weight"  # pattern-matching type: {"type": WEIGHT, "key": factor}
+WEIGHT_BOX = "weights-box"  # pattern-matching type: the typed value of a weight (applied on Enter or blur)
+WEIGHT_ERROR = "weights-error"  # pattern-matching type: why a typed weight was refused
 DECAY = "weights-decay"  # pattern-matching type: {"type": DECAY, "key": receptor}
 WEIGHTS_RESET = "weights-reset"
 

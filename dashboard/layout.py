@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dash_ag_grid as dag
 from dash import dcc, html
 
@@ -48,6 +50,13 @@ OVERLAY_OPTIONS = [
     {"label": "Arctic boundary", "value": "arctic"},
     {"label": "Country outlines", "value": "countries"},
 ]
+
+
+def dom_id(component_id: str | dict) -> str:
+    """The id attribute Dash writes for a component id (a pattern-matching dict becomes sorted, compact JSON)."""
+    if isinstance(component_id, str):
+        return component_id
+    return "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(component_id.items())) + "}"
 
 
 def banner(dataset: Dataset) -> html.Div:
@@ -237,19 +246,36 @@ def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.S
         if key not in weights:
             continue
         wid = {"type": ids.WEIGHT, "key": key}
+        box_id = {"type": ids.WEIGHT_BOX, "key": key}
+        label = WEIGHT_LABELS.get(key, key)
         rows.append(
             html.Div(
                 [
-                    html.Label(WEIGHT_LABELS.get(key, key), id=f"weight-{key}-label"),
-                    dcc.Slider(
-                        id=wid,
-                        min=0,
-                        max=1,
-                        step=0.05,
-                        value=weights[key],
-                        marks={0: "0", 0.5: "0.5", 1: "1"},
-                        tooltip={"placement": "bottom"},
+                    html.Label(label, id=f"weight-{key}-label", htmlFor=dom_id(box_id)),
+                    html.Div(
+                        [
+                            dcc.Slider(
+                                id=wid,
+                                min=0,
+                                max=1,
+                                step=0.05,
+                                value=weights[key],
+                                marks={0: "0", 0.5: "0.5", 1: "1"},
+                                tooltip={"placement": "bottom"},
+                                allow_direct_input=False,  # the box beside it applies on Enter and refuses 5
+                            ),
+                            dcc.Input(
+                                id=box_id,
+                                type="number",
+                                step=0.05,
+                                value=weights[key],
+                                debounce=True,  # applied on Enter or when the box loses focus
+                                className="weight-box",
+                            ),
+                        ],
+                        className="slider-with-box",
                     ),
+                    html.Div(id={"type": ids.WEIGHT_ERROR, "key": key}, className="field-error", role="status"),
                 ],
                 className="field",
                 role="group",

@@ -435,6 +435,18 @@ def weight_changes(
     return w, d
 
 
+def typed_weight(value: Any, current: float | None) -> tuple[float | None, str]:
+    """(weight to apply or None, message) for a value typed in a weight box: 0-1, else refused in words."""
+    keep = f"; the weight stays at {current:g}" if isinstance(current, int | float) else ""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None, f"Not a number{keep}. Type a weight from 0 (factor off) to 1."
+    if not math.isfinite(x) or not 0.0 <= x <= 1.0:
+        return None, f"{value:g} is outside 0 to 1: not applied{keep}. A weight runs from 0 (factor off) to 1."
+    return x, ""
+
+
 def config_overrides(weights: Mapping[str, float], decay: Mapping[str, Sequence[float]]) -> dict[str, Any]:
     """Nested TOML-shaped overrides for ``geo.risk.load_risk_config(text, overrides)``."""
     out: dict[str, Any] = {}

@@ -239,3 +239,29 @@ def test_a_skip_link_is_first_and_reaches_the_map_and_the_table(app_url, browser
     assert browser.execute_script("return document.activeElement.id") == "table-region"
     # from there the quick search, then the grid: 2 Tab presses + Enter + 2 (was about 97 Tab presses)
     assert _tabs_until(browser, "#table-risk", limit=5) <= 2
+
+
+MERCURY_BOX = "input[id*='\"mercury\"'][id*='weights-box']"
+
+
+def test_a_weight_box_applies_on_enter_and_refuses_out_of_range_visibly(app_url, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    open_app(browser, app_url)
+    box = browser.find_element(By.CSS_SELECTOR, MERCURY_BOX)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("0.25")
+    box.send_keys(Keys.ENTER)  # Enter alone applies it (no Tab, no blur)
+    _wait(browser).until(lambda d: _query(d).get("w") == ["mercury:0.25"])
+    slider = browser.find_element(By.CSS_SELECTOR, "[id*='\"mercury\"'][id*='weights-weight'] [role=slider]")
+    assert slider.get_attribute("aria-valuenow") == "0.25"
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("5")
+    box.send_keys(Keys.ENTER)
+    error = _wait(browser).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "[id*='\"mercury\"'][id*='weights-error']").text
+    )
+    assert "5 is outside 0 to 1" in error and "stays at 0.25" in error
+    assert _query(browser).get("w") == ["mercury:0.25"]  # not clamped to 1
+    assert slider.get_attribute("aria-valuenow") == "0.25"
+    _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, MERCURY_BOX).get_attribute("value") == "0.25")

@@ -136,3 +136,15 @@ def test_detail_headline_is_plain_text(setup):
     detail = make_detail(site_record(scored, scored["site_id"].iloc[20]), dataset)
     assert isinstance(detail, html.Div)
     assert "Mercury release: " in _text(detail) and "kg/yr" in _text(detail)
+
+
+def test_a_typed_weight_outside_0_to_1_is_refused_in_words():
+    from dashboard.views import typed_weight
+
+    assert typed_weight(0.25, 1.0) == (0.25, "")
+    assert typed_weight(0, 1.0) == (0.0, "")
+    value, message = typed_weight(5, 0.6)
+    assert value is None and message.startswith("5 is outside 0 to 1: not applied; the weight stays at 0.6")
+    value, message = typed_weight(None, 0.6)
+    assert value is None and "Not a number" in message
+    assert typed_weight(-0.1, 0.6)[0] is None
