@@ -30,6 +30,7 @@ from dashboard.views import (
     commodity_options,
     controls_from_state,
     country_options,
+    drop_absent,
     filter_view,
     plural,
     render_state,
@@ -102,10 +103,11 @@ def _context(state: dict | None, workspace: str | None, settings: Settings | Non
     State(_DECAY, "id"),
     State(ids.STATE, "data"),
     State(ids.MAP_VIEW, "data"),
+    State(ids.WORKSPACE, "data"),
 )
 def sync_state(search, *args):
     n = len(_CONTROLS)
-    values, (weights, decay, site, relayout, selected, _clear, weight_ids, decay_ids, current, map_view) = (
+    values, (weights, decay, site, relayout, selected, _clear, weight_ids, decay_ids, current, map_view, workspace) = (
         args[:n],
         args[n:],
     )
@@ -115,6 +117,12 @@ def sync_state(search, *args):
     trigger = ctx.triggered_id
     if trigger is None or trigger == ids.URL:  # page load or back/forward: the URL wins
         state = decode_state(search)
+        if state["countries"] or state["commodities"]:
+            scored = get_dataset_for(current_settings(), workspace).scored
+            present = {
+                c: scored[c].dropna().astype(str).unique() if c in scored else [] for c in ("country_iso3", "commodity")
+            }
+            state = drop_absent(state, present["country_iso3"], present["commodity"])
         if state == default_state() and current == render_state(state) and site is None and map_view is None:
             # the page already shows the default view (drawn into the layout; see initial_outputs):
             # redrawing it would only delay the first paint
@@ -455,6 +463,28 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
             html.P(f"{plural(len(dataset.scored), 'site')} scored in your workspace."),
         ]
     )
+
+
+@callback(
+    Output(ids.ALERT, "children", allow_duplicate=True),
+    Input(ids.UPLOAD_STATUS, "children"),
+    prevent_initial_call=True,
+)
+def clear_alert_after_success(_status):
+    """A new upload status means the last upload (or reset) succeeded: an earlier error no longer applies."""
+    return None
+
+
+@callback(
+    Output(ids.UPLOAD_REJECTED, "disabled"),
+    Output(ids.UPLOAD_REJECTED, "title"),
+    Input(ids.WORKSPACE, "data"),
+    Input(ids.UPLOAD_STATUS, "children"),
+)
+def update_rejected_button(workspace, _status):
+    """'Download rejected rows' only when the last sites upload rejected some (else disabled, and it says why)."""
+    has_rows = bool(workspace) and rejected_csv(current_settings(), workspace, "sites") is not None
+    return not has_rows, None if has_rows else "No rejected rows: the last sites upload kept every row."
 
 
 @callback(

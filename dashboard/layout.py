@@ -377,7 +377,12 @@ def _upload(settings) -> html.Section:
             dcc.Loading(html.Div(id=ids.UPLOAD_STATUS, role="status", **{"aria-live": "polite"}), type="dot"),
             html.Div(
                 [
-                    html.Button("Download rejected rows (CSV)", id=ids.UPLOAD_REJECTED, className="button-secondary"),
+                    html.Button(
+                        "Download rejected rows (CSV)",
+                        id=ids.UPLOAD_REJECTED,
+                        className="button-secondary",
+                        disabled=True,
+                    ),
                     html.Button("Back to the server's data", id=ids.WORKSPACE_RESET, className="button-secondary"),
                 ],
                 className="button-row",

@@ -161,7 +161,12 @@ def decode_state(query: str | None) -> dict[str, Any]:
         if key is None:
             messages.append(f"ignored unknown link parameter {url_key[:30]!r}")
             continue
-        value = _decode_value(key, raw)
+        if key in ("countries", "commodities"):
+            value, dropped = _decode_items(key, raw)
+            if dropped:
+                messages.append(f"ignored invalid {key} {', '.join(repr(d[:40]) for d in dropped[:10])}")
+        else:
+            value = _decode_value(key, raw)
         if value is None:
             messages.append(f"ignored invalid value for {url_key!r}: {raw[:60]!r}")
             continue
@@ -170,6 +175,17 @@ def decode_state(query: str | None) -> dict[str, Any]:
         messages.append("the date range was reversed; it has been swapped")
         state["date_from"], state["date_to"] = state["date_to"], state["date_from"]
     return state
+
+
+def _decode_items(key: str, raw: str) -> tuple[list[str] | None, list[str]]:
+    """(valid items or None when none is, dropped items) of a country or commodity list."""
+    items = _split(raw)
+    if key == "countries":
+        items = [v.upper() for v in items]
+    pattern = _ISO3 if key == "countries" else _TOKEN
+    valid = [v for v in items if pattern.match(v)]
+    dropped = [v for v in items if not pattern.match(v)]
+    return (valid or None), dropped if valid else []
 
 
 def _decode_value(key: str, raw: str) -> Any:

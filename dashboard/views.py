@@ -562,6 +562,24 @@ def controls_from_state(
     return controls, weights, decay
 
 
+def drop_absent(state: dict[str, Any], countries: Iterable[str], commodities: Iterable[str]) -> dict[str, Any]:
+    """``state`` without the countries and commodities these data do not have, each dropped one named in
+    ``state["messages"]`` (a link made on other data, or a typo, would otherwise show 0 sites in silence)."""
+    out = dict(state)
+    messages = list(state.get("messages") or [])
+    for key, present, label in (
+        ("countries", set(countries), "countries"),
+        ("commodities", set(commodities), "commodities"),
+    ):
+        chosen = list(state.get(key) or [])
+        absent = [v for v in chosen if v not in present]
+        if absent:
+            out[key] = [v for v in chosen if v in present]
+            messages.append(f"ignored {label} not in these data: {', '.join(absent[:10])}")
+    out["messages"] = messages
+    return out
+
+
 def view_from_relayout(relayout: Mapping[str, Any] | None) -> list[float] | None:
     """[lon, lat, zoom] from a plotly map relayoutData event, or None when it holds no view change."""
     if not relayout:

@@ -265,3 +265,22 @@ def test_a_weight_box_applies_on_enter_and_refuses_out_of_range_visibly(app_url,
     assert _query(browser).get("w") == ["mercury:0.25"]  # not clamped to 1
     assert slider.get_attribute("aria-valuenow") == "0.25"
     _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, MERCURY_BOX).get_attribute("value") == "0.25")
+
+
+def test_the_error_bar_clears_after_a_later_success_and_rejected_rows_say_none(app_url, browser, tmp_path):
+    open_app(browser, app_url)
+    assert not browser.find_element(By.ID, "upload-rejected").is_enabled()  # nothing uploaded, nothing rejected
+    bad = tmp_path / "sites.exe"
+    bad.write_bytes(b"MZ not a table")
+    browser.find_element(By.CSS_SELECTOR, "#upload-sites input[type=file]").send_keys(str(bad))
+    _wait(browser).until(lambda d: d.find_element(By.ID, "app-alert").text)
+    good = tmp_path / "clean_sites.csv"
+    good.write_text("site_id,name,commodity,longitude,latitude\nu1,One,gold,-1.6,6.7\n")
+    browser.find_element(By.CSS_SELECTOR, "#upload-sites input[type=file]").send_keys(str(good))
+    _wait(browser, 90).until(lambda d: "1 site loaded" in d.find_element(By.ID, "upload-status").text)
+    _wait(browser).until(lambda d: d.find_element(By.ID, "app-alert").text == "")
+    assert not browser.find_element(By.ID, "app-alert").is_displayed()
+    button = browser.find_element(By.ID, "upload-rejected")
+    assert not button.is_enabled() and "No rejected rows" in button.get_attribute("title")
+    browser.find_element(By.ID, "upload-workspace-reset").click()
+    _wait(browser).until(lambda d: shown_and_total(d)[1] > 1000)

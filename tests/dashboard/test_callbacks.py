@@ -78,10 +78,11 @@ def _sync(
     view=None,
     selected=None,
     clear=None,
+    workspace=None,
 ):
     return cb.sync_state(
         search, *controls, list(weights), [list(d) for d in decay], site, relayout, selected, clear,
-        WEIGHT_IDS, DECAY_IDS, current, view,
+        WEIGHT_IDS, DECAY_IDS, current, view, workspace,
     )  # fmt: skip
 
 
@@ -284,3 +285,18 @@ def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app, 
 def test_basemap_url_follows_the_path_prefix(app):
     flask.current_app.config["ASM_PATH_PREFIX"] = "/asm/"
     assert basemap_url() == "/asm/basemap/countries.geojson"
+
+
+def test_sync_names_the_countries_and_commodities_a_link_drops(app):
+    ctx = trigger("app-url.search", "?c=GHA,XYZ,12&m=gold,unobtainium")
+    out = _sync("?c=GHA,XYZ,12&m=gold,unobtainium", _controls())
+    assert out[1]["countries"] == ["GHA"] and out[1]["commodities"] == ["gold"]
+    alert = ctx.updated_props[ids.ALERT]["children"]
+    assert "'12'" in alert and "countries not in these data: XYZ" in alert
+    assert "commodities not in these data: unobtainium" in alert
+
+
+def test_the_alert_clears_after_a_later_success_and_the_rejected_button_says_why(app, tmp_path):
+    assert cb.clear_alert_after_success("sites.csv: 2 sites loaded, 0 rejected") is None
+    disabled, title = cb.update_rejected_button(None, None)
+    assert disabled and "No rejected rows" in title
