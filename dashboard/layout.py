@@ -364,13 +364,13 @@ def _upload(settings) -> html.Section:
             ),
             dcc.Upload(
                 id=ids.UPLOAD_SITES,
-                children=html.Button("Upload sites…", **{"aria-label": "Upload a sites file"}),
+                children=html.Button("Upload sites…"),
                 max_size=max_bytes,
                 multiple=False,
             ),
             dcc.Upload(
                 id=ids.UPLOAD_PA,
-                children=html.Button("Upload protected areas…", **{"aria-label": "Upload a protected-areas file"}),
+                children=html.Button("Upload protected areas…"),
                 max_size=max_bytes,
                 multiple=False,
             ),
