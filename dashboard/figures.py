@@ -541,7 +541,7 @@ def make_distance_figure(
         inside = float(np.mean(finite <= 0.0)) * 100
         fig.add_scatter(
             x=[DISTANCE_FLOOR_KM], y=[inside], mode="markers+text", marker={"color": "#006d2c", "size": 8},
-            text=[f"inside: {inside:.0f}%"], textposition="middle right", showlegend=False,
+            text=[f"  inside: {inside:.0f}%"], textposition="top right", showlegend=False,
             hovertemplate=f"inside a protected area: {inside:.1f}% of sites<extra></extra>",
         )  # fmt: skip
     shares = share_within(dist, marks_km)
@@ -550,14 +550,16 @@ def make_distance_figure(
         label = f"{m:g} km: {share * 100:.0f}%" if math.isfinite(share) else f"{m:g} km"
         fig.add_shape(type="line", x0=m, x1=m, y0=0, y1=1, xref="x", yref="paper",
                       line={"dash": "dot", "color": "#555", "width": 1})  # fmt: skip
+        # vertical, just left of its line, inside the plot: labels of close marks (5 and 10 km) never overlap
         fig.add_annotation(
-            x=math.log10(m), y=1.0, yref="paper", text=label, showarrow=False, yanchor="bottom", font={"size": 10}
-        )
+            x=math.log10(m), y=0.98, yref="paper", text=label, showarrow=False, textangle=-90, xanchor="right",
+            yanchor="top", font={"size": 10}, bgcolor="rgba(255,255,255,0.85)",
+        )  # fmt: skip
     fig.update_layout(
         xaxis={
             "type": "log",
             "range": distance_axis_range(dist, marks_km),
-            "title": "km to the nearest protected area (log scale; inside = 0 km, drawn at 0.01 km)",
+            "title": "km to nearest protected area (log; inside = 0, drawn at 0.01)",
         },
         yaxis={"title": "% of sites within", "range": [0, 100]},
     )
@@ -637,7 +639,7 @@ def make_mercury_by_country_figure(view: pd.DataFrame, *, is_demo: bool = False)
         fig.update_yaxes(range=[0, 1])
         text = "no mercury estimate for these sites"
         if unknown.sum():
-            text += f" ({plural(int(unknown.sum()), 'mercury-using site')} of unknown size)"
+            text += f"<br>({plural(int(unknown.sum()), 'mercury-using site')} of unknown size)"
         _empty(fig, text)
     elif not np.nanmax(np.fmax(central, high)) > 0:
         fig.update_yaxes(range=[0, 1])

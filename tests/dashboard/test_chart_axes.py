@@ -49,7 +49,7 @@ def test_distance_chart_shows_the_share_inside_at_the_floor(scored):
     assert list(inside.x) == [DISTANCE_FLOOR_KM]
     expected = float(np.mean(scored["dist_protected_area_km"].to_numpy() == 0)) * 100
     assert inside.y[0] == pytest.approx(expected)
-    assert inside.text[0] == f"inside: {expected:.0f}%"
+    assert inside.text[0].strip() == f"inside: {expected:.0f}%"
     assert min(fig.data[0].x) >= DISTANCE_FLOOR_KM  # no x at or below 0 on the log axis
 
 
