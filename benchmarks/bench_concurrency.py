@@ -36,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,7 +253,11 @@ class Session:
             client.body("export-download.data", {**common, ("export-csv", "n_clicks"): 1}, ["export-csv.n_clicks"]),
         )
         dl = out["response"]["export-download"]["data"]
-        text = base64.b64decode(dl["content"]).decode("utf-8") if dl.get("base64") else dl["content"]
+        raw = base64.b64decode(dl["content"]) if dl.get("base64") else dl["content"].encode("utf-8")
+        if dl["filename"].endswith(".zip"):  # the CSV export is one zip: the table and its about text
+            with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+                raw = zf.read(next(n for n in zf.namelist() if n.endswith(".csv")))
+        text = raw.decode("utf-8")
         exported = [r["site_id"] for r in csv.DictReader(io.StringIO(text))]
         if self.upload and sorted(exported) != sorted(f"sess{self.k:02d}-{i}" for i in range(self.n_sites)):
             self._leak(f"export has {len(exported)} rows, not its own {self.n_sites}")

@@ -179,6 +179,7 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title=None,
         on_error=show_error,
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # WCAG 3.1.1
     app.server.config[SETTINGS_KEY] = settings
     app.server.config[PREFIX_KEY] = app.config.requests_pathname_prefix
     install_auth(app.server, settings)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import dash
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
@@ -30,13 +30,17 @@ from dashboard.views import (
     commodity_options,
     controls_from_state,
     country_options,
+    drop_absent,
     filter_view,
+    plural,
     render_state,
-    selected_rows,
+    selection_note,
+    selection_polygon,
     site_id_at,
     site_record,
     state_from_controls,
     table_page,
+    typed_weight,
     view_from_relayout,
 )
 from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
@@ -93,20 +97,32 @@ def _context(state: dict | None, workspace: str | None, settings: Settings | Non
     Input(_DECAY, "value"),
     Input(ids.SELECTED_SITE, "data"),
     Input(ids.MAP, "relayoutData"),
+    Input(ids.MAP, "selectedData"),
+    Input(ids.SELECTION_CLEAR, "n_clicks"),
     State(_WEIGHTS, "id"),
     State(_DECAY, "id"),
     State(ids.STATE, "data"),
     State(ids.MAP_VIEW, "data"),
+    State(ids.WORKSPACE, "data"),
 )
 def sync_state(search, *args):
     n = len(_CONTROLS)
-    values, (weights, decay, site, relayout, weight_ids, decay_ids, current, map_view) = args[:n], args[n:]
+    values, (weights, decay, site, relayout, selected, _clear, weight_ids, decay_ids, current, map_view, workspace) = (
+        args[:n],
+        args[n:],
+    )
     defaults = weight_defaults(current_settings())
     wkeys, dkeys = [w["key"] for w in weight_ids], [d["key"] for d in decay_ids]
     keep = [no_update] * n
     trigger = ctx.triggered_id
     if trigger is None or trigger == ids.URL:  # page load or back/forward: the URL wins
         state = decode_state(search)
+        if state["countries"] or state["commodities"]:
+            scored = get_dataset_for(current_settings(), workspace).scored
+            present = {
+                c: scored[c].dropna().astype(str).unique() if c in scored else [] for c in ("country_iso3", "commodity")
+            }
+            state = drop_absent(state, present["country_iso3"], present["commodity"])
         if state == default_state() and current == render_state(state) and site is None and map_view is None:
             # the page already shows the default view (drawn into the layout; see initial_outputs):
             # redrawing it would only delay the first paint
@@ -126,8 +142,15 @@ def sync_state(search, *args):
             state["view"],
         )
     previous = decode_state(search)
-    view = previous["view"]
-    if trigger == ids.MAP:
+    view, selection = previous["view"], previous["selection"]
+    prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[-1] if ctx.triggered else ""
+    if trigger == ids.MAP and prop == "selectedData":
+        selection = selection_polygon(selected)  # a lasso or box; None when the map is double-clicked
+        if selection == previous["selection"]:
+            raise PreventUpdate
+    elif trigger == ids.SELECTION_CLEAR:
+        selection = None
+    elif trigger == ids.MAP:
         view = view_from_relayout(relayout)
         if view is None:  # e.g. the autosize event of the first draw: the view did not change
             raise PreventUpdate
@@ -140,8 +163,10 @@ def sync_state(search, *args):
         defaults,
         site=site,
         view=view,
+        selection=selection,
     )
-    render = no_update if trigger in (ids.MAP, ids.SELECTED_SITE) else render_state(state)
+    view_only = trigger == ids.SELECTED_SITE or (trigger == ids.MAP and prop != "selectedData")
+    render = no_update if view_only else render_state(state)
     return (
         encode_state(state),
         render,
@@ -192,6 +217,25 @@ def reset_weights(_n, weight_ids, decay_ids):
     return [weights[w["key"]] for w in weight_ids], [decay[d["key"]] for d in decay_ids]
 
 
+@callback(
+    Output({"type": ids.WEIGHT, "key": MATCH}, "value", allow_duplicate=True),
+    Output({"type": ids.WEIGHT_BOX, "key": MATCH}, "value"),
+    Output({"type": ids.WEIGHT_ERROR, "key": MATCH}, "children"),
+    Input({"type": ids.WEIGHT_BOX, "key": MATCH}, "value"),
+    Input({"type": ids.WEIGHT, "key": MATCH}, "value"),
+    prevent_initial_call=True,
+)
+def sync_weight_box(typed, slider):
+    """A weight's slider and its box in step: the box applies on Enter or blur, and refuses a value outside 0-1
+    with a visible message instead of clamping it (one callback for both directions: no cycle)."""
+    if isinstance(ctx.triggered_id, dict) and ctx.triggered_id.get("type") == ids.WEIGHT:
+        return no_update, slider, ""
+    value, message = typed_weight(typed, slider)
+    if value is None:
+        return no_update, slider, message
+    return value, no_update, ""
+
+
 # --- linked charts -> filters ------------------------------------------------------------------------
 @callback(
     Output(ids.FILTER_COUNTRY, "value", allow_duplicate=True),
@@ -240,18 +284,17 @@ def update_map(state, workspace, map_view, site_id):
     *[Output(ids.chart(name), "figure") for name in CHART_NAMES],
     Output(ids.TABLE_WRAP, "children"),
     Output(ids.SELECTION_NOTE, "children"),
+    Output(ids.SELECTION_CLEAR, "hidden"),
     Input(ids.STATE, "data"),
     Input(ids.WORKSPACE, "data"),
-    Input(ids.MAP, "selectedData"),
     prevent_initial_call=True,
 )
-def update_charts_and_table(state, workspace, selected):
+def update_charts_and_table(state, workspace):
     settings, dataset, scored, state = _context(state, workspace)
-    chosen = selected_rows(selected)
-    view = filter_view(scored, state, chosen)
+    view = filter_view(scored, state)
     figures = chart_outputs(settings, dataset, view, state)
-    note = f"Map selection: {len(view):,} sites (double-click the map to clear)." if chosen is not None else ""
-    return *figures, make_grid(), note  # a fresh grid asks the server for its first block
+    note = selection_note(len(view)) if state.get("selection") else ""
+    return *figures, make_grid(), note, not state.get("selection")  # a fresh grid asks for its first block
 
 
 @callback(
@@ -268,13 +311,12 @@ def search_table(_text):
     Input(ids.TABLE, "getRowsRequest"),
     State(ids.STATE, "data"),
     State(ids.WORKSPACE, "data"),
-    State(ids.MAP, "selectedData"),
     State(ids.TABLE_SEARCH, "value"),
     prevent_initial_call=True,
 )
-def table_block(request, state, workspace, selected, search):
+def table_block(request, state, workspace, search):
     _settings, _dataset, scored, state = _context(state, workspace)
-    return table_page(filter_view(scored, state, selected_rows(selected)), request, search)
+    return table_page(filter_view(scored, state), request, search)
 
 
 # --- site selection and detail ------------------------------------------------------------------------------
@@ -368,7 +410,6 @@ def dismiss_alert(_n):
 # --- exports --------------------------------------------------------------------------------------------------------
 @callback(
     Output(ids.DOWNLOAD, "data"),
-    Output(ids.DOWNLOAD_ABOUT, "data"),
     Input(ids.EXPORT_CSV, "n_clicks"),
     Input(ids.EXPORT_XLSX, "n_clicks"),
     Input(ids.EXPORT_GEOJSON, "n_clicks"),
@@ -377,20 +418,18 @@ def dismiss_alert(_n):
     Input({"type": ids.CHART_EXPORT, "chart": ALL, "fmt": "html"}, "n_clicks"),
     State(ids.STATE, "data"),
     State(ids.WORKSPACE, "data"),
-    State(ids.MAP, "selectedData"),
     State(ids.URL, "href"),
     prevent_initial_call=True,
 )
 def export_view(*args):
-    state, workspace, selected, href = args[-4:]
+    state, workspace, href = args[-3:]
     if not ctx.triggered or not ctx.triggered[0].get("value"):
-        return no_update, no_update
+        return no_update
     settings, dataset, scored, state = _context(state, workspace)
     trigger = ctx.triggered_id
     kind = _EXPORT_KINDS.get(trigger) if isinstance(trigger, str) else f"chart-html:{trigger['chart']}"
-    name, data, about = export_download(kind, settings, dataset, scored, state, selected_rows(selected), href)
-    about_dl = dcc.send_string(about, name.rsplit(".", 1)[0] + ".about.txt") if about else no_update
-    return dcc.send_bytes(data, name), about_dl
+    name, data = export_download(kind, settings, dataset, scored, state, share_url=href)
+    return dcc.send_bytes(data, name)  # one click, one download
 
 
 # --- uploads ---------------------------------------------------------------------------------------------------------
@@ -421,9 +460,31 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
         [
             html.P(report.summary(), className="upload-summary"),
             html.Ul(reasons) if reasons else None,
-            html.P(f"{len(dataset.scored):,} sites scored in your workspace."),
+            html.P(f"{plural(len(dataset.scored), 'site')} scored in your workspace."),
         ]
     )
+
+
+@callback(
+    Output(ids.ALERT, "children", allow_duplicate=True),
+    Input(ids.UPLOAD_STATUS, "children"),
+    prevent_initial_call=True,
+)
+def clear_alert_after_success(_status):
+    """A new upload status means the last upload (or reset) succeeded: an earlier error no longer applies."""
+    return None
+
+
+@callback(
+    Output(ids.UPLOAD_REJECTED, "disabled"),
+    Output(ids.UPLOAD_REJECTED, "title"),
+    Input(ids.WORKSPACE, "data"),
+    Input(ids.UPLOAD_STATUS, "children"),
+)
+def update_rejected_button(workspace, _status):
+    """'Download rejected rows' only when the last sites upload rejected some (else disabled, and it says why)."""
+    has_rows = bool(workspace) and rejected_csv(current_settings(), workspace, "sites") is not None
+    return not has_rows, None if has_rows else "No rejected rows: the last sites upload kept every row."
 
 
 @callback(

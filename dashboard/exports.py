@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,6 +60,15 @@ def export_table_bytes(
     return path.name, data, about
 
 
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A zip archive (deflated) of ``{name: bytes}``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
 def figure_html(fig, title: str, *, about: str | None = None) -> str:
     """A standalone OFFLINE HTML page of one figure (plotly.js inlined), with an optional notes block."""
     body = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
@@ -76,25 +87,28 @@ def export_download(
     dataset: Dataset,
     scored: pd.DataFrame,
     state: dict,
-    selected_rows: Sequence[int] | None = None,
     share_url: str | None = None,
-) -> tuple[str, bytes, str | None]:
-    """(file name, bytes, about text or None) of one dashboard export of the current filtered view.
+) -> tuple[str, bytes]:
+    """(file name, bytes) of one dashboard export of the current filtered view: one file per click.
 
     ``kind``: 'csv', 'xlsx', 'geojson', 'gpkg', 'briefing' or 'chart-html:<chart name>'.
-    Every export names the filters and the weights in use (inside the file, or in the about text).
+    Every export names the filters and the weights in use: inside the file (XLSX 'Method' sheet,
+    GeoPackage metadata, HTML), or, for CSV and GeoJSON, which cannot hold them, in the ``.about.txt``
+    the CLI writes beside them, zipped with the table (a browser asked for two downloads at once
+    blocks or questions the second).
     """
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    view = filter_view(scored, state, selected_rows).drop(columns=[ROW], errors="ignore")
+    view = filter_view(scored, state).drop(columns=[ROW], errors="ignore")
     filters = filters_summary(state)
-    if selected_rows is not None:
-        filters["map selection"] = f"{len(selected_rows)} sites selected on the map"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     if kind in ("csv", "xlsx", "geojson", "gpkg"):
-        return export_table_bytes(
+        name, data, about_txt = export_table_bytes(
             view, kind, config=config, sources=dataset.sources, is_demo=dataset.is_demo, filters=filters,
             stem=f"asm-risk-{stamp}",
         )  # fmt: skip
+        if about_txt is None:
+            return name, data
+        return f"{name}.zip", zip_bytes({name: data, Path(name).stem + ".about.txt": about_txt.encode("utf-8")})
     about = about_text(config, dataset.sources, is_demo=dataset.is_demo, n_rows=len(view), filters=filters)
     if kind.startswith("chart-html:"):
         name = kind.split(":", 1)[1]
@@ -102,7 +116,7 @@ def export_download(
             name, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds, config=config
         )
         page = figure_html(fig, CHART_TITLES[name], about=about)
-        return f"{name}-{stamp}.html", page.encode("utf-8"), None
+        return f"{name}-{stamp}.html", page.encode("utf-8")
     if kind == "briefing":
         fig_map = make_static_map_figure(
             view, countries=dataset.countries, is_demo=dataset.is_demo,
@@ -117,5 +131,5 @@ def export_download(
             config_toml=config.to_toml(), method_version=config.version, sources=dataset.sources,
             licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url,
         )  # fmt: skip
-        return f"asm-risk-briefing-{stamp}.html", page.encode("utf-8"), None
+        return f"asm-risk-briefing-{stamp}.html", page.encode("utf-8")
     raise ValueError(f"unknown export {kind!r}")

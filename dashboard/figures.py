@@ -12,15 +12,30 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-import shapely
 
+from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names were defined here)
+    IUCN_GROUPS,
+    LAND_COLOUR,
+    OFFLINE_BACKGROUND,
+    OUTLINE_COLOUR,
+    OVERLAY_STYLE,
+    arctic_circle_geojson,
+    basemap_layers,
+    countries_geojson,
+    countries_source_url,
+    offline_style,
+    outline_layer,
+    overlay_layers,
+    parse_countries_query,
+    simplified_geojson,
+    tolerance_for_zoom,
+)
 from dashboard.state import RISK_CLASSES
 from dashboard.views import (
     BUFFER_MARKS_KM,
@@ -32,31 +47,19 @@ from dashboard.views import (
     data_bounds,
     ecdf,
     mercury_by_country,
+    plural,
     risk_by_country,
     share_within,
 )
 from geo.risk import RiskConfig
-from scoring.errors import UsageError
 
-# ColorBrewer YlOrRd, 4 classes (colour-blind safe, ordered light to dark, also readable in grey).
-RISK_COLOURS = dict(zip(RISK_CLASSES, ("#fecc5c", "#fd8d3c", "#e31a1c", "#800026"), strict=True))
+# Risk classes: ColorBrewer RdYlBu / PuOr end colours (blue, orange, red, dark purple). Every class has at
+# least 3:1 contrast against the land (WCAG 1.4.11, graphical objects), and any two classes differ by a
+# CIEDE2000 above 20 for normal vision, protanomaly and deuteranomaly (above 16 for tritanomaly, Machado 2009
+# simulation); tests/dashboard/test_colours.py checks both. (YlOrRd's light yellow was 1.4:1 on the land.)
+RISK_COLOURS = dict(zip(RISK_CLASSES, ("#4575b4", "#e66101", "#b2182b", "#40004b"), strict=True))
 RISK_ORDER = RISK_CLASSES
-OFFLINE_BACKGROUND = "#dde8f0"
-LAND_COLOUR = "#f7f5ef"
 SELECTED_COLOUR = "#1f6feb"
-OUTLINE_COLOUR = "#9a9a9a"
-# Protected areas by IUCN group (ColorBrewer Greens/Purples; distinguishable for deuteranopes by lightness).
-IUCN_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "strict (Ia, Ib, II)": (("Ia", "Ib", "II"), "#006d2c"),
-    "habitat / monument (III, IV)": (("III", "IV"), "#41ab5d"),
-    "sustainable use (V, VI)": (("V", "VI"), "#a1d99b"),
-    "no category": (("Not Reported", "Not Applicable", "Not Assigned"), "#9e9ac8"),
-}
-OVERLAY_STYLE = {
-    "rainforest": {"type": "fill", "color": "#1b7837", "opacity": 0.25},
-    "reefs": {"type": "fill", "color": "#2166ac", "opacity": 0.6},
-    "arctic": {"type": "line", "color": "#5e3c99", "line": {"width": 1.5}},
-}
 HOVER = (
     "<b>%{customdata[3]}</b><br>%{customdata[4]}<br>risk %{customdata[1]:.0f}/100 (CLASS)"
     "<br>nearest protected area: %{customdata[5]}<br>distance: %{customdata[2]:.1f} km<extra></extra>"
@@ -81,218 +84,6 @@ CHART_TITLES = {
     "commodity-mix": "Commodity mix",
     "mercury-by-country": "Estimated mercury release by country (kg/yr)",
 }
-
-
-def offline_style() -> dict:
-    """A MapLibre style with no tile source at all: a sea-coloured background.
-
-    Land comes from the bundled country polygons added as GeoJSON layers, so the map
-    needs no network (no tiles, no glyphs, no sprites).
-    """
-    return {
-        "version": 8,
-        "name": "asm-offline",
-        # an (empty) source, because plotly.js prunes an empty ``sources`` object on updates and
-        # MapLibre then rejects the style ('missing required property "sources"')
-        "sources": {"asm-none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
-        "layers": [{"id": "sea", "type": "background", "paint": {"background-color": OFFLINE_BACKGROUND}}],
-    }
-
-
-# --- polygons for the map --------------------------------------------------------------------
-def tolerance_for_zoom(zoom: float, pixels: float = 1.0) -> float:
-    """Simplification tolerance (degrees) of about ``pixels`` screen pixels at a web-map zoom level."""
-    return pixels * 360.0 / (512.0 * 2.0 ** max(0.0, float(zoom)))
-
-
-def simplified_geojson(
-    frame: gpd.GeoDataFrame,
-    *,
-    tolerance_deg: float,
-    bounds: Sequence[float] | None = None,
-    properties: Sequence[str] = (),
-    precision: int = 4,
-) -> dict:
-    """A lean GeoJSON FeatureCollection: clipped to ``bounds`` (lon/lat), simplified, coordinates rounded.
-
-    Display only (degree tolerance is fine for drawing; no measurement is made here).
-    """
-    if frame is None or len(frame) == 0:
-        return {"type": "FeatureCollection", "features": []}
-    geoms = np.asarray(frame.geometry.values)
-    if bounds is not None:
-        minx, miny, maxx, maxy = bounds
-        box = shapely.box(minx, miny, maxx, maxy)
-        keep = shapely.intersects(geoms, box)
-        geoms = shapely.clip_by_rect(geoms[keep], minx, miny, maxx, maxy)
-        frame = frame[keep]
-    geoms = shapely.simplify(geoms, tolerance_deg, preserve_topology=True)
-    geoms = shapely.set_precision(geoms, 10.0**-precision, mode="valid_output")
-    features = []
-    props = [frame[p].astype("string").fillna("").tolist() for p in properties if p in frame.columns]
-    names = [p for p in properties if p in frame.columns]
-    for i, g in enumerate(geoms):
-        if g is None or shapely.is_empty(g):
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {n: col[i] for n, col in zip(names, props, strict=True)},
-                "geometry": json.loads(shapely.to_geojson(g)),
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def countries_geojson(
-    countries: gpd.GeoDataFrame, simplify_tolerance_deg: float = 0.05, bounds: Sequence[float] | None = None
-) -> dict:
-    """Country outlines as GeoJSON for the offline basemap (simplified for display only)."""
-    return simplified_geojson(
-        countries, tolerance_deg=simplify_tolerance_deg, bounds=bounds, properties=("iso3", "name"), precision=3
-    )
-
-
-def basemap_layers(countries_gj: dict | str, outlines: bool = True) -> list[dict]:
-    """Land fill and (optionally) country outlines, below the site markers.
-
-    ``countries_gj`` is a GeoJSON dict, or the URL of one (MapLibre's worker then fetches and parses
-    it off the page's main thread). The outlines are the fill's own outline, so the countries are one
-    source and one layer, not two copies of the same GeoJSON.
-    """
-    return [
-        {
-            "sourcetype": "geojson",
-            "source": countries_gj,
-            "type": "fill",
-            "color": LAND_COLOUR,
-            "fill": {"outlinecolor": OUTLINE_COLOUR if outlines else LAND_COLOUR},
-            "below": "traces",
-        }
-    ]
-
-
-def outline_layer(countries_gj: dict | str) -> dict:
-    """Country outlines alone (over an online tile basemap, which has its own land)."""
-    return {
-        "sourcetype": "geojson",
-        "source": countries_gj,
-        "type": "line",
-        "color": OUTLINE_COLOUR,
-        "line": {"width": 0.6},
-        "below": "traces",
-    }
-
-
-def countries_source_url(base_url: str, tolerance_deg: float, bounds: Sequence[float] | None) -> str:
-    """URL of the countries GeoJSON at a tolerance and clip box (served by the app: ``/basemap/countries.geojson``).
-
-    The values are rounded, so the URL (and the server's cache key) repeats for the same view.
-    """
-    params = {"tol": f"{tolerance_deg:.4g}"}
-    if bounds is not None:
-        params["b"] = ",".join(f"{v:.1f}" for v in bounds)
-    return base_url + ("&" if "?" in base_url else "?") + urlencode(params)
-
-
-def parse_countries_query(
-    tol: str | None, bounds: str | None
-) -> tuple[float, tuple[float, float, float, float] | None]:
-    """(tolerance in degrees, clip box) from the ``tol`` and ``b`` query values; UsageError when invalid."""
-    try:
-        tolerance = float(tol) if tol else 0.05
-    except ValueError:
-        tolerance = math.nan
-    if not math.isfinite(tolerance) or not 0.0 <= tolerance <= 10.0:
-        raise UsageError("tol must be a number of degrees between 0 and 10")
-    if not bounds:
-        return tolerance, None
-    try:
-        box = tuple(float(v) for v in bounds.split(","))
-    except ValueError:
-        box = ()
-    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[0] >= box[2] or box[1] >= box[3]:
-        raise UsageError("b must be minlon,minlat,maxlon,maxlat (numbers, min < max)")
-    return tolerance, box  # type: ignore[return-value]
-
-
-def arctic_circle_geojson(lat: float) -> dict:
-    """The Arctic Circle as a GeoJSON line (for the overlay)."""
-    lons = np.linspace(-180, 180, 181)
-    coords = [[float(x), float(lat)] for x in lons]
-    return {
-        "type": "FeatureCollection",
-        "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": coords}}],
-    }
-
-
-def overlay_layers(
-    layers: Mapping[str, Any],
-    overlays: Sequence[str],
-    *,
-    zoom: float,
-    bounds: Sequence[float] | None,
-    budget_bytes: float,
-) -> list[dict]:
-    """MapLibre layers for the toggled overlays, simplified to the zoom and clipped to ``bounds``.
-
-    ``layers`` maps 'protected_areas', 'rainforest', 'reefs' to GeoDataFrames (or None) and
-    'arctic_lat' to the Arctic boundary latitude. The tolerance is doubled until the GeoJSON
-    fits ``budget_bytes`` (so no view ships more than the payload budget).
-    """
-    tol = tolerance_for_zoom(zoom)
-    for _ in range(8):
-        out = _overlay_layers_at(layers, overlays, tol, bounds)
-        size = sum(len(json.dumps(layer["source"])) for layer in out)  # default separators, as sent
-        if size <= budget_bytes:
-            return out
-        tol *= 2.0
-    return [layer for layer in out if layer["type"] == "line"]  # last resort: outlines only
-
-
-def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], tol: float, bounds) -> list[dict]:
-    out: list[dict] = []
-    for name in ("rainforest", "reefs"):
-        frame = layers.get(name)
-        if name in overlays and frame is not None and len(frame):
-            gj = simplified_geojson(frame, tolerance_deg=tol, bounds=bounds)
-            style = OVERLAY_STYLE[name]
-            out.append({"sourcetype": "geojson", "source": gj, "below": "traces", **style})
-    pas = layers.get("protected_areas")
-    if "protected_areas" in overlays and pas is not None and len(pas):
-        group_of = {m: label for label, (members, _) in IUCN_GROUPS.items() for m in members}
-        cats = pas["iucn_cat"] if "iucn_cat" in pas.columns else pd.Series(pd.NA, index=pas.index)
-        labels = cats.astype("string").map(group_of).fillna("no category").to_numpy(dtype=object)
-        for label, (_members, colour) in IUCN_GROUPS.items():
-            part = pas[labels == label]
-            if len(part) == 0:
-                continue
-            gj = simplified_geojson(part, tolerance_deg=tol, bounds=bounds, properties=("name", "iucn_cat"))
-            out.append(
-                {
-                    "sourcetype": "geojson",
-                    "source": gj,
-                    "type": "fill",
-                    "color": colour,
-                    "opacity": 0.45,
-                    "below": "traces",
-                }
-            )
-            out.append(
-                {
-                    "sourcetype": "geojson",
-                    "source": gj,
-                    "type": "line",
-                    "color": colour,
-                    "line": {"width": 1},
-                    "below": "traces",
-                }
-            )
-    if "arctic" in overlays and layers.get("arctic_lat") is not None:
-        out.append(
-            {"sourcetype": "geojson", "source": arctic_circle_geojson(layers["arctic_lat"]), **OVERLAY_STYLE["arctic"]}
-        )
-    return out
 
 
 # --- the map -----------------------------------------------------------------------------------
@@ -413,7 +204,10 @@ def make_map_figure(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         legend={"title": {"text": legend_title}, "x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"},
         uirevision=uirevision,
-        clickmode="event+select",
+        # a click opens a site (clickData) and never selects: selecting is the lasso's and the box's job
+        clickmode="event",
+        # a vertical toolbar down the right edge: never over the legend (top left), whatever the width
+        modebar={"orientation": "v"},
         dragmode="pan",
     )
     if is_demo:
@@ -494,34 +288,68 @@ def make_risk_histogram_figure(
     return _chart_layout(fig, CHART_TITLES["risk-histogram"], is_demo)
 
 
+DISTANCE_FLOOR_KM = 0.01  # the log axis starts at 10 m: sites inside a protected area (0 km) are drawn there
+
+
+def distance_axis_range(dist_km: np.ndarray, marks_km: Sequence[float] = BUFFER_MARKS_KM) -> list[float]:
+    """The log x range (log10 km) of the distance chart: from the 10 m floor to past the farthest site and mark."""
+    finite = dist_km[np.isfinite(dist_km)]
+    top = max(float(finite.max()) if finite.size else 0.0, max(marks_km, default=1.0), 1.0)
+    return [math.log10(DISTANCE_FLOOR_KM), math.log10(top) + 0.15]
+
+
 def make_distance_figure(
     view: pd.DataFrame, *, marks_km: Sequence[float] = BUFFER_MARKS_KM, is_demo: bool = False
 ) -> go.Figure:
-    """ECDF of the distance to the nearest protected area (log km axis), with the share within 1/5/10/25 km."""
+    """ECDF of the distance to the nearest protected area on a log km axis, with the share within 1/5/10/25 km.
+
+    A log axis has no 0: sites inside a protected area (0 km) and closer than 10 m start the curve at the
+    axis floor (0.01 km), where a marker gives the share inside; the axis title says so. The x range is set
+    explicitly (never autoranged over the reference lines), and the reference lines are shapes in km (plotly
+    places shapes on a log axis by data value) while their labels are annotations in log10 km.
+    """
     dist = _num(view, "dist_protected_area_km", "float64")
     x, y = ecdf(dist)
-    shown = np.maximum(x, 0.01)  # inside (0 km) drawn at 10 m on the log axis
+    shown = np.maximum(x, DISTANCE_FLOOR_KM)
     fig = go.Figure(
         go.Scatter(
             x=shown,
             y=y * 100,
             mode="lines",
             line_shape="hv",
+            line={"color": "#24343f"},
             name="sites",
             showlegend=False,
             hovertemplate="%{x:.2f} km: %{y:.1f}% of sites within<extra></extra>",
         )
     )
+    finite = dist[np.isfinite(dist)]
+    if finite.size:
+        inside = float(np.mean(finite <= 0.0)) * 100
+        fig.add_scatter(
+            x=[DISTANCE_FLOOR_KM], y=[inside], mode="markers+text", marker={"color": "#006d2c", "size": 8},
+            text=[f"  inside: {inside:.0f}%"], textposition="top right", showlegend=False,
+            hovertemplate=f"inside a protected area: {inside:.1f}% of sites<extra></extra>",
+        )  # fmt: skip
     shares = share_within(dist, marks_km)
     for m in marks_km:
         share = shares[m]
         label = f"{m:g} km: {share * 100:.0f}%" if math.isfinite(share) else f"{m:g} km"
-        fig.add_vline(x=math.log10(m), line_dash="dot", line_color="#555")
+        fig.add_shape(type="line", x0=m, x1=m, y0=0, y1=1, xref="x", yref="paper",
+                      line={"dash": "dot", "color": "#555", "width": 1})  # fmt: skip
+        # vertical, just left of its line, inside the plot: labels of close marks (5 and 10 km) never overlap
         fig.add_annotation(
-            x=math.log10(m), y=1.0, yref="paper", text=label, showarrow=False, yanchor="bottom", font={"size": 10}
-        )
-    fig.update_layout(xaxis={"type": "log", "title": "km to nearest protected area (0 = inside, drawn at 0.01)"})
-    fig.update_layout(yaxis={"title": "% of sites within", "range": [0, 100]})
+            x=math.log10(m), y=0.98, yref="paper", text=label, showarrow=False, textangle=-90, xanchor="right",
+            yanchor="top", font={"size": 10}, bgcolor="rgba(255,255,255,0.85)",
+        )  # fmt: skip
+    fig.update_layout(
+        xaxis={
+            "type": "log",
+            "range": distance_axis_range(dist, marks_km),
+            "title": "km to nearest protected area (log; inside = 0, drawn at 0.01)",
+        },
+        yaxis={"title": "% of sites within", "range": [0, 100]},
+    )
     if x.size == 0:
         _empty(fig, "no distances (no sites, or no protected-area layer)")
     return _chart_layout(fig, CHART_TITLES["pa-distance"], is_demo)
@@ -550,14 +378,29 @@ def make_commodity_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Fi
 def make_mercury_by_country_figure(
     view: pd.DataFrame, *, is_demo: bool = False, config: RiskConfig | None = None
 ) -> go.Figure:
-    """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country."""
+    """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country.
+
+    A missing estimate is not 0: mercury-using sites of unknown size add nothing to a bar and are counted in
+    its hover card; a country with no estimate at all gets no bar but an "unknown" label, and the y axis
+    never goes below 0.
+    """
     summary = mercury_by_country(view, config=config)
-    central = summary["hg_kg_per_yr"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
-    low = summary["hg_kg_per_yr_low"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
-    high = summary["hg_kg_per_yr_high"].to_numpy(dtype="float64", na_value=np.nan) if len(summary) else np.array([])
+    n = len(summary)
+
+    def col(name: str) -> np.ndarray:
+        if not n or name not in summary.columns:
+            return np.full(n, np.nan)
+        return summary[name].to_numpy(dtype="float64", na_value=np.nan)
+
+    central, low, high = col("hg_kg_per_yr"), col("hg_kg_per_yr_low"), col("hg_kg_per_yr_high")
+    unknown = np.nan_to_num(col("n_hg_unknown_size")).astype("int64")
+    estimated = np.nan_to_num(col("n_sites")).astype("int64") - unknown
+    no_estimate = (estimated <= 0) & (unknown > 0)
+    central = np.where(no_estimate, np.nan, central)
+    countries = list(summary.index)
     fig = go.Figure(
         go.Bar(
-            x=list(summary.index),
+            x=countries,
             y=central,
             marker_color="#807dba",
             error_y={
@@ -566,14 +409,30 @@ def make_mercury_by_country_figure(
                 "array": np.nan_to_num(high - central),
                 "arrayminus": np.nan_to_num(central - low),
             },
-            customdata=np.column_stack([low, high]) if len(summary) else None,
-            hovertemplate="%{x}: %{y:,.0f} kg/yr (range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})<extra></extra>",
+            customdata=np.column_stack([low, high, unknown]) if n else None,
+            hovertemplate=(
+                "%{x}: %{y:,.0f} kg/yr (range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})"
+                "<br>sites of unknown size (not counted): %{customdata[2]:,}<extra></extra>"
+            ),
             showlegend=False,
         )
     )
-    fig.update_layout(xaxis_title="country (ISO3)", yaxis_title="mercury kg/yr (low–high)")
-    if summary.empty or not np.isfinite(central).any():
-        _empty(fig, "no mercury estimate for these sites")
+    for country in np.asarray(countries, dtype=object)[no_estimate]:
+        fig.add_annotation(x=country, y=0, yanchor="bottom", text="unknown", showarrow=False, textangle=-90,
+                           font={"size": 10, "color": "#555"})  # fmt: skip
+    fig.update_layout(
+        xaxis_title="country (ISO3)",
+        yaxis={"title": "mercury kg/yr (low–high)", "rangemode": "nonnegative"},
+    )
+    if not np.isfinite(central).any():
+        fig.update_yaxes(range=[0, 1])
+        text = "no mercury estimate for these sites"
+        if unknown.sum():
+            text += f"<br>({plural(int(unknown.sum()), 'mercury-using site')} of unknown size)"
+        _empty(fig, text)
+    elif not np.nanmax(np.fmax(central, high)) > 0:
+        fig.update_yaxes(range=[0, 1])
+        _empty(fig, "no mercury release estimated: none of these sites is taken to use mercury")
     return _chart_layout(fig, CHART_TITLES["mercury-by-country"], is_demo)
 
 
@@ -653,6 +512,22 @@ def map_camera(
     return cam["center"], cam["zoom"], clip
 
 
+def selection_layer(polygon: Sequence[Sequence[float]]) -> dict:
+    """The outline of the map selection (a filter), drawn over the sites."""
+    ring = [[float(x), float(y)] for x, y in polygon]
+    return {
+        "sourcetype": "geojson",
+        "source": {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "LineString", "coordinates": [*ring, ring[0]]},
+        },
+        "type": "line",
+        "color": SELECTED_COLOUR,
+        "line": {"width": 2, "dash": [2, 1]},
+    }
+
+
 def make_dashboard_map(
     view: pd.DataFrame,
     *,
@@ -692,6 +567,8 @@ def make_dashboard_map(
             layers.append(outline_layer(gj))
     budget = max_payload_mb * 1e6 * 0.6
     layers += overlay_layers(overlay_frames, overlays, zoom=zoom, bounds=clip, budget_bytes=budget)
+    if state.get("selection"):
+        layers.append(selection_layer(state["selection"]))
     uirevision = "map|" + ",".join(state.get("countries") or []) + "|" + ",".join(map(str, map_view or []))
     return make_map_figure(
         view,

@@ -13,6 +13,8 @@ SELECTED_SITE = "app-selected-site"
 SELECTED_LONLAT = "app-selected-lonlat"
 MAP_VIEW = "app-map-view"  # a map view restored from a shared link
 SHARE = "app-share"
+MAP_REGION = "map-region"  # skip-link targets
+TABLE_REGION = "table-region"
 
 # map
 MAP = "map-sites"
@@ -20,6 +22,7 @@ COUNT = "map-count"
 MAP_SIZE_BY = "map-size-by"
 MAP_OVERLAYS = "map-overlays"
 SELECTION_NOTE = "map-selection-note"
+SELECTION_CLEAR = "map-selection-clear"
 
 # filters
 FILTER_COUNTRY = "filter-country"
@@ -54,6 +57,8 @@ DETAIL_WATERFALL = "detail-waterfall"
 
 # weights
 WEIGHT = "weights-weight"  # pattern-matching type: {"type": WEIGHT, "key": factor}
+WEIGHT_BOX = "weights-box"  # pattern-matching type: the typed value of a weight (applied on Enter or blur)
+WEIGHT_ERROR = "weights-error"  # pattern-matching type: why a typed weight was refused
 DECAY = "weights-decay"  # pattern-matching type: {"type": DECAY, "key": receptor}
 WEIGHTS_RESET = "weights-reset"
 
@@ -64,7 +69,6 @@ EXPORT_GEOJSON = "export-geojson"
 EXPORT_GPKG = "export-gpkg"
 EXPORT_BRIEFING = "export-briefing"
 DOWNLOAD = "export-download"
-DOWNLOAD_ABOUT = "export-download-about"
 
 # uploads
 UPLOAD_SITES = "upload-sites"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dash_ag_grid as dag
 from dash import dcc, html
 
@@ -24,7 +26,10 @@ from dashboard.views import (
     country_options,
     date_bounds,
     detail_attributes,
+    mercury_text,
     nearest_protected_areas,
+    plural,
+    raster_text,
     raster_values,
 )
 
@@ -47,6 +52,13 @@ OVERLAY_OPTIONS = [
 ]
 
 
+def dom_id(component_id: str | dict) -> str:
+    """The id attribute Dash writes for a component id (a pattern-matching dict becomes sorted, compact JSON)."""
+    if isinstance(component_id, str):
+        return component_id
+    return "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(component_id.items())) + "}"
+
+
 def banner(dataset: Dataset) -> html.Div:
     """The data banner: a loud notice for the demo data, the sources otherwise."""
     if dataset.is_demo:
@@ -54,7 +66,7 @@ def banner(dataset: Dataset) -> html.Div:
             "Synthetic demo data: generated sites and protected areas, not real observations.",
             className="banner-demo",
         )
-    extra = f" · {dataset.n_rejected:,} rows rejected on load" if dataset.n_rejected else ""
+    extra = f" · {plural(dataset.n_rejected, 'row')} rejected on load" if dataset.n_rejected else ""
     return html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")
 
 
@@ -234,19 +246,36 @@ def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.S
         if key not in weights:
             continue
         wid = {"type": ids.WEIGHT, "key": key}
+        box_id = {"type": ids.WEIGHT_BOX, "key": key}
+        label = WEIGHT_LABELS.get(key, key)
         rows.append(
             html.Div(
                 [
-                    html.Label(WEIGHT_LABELS.get(key, key), id=f"weight-{key}-label"),
-                    dcc.Slider(
-                        id=wid,
-                        min=0,
-                        max=1,
-                        step=0.05,
-                        value=weights[key],
-                        marks={0: "0", 0.5: "0.5", 1: "1"},
-                        tooltip={"placement": "bottom"},
+                    html.Label(label, id=f"weight-{key}-label", htmlFor=dom_id(box_id)),
+                    html.Div(
+                        [
+                            dcc.Slider(
+                                id=wid,
+                                min=0,
+                                max=1,
+                                step=0.05,
+                                value=weights[key],
+                                marks={0: "0", 0.5: "0.5", 1: "1"},
+                                tooltip={"placement": "bottom"},
+                                allow_direct_input=False,  # the box beside it applies on Enter and refuses 5
+                            ),
+                            dcc.Input(
+                                id=box_id,
+                                type="number",
+                                step=0.05,
+                                value=weights[key],
+                                debounce=True,  # applied on Enter or when the box loses focus
+                                className="weight-box",
+                            ),
+                        ],
+                        className="slider-with-box",
                     ),
+                    html.Div(id={"type": ids.WEIGHT_ERROR, "key": key}, className="field-error", role="status"),
                 ],
                 className="field",
                 role="group",
@@ -298,9 +327,9 @@ def _exports(settings) -> html.Section:
             html.H2("Export the current view"),
             html.Div(
                 [
-                    html.Button("CSV", id=ids.EXPORT_CSV),
+                    html.Button("CSV (.zip with the method)", id=ids.EXPORT_CSV),
                     html.Button("Excel (XLSX)", id=ids.EXPORT_XLSX),
-                    html.Button("GeoJSON", id=ids.EXPORT_GEOJSON),
+                    html.Button("GeoJSON (.zip with the method)", id=ids.EXPORT_GEOJSON),
                     html.Button("GeoPackage", id=ids.EXPORT_GPKG),
                     html.Button("Briefing pack (HTML)", id=ids.EXPORT_BRIEFING, className="button-primary"),
                 ],
@@ -310,7 +339,7 @@ def _exports(settings) -> html.Section:
                 "Every export carries the filters, the weights in use, the method and the data citations.",
                 className="hint",
             ),
-            dcc.Loading(html.Div([dcc.Download(id=ids.DOWNLOAD), dcc.Download(id=ids.DOWNLOAD_ABOUT)]), type="dot"),
+            dcc.Loading(html.Div(dcc.Download(id=ids.DOWNLOAD)), type="dot"),
             html.Div(
                 [
                     html.Span("Share this view: the link holds the filters, weights, selected site and map view. "),
@@ -335,20 +364,25 @@ def _upload(settings) -> html.Section:
             ),
             dcc.Upload(
                 id=ids.UPLOAD_SITES,
-                children=html.Button("Upload sites…", **{"aria-label": "Upload a sites file"}),
+                children=html.Button("Upload sites…"),
                 max_size=max_bytes,
                 multiple=False,
             ),
             dcc.Upload(
                 id=ids.UPLOAD_PA,
-                children=html.Button("Upload protected areas…", **{"aria-label": "Upload a protected-areas file"}),
+                children=html.Button("Upload protected areas…"),
                 max_size=max_bytes,
                 multiple=False,
             ),
             dcc.Loading(html.Div(id=ids.UPLOAD_STATUS, role="status", **{"aria-live": "polite"}), type="dot"),
             html.Div(
                 [
-                    html.Button("Download rejected rows (CSV)", id=ids.UPLOAD_REJECTED, className="button-secondary"),
+                    html.Button(
+                        "Download rejected rows (CSV)",
+                        id=ids.UPLOAD_REJECTED,
+                        className="button-secondary",
+                        disabled=True,
+                    ),
                     html.Button("Back to the server's data", id=ids.WORKSPACE_RESET, className="button-secondary"),
                 ],
                 className="button-row",
@@ -398,6 +432,8 @@ def make_grid() -> dag.AgGrid:
             cdef["pinned"] = "left"
         if col == "risk_0_100":
             cdef["sort"] = "desc"
+        if col.startswith("hg_kg_per_yr"):  # a missing mercury estimate is unknown, not 0 (nor a blank)
+            cdef["valueFormatter"] = {"function": "params.data && params.value == null ? 'unknown' : params.value"}
         if col == "risk_class":
             cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"x == '{c}'" for c in RISK_ORDER}
         column_defs.append(cdef)
@@ -444,6 +480,8 @@ def _table() -> html.Section:
             dcc.Loading(html.Div(make_grid(), id=ids.TABLE_WRAP), type="dot"),
         ],
         className="panel panel-wide",
+        id=ids.TABLE_REGION,
+        tabIndex="-1",  # the skip link's target
         **{"aria-label": "Risk table"},
     )
 
@@ -466,6 +504,14 @@ def make_layout(
     )
     return html.Div(
         [
+            html.Nav(
+                [
+                    html.A("Skip to the map", href=f"#{ids.MAP_REGION}", className="skip-link"),
+                    html.A("Skip to the table", href=f"#{ids.TABLE_REGION}", className="skip-link"),
+                ],
+                className="skip-links",
+                **{"aria-label": "Skip links"},
+            ),
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.STATE, data=initial.get("state")),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
@@ -508,7 +554,13 @@ def make_layout(
                                         initial.get("count"), id=ids.COUNT, className="count", **{"aria-live": "polite"}
                                     ),
                                     legend_classes,
-                                    html.Span(id=ids.SELECTION_NOTE, className="hint"),
+                                    html.Span(id=ids.SELECTION_NOTE, className="hint", **{"aria-live": "polite"}),
+                                    html.Button(
+                                        "Clear map selection",
+                                        id=ids.SELECTION_CLEAR,
+                                        className="button-small",
+                                        hidden=not (initial.get("state") or {}).get("selection"),
+                                    ),
                                 ],
                                 className="count-bar",
                             ),
@@ -543,6 +595,10 @@ def make_layout(
                                     ),
                                 ],
                                 className="map-row",
+                                id=ids.MAP_REGION,
+                                tabIndex="-1",  # the skip link's target
+                                role="region",
+                                **{"aria-label": "Map and site detail"},
                             ),
                             html.Div(
                                 [_chart_card(name, fig) for name, fig in zip(CHART_NAMES, charts, strict=True)],
@@ -578,6 +634,7 @@ def make_detail(record: dict, dataset: Dataset) -> html.Div:
                 ]
             ),
             html.P(str(record.get("risk_explanation") or ""), className="hint"),
+            html.P(f"Mercury release: {mercury_text(record)}"),
         ]
     )
     near_table = (
@@ -613,7 +670,7 @@ def make_detail(record: dict, dataset: Dataset) -> html.Div:
         else html.P("No protected area within 100 km (or no protected-area layer).", className="hint")
     )
     raster_block = (
-        html.Ul([html.Li(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}") for k, v in rasters.items()])
+        html.Ul([html.Li(f"{k}: {raster_text(v)}") for k, v in rasters.items()])
         if rasters
         else html.P("No raster layers.", className="hint")
     )

@@ -26,6 +26,7 @@ SIZE_BY: tuple[str, ...] = ("none", "workers", "mercury")
 MAX_DECAY_KM = 1000.0
 MAX_LIST = 300  # more values than any real filter has: a guard against hostile URLs
 MAX_QUERY_CHARS = 20_000
+MAX_SELECTION_VERTICES = 100  # a map selection (lasso or box) travels as its polygon: at most ~2 kB of the link
 
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_ .\-]{1,80}$")
@@ -49,6 +50,7 @@ def default_state() -> dict[str, Any]:
         "decay": {},
         "site": None,
         "view": None,
+        "selection": None,
         "size_by": "workers",
         "overlays": ["countries"],
         "messages": [],
@@ -71,6 +73,7 @@ _KEYS = {
     "d": "decay",
     "site": "site",
     "v": "view",
+    "sel": "selection",
     "size": "size_by",
     "ov": "overlays",
 }
@@ -93,6 +96,8 @@ def _encode_value(key: str, value: Any) -> str:
     if key == "view":
         lon, lat, zoom = value
         return f"{lon:.4f},{lat:.4f},{zoom:.2f}"
+    if key == "selection":
+        return "~".join(f"{lon:.4f},{lat:.4f}" for lon, lat in value)
     return str(value)
 
 
@@ -107,7 +112,7 @@ def encode_state(state: Mapping[str, Any]) -> str:
         if isinstance(value, dict) and not value:
             continue
         pairs.append((url_key, _encode_value(key, value)))
-    return "?" + urlencode(pairs, safe=",:") if pairs else ""
+    return "?" + urlencode(pairs, safe=",:~") if pairs else ""
 
 
 def _split(text: str) -> list[str]:
@@ -154,7 +159,12 @@ def decode_state(query: str | None) -> dict[str, Any]:
         if key is None:
             messages.append(f"ignored unknown link parameter {url_key[:30]!r}")
             continue
-        value = _decode_value(key, raw)
+        if key in ("countries", "commodities"):
+            value, dropped = _decode_items(key, raw)
+            if dropped:
+                messages.append(f"ignored invalid {key} {', '.join(repr(d[:40]) for d in dropped[:10])}")
+        else:
+            value = _decode_value(key, raw)
         if value is None:
             messages.append(f"ignored invalid value for {url_key!r}: {raw[:60]!r}")
             continue
@@ -163,6 +173,17 @@ def decode_state(query: str | None) -> dict[str, Any]:
         messages.append("the date range was reversed; it has been swapped")
         state["date_from"], state["date_to"] = state["date_to"], state["date_from"]
     return state
+
+
+def _decode_items(key: str, raw: str) -> tuple[list[str] | None, list[str]]:
+    """(valid items or None when none is, dropped items) of a country or commodity list."""
+    items = _split(raw)
+    if key == "countries":
+        items = [v.upper() for v in items]
+    pattern = _ISO3 if key == "countries" else _TOKEN
+    valid = [v for v in items if pattern.match(v)]
+    dropped = [v for v in items if not pattern.match(v)]
+    return (valid or None), dropped if valid else []
 
 
 def _decode_value(key: str, raw: str) -> Any:
@@ -216,7 +237,26 @@ def _decode_value(key: str, raw: str) -> Any:
             return None
         lon, lat, zoom = _number(parts[0], -180, 180), _number(parts[1], -90, 90), _number(parts[2], 0, 22)
         return None if None in (lon, lat, zoom) else [lon, lat, zoom]
+    if key == "selection":
+        return _polygon(raw)
     return None
+
+
+def _polygon(raw: str) -> list[list[float]] | None:
+    """A map selection's polygon: 3 to MAX_SELECTION_VERTICES 'lon,lat' pairs joined by '~', else None."""
+    pairs = raw.split("~")
+    if not 3 <= len(pairs) <= MAX_SELECTION_VERTICES:
+        return None
+    out = []
+    for pair in pairs:
+        parts = pair.split(",")
+        if len(parts) != 2:
+            return None
+        lon, lat = _number(parts[0], -540.0, 540.0), _number(parts[1], -90.0, 90.0)
+        if lon is None or lat is None:
+            return None
+        out.append([lon, lat])
+    return out
 
 
 def sanitise_state(state: Mapping[str, Any]) -> dict[str, Any]:

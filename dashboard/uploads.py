@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.views import plural
 from dashboard.workspace import store_upload
 from layers.errors import LayerError
 from layers.formats import UPLOAD_EXTENSIONS
@@ -38,8 +39,8 @@ class UploadReport:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        label = "sites" if self.kind == "sites" else "protected areas"
-        return f"{self.filename}: {self.n_loaded:,} {label} loaded, {self.n_rejected:,} rejected"
+        label = ("site", "sites") if self.kind == "sites" else ("protected area", "protected areas")
+        return f"{self.filename}: {plural(self.n_loaded, *label)} loaded, {self.n_rejected:,} rejected"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

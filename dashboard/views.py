@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
-from dashboard.state import DECAY_KEYS, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
+from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
 from geo.summary import summarise_by
@@ -24,8 +25,9 @@ CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", 
 BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
 
 # The grid's columns: the core of the output contract (the full contract is in every export).
+# The risk score and class come right after the id and name: visible at 1400 px without scrolling.
 TABLE_COLUMNS: tuple[str, ...] = (
-    "site_id", "name", "country_iso3", "commodity", "mercury_use", "workers", "risk_0_100", "risk_class",
+    "site_id", "name", "risk_0_100", "risk_class", "country_iso3", "commodity", "mercury_use", "workers",
     "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "in_protected_area", "dist_protected_area_km",
     "nearest_protected_area", "nearest_protected_area_iucn", "protected_areas_within_10km", "in_rainforest",
     "dist_rainforest_km", "dist_reef_km", "in_arctic", "observed_date", "lon", "lat",
@@ -71,10 +73,8 @@ def _col(frame: pd.DataFrame, name: str, fill: float | bool) -> np.ndarray:
 
 
 # --- filtering --------------------------------------------------------------------------
-def filter_mask(
-    scored: pd.DataFrame, state: Mapping[str, Any], selected_rows: Sequence[int] | None = None
-) -> np.ndarray:
-    """Boolean mask of the rows passing every filter in ``state`` (see dashboard.state)."""
+def filter_mask(scored: pd.DataFrame, state: Mapping[str, Any]) -> np.ndarray:
+    """Boolean mask of the rows passing every filter in ``state`` (see dashboard.state), the map selection included."""
     n = len(scored)
     mask = np.ones(n, dtype=bool)
     if state.get("countries"):
@@ -118,17 +118,14 @@ def filter_mask(
             mask &= d >= np.datetime64(state["date_from"])
         if state.get("date_to"):
             mask &= d < np.datetime64(state["date_to"]) + np.timedelta64(1, "D")
-    if selected_rows is not None:
-        rows = scored[ROW].to_numpy() if ROW in scored.columns else np.arange(n)
-        mask &= np.isin(rows, np.asarray(list(selected_rows), dtype="int64"))
+    if state.get("selection"):
+        mask &= in_selection(_col(scored, "lon", np.nan), _col(scored, "lat", np.nan), state["selection"])
     return mask
 
 
-def filter_view(
-    scored: pd.DataFrame, state: Mapping[str, Any], selected_rows: Sequence[int] | None = None
-) -> pd.DataFrame:
+def filter_view(scored: pd.DataFrame, state: Mapping[str, Any]) -> pd.DataFrame:
     """The rows passing every filter (a view: treat as read-only)."""
-    return scored[filter_mask(scored, state, selected_rows)]
+    return scored[filter_mask(scored, state)]
 
 
 def filter_sites(
@@ -144,21 +141,71 @@ def filter_sites(
     return filter_view(scored, state)
 
 
+def plural(n: int, word: str, plural_word: str | None = None) -> str:
+    """'1 site', '2 sites', '1,000 sites' (``plural_word`` for irregular plurals)."""
+    return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"
+
+
 def count_text(n_shown: int, n_total: int) -> str:
-    """The always-visible 'N of M sites'."""
-    return f"{n_shown:,} of {n_total:,} sites"
+    """The always-visible 'N of M sites' ('1 of 1 site')."""
+    return f"{n_shown:,} of {plural(n_total, 'site')}"
 
 
-def selected_rows(selected_data: Mapping | None) -> list[int] | None:
-    """Row positions (customdata[0]) of the points in a plotly lasso/box selection; None when nothing is selected."""
-    if not selected_data or selected_data.get("points") is None:
+def _mercator_y(lat: np.ndarray) -> np.ndarray:
+    """Web Mercator y (radians) of latitudes: the plane in which the map draws a lasso's straight edges."""
+    clipped = np.radians(np.clip(np.asarray(lat, dtype="float64"), -85.0511, 85.0511))
+    return np.log(np.tan(np.pi / 4 + clipped / 2))
+
+
+def in_selection(lon: np.ndarray, lat: np.ndarray, polygon: Sequence[Sequence[float]]) -> np.ndarray:
+    """Which points lie in (or on) a map selection polygon of [lon, lat] vertices.
+
+    The test is made in Web Mercator (lon, Mercator y), where the map drew the lasso, so an edge between
+    two vertices is the straight screen line the user saw (a selection, not a measurement).
+    """
+    ring = np.asarray(polygon, dtype="float64")
+    lon = np.asarray(lon, dtype="float64")
+    if ring.ndim != 2 or len(ring) < 3:
+        return np.zeros(len(lon), dtype=bool)
+    shape = shapely.Polygon(np.column_stack([ring[:, 0], _mercator_y(ring[:, 1])])).buffer(0)
+    shapely.prepare(shape)
+    return shapely.intersects_xy(shape, lon, _mercator_y(lat)) & np.isfinite(lon)
+
+
+def selection_polygon(selected_data: Mapping | None) -> list[list[float]] | None:
+    """The polygon ([lon, lat] vertices, 4 decimals, at most MAX_SELECTION_VERTICES) of a plotly map selection.
+
+    A lasso comes as ``lassoPoints.map``, a box as ``range.map`` (two corners); None when nothing is selected
+    (e.g. the map was double-clicked). A long lasso is simplified (in Web Mercator) until it fits the link.
+    """
+    if not selected_data:
         return None
-    rows = []
-    for p in selected_data["points"]:
-        cd = p.get("customdata")
-        if isinstance(cd, list | tuple) and cd and cd[0] is not None:
-            rows.append(int(cd[0]))
-    return rows
+    lasso = (selected_data.get("lassoPoints") or {}).get("map")
+    box = (selected_data.get("range") or {}).get("map")
+    if lasso and len(lasso) >= 3:
+        ring = np.asarray(lasso, dtype="float64")
+    elif box and len(box) == 2:
+        (x0, y0), (x1, y1) = box
+        ring = np.asarray([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype="float64")
+    else:
+        return None
+    ring = ring[np.isfinite(ring).all(axis=1)]
+    if len(ring) < 3:
+        return None
+    if len(ring) > MAX_SELECTION_VERTICES:
+        merc = shapely.LineString(np.column_stack([ring[:, 0], _mercator_y(ring[:, 1])]))
+        size = max(merc.bounds[2] - merc.bounds[0], merc.bounds[3] - merc.bounds[1], 1e-9)
+        tol = size / 1000
+        while len(shapely.get_coordinates(simple := merc.simplify(tol))) > MAX_SELECTION_VERTICES:
+            tol *= 1.5
+        xy = shapely.get_coordinates(simple)
+        ring = np.column_stack([xy[:, 0], np.degrees(2 * np.arctan(np.exp(xy[:, 1])) - np.pi / 2)])
+    return [[round(float(x), 4), round(float(y), 4)] for x, y in ring]
+
+
+def selection_note(n_selected: int) -> str:
+    """The visible note of a map selection (a filter like the others)."""
+    return f"Map selection: {plural(n_selected, 'site')} in the drawn area."
 
 
 def site_id_at(scored: pd.DataFrame, row: object) -> str | None:
@@ -231,9 +278,33 @@ def contributions(record: Mapping[str, Any]) -> list[tuple[str, float]]:
 
 
 def raster_values(record: Mapping[str, Any], raster_names: Iterable[str]) -> dict[str, Any]:
-    """The site's raster samples (and their buffer means) by raster name."""
+    """The site's raster samples (and their buffer means) by raster name (None: no data there)."""
     names = tuple(raster_names)
     return {k: v for k, v in record.items() if any(k == n or k.startswith(f"{n}_mean_") for n in names)}
+
+
+NO_RASTER_DATA = "no data (outside the raster, or a nodata cell)"
+HG_UNKNOWN = "unknown (the site's size is not known)"
+
+
+def raster_text(value: Any) -> str:
+    """A raster sample for the site detail: the number, or why there is none (never 'None')."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NO_RASTER_DATA
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def mercury_text(record: Mapping[str, Any]) -> str:
+    """The site's mercury estimate in words: central and range in kg/yr, 'unknown', or none (no mercury use)."""
+    central = record.get("hg_kg_per_yr")
+    if central is None or (isinstance(central, float) and math.isnan(central)):
+        return HG_UNKNOWN if "hg_kg_per_yr" in record else "not estimated"
+    if central == 0:
+        return "0 kg/yr (no mercury use assumed)"
+    low, high = record.get("hg_kg_per_yr_low"), record.get("hg_kg_per_yr_high")
+    if low is None or high is None:
+        return f"{central:,.1f} kg/yr"
+    return f"{central:,.1f} kg/yr (range {low:,.1f}–{high:,.1f})"
 
 
 # --- summaries ----------------------------------------------------------------------------------
@@ -264,20 +335,25 @@ def commodity_counts(view: pd.DataFrame) -> pd.Series:
 
 
 def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig | None = None) -> pd.DataFrame:
-    """Mercury estimate (kg/yr) by country: columns hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites.
+    """Mercury estimate (kg/yr) by country: hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites and
+    n_hg_unknown_size (mercury-using sites of unknown size: not in the totals).
 
     The band is p5-p95 of the country's summed Monte Carlo draws (``geo.summary.summarise_by``) under
     ``config``, the configuration the view was scored with (default: the one stored in ``view.attrs``).
     """
     cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
+    empty = pd.DataFrame(columns=[*cols, "n_sites", "n_hg_unknown_size"])
     if view.empty or any(c not in view.columns for c in cols):
-        return pd.DataFrame(columns=[*cols, "n_sites"])
+        return empty
     summary = summarise_by(view, "country_iso3", config=config)  # the same aggregation as every other summary
     if any(c not in summary.columns for c in cols):  # no risk configuration to draw the totals from
-        return pd.DataFrame(columns=[*cols, "n_sites"])
+        return empty
     if "country_iso3" in summary.columns:
         summary = summary.set_index("country_iso3")
-    return summary[[*cols, "n_sites"]].sort_values("hg_kg_per_yr", ascending=False).head(top)
+    if "n_hg_unknown_size" not in summary.columns:
+        summary["n_hg_unknown_size"] = 0
+    out = summary[[*cols, "n_sites", "n_hg_unknown_size"]]
+    return out.sort_values(["hg_kg_per_yr", "n_hg_unknown_size"], ascending=False).head(top)
 
 
 def ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -367,6 +443,18 @@ def weight_changes(
     return w, d
 
 
+def typed_weight(value: Any, current: float | None) -> tuple[float | None, str]:
+    """(weight to apply or None, message) for a value typed in a weight box: 0-1, else refused in words."""
+    keep = f"; the weight stays at {current:g}" if isinstance(current, int | float) else ""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None, f"Not a number{keep}. Type a weight from 0 (factor off) to 1."
+    if not math.isfinite(x) or not 0.0 <= x <= 1.0:
+        return None, f"{value:g} is outside 0 to 1: not applied{keep}. A weight runs from 0 (factor off) to 1."
+    return x, ""
+
+
 def config_overrides(weights: Mapping[str, float], decay: Mapping[str, Sequence[float]]) -> dict[str, Any]:
     """Nested TOML-shaped overrides for ``geo.risk.load_risk_config(text, overrides)``."""
     out: dict[str, Any] = {}
@@ -410,6 +498,8 @@ def filters_summary(state: Mapping[str, Any]) -> dict[str, Any]:
         out["weights changed"] = dict(state["weights"])
     if state.get("decay"):
         out["decay changed (near_km, outer_km)"] = dict(state["decay"])
+    if state.get("selection"):
+        out["map selection"] = {"polygon (lon, lat)": [list(p) for p in state["selection"]]}
     return out
 
 
@@ -455,6 +545,7 @@ def state_from_controls(
     *,
     site: str | None = None,
     view: Sequence[float] | None = None,
+    selection: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """The dashboard state (dashboard.state) from the controls' values, validated like a shared link."""
     state: dict[str, Any] = {k: controls.get(k) for k in CONTROL_KEYS}
@@ -465,6 +556,7 @@ def state_from_controls(
     state["weights"], state["decay"] = weight_changes(weights, decay, defaults)
     state["site"] = site
     state["view"] = list(view) if view else None
+    state["selection"] = [list(p) for p in selection] if selection else None
     return sanitise_state({k: v for k, v in state.items() if v is not None})
 
 
@@ -476,6 +568,24 @@ def controls_from_state(
     weights = {**defaults[0], **state.get("weights", {})}
     decay = {**defaults[1], **state.get("decay", {})}
     return controls, weights, decay
+
+
+def drop_absent(state: dict[str, Any], countries: Iterable[str], commodities: Iterable[str]) -> dict[str, Any]:
+    """``state`` without the countries and commodities these data do not have, each dropped one named in
+    ``state["messages"]`` (a link made on other data, or a typo, would otherwise show 0 sites in silence)."""
+    out = dict(state)
+    messages = list(state.get("messages") or [])
+    for key, present, label in (
+        ("countries", set(countries), "countries"),
+        ("commodities", set(commodities), "commodities"),
+    ):
+        chosen = list(state.get(key) or [])
+        absent = [v for v in chosen if v not in present]
+        if absent:
+            out[key] = [v for v in chosen if v in present]
+            messages.append(f"ignored {label} not in these data: {', '.join(absent[:10])}")
+    out["messages"] = messages
+    return out
 
 
 def view_from_relayout(relayout: Mapping[str, Any] | None) -> list[float] | None:
@@ -518,10 +628,13 @@ def detail_attributes(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     for key in order:
         value = record[key]
-        if isinstance(value, float):
-            text = f"{value:,.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else "—"
-        elif value is None:
-            text = "—"
+        missing = value is None or (isinstance(value, float) and not math.isfinite(value))
+        if missing and key.startswith("hg_kg_per_yr"):
+            text = "unknown"  # a missing mercury estimate is not 0
+        elif missing:
+            text = "no data"
+        elif isinstance(value, float):
+            text = f"{value:,.3f}".rstrip("0").rstrip(".")
         else:
             text = str(value)
         out.append((key, text))

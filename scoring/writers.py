@@ -148,7 +148,7 @@ def write_table(
         gdf = _geo_safe(gpd.GeoDataFrame(frame, geometry="geometry"))
         with atomic_path(path) as tmp:
             if ext == ".geojson":
-                gdf.to_file(tmp, driver="GeoJSON")
+                gdf.to_file(tmp, driver="GeoJSON", layer=path.stem)  # its "name": the file's, not the temp file's
             elif ext == ".gpkg":
                 gdf.to_file(
                     tmp,
@@ -176,6 +176,9 @@ def write_xlsx(frame: pd.DataFrame, path: Path, about: str) -> None:
         path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
     ) as xw:
         data.to_excel(xw, sheet_name="Risk", index=False)
+        sheet = xw.sheets["Risk"]
+        sheet.freeze_panes(1, 0)  # the header row stays in view
+        sheet.autofilter(0, 0, len(data), max(len(data.columns) - 1, 0))
         method = pd.DataFrame({"Method & sources": [neutralise_formula_text(line) for line in about.splitlines()]})
         method.to_excel(xw, sheet_name="Method", index=False)
 

@@ -132,8 +132,8 @@ COUNT_ID = "map-count"
 
 def shown_and_total(driver) -> tuple[int, int]:
     """The 'N of M sites' counter as two integers."""
-    text = driver.find_element("id", COUNT_ID).text
-    shown, total = (int(x.replace(",", "")) for x in text.split(" sites")[0].split(" of "))
+    text = driver.find_element("id", COUNT_ID).text  # "1,234 of 3,000 sites", "1 of 1 site"
+    shown, total = (int(x.replace(",", "")) for x in text.split(" site")[0].split(" of "))
     return shown, total
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import zipfile
 
 import flask
 import pandas as pd
@@ -67,11 +68,22 @@ DECAY_IDS = [{"type": ids.DECAY, "key": "protected_area"}]
 
 
 def _sync(
-    search, controls, weights=(1.0, 0.6, 1.0), decay=((10.0, 70.0),), site=None, relayout=None, current=None, view=None
+    search,
+    controls,
+    weights=(1.0, 0.6, 1.0),
+    decay=((10.0, 70.0),),
+    site=None,
+    relayout=None,
+    current=None,
+    view=None,
+    selected=None,
+    clear=None,
+    workspace=None,
 ):
     return cb.sync_state(
-        search, *controls, list(weights), [list(d) for d in decay], site, relayout, WEIGHT_IDS, DECAY_IDS, current, view
-    )
+        search, *controls, list(weights), [list(d) for d in decay], site, relayout, selected, clear,
+        WEIGHT_IDS, DECAY_IDS, current, view, workspace,
+    )  # fmt: skip
 
 
 def test_sync_restores_controls_from_a_shared_link(app):
@@ -121,20 +133,41 @@ def test_update_map_and_count(app):
 
 def test_charts_and_table_follow_filters_and_map_selection(app):
     state = render_state({**default_state(), "commodities": ["gold"]})
-    *figures, grid, note = cb.update_charts_and_table(state, None, None)
-    assert len(figures) == 5 and grid.id == ids.TABLE and note == ""
-    selection = {"points": [{"customdata": [0.0, 1, 2]}, {"customdata": [5.0, 1, 2]}]}
-    *_, note = cb.update_charts_and_table(state, None, selection)
-    assert "Map selection" in note
-    page = cb.table_block({"startRow": 0, "endRow": 50}, state, None, selection, None)
-    expected = app.iloc[[0, 5]]
-    assert page["rowCount"] == int((expected["commodity"] == "gold").sum())
+    *figures, grid, note, hidden = cb.update_charts_and_table(state, None)
+    assert len(figures) == 5 and grid.id == ids.TABLE and note == "" and hidden
+    box = [[-4.0, 4.0], [1.0, 4.0], [1.0, 10.0], [-4.0, 10.0]]  # around Ghana
+    chosen = state | {"selection": box}
+    expected = app[(app["commodity"] == "gold") & app["lon"].between(-4, 1) & app["lat"].between(4, 10)]
+    *_, note, hidden = cb.update_charts_and_table(chosen, None)
+    assert note == f"Map selection: {len(expected):,} sites in the drawn area." and not hidden
+    page = cb.table_block({"startRow": 0, "endRow": 500}, chosen, None, None)
+    assert page["rowCount"] == len(expected) > 0
+    assert sorted(r["site_id"] for r in page["rowData"]) == sorted(expected["site_id"])
+
+
+def test_sync_a_map_selection_goes_into_the_link_and_the_render_state(app):
+    trigger(f"{ids.MAP}.selectedData", {})
+    selected = {"points": [], "range": {"map": [[-4.0, 10.0], [1.0, 4.0]]}}
+    out = _sync("?c=GHA", _controls(countries=["GHA"]), selected=selected)
+    assert "sel=-4.0000,10.0000~1.0000,10.0000~1.0000,4.0000~-4.0000,4.0000" in out[0]
+    assert out[1]["selection"] == [[-4.0, 10.0], [1.0, 10.0], [1.0, 4.0], [-4.0, 4.0]]
+    # the clear button (or a double-click, selectedData None) drops it
+    trigger(f"{ids.SELECTION_CLEAR}.n_clicks", 1)
+    out = _sync(out[0], _controls(countries=["GHA"]), clear=1)
+    assert "sel=" not in out[0] and out[1]["selection"] is None and out[1]["countries"] == ["GHA"]
+
+
+def test_sync_a_map_click_never_touches_the_selection(app):
+    trigger(f"{ids.SELECTED_SITE}.data", "S000003")
+    out = _sync("?c=GHA", _controls(countries=["GHA"]), site="S000003")
+    assert decode_state(out[0])["site"] == "S000003" and decode_state(out[0])["selection"] is None
+    assert out[1] is no_update  # opening a site redraws nothing
 
 
 def test_table_block_pages_and_sorts(app):
     state = render_state(default_state())
     page = cb.table_block(
-        {"startRow": 0, "endRow": 10, "sortModel": [{"colId": "risk_0_100", "sort": "asc"}]}, state, None, None, None
+        {"startRow": 0, "endRow": 10, "sortModel": [{"colId": "risk_0_100", "sort": "asc"}]}, state, None, None
     )
     risks = [r["risk_0_100"] for r in page["rowData"]]
     assert len(risks) == 10 and risks == sorted(risks) and page["rowCount"] == len(app)
@@ -186,11 +219,14 @@ def test_reset_weights_returns_the_config_defaults(app):
 def test_export_csv_download_is_the_filtered_view(app):
     trigger(f"{ids.EXPORT_CSV}.n_clicks", 1)
     state = render_state({**default_state(), "countries": ["COD"]})
-    table, about = cb.export_view(1, None, None, None, None, [None], state, None, None, "http://x/")
-    frame = pd.read_csv(io.BytesIO(base64.b64decode(table["content"])))
+    download = cb.export_view(1, None, None, None, None, [None], state, None, "http://x/")
+    assert download["filename"].endswith(".csv.zip")  # one download: the table and its about text
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(download["content"]))) as zf:
+        names = zf.namelist()
+        frame = pd.read_csv(io.BytesIO(zf.read(next(n for n in names if n.endswith(".csv")))))
+        about = zf.read(next(n for n in names if n.endswith(".about.txt"))).decode()
     assert len(frame) == int((app["country_iso3"] == "COD").sum())
-    assert table["filename"].endswith(".csv") and about["filename"].endswith(".about.txt")
-    assert "Weights and thresholds in use" in about["content"]
+    assert "Weights and thresholds in use" in about
 
 
 def test_upload_errors_become_one_alert(app):
@@ -242,10 +278,25 @@ def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app, 
     fig, count = cb.update_map(first["state"], None, None, None)
     assert first["count"] == count == f"{len(app):,} of {len(app):,} sites"
     assert first["map"].to_json() == fig.to_json()
-    *figures, _grid, _note = cb.update_charts_and_table(first["state"], None, None)
+    *figures, _grid, _note, _hidden = cb.update_charts_and_table(first["state"], None)
     assert [f.to_json() for f in first["charts"]] == [f.to_json() for f in figures]
 
 
 def test_basemap_url_follows_the_path_prefix(app):
     flask.current_app.config["ASM_PATH_PREFIX"] = "/asm/"
     assert basemap_url() == "/asm/basemap/countries.geojson"
+
+
+def test_sync_names_the_countries_and_commodities_a_link_drops(app):
+    ctx = trigger("app-url.search", "?c=GHA,XYZ,12&m=gold,unobtainium")
+    out = _sync("?c=GHA,XYZ,12&m=gold,unobtainium", _controls())
+    assert out[1]["countries"] == ["GHA"] and out[1]["commodities"] == ["gold"]
+    alert = ctx.updated_props[ids.ALERT]["children"]
+    assert "'12'" in alert and "countries not in these data: XYZ" in alert
+    assert "commodities not in these data: unobtainium" in alert
+
+
+def test_the_alert_clears_after_a_later_success_and_the_rejected_button_says_why(app, tmp_path):
+    assert cb.clear_alert_after_success("sites.csv: 2 sites loaded, 0 rejected") is None
+    disabled, title = cb.update_rejected_button(None, None)
+    assert disabled and "No rejected rows" in title

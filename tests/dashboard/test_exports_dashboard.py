@@ -6,6 +6,7 @@ import io
 import json
 import re
 import sqlite3
+import zipfile
 
 import geopandas as gpd
 import pandas as pd
@@ -49,9 +50,21 @@ def _expected_rows(scored, state):
     return int(scored["country_iso3"].isin(state["countries"]).sum())
 
 
+def _unzip(name: str, data: bytes) -> tuple[str, bytes, str]:
+    """(table name, table bytes, about text) of a CSV or GeoJSON export: one zip holding both files."""
+    assert name.endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        assert len(names) == 2
+        table = next(n for n in names if not n.endswith(".about.txt"))
+        about = next(n for n in names if n.endswith(".about.txt"))
+        assert name == table + ".zip" and about == table.rsplit(".", 1)[0] + ".about.txt"
+        return table, zf.read(table), zf.read(about).decode("utf-8")
+
+
 def test_csv_export_parses_and_has_the_weights_beside_it(setup):
     settings, dataset, scored, state = setup
-    name, data, about = export_download("csv", settings, dataset, scored, state)
+    name, data, about = _unzip(*export_download("csv", settings, dataset, scored, state))
     assert name.endswith(".csv")
     table = pd.read_csv(io.BytesIO(data))
     assert len(table) == _expected_rows(scored, state)
@@ -63,8 +76,8 @@ def test_csv_export_parses_and_has_the_weights_beside_it(setup):
 
 def test_xlsx_export_has_data_and_method_sheets(setup):
     settings, dataset, scored, state = setup
-    _name, data, about = export_download("xlsx", settings, dataset, scored, state)
-    assert about is None
+    name, data = export_download("xlsx", settings, dataset, scored, state)
+    assert name.endswith(".xlsx")
     sheets = pd.read_excel(io.BytesIO(data), sheet_name=None)
     assert set(sheets) == {"Risk", "Method"}
     assert len(sheets["Risk"]) == _expected_rows(scored, state)
@@ -74,10 +87,11 @@ def test_xlsx_export_has_data_and_method_sheets(setup):
 
 def test_geojson_and_gpkg_exports_read_back(setup, tmp_path):
     settings, dataset, scored, state = setup
-    _, data, about = export_download("geojson", settings, dataset, scored, state)
+    name, data, about = _unzip(*export_download("geojson", settings, dataset, scored, state))
     gj = json.loads(data)
-    assert len(gj["features"]) == _expected_rows(scored, state) and about
-    _, data, _ = export_download("gpkg", settings, dataset, scored, state)
+    assert len(gj["features"]) == _expected_rows(scored, state) and "mercury = 0.5" in about
+    assert gj["name"] == name.removesuffix(".geojson")  # the file's name, never a temporary one
+    _, data = export_download("gpkg", settings, dataset, scored, state)
     path = tmp_path / "x.gpkg"
     path.write_bytes(data)
     back = gpd.read_file(path)
@@ -89,15 +103,19 @@ def test_geojson_and_gpkg_exports_read_back(setup, tmp_path):
 
 def test_map_selection_restricts_the_export(setup):
     settings, dataset, scored, state = setup
-    rows = scored.index[scored["country_iso3"] == "GHA"][:3].tolist()
-    _, data, about = export_download("csv", settings, dataset, scored, state, selected_rows=rows)
-    assert len(pd.read_csv(io.BytesIO(data))) == 3
-    assert "3 sites selected on the map" in about
+    box = [[-4.0, 4.0], [1.0, 4.0], [1.0, 10.0], [-4.0, 10.0]]
+    chosen = {**state, "selection": box}
+    _, data, about = _unzip(*export_download("csv", settings, dataset, scored, chosen))
+    inside = (
+        scored["country_iso3"].isin(state["countries"]) & scored["lon"].between(-4, 1) & scored["lat"].between(4, 10)
+    )
+    assert len(pd.read_csv(io.BytesIO(data))) == int(inside.sum()) > 0
+    assert "map selection" in about and "-4.0" in about
 
 
 def test_chart_html_is_offline_and_carries_the_weights(setup):
     settings, dataset, scored, state = setup
-    name, data, _ = export_download("chart-html:risk-histogram", settings, dataset, scored, state)
+    name, data = export_download("chart-html:risk-histogram", settings, dataset, scored, state)
     page = data.decode()
     assert name.startswith("risk-histogram") and not EXTERNAL_SCRIPT.search(page)
     assert "Plotly.newPlot" in page or "Plotly.react" in page
@@ -107,7 +125,7 @@ def test_chart_html_is_offline_and_carries_the_weights(setup):
 
 def test_briefing_pack_is_one_escaped_offline_file(setup):
     settings, dataset, scored, state = setup
-    name, data, _ = export_download(
+    name, data = export_download(
         "briefing", settings, dataset, scored, {**state, "countries": []}, share_url="http://x/?c=GHA"
     )
     page = data.decode()

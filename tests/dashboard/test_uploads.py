@@ -115,4 +115,4 @@ def test_the_apps_zip_limit_reaches_the_upload(settings):
         _upload_through_the_app(strict, contents, "sites.zip")
     lenient = create_app(settings)
     workspace, status = _upload_through_the_app(lenient, contents, "sites.zip")
-    assert workspace and "1 sites loaded" in str(status)
+    assert workspace and "1 site loaded" in str(status)

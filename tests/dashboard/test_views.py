@@ -27,7 +27,7 @@ from dashboard.views import (
     prepare_scored,
     render_state,
     risk_by_country,
-    selected_rows,
+    selection_polygon,
     share_within,
     site_id_at,
     site_record,
@@ -105,9 +105,14 @@ def test_filter_view(small, changes, expected):
     assert _ids(filter_view(small, state)) == expected
 
 
-def test_filter_by_map_selection_rows(small):
-    assert _ids(filter_view(small, default_state(), selected_rows=[0, 3])) == ["a", "d"]
-    assert _ids(filter_view(small, default_state(), selected_rows=[])) == []
+def test_filter_by_map_selection_polygon(small):
+    box = [[-2.0, 5.0], [0.0, 5.0], [0.0, 8.0], [-2.0, 8.0]]  # around a and b (Ghana)
+    assert _ids(filter_view(small, {**default_state(), "selection": box})) == ["a", "b"]
+    triangle = [[-1.2, 6.5], [0.0, 8.0], [-2.0, 8.0]]  # holds a (-1, 7), not b (-1.5, 6)
+    assert _ids(filter_view(small, {**default_state(), "selection": triangle})) == ["a"]
+    # a selection is one more filter: it combines with the others
+    state = {**default_state(), "selection": box, "commodities": ["diamond"]}
+    assert _ids(filter_view(small, state)) == ["b"]
 
 
 def test_categorical_and_string_filters_agree():
@@ -134,10 +139,18 @@ def test_count_text():
     assert count_text(1234, 100000) == "1,234 of 100,000 sites"
 
 
-def test_selected_rows_and_site_id_at(small):
-    assert selected_rows(None) is None
-    assert selected_rows({"points": []}) == []
-    assert selected_rows({"points": [{"customdata": [3.0, 30, 1]}, {"customdata": None}]}) == [3]
+def test_selection_polygon_from_a_box_and_a_lasso():
+    assert selection_polygon(None) is None
+    assert selection_polygon({"points": []}) is None  # a double-click clears the selection
+    box = selection_polygon({"points": [], "range": {"map": [[-2, 8], [0, 5]]}})
+    assert box == [[-2.0, 8.0], [0.0, 8.0], [0.0, 5.0], [-2.0, 5.0]]
+    lasso = [[10 + math.cos(t), 5 + math.sin(t)] for t in np.linspace(0, 2 * math.pi, 2000)]
+    poly = selection_polygon({"points": [], "lassoPoints": {"map": lasso}})
+    assert 8 <= len(poly) <= 100  # bounded: a long lasso is simplified for the link
+    assert all(abs(math.hypot(x - 10, y - 5) - 1) < 0.05 for x, y in poly)
+
+
+def test_site_id_at(small):
     assert site_id_at(small, 2.0) == "c"
     assert site_id_at(small, 99) is None
     assert site_id_at(small, "x") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 
 import geopandas as gpd
 import numpy as np
@@ -135,7 +136,7 @@ def test_lean_hover_still_has_no_names(evil):
 
 def test_briefing_html_shows_names_as_text(evil):
     settings, dataset, scored = evil
-    _, data, _ = export_download("briefing", settings, dataset, scored, render_state(default_state()))
+    _, data = export_download("briefing", settings, dataset, scored, render_state(default_state()))
     page = data.decode()
     assert IMG not in page and SCRIPT not in page
     assert IMG_ESCAPED in page  # the top-risk table and the source list show it as text
@@ -190,6 +191,8 @@ def test_table_has_no_html_renderers():
 def test_geojson_export_keeps_names_verbatim(evil, tmp_path):
     """GeoJSON/GPKG are data formats, not spreadsheets or pages: names are kept exactly (no prefix)."""
     settings, dataset, scored = evil
-    _, data, _ = export_download("geojson", settings, dataset, scored, render_state(default_state()))
+    _, archive = export_download("geojson", settings, dataset, scored, render_state(default_state()))
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        data = zf.read(next(n for n in zf.namelist() if n.endswith(".geojson")))
     back = gpd.read_file(io.BytesIO(data))
     assert IMG in back["name"].tolist()

@@ -1,0 +1,250 @@
+"""The map's offline basemap and overlays: the MapLibre style, the land, country outlines, protected areas by
+IUCN group, rainforest, reefs and the Arctic Circle, simplified to the zoom and clipped, within a payload budget.
+
+Pure: frames in, GeoJSON and MapLibre layer dicts out (no dash, no plotly). Display only: degree tolerances
+are fine for drawing; no measurement is made here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from scoring.errors import UsageError
+
+OFFLINE_BACKGROUND = "#dde8f0"
+LAND_COLOUR = "#f7f5ef"
+OUTLINE_COLOUR = "#9a9a9a"
+# Protected areas by IUCN group (ColorBrewer Greens by lightness; ochre for no category).
+IUCN_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "strict (Ia, Ib, II)": (("Ia", "Ib", "II"), "#006d2c"),
+    "habitat / monument (III, IV)": (("III", "IV"), "#41ab5d"),
+    "sustainable use (V, VI)": (("V", "VI"), "#a1d99b"),
+    "no category": (("Not Reported", "Not Applicable", "Not Assigned"), "#bf812d"),
+}
+OVERLAY_STYLE = {
+    # lavender, not a fourth green: the strict-PA green and the rainforest must not be confused (CIEDE2000 > 20)
+    "rainforest": {"type": "fill", "color": "#b2abd2", "opacity": 0.4},
+    "reefs": {"type": "fill", "color": "#2166ac", "opacity": 0.6},
+    "arctic": {"type": "line", "color": "#5e3c99", "line": {"width": 1.5}},
+}
+
+
+def offline_style() -> dict:
+    """A MapLibre style with no tile source at all: a sea-coloured background.
+
+    Land comes from the bundled country polygons added as GeoJSON layers, so the map
+    needs no network (no tiles, no glyphs, no sprites).
+    """
+    return {
+        "version": 8,
+        "name": "asm-offline",
+        # an (empty) source, because plotly.js prunes an empty ``sources`` object on updates and
+        # MapLibre then rejects the style ('missing required property "sources"')
+        "sources": {"asm-none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
+        "layers": [{"id": "sea", "type": "background", "paint": {"background-color": OFFLINE_BACKGROUND}}],
+    }
+
+
+# --- polygons for the map --------------------------------------------------------------------
+def tolerance_for_zoom(zoom: float, pixels: float = 1.0) -> float:
+    """Simplification tolerance (degrees) of about ``pixels`` screen pixels at a web-map zoom level."""
+    return pixels * 360.0 / (512.0 * 2.0 ** max(0.0, float(zoom)))
+
+
+def simplified_geojson(
+    frame: gpd.GeoDataFrame,
+    *,
+    tolerance_deg: float,
+    bounds: Sequence[float] | None = None,
+    properties: Sequence[str] = (),
+    precision: int = 4,
+) -> dict:
+    """A lean GeoJSON FeatureCollection: clipped to ``bounds`` (lon/lat), simplified, coordinates rounded.
+
+    Display only (degree tolerance is fine for drawing; no measurement is made here).
+    """
+    if frame is None or len(frame) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = np.asarray(frame.geometry.values)
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        box = shapely.box(minx, miny, maxx, maxy)
+        keep = shapely.intersects(geoms, box)
+        geoms = shapely.clip_by_rect(geoms[keep], minx, miny, maxx, maxy)
+        frame = frame[keep]
+    geoms = shapely.simplify(geoms, tolerance_deg, preserve_topology=True)
+    geoms = shapely.set_precision(geoms, 10.0**-precision, mode="valid_output")
+    features = []
+    props = [frame[p].astype("string").fillna("").tolist() for p in properties if p in frame.columns]
+    names = [p for p in properties if p in frame.columns]
+    for i, g in enumerate(geoms):
+        if g is None or shapely.is_empty(g):
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {n: col[i] for n, col in zip(names, props, strict=True)},
+                "geometry": json.loads(shapely.to_geojson(g)),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def countries_geojson(
+    countries: gpd.GeoDataFrame, simplify_tolerance_deg: float = 0.05, bounds: Sequence[float] | None = None
+) -> dict:
+    """Country outlines as GeoJSON for the offline basemap (simplified for display only)."""
+    return simplified_geojson(
+        countries, tolerance_deg=simplify_tolerance_deg, bounds=bounds, properties=("iso3", "name"), precision=3
+    )
+
+
+def basemap_layers(countries_gj: dict | str, outlines: bool = True) -> list[dict]:
+    """Land fill and (optionally) country outlines, below the site markers.
+
+    ``countries_gj`` is a GeoJSON dict, or the URL of one (MapLibre's worker then fetches and parses
+    it off the page's main thread). The outlines are the fill's own outline, so the countries are one
+    source and one layer, not two copies of the same GeoJSON.
+    """
+    return [
+        {
+            "sourcetype": "geojson",
+            "source": countries_gj,
+            "type": "fill",
+            "color": LAND_COLOUR,
+            "fill": {"outlinecolor": OUTLINE_COLOUR if outlines else LAND_COLOUR},
+            "below": "traces",
+        }
+    ]
+
+
+def outline_layer(countries_gj: dict | str) -> dict:
+    """Country outlines alone (over an online tile basemap, which has its own land)."""
+    return {
+        "sourcetype": "geojson",
+        "source": countries_gj,
+        "type": "line",
+        "color": OUTLINE_COLOUR,
+        "line": {"width": 0.6},
+        "below": "traces",
+    }
+
+
+def countries_source_url(base_url: str, tolerance_deg: float, bounds: Sequence[float] | None) -> str:
+    """URL of the countries GeoJSON at a tolerance and clip box (served by the app: ``/basemap/countries.geojson``).
+
+    The values are rounded, so the URL (and the server's cache key) repeats for the same view.
+    """
+    params = {"tol": f"{tolerance_deg:.4g}"}
+    if bounds is not None:
+        params["b"] = ",".join(f"{v:.1f}" for v in bounds)
+    return base_url + ("&" if "?" in base_url else "?") + urlencode(params)
+
+
+def parse_countries_query(
+    tol: str | None, bounds: str | None
+) -> tuple[float, tuple[float, float, float, float] | None]:
+    """(tolerance in degrees, clip box) from the ``tol`` and ``b`` query values; UsageError when invalid."""
+    try:
+        tolerance = float(tol) if tol else 0.05
+    except ValueError:
+        tolerance = math.nan
+    if not math.isfinite(tolerance) or not 0.0 <= tolerance <= 10.0:
+        raise UsageError("tol must be a number of degrees between 0 and 10")
+    if not bounds:
+        return tolerance, None
+    try:
+        box = tuple(float(v) for v in bounds.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[0] >= box[2] or box[1] >= box[3]:
+        raise UsageError("b must be minlon,minlat,maxlon,maxlat (numbers, min < max)")
+    return tolerance, box  # type: ignore[return-value]
+
+
+def arctic_circle_geojson(lat: float) -> dict:
+    """The Arctic Circle as a GeoJSON line (for the overlay)."""
+    lons = np.linspace(-180, 180, 181)
+    coords = [[float(x), float(lat)] for x in lons]
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": coords}}],
+    }
+
+
+def overlay_layers(
+    layers: Mapping[str, Any],
+    overlays: Sequence[str],
+    *,
+    zoom: float,
+    bounds: Sequence[float] | None,
+    budget_bytes: float,
+) -> list[dict]:
+    """MapLibre layers for the toggled overlays, simplified to the zoom and clipped to ``bounds``.
+
+    ``layers`` maps 'protected_areas', 'rainforest', 'reefs' to GeoDataFrames (or None) and
+    'arctic_lat' to the Arctic boundary latitude. The tolerance is doubled until the GeoJSON
+    fits ``budget_bytes`` (so no view ships more than the payload budget).
+    """
+    tol = tolerance_for_zoom(zoom)
+    for _ in range(8):
+        out = _overlay_layers_at(layers, overlays, tol, bounds)
+        size = sum(len(json.dumps(layer["source"])) for layer in out)  # default separators, as sent
+        if size <= budget_bytes:
+            return out
+        tol *= 2.0
+    return [layer for layer in out if layer["type"] == "line"]  # last resort: outlines only
+
+
+def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], tol: float, bounds) -> list[dict]:
+    out: list[dict] = []
+    for name in ("rainforest", "reefs"):
+        frame = layers.get(name)
+        if name in overlays and frame is not None and len(frame):
+            gj = simplified_geojson(frame, tolerance_deg=tol, bounds=bounds)
+            style = OVERLAY_STYLE[name]
+            out.append({"sourcetype": "geojson", "source": gj, "below": "traces", **style})
+    pas = layers.get("protected_areas")
+    if "protected_areas" in overlays and pas is not None and len(pas):
+        group_of = {m: label for label, (members, _) in IUCN_GROUPS.items() for m in members}
+        cats = pas["iucn_cat"] if "iucn_cat" in pas.columns else pd.Series(pd.NA, index=pas.index)
+        labels = cats.astype("string").map(group_of).fillna("no category").to_numpy(dtype=object)
+        for label, (_members, colour) in IUCN_GROUPS.items():
+            part = pas[labels == label]
+            if len(part) == 0:
+                continue
+            gj = simplified_geojson(part, tolerance_deg=tol, bounds=bounds, properties=("name", "iucn_cat"))
+            out.append(
+                {
+                    "sourcetype": "geojson",
+                    "source": gj,
+                    "type": "fill",
+                    "color": colour,
+                    "opacity": 0.45,
+                    "below": "traces",
+                }
+            )
+            out.append(
+                {
+                    "sourcetype": "geojson",
+                    "source": gj,
+                    "type": "line",
+                    "color": colour,
+                    "line": {"width": 1},
+                    "below": "traces",
+                }
+            )
+    if "arctic" in overlays and layers.get("arctic_lat") is not None:
+        out.append(
+            {"sourcetype": "geojson", "source": arctic_circle_geojson(layers["arctic_lat"]), **OVERLAY_STYLE["arctic"]}
+        )
+    return out

@@ -1,0 +1,198 @@
+"""Visual check before a stop: the dashboard on the demo and on real data, full-page and per-chart screenshots at
+1400, 1024 and 390 px wide, written to a folder outside git. Look at every PNG.
+
+    python scripts/visual_check.py [--out /tmp/visual] [--data ../shared/data]
+
+It starts ``python app.py`` twice on free ports (each with a temporary cache): the built-in demo, and
+Amazon Mining Watch's 2024 mining polygons with its protected areas (``--sites
+amazon_mining_watch/mining_202400_simplified.geojson --protected-areas
+amazon_mining_watch/protected_areas_impacts.geojson`` under ``--data``; skipped when absent). For each, at
+each width: the full page, the map, each chart, the site detail (a site opened from the table) and the
+standalone ``/embed/pa-distance`` page. It also prints the Tab presses from the top of the page to the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTHS = {1400: 900, 1024: 768, 390: 844}
+CHARTS = ("risk-by-country", "risk-histogram", "pa-distance", "commodity-mix", "mercury-by-country")
+REAL = ("amazon_mining_watch/mining_202400_simplified.geojson", "amazon_mining_watch/protected_areas_impacts.geojson")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(args: list[str], cache: Path) -> tuple[subprocess.Popen, str]:
+    """``python app.py <args>`` on a free port with its own cache; (process, base URL) once it answers."""
+    port = _free_port()
+    env = dict(os.environ, ASM_CACHE_DIR=str(cache))
+    log = open(cache / "server.log", "w")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), *args], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the app exited: {(cache / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("the app did not start within 600 s")
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def _viewport(driver, width: int, height: int) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+
+
+def _ready(driver) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, 120)
+    wait.until(lambda d: d.execute_script(
+        "const g=document.querySelector('#map-sites .js-plotly-plot'); return g && g._fullData && g._fullData.length > 1"
+    ))  # fmt: skip
+    wait.until(lambda d: len(d.find_elements("css selector", ".charts .js-plotly-plot")) == len(CHARTS))
+    time.sleep(2.5)  # MapLibre draws the land and the overlays
+
+
+def _element_shot(driver, selector: str, out: Path) -> None:
+    found = driver.find_elements("css selector", selector)
+    if found:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", found[0])
+        time.sleep(0.3)
+        found[0].screenshot(str(out))
+
+
+def _full_page(driver, width: int, out: Path) -> None:
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    _viewport(driver, width, min(int(height), 8000))
+    time.sleep(1.0)
+    driver.save_screenshot(str(out))
+
+
+def tabs_to_table(driver) -> int:
+    """Tab presses from the top of a fresh page until the focus is in the risk table (no skip link used)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for n in range(1, 300):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        if driver.execute_script("return !!document.activeElement.closest('#table-risk')"):
+            return n
+    return -1
+
+
+def shoot(url: str, name: str, out: Path, query: str) -> list[Path]:
+    """Every screenshot of one dataset; returns the files written."""
+    files: list[Path] = []
+    driver = browser()
+    try:
+        for width, height in WIDTHS.items():
+            prefix = out / f"{name}-{width}"
+            _viewport(driver, width, height)
+            driver.get(url + "/" + query)
+            _ready(driver)
+            driver.save_screenshot(str(f := Path(f"{prefix}-first-screen.png")))
+            files.append(f)
+            _element_shot(driver, "#map-region", f := Path(f"{prefix}-map.png"))
+            files.append(f)
+            for chart in CHARTS:
+                _element_shot(driver, f"#chart-{chart}", f := Path(f"{prefix}-chart-{chart}.png"))
+                files.append(f)
+            rows = driver.find_elements("css selector", "#table-risk .ag-center-cols-container .ag-row .ag-cell")
+            if rows:
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", rows[0])
+                rows[0].click()
+                from selenium.webdriver.support.ui import WebDriverWait
+
+                WebDriverWait(driver, 60).until(
+                    lambda d: "Nearest protected areas" in d.find_element("id", "detail-site").text
+                )
+                time.sleep(1.0)
+                _element_shot(driver, ".detail", f := Path(f"{prefix}-site-detail.png"))
+                files.append(f)
+            _element_shot(driver, "#table-region", f := Path(f"{prefix}-table.png"))
+            files.append(f)
+            _full_page(driver, width, f := Path(f"{prefix}-full-page.png"))
+            files.append(f)
+            _viewport(driver, width, height)
+            driver.get(url + "/embed/pa-distance" + query)
+            time.sleep(3)
+            driver.save_screenshot(str(f := Path(f"{prefix}-embed-pa-distance.png")))
+            files.append(f)
+        _viewport(driver, 1400, 900)
+        driver.get(url + "/" + query)
+        _ready(driver)
+        print(f"{name}: {tabs_to_table(driver)} Tab presses from the top of the page to the table (no skip link)")
+    finally:
+        driver.quit()
+    return files
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "visual")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = [("demo", [], "?c=COD&ov=protected_areas,rainforest,countries")]
+    sites, pas = (args.data / p for p in REAL)
+    if sites.exists() and pas.exists():
+        runs.append(
+            (
+                "amazon-mining-watch",
+                ["--sites", str(sites), "--protected-areas", str(pas)],
+                "?ov=protected_areas,countries",
+            )
+        )
+    else:
+        print(f"real data not found under {args.data}: demo only")
+    written: list[Path] = []
+    for name, app_args, query in runs:
+        with tempfile.TemporaryDirectory(prefix="asm-visual-") as tmp:
+            proc, url = serve(app_args, Path(tmp))
+            try:
+                written += shoot(url, name, args.out, query)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    print(f"{len(written)} screenshots in {args.out}:")
+    for f in written:
+        print(f"  {f.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
