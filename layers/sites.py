@@ -248,11 +248,17 @@ def _commodity_columns(cols: pd.Index) -> list[object]:
 
 
 def _column_with_stem(cols: pd.Index, stems: tuple[str, ...]) -> object | None:
+    """The first column with a word that is one of ``stems``, plural or with a count prefix ("nb_miners").
+
+    Whole words only: "mineral1" holds the letters of "miner" but names a mineral (IPIS).
+    """
+    word = re.compile(rf"(?:n|nb|nbr|no|num|number|total)?(?:{'|'.join(map(re.escape, stems))})(?:s|es)?")
     for c in cols:
-        n = normalise_column_name(c)
-        if any(s in n for s in stems) and not any(
-            w in n for w in ("percent", "pct", "femme", "women", "mulher", "enfant", "child")
-        ):
+        words = re.split(r"[_\d]+", normalise_column_name(c))
+        if any(word.fullmatch(w) for w in words) and not any(
+            w in words for w in ("percent", "pct", "femme", "femmes", "women", "mulher", "mulheres", "enfant",
+                                  "enfants", "child", "children", "share", "ratio")
+        ):  # fmt: skip
             return c
     return None
 

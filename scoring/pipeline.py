@@ -4,6 +4,7 @@ spatial facts once, then score (cheaply, as often as the weights change).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -365,6 +366,15 @@ def scoring_result(scenario: Scenario, scored: gpd.GeoDataFrame, config: RiskCon
     )
 
 
+def _distance_km(column: str) -> float:
+    """The distance in a ``..._within_{d}km`` column name, for numeric order (1, 5, 10, 25; not 1, 10, 25, 5)."""
+    match = re.search(r"_within_([0-9.]+)km$", column)
+    try:
+        return float(match.group(1)) if match else float("inf")
+    except ValueError:
+        return float("inf")
+
+
 def ordered_output_columns(frame: pd.DataFrame) -> list[str]:
     """The output contract's column order: identity, PA facts, ecosystems, mercury & risk, then the rest."""
     head = [
@@ -373,8 +383,8 @@ def ordered_output_columns(frame: pd.DataFrame) -> list[str]:
         "in_protected_area", "dist_protected_area_km", "nearest_protected_area", "nearest_protected_area_id",
         "nearest_protected_area_iucn", "nearest_protected_area_designation",
     ]  # fmt: skip
-    head += sorted(c for c in frame.columns if c.startswith("protected_areas_within_"))
-    head += sorted(c for c in frame.columns if c.startswith("protected_area_km2_within_"))
+    head += sorted((c for c in frame.columns if c.startswith("protected_areas_within_")), key=_distance_km)
+    head += sorted((c for c in frame.columns if c.startswith("protected_area_km2_within_")), key=_distance_km)
     head += ["in_rainforest", "dist_rainforest_km", "dist_reef_km", "in_arctic", "dist_arctic_km", "dist_water_km"]
     head += ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "risk_0_100", "risk_class"]
     head += sorted(c for c in frame.columns if c.startswith("contrib_"))
