@@ -24,8 +24,15 @@ from layers.errors import ConfigError, LayerError
 from layers.fetch import fetched_defaults
 from layers.guard import ZipLimits
 from layers.schema import LoadResult
+from layers.site_options import SiteOptions
 
 DEMO_LABEL = "synthetic demo data"
+NO_PROTECTED_AREAS = (
+    "no protected-area layer given: distances to protected areas are unknown (not zero) and add nothing to the "
+    "risk scores. Fix: add a protected-area layer, e.g. a WDPA extract for your countries (CLI: --protected-areas "
+    "PATH; dashboard: 'Upload protected areas…'), downloaded from protectedplanet.net (free for non-commercial "
+    "use, not to be redistributed; docs/data.md, 'Getting the WDPA', explains how)"
+)
 
 Progress = Callable[[str], None]
 
@@ -48,6 +55,9 @@ class LayerSources:
     rasters: tuple[tuple[str, Path], ...] = ()
     sites_crs: str | None = None
     sites_layer: str | None = None
+    sites_options: SiteOptions = field(
+        default_factory=SiteOptions
+    )  # the analyst's column choices and per-file defaults
     include_proposed: bool = False
 
     @property
@@ -66,6 +76,8 @@ class LayerSources:
             countries=settings.countries_path,
             rasters=tuple(sorted((k, Path(v)) for k, v in settings.rasters.items())),
             sites_crs=settings.sites_crs,
+            sites_layer=settings.sites_layer,
+            sites_options=SiteOptions.from_mappings(settings.sites_columns, settings.sites_defaults),
             include_proposed=settings.include_proposed_protected_areas,
         )
 
@@ -85,6 +97,16 @@ class Scenario:
     is_demo: bool
     sources: list[str] = field(default_factory=list)  # citations / provenance, one line each
     warnings: list[str] = field(default_factory=list)
+
+
+def describe_file(path: Path | str) -> str:
+    """A file as a user reads it in a message: its name and size ("wdpa.gpkg, 727 MB"), never its folder."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    except OSError:
+        return p.name
+    return f"{p.name}, {size / 1e6:,.1f} MB" if size >= 1e5 else f"{p.name}, {size / 1e3:,.0f} kB"
 
 
 def zip_limits(settings) -> ZipLimits:
@@ -153,11 +175,13 @@ def load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFra
         "countries": str(sources.countries or "builtin"),
         "source": label,
     }
+    if sources.sites_options:  # no options: the same key as before options existed
+        params["options"] = sources.sites_options.to_dict()
 
     def load() -> LoadResult:
         return sites.load_sites(
             sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries, source=label,
-            zip_limits=zip_limits(settings),
+            zip_limits=zip_limits(settings), options=sources.sites_options,
         )  # fmt: skip
 
     return cached_layer(Path(sources.sites), "sites", params, load, Path(settings.cache_dir))
@@ -193,15 +217,15 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
         sources, is_demo, label = default_sources(settings)
     progress("loading countries")
     countries = countries_mod.load_countries(sources.countries)
-    progress(f"loading sites from {sources.sites}")
+    progress(f"loading sites: {describe_file(sources.sites)}")
     site_result = load_sites_cached(sources, settings, countries, label)
     pa_result = None
     if sources.protected_areas is not None:
-        progress(f"loading protected areas from {sources.protected_areas}")
+        progress(f"loading protected areas: {describe_file(sources.protected_areas)}")
         pa_result = load_protected_areas_cached(sources, settings)
     rainforest = None
     if sources.rainforest is not None:
-        progress(f"loading rainforest from {sources.rainforest}")
+        progress(f"loading rainforest: {describe_file(sources.rainforest)}")
         rainforest = ecosystems.load_rainforest(
             sources.rainforest, threshold_pct=settings.tree_cover_threshold_pct, zip_limits=limits
         )
@@ -234,7 +258,7 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     if pa_result is not None:
         warnings.extend(pa_result.warnings)
     else:
-        warnings.append("no protected-area layer given: protected-area facts are empty and contribute 0 to the risk")
+        warnings.insert(0, NO_PROTECTED_AREAS)
     return Scenario(
         sites=site_result,
         protected_areas=pa_result,
