@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # --- storage ------------------------------------------------------------
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     workspace_dir: Path | None = None  # None: <cache_dir>/workspaces
+    # read-only shared snapshots (<cache_dir>/shares/<token>): refused and deleted after this many days (0: kept)
+    share_retention_days: float = Field(90.0, ge=0.0)
 
     # --- uploads and hostile input -------------------------------------------
     max_upload_mb: float = 200.0  # browser uploads only, checked before decoding (the CLI reads any local file)

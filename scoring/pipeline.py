@@ -18,7 +18,7 @@ from geo.regions import PolarRegion
 from geo.risk import RiskConfig, RiskConfigError, load_risk_config, score_sites
 from layers import countries as countries_mod
 from layers import ecosystems, protected_areas, rasters, sites
-from layers.cache import cached_layer, read_stored_table
+from layers.cache import cached_layer, content_hash, read_stored_table
 from layers.demo import ensure_demo_data
 from layers.errors import ConfigError, LayerError
 from layers.fetch import fetched_defaults
@@ -55,9 +55,9 @@ class LayerSources:
     rasters: tuple[tuple[str, Path], ...] = ()
     sites_crs: str | None = None
     sites_layer: str | None = None
-    sites_options: SiteOptions = field(
-        default_factory=SiteOptions
-    )  # the analyst's column choices and per-file defaults
+    # the analyst's column choices and per-file defaults
+    sites_options: SiteOptions = field(default_factory=SiteOptions)
+    display_names: tuple[tuple[str, str], ...] = ()  # kind -> the name the user gave the file (uploads)
     include_proposed: bool = False
 
     @property
@@ -203,6 +203,58 @@ def load_protected_areas_cached(sources: LayerSources, settings) -> LoadResult:
     )
 
 
+def dataset_label(path: Path | str, cache_dir: Path | None = None, display_name: str | None = None) -> str:
+    """A dataset as users and exports name it: its original file name and sha256 prefix, never its folder.
+
+    ``display_name`` is the name the user gave the file (an upload is stored under the workspace);
+    a raster given as ``netcdf:FILE:VARIABLE`` keeps its variable.
+    """
+    text = str(path)
+    prefix, sep, rest = text.partition(":")
+    variable = ""
+    if sep and prefix.lower() in ("netcdf", "hdf5") and rest:
+        text, _, variable = rest.rpartition(":") if rest.count(":") else (rest, "", "")
+    p = Path(text)
+    name = (display_name or p.name) + (f":{variable}" if variable else "")
+    try:
+        digest = content_hash(p, cache_dir)[:12]
+    except (LayerError, OSError):
+        return name
+    return f"{name} (sha256 {digest})"
+
+
+def _provenance(sources: LayerSources, settings, is_demo: bool, label: str | None) -> list[str]:
+    """One line per layer: what it is and where it came from, by file name and content hash (no server path)."""
+    cache = Path(settings.cache_dir)
+    names = dict(sources.display_names)
+
+    def named(kind: str, path: Path) -> str:
+        return DEMO_LABEL if is_demo else dataset_label(path, cache, names.get(kind))
+
+    lines = [f"sites: {label or DEMO_LABEL}" if is_demo else f"sites: {named('sites', sources.sites)}"]
+    for what, kind, path in (
+        ("protected areas", "protected_areas", sources.protected_areas),
+        ("rainforest", "rainforest", sources.rainforest),
+        ("coral reefs", "reefs", sources.reefs),
+        ("water", "water", sources.water),
+    ):
+        if path is not None:
+            lines.append(f"{what}: {named(kind, path)}")
+    arctic = (
+        f"region north of the Arctic Circle ({settings.arctic_circle_lat:.4f}°N), computed"
+        if sources.arctic is None
+        else dataset_label(sources.arctic, cache)
+    )
+    lines.append(f"arctic: {arctic}")
+    lines.append(
+        "countries: Natural Earth 1:110m admin-0 (public domain)"
+        if sources.countries is None
+        else f"countries: {dataset_label(sources.countries, cache)}"
+    )
+    lines.extend(f"raster {name}: {dataset_label(path, cache)}" for name, path in sources.rasters)
+    return lines
+
+
 def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -> Scenario:
     """Load and validate every layer named in ``sources`` (or the default scenario).
 
@@ -233,27 +285,7 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     water = ecosystems.load_water(sources.water, zip_limits=limits) if sources.water is not None else None
     arctic = ecosystems.load_arctic(sources.arctic, circle_lat=settings.arctic_circle_lat, zip_limits=limits)
     raster_layers = [rasters.open_raster(path, name) for name, path in sources.rasters]
-    provenance = [f"sites: {label or DEMO_LABEL}" if is_demo else f"sites: {sources.sites}"]
-    for what, path in (
-        ("protected areas", sources.protected_areas),
-        ("rainforest", sources.rainforest),
-        ("coral reefs", sources.reefs),
-        ("water", sources.water),
-    ):
-        if path is not None:
-            provenance.append(f"{what}: {DEMO_LABEL}" if is_demo else f"{what}: {path}")
-    arctic_src = (
-        f"region north of the Arctic Circle ({settings.arctic_circle_lat:.4f}°N), computed"
-        if sources.arctic is None
-        else str(sources.arctic)
-    )
-    provenance.append(f"arctic: {arctic_src}")
-    provenance.append(
-        "countries: Natural Earth 1:110m admin-0 (public domain)"
-        if sources.countries is None
-        else f"countries: {sources.countries}"
-    )
-    provenance.extend(f"raster {name}: {path}" for name, path in sources.rasters)
+    provenance = _provenance(sources, settings, is_demo, label)
     warnings = list(site_result.warnings)
     if pa_result is not None:
         warnings.extend(pa_result.warnings)
