@@ -422,9 +422,8 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace, hr
         sites_name if is_sites else pa_name,
         sites_contents if is_sites else pa_contents,
     )
-    dataset = get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
-    status = html.Div([panel_for(workspace, href), html.P(f"{len(dataset.scored):,} sites scored in your workspace.")])
-    return workspace, status, workspace
+    get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
+    return workspace, panel_for(workspace, href), workspace
 
 
 @callback(
