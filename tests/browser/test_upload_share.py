@@ -141,15 +141,15 @@ def test_a_read_only_link_opens_the_same_data_and_view_in_a_fresh_browser(app_ur
     _upload(browser, "upload-protected-areas", parks)
     _wait(browser).until(lambda d: "Protected areas: park.geojson" in _status(d))
     open_app(browser, app_url + "/?pa=inside&site=g1")
-    assert shown_and_total(browser) == (1, 3)
+    _wait(browser).until(lambda d: shown_and_total(d) == (1, 3))  # the server's data first, then the workspace
     browser.find_element(By.ID, "share-make").click()
     link = _wait(browser).until(lambda d: d.find_element(By.ID, "share-link").get_attribute("value"))
     token = urllib.parse.urlsplit(link).path.rsplit("/", 1)[-1]
     assert len(token) == 43 and "pa=inside" in link
     colleague = _fresh_chromium(tmp_path / "colleague-profile")
     try:
-        open_app(colleague, link)
-        assert shown_and_total(colleague) == (1, 3)  # the same sites, the same filter
+        colleague.get(link)  # the page first draws the server's data, then the snapshot's
+        _wait(colleague).until(lambda d: d.find_element(By.ID, "map-count").text == "1 of 3 sites")
         _wait(colleague).until(lambda d: "Alpha" in d.find_element(By.ID, "detail-site").text)
         assert "Shared snapshot (read-only)" in colleague.find_element(By.ID, "app-data-banner").text
         _wait(colleague).until(lambda d: "read-only shared snapshot" in _status(d))
@@ -160,8 +160,9 @@ def test_a_read_only_link_opens_the_same_data_and_view_in_a_fresh_browser(app_ur
         open_app(browser, app_url)
         _upload(browser, "upload-sites", other)
         _wait(browser).until(lambda d: shown_and_total(d) == (1, 1))
-        open_app(colleague, link)
-        assert shown_and_total(colleague) == (1, 3)
+        colleague.get(link)
+        _wait(colleague).until(lambda d: d.find_element(By.ID, "map-count").text == "1 of 3 sites")
+        _wait(colleague).until(lambda d: "Shared snapshot" in d.find_element(By.ID, "app-data-banner").text)
         # revoked by its owner: the link opens nothing any more
         _wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".share-list button"))
         browser.find_element(By.CSS_SELECTOR, ".share-list button").click()
