@@ -46,7 +46,8 @@ def show_error(err: Exception) -> None:
     Server folders (cache, workspaces, temporary files) are cut from the message: a file is named, not
     where the server keeps it, and no workspace id reaches the page.
     """
-    outcome = describe_error(err, private_dirs=private_dirs(current_settings()))
+    dirs = private_dirs(current_settings()) if flask.has_app_context() else []
+    outcome = describe_error(err, private_dirs=dirs)
     if not outcome.expected:
         log.error("dashboard callback failed", exc_info=err)
     dash.set_props(ids.ALERT, {"children": outcome.message})

@@ -137,7 +137,7 @@ def _share_list(owned: Sequence[Mapping[str, str]], origin: str) -> html.Div | N
     items = [
         html.Li(
             [
-                html.Code(f"{origin}s/{s['token'][:8]}…", title="the full link was shown when you made it"),
+                html.Code(f"{origin}s/{s['token']}{s.get('view', '')}", className="share-url"),
                 f" made {s.get('created_utc', '')} ",
                 html.Button(
                     "Revoke",

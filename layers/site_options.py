@@ -21,7 +21,7 @@ ROLE_LABELS: dict[str, str] = {
     "name": "site name",
     "commodity": "commodity (mineral)",
     "workers": "number of workers",
-    "gold_kg_per_yr": "gold production (kg per year)",
+    "gold_kg_per_yr": "gold production (kg per year, or the unit its name states)",
     "mercury_use": "mercury use (yes / no)",
     "processing": "processing method",
     "observed_date": "observation date",

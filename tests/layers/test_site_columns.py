@@ -205,3 +205,13 @@ def test_sites_given_as_protected_areas_say_so_with_the_fix(shared_data: Path) -
     assert any("looks like mining sites" in w and "--sites" in w for w in r.warnings), r.warnings[:3]
     ok = load_protected_areas(shared_data / "amazon_mining_watch" / "protected_areas_impacts.geojson")
     assert not any("looks like mining sites" in w for w in ok.warnings)
+
+
+def test_a_chosen_production_column_keeps_the_unit_its_name_states(tmp_path: Path) -> None:
+    text = "name,lat,lon,production,prod_or_g_an\nA,-3.0,28.0,12,5000\n"
+    path = _write(tmp_path, "s.csv", text)
+    assert load_sites(path).data.loc[0, "gold_kg_per_yr"] == 5.0  # detected: grams a year
+    plain = load_sites(path, options=SiteOptions.from_mappings({"gold_kg_per_yr": "production"}))
+    assert plain.data.loc[0, "gold_kg_per_yr"] == 12.0  # no unit in the name: kg a year
+    grams = load_sites(path, options=SiteOptions.from_mappings({"gold_kg_per_yr": "prod_or_g_an"}))
+    assert grams.data.loc[0, "gold_kg_per_yr"] == 5.0
