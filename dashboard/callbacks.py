@@ -16,7 +16,7 @@ import dash
 from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import ids
+from dashboard import ids, shares
 from dashboard.context import basemap_url, current_settings
 from dashboard.data import get_dataset_for, get_scored, weight_defaults
 from dashboard.exports import export_download
@@ -32,7 +32,6 @@ from dashboard.views import (
     country_options,
     drop_absent,
     filter_view,
-    plural,
     render_state,
     selection_note,
     selection_polygon,
@@ -44,6 +43,7 @@ from dashboard.views import (
     view_from_relayout,
 )
 from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
+from dashboard.workspace_callbacks import panel_for
 from layers.errors import LayerError
 from settings import Settings
 
@@ -436,33 +436,32 @@ def export_view(*args):
 @callback(
     Output(ids.WORKSPACE, "data"),
     Output(ids.UPLOAD_STATUS, "children"),
+    Output(ids.OWN_WORKSPACE, "data"),
     Input(ids.UPLOAD_SITES, "contents"),
     Input(ids.UPLOAD_PA, "contents"),
     State(ids.UPLOAD_SITES, "filename"),
     State(ids.UPLOAD_PA, "filename"),
     State(ids.WORKSPACE, "data"),
+    State(ids.URL, "href"),
     prevent_initial_call=True,
 )
-def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
+def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace, href=None):
     settings = current_settings()
     is_sites = ctx.triggered_id == ids.UPLOAD_SITES
+    if shares.token_of(workspace) is not None:
+        raise LayerError(
+            None, "this page shows a read-only shared snapshot", "open the dashboard's home page to upload"
+        )
     workspace = workspace or new_workspace_id()
-    report = save_upload(
+    save_upload(
         settings,
         workspace,
         "sites" if is_sites else "protected_areas",
         sites_name if is_sites else pa_name,
         sites_contents if is_sites else pa_contents,
     )
-    dataset = get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
-    reasons = [html.Li(f"{reason}: {n:,}") for reason, n in list(report.reasons.items())[:8]]
-    return workspace, html.Div(
-        [
-            html.P(report.summary(), className="upload-summary"),
-            html.Ul(reasons) if reasons else None,
-            html.P(f"{plural(len(dataset.scored), 'site')} scored in your workspace."),
-        ]
-    )
+    get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
+    return workspace, panel_for(workspace, href), workspace
 
 
 @callback(
@@ -505,14 +504,17 @@ def download_rejected(_n, workspace):
 @callback(
     Output(ids.WORKSPACE, "data", allow_duplicate=True),
     Output(ids.UPLOAD_STATUS, "children", allow_duplicate=True),
+    Output(ids.OWN_WORKSPACE, "data", allow_duplicate=True),
     Input(ids.WORKSPACE_RESET, "n_clicks"),
     State(ids.WORKSPACE, "data"),
     prevent_initial_call=True,
 )
 def reset_workspace(_n, workspace):
+    if shares.token_of(workspace) is not None:
+        raise LayerError(None, "this page shows a read-only shared snapshot", "open the dashboard's home page")
     if workspace:
         clear_workspace(current_settings(), workspace)
-    return None, "Back to the server's data."
+    return None, "Back to the server's data.", ""
 
 
 @callback(

@@ -7,7 +7,7 @@ import json
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard import ids
+from dashboard import ids, shares
 from dashboard.data import Dataset
 from dashboard.figures import (
     CHART_NAMES,
@@ -19,6 +19,7 @@ from dashboard.figures import (
     make_waterfall_figure,
 )
 from dashboard.state import DECAY_KEYS, MERCURY_USE, WEIGHT_KEYS, default_state
+from dashboard.upload_panel import data_notices, share_controls
 from dashboard.views import (
     NUMERIC_TABLE_COLUMNS,
     TABLE_COLUMNS,
@@ -60,14 +61,20 @@ def dom_id(component_id: str | dict) -> str:
 
 
 def banner(dataset: Dataset) -> html.Div:
-    """The data banner: a loud notice for the demo data, the sources otherwise."""
+    """The data banner: a loud notice for the demo data, the sources otherwise; no protected-area layer is said."""
+    notices = data_notices(dataset.protected_areas is not None, shares.token_of(dataset.workspace_id) is not None)
     if dataset.is_demo:
         return html.Div(
-            "Synthetic demo data: generated sites and protected areas, not real observations.",
-            className="banner-demo",
+            [
+                html.Div(
+                    "Synthetic demo data: generated sites and protected areas, not real observations.",
+                    className="banner-demo",
+                ),
+                *notices,
+            ]
         )
     extra = f" · {plural(dataset.n_rejected, 'row')} rejected on load" if dataset.n_rejected else ""
-    return html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")
+    return html.Div([*notices, html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")])
 
 
 def _labelled(label: str, control, control_id: str, hint: str | None = None) -> html.Div:
@@ -347,6 +354,7 @@ def _exports(settings) -> html.Section:
                 ],
                 className="hint",
             ),
+            share_controls(),
         ],
         className="panel",
         **{"aria-label": "Exports"},
@@ -390,6 +398,7 @@ def _upload(settings) -> html.Section:
             dcc.Download(id=ids.DOWNLOAD_REJECTED),
         ],
         className="panel",
+        id=ids.UPLOAD_SECTION,
         **{"aria-label": "Upload your data"},
     )
 
@@ -516,7 +525,9 @@ def make_layout(
             dcc.Store(id=ids.STATE, data=initial.get("state")),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
             # callback on page load, so the first visit keeps the page as drawn; a stored workspace id fires
-            dcc.Store(id=ids.WORKSPACE, storage_type="local", data=""),
+            dcc.Store(id=ids.OWN_WORKSPACE, storage_type="local", data=""),
+            # the data in view (the own workspace, or share:<token> on /s/<token>): set from the two above
+            dcc.Store(id=ids.WORKSPACE, data=""),
             dcc.Store(id=ids.SELECTED_SITE),
             dcc.Store(id=ids.SELECTED_LONLAT),
             dcc.Store(id=ids.MAP_VIEW),

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,9 +34,17 @@ LICENCE_NOTES = (
 )
 
 
+# a plain number written as text (a CSV's pass-through column): "-1.696243", "+3.5", "-3,45", "-1e-5"
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
 def neutralise_formula_text(value: object) -> object:
-    """Prefix a text cell that starts like a formula with an apostrophe; leave everything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix a text cell that starts like a formula with an apostrophe; leave everything else as is.
+
+    A plain number written as text ("-1.696243") is a number to a spreadsheet, never a formula:
+    it is left alone, so a negative latitude passed through from a CSV stays a number.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
