@@ -21,6 +21,7 @@ import pandas as pd
 from dashboard.briefing import make_briefing_html
 from dashboard.data import Dataset, risk_config
 from dashboard.figures import CHART_NAMES, CHART_TITLES, make_chart_figure, make_static_map_figure
+from dashboard.risk_text import with_explanations
 from dashboard.views import ROW, countries_bounds, filter_view, filters_summary
 from geo.risk import RiskConfig
 from scoring.pipeline import ordered_output_columns
@@ -98,7 +99,8 @@ def export_download(
     blocks or questions the second).
     """
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    view = filter_view(scored, state).drop(columns=[ROW], errors="ignore")
+    # the dashboard re-scores without the explanation sentence: every exported row gets it here
+    view = with_explanations(filter_view(scored, state).drop(columns=[ROW], errors="ignore"), config)
     filters = filters_summary(state)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     if kind in ("csv", "xlsx", "geojson", "gpkg"):

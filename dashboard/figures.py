@@ -36,6 +36,7 @@ from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names
     simplified_geojson,
     tolerance_for_zoom,
 )
+from dashboard.labels import FACTOR_LABELS
 from dashboard.state import RISK_CLASSES
 from dashboard.views import (
     BUFFER_MARKS_KM,
@@ -462,7 +463,7 @@ def make_chart_figure(
 def make_waterfall_figure(record: Mapping[str, Any]) -> go.Figure:
     """The site's risk score as a waterfall of its ``contrib_*`` points, ending at risk_0_100."""
     parts = contributions(record)
-    names = [p[0].replace("_", " ") for p in parts]
+    names = [FACTOR_LABELS.get(p[0], p[0].replace("_", " ")) for p in parts]
     values = [round(p[1], 2) for p in parts]
     total = record.get("risk_0_100")
     fig = go.Figure(
