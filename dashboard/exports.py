@@ -25,7 +25,7 @@ from dashboard.risk_text import with_explanations
 from dashboard.views import ROW, countries_bounds, filter_view, filters_summary
 from geo.risk import RiskConfig
 from scoring.pipeline import ordered_output_columns
-from scoring.writers import LICENCE_NOTES, about_text, write_table
+from scoring.writers import LICENCE_NOTES, MODEL_REFERENCES, about_text, write_table
 from settings import Settings
 
 TABLE_MEDIA = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -131,7 +131,8 @@ def export_download(
         page = make_briefing_html(
             view, n_total=len(scored), map_figure=fig_map, charts=charts, filters=filters,
             config_toml=config.to_toml(), method_version=config.version, sources=dataset.sources,
-            licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url,
+            licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url, fingerprint=config.fingerprint,
+            references=MODEL_REFERENCES, weights=config.weights,
         )  # fmt: skip
         return f"asm-risk-briefing-{stamp}.html", page.encode("utf-8")
     raise ValueError(f"unknown export {kind!r}")
