@@ -26,9 +26,10 @@ from dashboard.risk_text import (
     with_explanations,
 )
 from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
+from dashboard.totals import grouped_mercury_totals
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
-from geo.summary import summarise_by
+from geo.summary import config_of
 from scoring.pipeline import ordered_output_columns
 
 CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", "mercury_use", "processing")
@@ -393,20 +394,18 @@ def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig 
     """Mercury estimate (kg/yr) by country: hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites and
     n_hg_unknown_size (mercury-using sites of unknown size: not in the totals).
 
-    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.summary.summarise_by``) under
-    ``config``, the configuration the view was scored with (default: the one stored in ``view.attrs``).
+    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.uncertainty.mercury_totals``, as
+    ``geo.summary.summarise_by`` gives them) under ``config``, the configuration the view was scored with
+    (default: the one stored in ``view.attrs``); remembered across weight changes (``dashboard.totals``).
     """
     cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
     empty = pd.DataFrame(columns=[*cols, "n_sites", "n_hg_unknown_size"])
-    if view.empty or any(c not in view.columns for c in cols):
+    if view.empty or any(c not in view.columns for c in cols) or "country_iso3" not in view.columns:
         return empty
-    summary = summarise_by(view, "country_iso3", config=config)  # the same aggregation as every other summary
-    if any(c not in summary.columns for c in cols):  # no risk configuration to draw the totals from
+    config = config if config is not None else config_of(view)
+    if config is None:  # no risk configuration to draw the totals from
         return empty
-    if "country_iso3" in summary.columns:
-        summary = summary.set_index("country_iso3")
-    if "n_hg_unknown_size" not in summary.columns:
-        summary["n_hg_unknown_size"] = 0
+    summary = grouped_mercury_totals(view, config, "country_iso3").set_index("country_iso3")
     out = summary[[*cols, "n_sites", "n_hg_unknown_size"]]
     return out.sort_values(["hg_kg_per_yr", "n_hg_unknown_size"], ascending=False).head(top)
 
