@@ -46,10 +46,16 @@ WEIGHT_HELP = MappingProxyType(
 )
 
 #: what the decay distances of a receptor mean (shown under its range slider)
+_DECAY_FROM = {
+    "protected_area": "Distance to each protected area within reach",
+    "rainforest": "Distance to the rainforest",
+    "reef": "Distance to the nearest coral reef",
+    "arctic": "Distance to the Arctic",
+    "water": "Distance to the nearest river or lake",
+}
 DECAY_HELP = MappingProxyType(
     {
-        key: f"{FACTOR_LABELS[key]} count fully inside (0 km), half at the near distance, and not at all "
-        "beyond the outer one."
+        key: f"{_DECAY_FROM[key]}: full effect at 0 km (inside), half at the near distance, none beyond the outer one."
         for key in DECAY_KEYS
     }
 )

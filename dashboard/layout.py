@@ -442,12 +442,12 @@ def _shown_text(field: str, fallback: str = "params.value") -> dict:
     return {"function": f"params.data && params.data.{field} != null ? params.data.{field} : {fallback}"}
 
 
-# cells that show more than their value: (display-text field, header); the column stays the number
+# cells that show more than their value: (display-text field, header, width px); the column stays the number
 _BAND_CELLS = {
-    "risk_0_100": ("risk_text", "risk_0_100 (90% range)"),
-    "hg_kg_per_yr": ("hg_text", "hg_kg_per_yr (90% range)"),
-    "p_high_or_above": ("p_high_text", "p_high_or_above"),
-    "score_complete": ("complete_text", "score_complete"),
+    "risk_0_100": ("risk_text", "risk_0_100 (90% range)", 240),
+    "hg_kg_per_yr": ("hg_text", "hg_kg_per_yr (90% range)", 250),
+    "p_high_or_above": ("p_high_text", "p_high_or_above", 180),
+    "score_complete": ("complete_text", "score_complete", 180),
 }
 _PARTIAL = {"score-partial": "params.data && params.data.score_complete === false"}
 
@@ -467,7 +467,8 @@ def make_grid() -> dag.AgGrid:
         if col.startswith("hg_kg_per_yr"):  # a missing mercury estimate is unknown, not 0 (nor a blank)
             cdef["valueFormatter"] = {"function": "params.data && params.value == null ? 'unknown' : params.value"}
         if col in _BAND_CELLS:
-            text_field, cdef["headerName"] = _BAND_CELLS[col]
+            text_field, cdef["headerName"], cdef["width"] = _BAND_CELLS[col]
+            cdef["headerTooltip"] = cdef["headerName"]
             cdef["valueFormatter"] = _shown_text(
                 text_field, cdef.get("valueFormatter", {}).get("function", "params.value")
             )
@@ -476,7 +477,7 @@ def make_grid() -> dag.AgGrid:
         if col in HIDDEN_TABLE_COLUMNS:
             cdef["hide"] = True
         if col == "risk_class":
-            cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"x == '{c}'" for c in RISK_ORDER}
+            cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"params.value == '{c}'" for c in RISK_ORDER}
         column_defs.append(cdef)
     return dag.AgGrid(
         id=ids.TABLE,

@@ -51,6 +51,10 @@ def test_a_site_opened_from_the_table_shows_its_band_and_the_receptors_assessed(
     p_high = _cells(browser, "p_high_or_above")
     assert p_high and all(PERCENT.match(t) for t in p_high if t), p_high[:5]
     assert set(_cells(browser, "score_complete")) <= {"yes", ""}
+    first_class = browser.find_element(
+        By.CSS_SELECTOR, "#table-risk .ag-center-cols-container .ag-row[row-index='0'] [col-id='risk_class']"
+    )
+    assert f"risk-{first_class.text.replace(' ', '-')}" in first_class.get_attribute("class")  # class colour
     detail = _open_first_row(browser)
     assert re.search(r"\d+\.\d/100", detail)
     assert "90% range" in detail or "no range" in detail
