@@ -18,11 +18,13 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import ids, shares
 from dashboard.context import basemap_url, current_settings
-from dashboard.data import get_dataset_for, get_scored, weight_defaults
+from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
+from dashboard.detail import make_detail
 from dashboard.exports import export_download
 from dashboard.figures import CHART_NAMES
-from dashboard.layout import banner, make_detail, make_grid
+from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
+from dashboard.risk_text import not_assessed_summary
 from dashboard.state import decode_state, default_state, encode_state
 from dashboard.uploads import save_upload
 from dashboard.views import (
@@ -35,8 +37,8 @@ from dashboard.views import (
     render_state,
     selection_note,
     selection_polygon,
+    site_detail_record,
     site_id_at,
-    site_record,
     state_from_controls,
     table_page,
     typed_weight,
@@ -315,8 +317,9 @@ def search_table(_text):
     prevent_initial_call=True,
 )
 def table_block(request, state, workspace, search):
-    _settings, _dataset, scored, state = _context(state, workspace)
-    return table_page(filter_view(scored, state), request, search)
+    settings, _dataset, scored, state = _context(state, workspace)
+    config = risk_config(settings, state.get("weights"), state.get("decay"))
+    return table_page(filter_view(scored, state), request, search, config)
 
 
 # --- site selection and detail ------------------------------------------------------------------------------
@@ -347,8 +350,9 @@ def select_site(map_click, cell, state, workspace):
     prevent_initial_call=True,
 )
 def show_site(site_id, state, workspace):
-    _settings, dataset, scored, state = _context(state, workspace)
-    record = site_record(scored, site_id)
+    settings, dataset, scored, state = _context(state, workspace)
+    config = risk_config(settings, state.get("weights"), state.get("decay"))
+    record = site_detail_record(scored, site_id, config)
     if record is None:
         msg = (
             "Click a site on the map or a row in the table."
@@ -356,7 +360,21 @@ def show_site(site_id, state, workspace):
             else f"Site {site_id} is not in these data."
         )
         return html.P(msg, className="hint"), None
-    return make_detail(record, dataset), [record["lon"], record["lat"]]
+    return make_detail(record, dataset, config), [record["lon"], record["lat"]]
+
+
+@callback(
+    Output(ids.WEIGHTS_NOT_ASSESSED, "children"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,  # the page is drawn with the server's data and default weights
+)
+def update_not_assessed(state, workspace):
+    """The weights panel's receptors not assessed, for the data in view and the weights in use (0: left out)."""
+    settings = current_settings()
+    dataset = get_dataset_for(settings, workspace)  # which receptors were assessed does not depend on the weights
+    weights = risk_config(settings, (state or {}).get("weights"), (state or {}).get("decay")).weights
+    return not_assessed_note(not_assessed_summary(dataset.scored, weights), len(dataset.scored))
 
 
 # The selected-site ring is the map's last trace: moved in the browser, so the map is not rebuilt.

@@ -175,7 +175,16 @@ def _scored(settings_json: str, workspace_id: str | None, version: str | None, k
     decay = {k: (a, b) for k, a, b in key[1]}
     if not weights and not decay:
         return prepare_scored(dataset.scored)
-    return prepare_scored(score_facts(dataset.facts, risk_config(settings, weights, decay)))
+    return rescore(dataset.facts, risk_config(settings, weights, decay))
+
+
+def rescore(facts: gpd.GeoDataFrame, config: RiskConfig) -> pd.DataFrame:
+    """The facts scored with a session's weights and prepared for filtering: what a weight change costs.
+
+    Without the explanation sentence (the bulk of a re-score on 100k sites): the table block, the
+    site detail and the exports write it for the rows they show (``dashboard.risk_text.with_explanations``).
+    """
+    return prepare_scored(score_facts(facts, config, explain=False))
 
 
 @lru_cache(maxsize=32)

@@ -62,6 +62,7 @@ WEIGHT_BOX = "weights-box"  # pattern-matching type: the typed value of a weight
 WEIGHT_ERROR = "weights-error"  # pattern-matching type: why a typed weight was refused
 DECAY = "weights-decay"  # pattern-matching type: {"type": DECAY, "key": receptor}
 WEIGHTS_RESET = "weights-reset"
+WEIGHTS_NOT_ASSESSED = "weights-not-assessed"  # which receptors these data do not assess
 
 # exports
 EXPORT_CSV = "export-csv"

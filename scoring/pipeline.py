@@ -377,9 +377,13 @@ class ScoringResult:
     elapsed_s: float
 
 
-def score_facts(facts: gpd.GeoDataFrame, config: RiskConfig) -> gpd.GeoDataFrame:
-    """Facts + risk columns (cheap; safe to call on every weight change)."""
-    scored = score_sites(facts, config)
+def score_facts(facts: gpd.GeoDataFrame, config: RiskConfig, *, explain: bool = True) -> gpd.GeoDataFrame:
+    """Facts + risk columns (cheap; safe to call on every weight change).
+
+    ``explain=False`` leaves ``risk_explanation`` empty (``geo.risk.risk_explanations`` writes it later
+    for the rows shown): the sentence is most of a re-score's time on a large frame.
+    """
+    scored = score_sites(facts, config, explain=explain)
     if not isinstance(scored, gpd.GeoDataFrame):
         scored = gpd.GeoDataFrame(scored, geometry="geometry", crs=facts.crs)
     return scored

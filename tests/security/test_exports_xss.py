@@ -16,9 +16,10 @@ import pytest
 from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard.briefing import make_briefing_html
 from dashboard.data import Dataset
+from dashboard.detail import make_detail
 from dashboard.exports import export_download
 from dashboard.figures import make_map_figure, make_static_map_figure, site_customdata
-from dashboard.layout import make_detail, make_grid
+from dashboard.layout import make_grid
 from dashboard.render import embed_page
 from dashboard.state import decode_state, default_state
 from dashboard.views import prepare_scored, render_state, site_record
