@@ -21,13 +21,11 @@ import types
 import numpy as np
 from numba import njit, prange
 
+from geo.crs import angle_between, unit_vector
 
-@njit(cache=True)
-def _angle(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> float:
-    cx = ay * bz - az * by
-    cy = az * bx - ax * bz
-    cz = ax * by - ay * bx
-    return math.atan2(math.sqrt(cx * cx + cy * cy + cz * cz), ax * bx + ay * by + az * bz)
+# the unit-vector formulas of geo.crs, compiled
+_angle = njit(cache=True)(angle_between)
+_unit_vector = njit(cache=True)(unit_vector)
 
 
 @njit(cache=True)
@@ -418,14 +416,8 @@ def nvectors(lon_deg: np.ndarray, lat_deg: np.ndarray) -> tuple[np.ndarray, np.n
     x = np.empty(n)
     y = np.empty(n)
     z = np.empty(n)
-    d2r = math.pi / 180.0
     for i in range(n):
-        lo = lon_deg[i] * d2r
-        la = lat_deg[i] * d2r
-        cl = math.cos(la)
-        x[i] = cl * math.cos(lo)
-        y[i] = cl * math.sin(lo)
-        z[i] = math.sin(la)
+        x[i], y[i], z[i] = _unit_vector(lon_deg[i], lat_deg[i])
     return x, y, z
 
 
@@ -466,14 +458,8 @@ def flatten_vertices(
     vz = np.empty(nv)
     brk = np.zeros(nv, dtype=np.bool_)
     sign = np.zeros(nv, dtype=np.int8)
-    d2r = math.pi / 180.0
     for i in range(nv):
-        lo = coords[i, 0] * d2r
-        la = coords[i, 1] * d2r
-        cl = math.cos(la)
-        vx[i] = cl * math.cos(lo)
-        vy[i] = cl * math.sin(lo)
-        vz[i] = math.sin(la)
+        vx[i], vy[i], vz[i] = _unit_vector(coords[i, 0], coords[i, 1])
     for e in range(elem_start.shape[0] - 1):
         a = elem_start[e]
         b = elem_start[e + 1]
@@ -1114,7 +1100,6 @@ def _wkb_walk(
     if multi:
         nparts = _u32(data, p)
         p += 4
-    d2r = math.pi / 180.0
     v0 = v
     xmin = np.inf
     ymin = np.inf
@@ -1159,12 +1144,7 @@ def _wkb_walk(
                         area2 += px * (lat - y0) - (lon - x0) * py
                     px = lon - x0
                     py = lat - y0
-                    lo = lon * d2r
-                    la = lat * d2r
-                    cl = math.cos(la)
-                    vx[v + k] = cl * math.cos(lo)
-                    vy[v + k] = cl * math.sin(lo)
-                    vz[v + k] = math.sin(la)
+                    vx[v + k], vy[v + k], vz[v + k] = _unit_vector(lon, lat)
                     brk[v + k] = False
                     ring_sign[v + k] = sgn
                 brk[v + n - 1] = True

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geo.crs import GEOD
+from geo.crs import GEOD, unit_vectors
 from geo.curves import hilbert_keys, spatial_order
 from geo.proximity import PreparedTargets, lonlat_envelopes, prepare_targets
 
@@ -115,11 +115,6 @@ def first_vertices(geoms: np.ndarray | Sequence[shapely.Geometry]) -> tuple[np.n
     x = shapely.get_x(part)
     y = shapely.get_y(part)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-
-
-def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    lo, la = np.radians(lon), np.radians(lat)
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
 def _sampled_vertices(geoms: np.ndarray, per_target: int) -> np.ndarray:
@@ -216,10 +211,10 @@ def upper_bound_from_vertices(
     idx = np.flatnonzero(np.isfinite(slon) & np.isfinite(slat))
     if len(tv) == 0 or len(idx) == 0:
         return out
-    tree = cKDTree(_unit_vectors(tv[:, 0], tv[:, 1]))
+    tree = cKDTree(unit_vectors(tv[:, 0], tv[:, 1]))
     for c0 in range(0, len(idx), chunk):
         sel = idx[c0 : c0 + chunk]
-        _, nearest = tree.query(_unit_vectors(slon[sel], slat[sel]))
+        _, nearest = tree.query(unit_vectors(slon[sel], slat[sel]))
         _, _, dist_m = GEOD.inv(slon[sel], slat[sel], tv[nearest, 0], tv[nearest, 1])
         out[sel] = np.asarray(dist_m, dtype=np.float64) / 1000.0 * _UB_REL + _UB_ABS_KM
     return out

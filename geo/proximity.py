@@ -67,7 +67,7 @@ import pyarrow as pa
 import shapely
 
 from geo import _kernels
-from geo.crs import GEOD
+from geo.crs import GEOD, R_MAX_KM, R_MIN_KM, WGS84_A_KM, WGS84_E2, lonlat_of_unit_vectors
 from geo.curves import spatial_order
 
 __all__ = [
@@ -83,10 +83,6 @@ __all__ = [
     "prepare_targets_wkb",
 ]
 
-WGS84_A_KM = 6378.137
-WGS84_E2 = 0.0066943799901413165
-R_MIN_KM = WGS84_A_KM * (1.0 - WGS84_E2)  # smallest radius of curvature (meridian at the equator)
-R_MAX_KM = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2)  # largest radius of curvature (at the poles)
 _LAT_DEG_KM = 110.5  # < 110.574 km, the shortest meridional degree
 _LON_DEG_KM = 111.3  # < a·π/180 = 111.319 km, a degree of longitude at the equator
 _BLOCK = 16  # vertices per bounding cap
@@ -164,11 +160,6 @@ class _Flat:
             self.crad,
             self.tgt_blk,
         )
-
-
-def _lonlat(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    return np.degrees(np.arctan2(y, x)), np.degrees(np.arctan2(z, np.hypot(x, y)))
 
 
 def _as_geom_array(geoms: object) -> np.ndarray:
@@ -683,7 +674,7 @@ def _exact_km(
         out[approx] = 0.5 * (lo[approx] + hi[approx])
         ok &= need
     if ok.any():
-        lon2, lat2 = _lonlat(close[ok])
+        lon2, lat2 = lonlat_of_unit_vectors(close[ok])
         _, _, dist_m = GEOD.inv(sites.slon[sub[ok]], sites.slat[sub[ok]], lon2, lat2)
         out[ok] = np.asarray(dist_m) / 1000.0
     return out, fs
