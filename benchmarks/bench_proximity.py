@@ -169,8 +169,8 @@ def _warm() -> None:
     import pyarrow as pa_
     import shapely
 
-    import geo.proximity
-    from geo.proximity import compute_protected_area_proximity
+    from geo._kernels import twins
+    from geo.proximity import compute_protected_area_proximity, compute_protected_area_proximity_arrow
 
     pa = gpd.GeoDataFrame(  # two overlapping PAs: the union-area kernels are compiled too
         {"pa_id": ["a", "b"], "name": ["a", "b"], "designation": ["x", "x"], "iucn_cat": ["II", "II"]},
@@ -178,11 +178,11 @@ def _warm() -> None:
         crs="EPSG:4326",
     )
     sites = gpd.GeoSeries([shapely.Point(0.15, 0.05)], crs="EPSG:4326")
-    default = geo.proximity._PARALLEL_MIN
+    default = twins.PARALLEL_MIN
     for parallel_min in (0, default):  # build (and cache on disk) the parallel and the serial kernels
-        geo.proximity._PARALLEL_MIN = parallel_min
+        twins.PARALLEL_MIN = parallel_min
         compute_protected_area_proximity(sites, pa)
-        geo.proximity.compute_protected_area_proximity_arrow(sites, pa_.table(pa.to_arrow(geometry_encoding="WKB")))
+        compute_protected_area_proximity_arrow(sites, pa_.table(pa.to_arrow(geometry_encoding="WKB")))
 
 
 def child(engine: str, sites_path: Path, pa_path: Path, out_path: Path) -> None:

@@ -66,8 +66,13 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from geo import _kernels
-from geo.crs import GEOD, R_MAX_KM, R_MIN_KM, WGS84_A_KM, WGS84_E2, lonlat_of_unit_vectors
+from geo._kernels import closest as kclosest
+from geo._kernels import disc as kdisc
+from geo._kernels import flat as kflat
+from geo._kernels import union as kunion
+from geo._kernels import wkb as kwkb
+from geo._kernels.flat import Flat, Vertices
+from geo.crs import GEOD, R_MAX_KM, R_MIN_KM, WGS84_A_KM, WGS84_E2, lonlat_of_unit_vectors  # noqa: F401
 from geo.curves import spatial_order
 
 __all__ = [
@@ -90,7 +95,6 @@ _SITE_SPACING_DEG = 0.0004  # densification of line/polygon sites: <= 44.5 m, so
 #: the PA attribute columns the PA proximity functions read (``layers.schema.PA_COLUMNS`` names)
 PA_ATTRIBUTE_COLUMNS = ("pa_id", "name", "designation", "iucn_cat")
 _PA_REQUIRED = PA_ATTRIBUTE_COLUMNS
-_PARALLEL_MIN = 100_000  # pairs: below this the serial kernels are used (they compile much faster)
 _SITE_BATCH = 50_000  # sites per batch of the PA facts: bounds the candidate-pair arrays (~20 per site)
 
 
@@ -127,39 +131,7 @@ class PreparedTargets:
         return shapely.from_wkb(_take_wkb(self.wkb, np.asarray(idx, dtype=np.int64)))
 
 
-@dataclass(frozen=True)
-class _Flat:
-    """Targets as flat arrays for ``geo._kernels`` (see its module docstring)."""
-
-    vx: np.ndarray
-    vy: np.ndarray
-    vz: np.ndarray
-    brk: np.ndarray
-    ring_sign: np.ndarray
-    orient: np.ndarray
-    blk_v0: np.ndarray
-    blk_v1: np.ndarray
-    cx: np.ndarray
-    cy: np.ndarray
-    cz: np.ndarray
-    crad: np.ndarray
-    tgt_blk: np.ndarray
-    seam: np.ndarray  # bool per vertex: edge k -> k+1 is on the ±180° seam of a split target
-
-    def kernel_args(self) -> tuple[np.ndarray, ...]:
-        return (
-            self.vx,
-            self.vy,
-            self.vz,
-            self.brk,
-            self.blk_v0,
-            self.blk_v1,
-            self.cx,
-            self.cy,
-            self.cz,
-            self.crad,
-            self.tgt_blk,
-        )
+_Flat = Flat  # the targets' flat arrays (see geo._kernels.flat)
 
 
 def _as_geom_array(geoms: object) -> np.ndarray:
@@ -237,8 +209,7 @@ def _blocks(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray) -
     blk_v0 = (tgt_v[blk_t] + (np.arange(tgt_blk[-1]) - tgt_blk[blk_t]) * _BLOCK).astype(np.int64)
     blk_v1 = np.minimum(blk_v0 + _BLOCK, tgt_v[blk_t + 1]).astype(np.int64)
     blk_vlast = np.minimum(blk_v1, tgt_v[blk_t + 1] - 1).astype(np.int64)
-    caps = _kernels.block_caps_parallel if len(blk_v0) >= _PARALLEL_MIN // 10 else _kernels.block_caps
-    cx, cy, cz, crad = caps(vx, vy, vz, blk_v0, blk_vlast)
+    cx, cy, cz, crad = kflat.block_caps.for_work(len(blk_v0))(vx, vy, vz, blk_v0, blk_vlast)
     return blk_v0, blk_v1, cx, cy, cz, crad, tgt_blk
 
 
@@ -271,13 +242,12 @@ def _fill_wkb(
     bounds: np.ndarray,
 ) -> None:
     """Decode geometries ``buf[starts[g]:ends[g]]`` into ``arrays`` at ``tgt_v[g]:tgt_v[g + 1]``."""
-    fill = _kernels.wkb_fill_parallel if tgt_v[-1] - tgt_v[0] >= 10 * _PARALLEL_MIN else _kernels.wkb_fill
-    if fill(buf, _f8_view(buf), starts, ends, tgt_v, *arrays, bounds):
+    if kwkb.wkb_fill.for_work(int(tgt_v[-1] - tgt_v[0]))(buf, _f8_view(buf), starts, ends, tgt_v, arrays, bounds):
         raise _Unsupported("vertex counts disagree")
 
 
-def _alloc_vertices(nv: int) -> tuple[np.ndarray, ...]:
-    return (
+def _alloc_vertices(nv: int) -> Vertices:
+    return Vertices(
         np.empty(nv),
         np.empty(nv),
         np.empty(nv),
@@ -321,10 +291,10 @@ def _seams(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray, br
 def _flatten_geos(geoms: np.ndarray) -> _Flat:
     """GEOS fallback of :func:`_flatten` (any geometry type, incl. collections)."""
     tgt_v, elem_start, sign, coords = _flatten_mixed(geoms, shapely.get_type_id(geoms))
-    vx, vy, vz, brk, ring_sign = _kernels.flatten_vertices(coords, elem_start, sign)
-    orient = _kernels.ring_orientation(coords, elem_start, sign)
+    vx, vy, vz, brk, ring_sign = kflat.flatten_vertices(coords, elem_start, sign)
+    orient = kflat.ring_orientation(coords, elem_start, sign)
     del coords
-    return _flat_from_vertices(tgt_v, (vx, vy, vz, brk, ring_sign, orient))
+    return _flat_from_vertices(tgt_v, Vertices(vx, vy, vz, brk, ring_sign, orient))
 
 
 def _flatten(geoms: np.ndarray, chunk: int = 20_000) -> _Flat:
@@ -416,12 +386,7 @@ def prepare_targets_wkb(wkb: pa.Array | pa.ChunkedArray) -> PreparedTargets:
     """
     try:
         parts = _arrow_wkb_chunks(wkb)
-        counted = [
-            (_kernels.wkb_count_parallel if len(st) >= _PARALLEL_MIN // 10 else _kernels.wkb_count)(
-                d, _f8_view(d), st, en
-            )
-            for d, st, en in parts
-        ]
+        counted = [kwkb.wkb_count.for_work(len(st))(d, _f8_view(d), st, en) for d, st, en in parts]
         if any((gt < 0).any() for _, gt in counted):
             raise _Unsupported("WKB type")
     except _Unsupported:
@@ -516,7 +481,7 @@ def _prepare_sites(geoms: np.ndarray) -> _Sites:
     sub_start = np.searchsorted(idx, np.arange(len(geoms) + 1)).astype(np.int64)
     lon = np.ascontiguousarray(coords[:, 0])
     lat = np.ascontiguousarray(coords[:, 1])
-    sx, sy, sz = _kernels.nvectors(lon, lat)
+    sx, sy, sz = kflat.nvectors(lon, lat)
     return _Sites(geoms, sx, sy, sz, lon, lat, sub_start, shapely.bounds(geoms))
 
 
@@ -650,8 +615,8 @@ def _exact_km(
         # than in site order on WDPA-sized layers); the results are put back in the pairs' order
         by_t = np.argsort(local[sel], kind="stable")
         p_s, p_t, p_c = ps[sel][by_t], local[sel][by_t], cutoff[sel][by_t]
-        kernel = _kernels.pair_nearest_parallel if len(p_s) >= _PARALLEL_MIN else _kernels.pair_nearest
-        res = kernel(sites.sx, sites.sy, sites.sz, sites.sub_start, p_s, p_t, p_c, *fs.flat.kernel_args(), lo_b, hi_b)
+        points = kflat.SitePoints(sites.sx, sites.sy, sites.sz, sites.sub_start)
+        res = kclosest.pair_nearest.for_work(len(p_s))(points, p_s, p_t, p_c, fs.flat, lo_b, hi_b)
         back = np.empty_like(by_t)
         back[by_t] = np.arange(len(by_t))
         return tuple(r[back] for r in res)
@@ -746,7 +711,7 @@ def _nearest(
         radius = np.full(n, np.nan)
         radius[todo] = ub[todo] * (1 + 1e-9) + 1e-9
         ps, pt, d, _ = _pairs_within(sites, tg, radius, inside)
-        b2, a2, _ = _kernels.site_reduce(n, ps, pt, d, np.zeros(0))
+        b2, a2, _ = kclosest.site_reduce(n, ps, pt, d, np.zeros(0))
         best[todo] = b2[todo]
         arg[todo] = a2[todo]
     best[~np.isfinite(best)] = np.nan
@@ -783,7 +748,7 @@ def _nearest_extended(sites: _Sites, tg: PreparedTargets, todo: np.ndarray, best
     # the cutoff lets the kernel skip boundary blocks that cannot be nearer (a 100k-vertex
     # rainforest outline would otherwise be walked whole for every outline vertex of a site)
     d, _ = _exact_km(sites, tg, ps, pt, radius[pi])
-    b2, a2, _ = _kernels.site_reduce(len(sites.geoms), ps, pt, d, np.zeros(0))
+    b2, a2, _ = kclosest.site_reduce(len(sites.geoms), ps, pt, d, np.zeros(0))
     best[todo] = b2[todo]
     arg[todo] = a2[todo]
 
@@ -813,7 +778,7 @@ def _nearest_all(
     if len(tg) == 0:
         return np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
     ps, pt, d, _ = _pairs_within(sites, tg, np.full(n, first_radius_km), inside)
-    best, arg, _ = _kernels.site_reduce(n, ps, pt, d, np.zeros(0))
+    best, arg, _ = kclosest.site_reduce(n, ps, pt, d, np.zeros(0))
     return _nearest(sites, tg, inside, best, arg)
 
 
@@ -879,32 +844,6 @@ def count_within_km(
 
 
 # ----------------------------------------------------------------------------- area in disc
-def _disc_area(
-    lon0: np.ndarray, lat0: np.ndarray, ps: np.ndarray, flat: _Flat, local_t: np.ndarray, r_km: float
-) -> np.ndarray:
-    return _kernels.pair_disc_area(
-        lon0,
-        lat0,
-        ps,
-        local_t,
-        float(r_km),
-        flat.vx,
-        flat.vy,
-        flat.vz,
-        flat.brk,
-        flat.ring_sign,
-        flat.blk_v0,
-        flat.blk_v1,
-        flat.cx,
-        flat.cy,
-        flat.cz,
-        flat.crad,
-        flat.tgt_blk,
-        WGS84_A_KM,
-        WGS84_E2,
-    )
-
-
 def _area_within_disc_km2(
     sites: _Sites, tg: PreparedTargets, ps: np.ndarray, pt: np.ndarray, r_km: float, reuse: _FlatSet | None = None
 ) -> np.ndarray:
@@ -936,13 +875,12 @@ def _area_within_disc_km2(
         us = ps[order]
         starts = np.r_[0, np.flatnonzero(us[1:] != us[:-1]) + 1, len(us)].astype(np.int64)
         fs, local = _flat_for(tg, pt[order], reuse)
-        f = fs.flat
-        direct[order] = _kernels.isolated_in_group(starts, local, f.tgt_blk, f.cx, f.cy, f.cz, f.crad)
+        direct[order] = kdisc.isolated_in_group(starts, local, fs.flat)
     union_site = np.zeros(n, dtype=bool)
     union_site[ps[~direct]] = True
     if direct.any():
         fs, local = _flat_for(tg, pt[direct], reuse)
-        area = _disc_area(lon0, lat0, ps[direct], fs.flat, local, r_km)
+        area = kdisc.pair_disc_area(lon0, lat0, ps[direct], local, float(r_km), fs.flat)
         np.add.at(out, ps[direct], area)
     if union_site.any():
         sel = np.flatnonzero(~direct)
@@ -952,31 +890,8 @@ def _area_within_disc_km2(
         site_ids = us[starts]
         site_ptr = np.r_[starts, len(us)].astype(np.int64)
         fs, local = _flat_for(tg, ut, reuse)
-        flat = fs.flat
-        kernel = _kernels.union_disc_area_parallel if len(site_ids) >= _PARALLEL_MIN // 10 else _kernels.union_disc_area
-        area = kernel(
-            lon0,
-            lat0,
-            site_ids,
-            site_ptr,
-            local,
-            float(r_km),
-            flat.vx,
-            flat.vy,
-            flat.vz,
-            flat.brk,
-            flat.orient,
-            flat.blk_v0,
-            flat.blk_v1,
-            flat.cx,
-            flat.cy,
-            flat.cz,
-            flat.crad,
-            flat.tgt_blk,
-            flat.seam,
-            WGS84_A_KM,
-            WGS84_E2,
-        )
+        kernel = kunion.union_disc_area.for_work(len(site_ids))
+        area = kernel(lon0, lat0, site_ids, site_ptr, local, float(r_km), fs.flat)
         out[site_ids] += area
     return out
 
@@ -1110,12 +1025,12 @@ def _pa_facts(
         inside = _intersecting_pairs(site_prep, tg)
         # exact distances where a count, the area selection or the nearest PA depends on them
         ps, pt, dist, fs = _pairs_within(site_prep, tg, np.full(m, max(radii)), inside, None, np.asarray(radii))
-        b_best, b_arg, b_counts = _kernels.site_reduce(m, ps, pt, dist, thresholds)
+        b_best, b_arg, b_counts = kclosest.site_reduce(m, ps, pt, dist, thresholds)
         if dup_ids:  # several rows of one PA count once, at their smallest distance
             g = pd.DataFrame({"s": ps, "c": codes[pt], "d": dist}).groupby(["s", "c"], sort=False)["d"].min()
             gs = g.index.get_level_values(0).to_numpy()
             gc = g.index.get_level_values(1).to_numpy()
-            _, _, b_counts = _kernels.site_reduce(m, gs, gc, g.to_numpy(), thresholds)
+            _, _, b_counts = kclosest.site_reduce(m, gs, gc, g.to_numpy(), thresholds)
         best[rows], arg[rows] = _nearest(site_prep, tg, inside, b_best, b_arg)
         counts[rows] = b_counts
         in_pa[rows[inside[0]]] = True

@@ -114,12 +114,12 @@ def test_angle_between_unit_vectors_is_accurate_at_every_angle(angle: float) -> 
 
 def test_the_kernels_compile_the_same_formulas() -> None:
     # the numba kernels use geo.crs's scalar functions, compiled: the same numbers
-    from geo import _kernels
+    from geo._kernels.flat import nvectors
     from geo.crs import unit_vector
 
     rng = np.random.default_rng(5)
     lon, lat = rng.uniform(-180, 180, 50), rng.uniform(-90, 90, 50)
-    x, y, z = _kernels.nvectors(lon, lat)
+    x, y, z = nvectors(lon, lat)
     np.testing.assert_array_equal(
         np.column_stack([x, y, z]), [unit_vector(a, b) for a, b in zip(lon, lat, strict=True)]
     )

@@ -1,0 +1,239 @@
+"""Closest points: the exact smallest angle from sites to candidate targets, and per-site reductions.
+
+The walk of one (site point, target) pair visits the target's blocks nearest bounding cap first
+and stops at the first cap farther than the best angle so far; inside a block it compares squared
+chords (no trigonometry per vertex). With angle *bands* (the thresholds a caller cares about), it
+also stops as soon as the angle is known to lie between two bands.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from geo._kernels.flat import Flat, SitePoints
+from geo._kernels.sphere import angle
+from geo._kernels.twins import jit, twins
+
+
+@jit
+def _nearest_on_target(
+    px: float,
+    py: float,
+    pz: float,
+    t: int,
+    best: float,
+    flat: Flat,
+    out: np.ndarray,
+    lb: np.ndarray,
+    order: np.ndarray,
+    band_lo: np.ndarray,
+    band_hi: np.ndarray,
+) -> tuple[float, float]:
+    """Smallest angle from P to target ``t`` if below ``best``; closest point written to ``out``.
+
+    Blocks are visited nearest cap first and the walk stops at the first cap farther than ``best``.
+    ``lb`` and ``order`` are scratch space of at least the target's number of blocks.
+
+    Returns (upper, lower): bounds of the angle. They are equal (the exact smallest angle) unless
+    ``band_lo``/``band_hi`` are given: then the walk also stops as soon as no band
+    [band_lo[q], band_hi[q]] meets [lower, upper], i.e. the angle is known to lie on the same side
+    of every band (the remaining caps are at least ``lower`` away).
+    """
+    vx, vy, vz, brk = flat.vx, flat.vy, flat.vz, flat.brk
+    blk_v0, blk_v1, cx, cy, cz, crad = flat.blk_v0, flat.blk_v1, flat.cx, flat.cy, flat.cz, flat.crad
+    b0 = flat.tgt_blk[t]
+    nb = flat.tgt_blk[t + 1] - b0
+    nk = 0
+    for u in range(nb):
+        d = angle(px, py, pz, cx[b0 + u], cy[b0 + u], cz[b0 + u]) - crad[b0 + u]
+        if d <= best:  # best only decreases: a block beyond it is never needed
+            lb[nk] = d
+            order[nk] = u
+            nk += 1
+    if nk <= 32:  # few blocks survive the cutoff: insertion sort, no allocation
+        for w in range(1, nk):
+            d = lb[w]
+            u = order[w]
+            k = w
+            while k > 0 and lb[k - 1] > d:
+                lb[k] = lb[k - 1]
+                order[k] = order[k - 1]
+                k -= 1
+            lb[k] = d
+            order[k] = u
+    else:
+        srt = np.argsort(lb[:nk])
+        tmp = order[:nk][srt]
+        lb[:nk] = lb[:nk][srt]
+        order[:nk] = tmp
+    # inside the blocks, candidates are compared by squared chord |P - X|² (monotonic in the angle,
+    # computed from differences so it stays precise for small distances): no trigonometry per vertex
+    best_c2 = (2.0 * math.sin(0.5 * best)) ** 2 if best < math.pi else np.inf
+    n_bands = band_lo.shape[0]
+    for w in range(nk):
+        if lb[w] > best:
+            break
+        if n_bands > 0 and w > 0 and lb[w] < best:
+            # everything left is at least lb[w] away: stop if [lb[w], best] meets no band
+            decided = True
+            for q in range(n_bands):
+                if band_lo[q] <= best and lb[w] <= band_hi[q]:
+                    decided = False
+                    break
+            if decided:
+                return best, lb[w]
+        u = order[w]
+        b = b0 + u
+        for k in range(blk_v0[b], blk_v1[b]):
+            ax = vx[k]
+            ay = vy[k]
+            az = vz[k]
+            dx = px - ax
+            dy = py - ay
+            dz = pz - az
+            c2 = dx * dx + dy * dy + dz * dz
+            if c2 < best_c2:
+                best_c2 = c2
+                best = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2)))
+                out[0] = ax
+                out[1] = ay
+                out[2] = az
+            if brk[k]:
+                continue
+            bx = vx[k + 1]
+            by = vy[k + 1]
+            bz = vz[k + 1]
+            # normal of the great circle through A and B
+            nx = ay * bz - az * by
+            ny = az * bx - ax * bz
+            nz = ax * by - ay * bx
+            nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+            if nn < 1e-15:
+                continue
+            nx /= nn
+            ny /= nn
+            nz /= nn
+            s = px * nx + py * ny + pz * nz
+            qx = px - s * nx
+            qy = py - s * ny
+            qz = pz - s * nz
+            qn = math.sqrt(qx * qx + qy * qy + qz * qz)
+            if qn < 1e-15:
+                continue
+            # foot of the perpendicular must lie between A and B on the arc
+            if ((ay * qz - az * qy) * nx + (az * qx - ax * qz) * ny + (ax * qy - ay * qx) * nz) <= 0.0:
+                continue
+            if ((qy * bz - qz * by) * nx + (qz * bx - qx * bz) * ny + (qx * by - qy * bx) * nz) <= 0.0:
+                continue
+            ux = qx / qn
+            uy = qy / qn
+            uz = qz / qn
+            dx = px - ux
+            dy = py - uy
+            dz = pz - uz
+            c2 = dx * dx + dy * dy + dz * dz
+            if c2 < best_c2:
+                best_c2 = c2
+                best = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2)))
+                out[0] = ux
+                out[1] = uy
+                out[2] = uz
+    return best, best
+
+
+@twins()
+def pair_nearest(
+    sites: SitePoints,
+    pair_site: np.ndarray,
+    pair_tgt: np.ndarray,
+    cutoff: np.ndarray,
+    flat: Flat,
+    band_lo: np.ndarray,
+    band_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each (site, target) pair: the smallest angle (rad) between any site point and the target.
+
+    A site is one or more points (``sites.sub_start`` ranges over ``sites.sx, sy, sz``). Pairs whose angle is
+    larger than ``cutoff[i]`` get ``inf``. Returns (angle, closest point xyz (m, 3), site point
+    index, lower bound of the angle).
+
+    With angle bands (``band_lo``/``band_hi``, may be empty), the walk of a one-point site stops
+    once the angle is known to lie between two bands: ``angle`` is then an upper bound (the closest
+    point found so far, in ``close``), ``lower`` a lower bound, and no band meets [lower, angle].
+    Otherwise ``lower == angle``, the exact smallest angle.
+    """
+    sx, sy, sz, sub_start = sites
+    tgt_blk = flat.tgt_blk
+    m = pair_site.shape[0]
+    ang = np.full(m, np.inf)
+    lower = np.full(m, np.inf)
+    no_bands = band_lo[:0]
+    close = np.zeros((m, 3))
+    sub = np.full(m, -1, dtype=np.int64)
+    max_nb = 1
+    for i in range(m):
+        t = pair_tgt[i]
+        max_nb = max(max_nb, tgt_blk[t + 1] - tgt_blk[t])
+    n_chunks = min(m, 256)
+    for c in prange(n_chunks):
+        # scratch per chunk, not per pair: allocation in parallel loops is costly
+        lb = np.empty(max_nb)
+        order = np.empty(max_nb, dtype=np.int64)
+        out = np.zeros(3)
+        for i in range(c * m // n_chunks, (c + 1) * m // n_chunks):
+            s = pair_site[i]
+            t = pair_tgt[i]
+            best = cutoff[i]
+            low = np.inf
+            one_point = sub_start[s + 1] - sub_start[s] == 1
+            for j in range(sub_start[s], sub_start[s + 1]):
+                nb, nlow = _nearest_on_target(
+                    sx[j],
+                    sy[j],
+                    sz[j],
+                    t,
+                    best,
+                    flat,
+                    out,
+                    lb,
+                    order,
+                    band_lo if one_point else no_bands,
+                    band_hi if one_point else no_bands,
+                )
+                if nb < best:
+                    best = nb
+                    low = nlow
+                    sub[i] = j
+                    close[i, 0] = out[0]
+                    close[i, 1] = out[1]
+                    close[i, 2] = out[2]
+            if sub[i] >= 0:
+                ang[i] = best
+                lower[i] = low
+    return ang, close, sub, lower
+
+
+@jit
+def site_reduce(
+    n_sites: int, ps: np.ndarray, pt: np.ndarray, dist: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per site: nearest distance and target (ties to the lowest target), and pairs within each threshold.
+
+    Pairs must be unique per (site, counted item); their order does not matter.
+    """
+    best = np.full(n_sites, np.inf)
+    arg = np.full(n_sites, -1, dtype=np.int64)
+    counts = np.zeros((n_sites, thresholds.shape[0]), dtype=np.int64)
+    for a in range(ps.shape[0]):
+        s = ps[a]
+        d = dist[a]
+        if d < best[s] or (d == best[s] and pt[a] < arg[s]):
+            best[s] = d
+            arg[s] = pt[a]
+        for q in range(thresholds.shape[0]):
+            if d <= thresholds[q]:
+                counts[s, q] += 1
+    return best, arg, counts

@@ -1,0 +1,87 @@
+"""How the proximity engine's numba kernels are built (geo._kernels.twins): cache names, twins."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba.core.caching import NullCache
+from numba.core.registry import CPUDispatcher
+
+import geo
+import geo._kernels
+from geo._kernels import twins
+
+GEO = Path(geo.__file__).parent
+
+
+def _kernel_modules() -> list:
+    return [importlib.import_module(f"geo._kernels.{m.name}") for m in pkgutil.iter_modules(geo._kernels.__path__)]
+
+
+def test_source_fingerprint_changes_with_any_source(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("x = 1\n")
+    b.write_text("y = 2\n")
+    before = twins.source_fingerprint([a, b])
+    assert twins.source_fingerprint([a, b]) == before
+    b.write_text("y = 3\n")
+    assert twins.source_fingerprint([a, b]) != before
+    assert twins.source_fingerprint([a, tmp_path / "missing.py"]) != before  # unreadable: still a value
+
+
+def test_the_fingerprint_covers_every_source_the_kernels_compile() -> None:
+    # numba's cache checks only the compiled function's own file: every file whose code ends up in
+    # a kernel must be in the fingerprint. That is the _kernels package and geo.crs, and no other
+    # geo module may use numba directly.
+    covered = {p.resolve() for p in twins.KERNEL_SOURCES}
+    assert {p.resolve() for p in (GEO / "_kernels").glob("*.py")} <= covered
+    assert (GEO / "crs.py").resolve() in covered
+    for path in GEO.glob("*.py"):
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+        }
+        assert "numba" not in imported, f"{path.name} uses numba outside geo._kernels"
+
+
+def test_every_kernel_is_cached_under_the_fingerprint() -> None:
+    found = 0
+    for mod in _kernel_modules():
+        for name, obj in vars(mod).items():
+            builds = (obj.serial, obj.parallel) if isinstance(obj, twins.Twins) else (obj,)
+            for d in builds:
+                if isinstance(d, CPUDispatcher):
+                    found += 1
+                    assert d.py_func.__qualname__.endswith(f"__{twins.FINGERPRINT}"), f"{mod.__name__}.{name}"
+                    assert not isinstance(d._cache, NullCache), f"{mod.__name__}.{name} is not cached on disk"
+    assert found >= 20
+
+
+def test_twins_pick_the_parallel_build_from_the_threshold(monkeypatch) -> None:
+    from geo._kernels.flat import block_caps
+
+    monkeypatch.setattr(twins, "PARALLEL_MIN", 1000)
+    assert block_caps.for_work(99) is block_caps.serial  # block caps count tenfold: 1000 // 10 = 100
+    assert block_caps.for_work(100) is block_caps.parallel
+    v = np.array([1.0, 0.0, 1.0, 0.0])  # vertices (1, 0, 0), (0, 1, 0), twice
+    w = np.array([0.0, 1.0, 0.0, 1.0])
+    z = np.zeros(4)
+    b0, b1 = np.array([0, 2], dtype=np.int64), np.array([1, 3], dtype=np.int64)
+    for build in (block_caps.serial, block_caps.parallel):  # the same numbers either way
+        cx, cy, cz, crad = build(v, w, z, b0, b1)
+        np.testing.assert_allclose(crad, np.pi / 4 * (1 + 1e-9) + 1e-12)
+        np.testing.assert_allclose(np.c_[cx, cy, cz], [[np.sqrt(0.5), np.sqrt(0.5), 0.0]] * 2)
+
+
+@pytest.mark.parametrize("name", ["pair_nearest", "union_disc_area", "wkb_count", "wkb_fill", "block_caps"])
+def test_the_parallel_builds_have_their_own_cache_name(name: str) -> None:
+    t = next(getattr(m, name) for m in _kernel_modules() if hasattr(m, name))
+    assert t.serial.py_func.__qualname__ != t.parallel.py_func.__qualname__
+    assert t.parallel.targetoptions.get("parallel")
