@@ -51,7 +51,8 @@ import shapely
 
 from geo.crs import GEOD, unit_vectors
 from geo.curves import hilbert_keys, spatial_order
-from geo.proximity import PreparedTargets, lonlat_envelopes, prepare_targets
+from geo.nearest import lonlat_envelopes
+from geo.targets import PreparedTargets, prepare_targets
 
 __all__ = [
     "TargetBoxes",
@@ -159,7 +160,7 @@ def nearest_upper_bound_km(
     Parameters
     ----------
     site_geoms : shapely geometries in lon/lat degrees (EPSG:4326).
-    targets : :class:`geo.proximity.PreparedTargets` or shapely geometries in EPSG:4326.
+    targets : :class:`geo.targets.PreparedTargets` or shapely geometries in EPSG:4326.
     vertices_per_target : how many vertices of each target enter the k-d tree (only sets
         how tight the bound is).
 
@@ -293,7 +294,7 @@ def target_boxes(
     -------
     TargetBoxes
         Multi-part targets whose box is wider than 180° of longitude (split at ±180°) are boxed
-        by their parts, as :func:`geo.proximity.prepare_targets_wkb` indexes them.
+        by their parts, as :func:`geo.targets.prepare_targets_wkb` indexes them.
     """
     g = np.asarray(geoms, dtype=object).ravel()
     ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
@@ -354,7 +355,7 @@ def select_targets(
     ----------
     site_geoms : shapely geometries in lon/lat degrees (EPSG:4326).
     partition : int array, the partition (0..p-1) of each site.
-    targets : :class:`geo.proximity.PreparedTargets` or shapely geometries in EPSG:4326.
+    targets : :class:`geo.targets.PreparedTargets` or shapely geometries in EPSG:4326.
     min_radius_km : every target within this geodesic distance (km) of a site is selected,
         e.g. the largest buffer distance.
     cell_deg : side of the lon/lat grid cells that group a partition's sites (degrees; only
