@@ -246,6 +246,7 @@ def exact_km(
     cutoff_km: np.ndarray,
     reuse: FlatSet | None = None,
     thresholds_km: np.ndarray | None = None,
+    pair_group: np.ndarray | None = None,
 ) -> tuple[np.ndarray, FlatSet | None]:
     """Ellipsoidal distance (km) per pair from the site to the target's boundary (or line/point).
 
@@ -257,7 +258,9 @@ def exact_km(
     along any path, and the Gauss map of the ellipsoid is one-to-one). A pair whose bounds hold
     no threshold and cannot be its site's nearest (its lower bound exceeds the smallest upper
     bound of the site) gets a value inside its bounds: it then compares with every threshold,
-    and loses the nearest, exactly as its true distance would.
+    and loses the nearest, exactly as its true distance would. With ``pair_group`` (a code >= 0
+    per pair, e.g. the target's category), a pair that may be the nearest of its (site, group) is
+    exact too.
     """
     out = np.full(len(ps), np.inf)
     if len(ps) == 0:
@@ -291,6 +294,10 @@ def exact_km(
         min_hi = np.full(len(sites.sub_start) - 1, np.inf)
         np.minimum.at(min_hi, ps[ok], hi[ok])
         need = lo <= min_hi[ps]
+        if pair_group is not None:  # the nearest of each (site, group) too
+            n_groups = int(pair_group.max()) + 1
+            key = ps * n_groups + pair_group
+            need |= lo <= kclosest.min_at(len(min_hi) * n_groups, key[ok], hi[ok])[key]
         for d in thresholds_km:
             need |= (lo <= d) & (d <= hi)
         redo = np.flatnonzero(ok & need & (lower < ang))
@@ -313,14 +320,30 @@ def pairs_within(
     inside: tuple[np.ndarray, np.ndarray] | None,
     reuse: FlatSet | None = None,
     thresholds_km: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    all_within_km: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, FlatSet | None]:
     """All (site, target, dist_km) with dist_km <= radius_km[site]; pairs in ``inside`` are at 0 km.
 
     Inside pairs always meet the envelope (it contains the site's bounds, and sites on ±180°
     have wrapped envelopes), so they are among the candidates. With ``thresholds_km`` (which must
     include every radius), distances are exact only where they matter (see :func:`exact_km`).
+
+    With ``groups`` (a code >= 0 per target, e.g. its IUCN category), only the pairs needed for the
+    nearest target of each (site, group) within ``radius_km`` are returned beyond ``all_within_km``
+    (every pair within ``all_within_km`` still is): a pair whose lower bound from bounding caps
+    (:func:`geo._kernels.closest.pair_bounds_km`) exceeds the smallest upper bound of its
+    (site, group) is dropped before any walk, and the nearest of each (site, group) is exact.
+    The pairs within ``all_within_km`` come out in the order they have without ``groups``, so
+    that anything summed over them is summed in the same order.
     """
-    ps, pt = _candidates(sites, tg, radius_km)
+    if groups is None:
+        ps, pt = _candidates(sites, tg, radius_km)
+    else:
+        ps, pt = _candidates(sites, tg, np.minimum(radius_km, all_within_km))
+        ps2, pt2 = _candidates(sites, tg, radius_km)  # the ring beyond, after them
+        ring = ~kclosest.in_site_lists(len(sites.sub_start) - 1, ps, pt, ps2, pt2)
+        ps, pt = np.concatenate([ps, ps2[ring]]), np.concatenate([pt, pt2[ring]])
     hit = np.zeros(len(ps), dtype=bool)
     if inside is not None and len(inside[0]):
         in_site = np.zeros(len(sites.geoms), dtype=bool)
@@ -328,13 +351,43 @@ def pairs_within(
         cand = np.flatnonzero(in_site[ps])
         n = max(len(tg), 1)
         hit[cand] = np.isin(ps[cand] * n + pt[cand], inside[0] * n + inside[1])
+    pair_group = None
+    if groups is not None and len(ps):
+        reuse, local = flat_for(tg, pt, reuse)
+        keep = _needed_for_groups(sites, reuse, local, ps, groups[pt], hit, radius_km, all_within_km)
+        ps, pt, hit = ps[keep], pt[keep], hit[keep]
+        pair_group = groups[pt]
     # inside pairs are at 0 km: walking a huge outline (a basin-wide rainforest polygon) for
     # every site inside it would cost seconds for nothing
     dist = np.zeros(len(ps))
     out = ~hit
-    dist[out], fs = exact_km(sites, tg, ps[out], pt[out], radius_km[ps[out]], reuse, thresholds_km)
+    group_out = pair_group[out] if pair_group is not None else None
+    dist[out], fs = exact_km(sites, tg, ps[out], pt[out], radius_km[ps[out]], reuse, thresholds_km, group_out)
     keep = dist <= radius_km[ps]
     return ps[keep], pt[keep], dist[keep], fs
+
+
+def _needed_for_groups(
+    sites: Sites,
+    fs: FlatSet,
+    local: np.ndarray,
+    ps: np.ndarray,
+    group: np.ndarray,
+    hit: np.ndarray,
+    radius_km: np.ndarray,
+    all_within_km: float,
+) -> np.ndarray:
+    """Candidate pairs that may lie within ``all_within_km``, or be the nearest of their (site, group)."""
+    uniq, cap_of = subset(len(fs.flat.tgt_blk) - 1, local)
+    lo, hi = kclosest.pair_bounds_km(
+        sites.points, kclosest.site_caps(sites.points), ps, cap_of, kflat.target_caps(fs.flat, uniq)
+    )
+    lo[hit] = 0.0  # inside: at 0 km
+    hi[hit] = 0.0
+    n_groups = int(group.max()) + 1
+    key = ps * n_groups + group
+    group_hi = kclosest.min_at((len(sites.sub_start) - 1) * n_groups, key, hi)[key]
+    return (lo <= radius_km[ps]) & ((lo <= all_within_km) | (lo <= group_hi))
 
 
 def nearest_all(

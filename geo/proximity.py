@@ -60,6 +60,7 @@ from geo.targets import (
     prepare_targets,
     prepare_targets_wkb,
 )
+from geo.vocab import IUCN_CATEGORIES, IUCN_SLUGS
 
 __all__ = [
     "PA_ATTRIBUTE_COLUMNS",
@@ -133,6 +134,7 @@ def compute_protected_area_proximity(
     *,
     buffers_km: Sequence[float] = (1, 5, 10, 25),
     area_buffer_km: float | None = 10.0,
+    category_reach_km: float | None = None,
 ) -> pd.DataFrame:
     """Protected-area facts per site: inside, nearest PA, counts within buffers, PA area in a disc.
 
@@ -146,6 +148,9 @@ def compute_protected_area_proximity(
     area_buffer_km : radius (km) of the geodesic disc for ``protected_area_km2_within_{r:g}km``;
         None leaves that column out (it is the costliest fact: about half of the time on
         WDPA-sized layers, where many sites have several overlapping PAs in the disc).
+    category_reach_km : radius (km) within which the nearest PA of each IUCN category is found
+        (one ``dist_protected_area_iucn_{slug}_km`` column per ``geo.vocab.IUCN_CATEGORIES``);
+        None (the default) leaves those columns out and changes nothing else.
 
     Returns
     -------
@@ -156,12 +161,19 @@ def compute_protected_area_proximity(
         ``protected_areas_within_{d:g}km`` (int64: distinct ``pa_id`` with distance <= d) per buffer,
         and, unless ``area_buffer_km`` is None, ``protected_area_km2_within_{area_buffer_km:g}km``
         (float, km²: area of the union of PAs
-        inside the geodesic disc around the site).
+        inside the geodesic disc around the site);
+        with ``category_reach_km``, one ``dist_protected_area_iucn_{slug}_km`` per slug of
+        ``geo.vocab.IUCN_SLUGS`` (float64, km: geodesic distance to the nearest PA whose ``iucn_cat``,
+        stripped, is that category, with any other value counting as "Not Reported"; 0 inside;
+        ``+inf`` when no PA of that category lies within ``category_reach_km``; NaN for a site
+        without geometry). Their minimum equals ``dist_protected_area_km`` wherever that is within
+        reach. They come out of the same candidate search as the other facts (one pass).
 
     Raises
     ------
     ProximityInputError
-        sites not a GeoSeries, a CRS other than EPSG:4326, missing PA columns, or non-positive buffers.
+        sites not a GeoSeries, a CRS other than EPSG:4326, missing PA columns, or non-positive
+        buffers or reach.
     """
     geoms = _site_array(sites)
     if not isinstance(protected_areas, gpd.GeoDataFrame):
@@ -179,7 +191,7 @@ def compute_protected_area_proximity(
     valid = ~(protected_areas.geometry.isna() | protected_areas.geometry.is_empty).to_numpy()
     pa_rows = protected_areas[valid]
     tg = prepare_targets(pa_rows.geometry) if len(pa_rows) and len(geoms) else None
-    return _pa_facts(geoms, sites.index, tg, pa_rows, buffers_km, area_buffer_km)
+    return _pa_facts(geoms, sites.index, tg, pa_rows, buffers_km, area_buffer_km, category_reach_km)
 
 
 def _pa_facts(
@@ -189,10 +201,12 @@ def _pa_facts(
     attrs: pd.DataFrame,
     buffers_km: Sequence[float],
     area_buffer_km: float | None,
+    category_reach_km: float | None = None,
 ) -> pd.DataFrame:
     """Core of the PA proximity: ``attrs`` holds the PA columns, row i describing target i."""
     buffers = _check_buffers(buffers_km)
     area_r = _check_buffers([area_buffer_km])[0] if area_buffer_km is not None else None
+    reach = _check_buffers([category_reach_km])[0] if category_reach_km is not None else None
     n = len(geoms)
     out = pd.DataFrame(index=index)
     str_cols = {
@@ -212,6 +226,8 @@ def _pa_facts(
             out[f"protected_areas_within_{d:g}km"] = np.zeros(n, dtype=np.int64)
         if area_col is not None:
             out[area_col] = np.zeros(n)
+        if reach is not None:
+            _put_category_columns(out, np.full((n, len(IUCN_CATEGORIES)), np.inf), geoms)
         return out
 
     # Sites are taken along a Hilbert curve (neighbours share PAs, so the kernels find the PA
@@ -230,13 +246,29 @@ def _pa_facts(
     counts = np.zeros((n, len(buffers)), dtype=np.int64)
     in_pa = np.zeros(n, dtype=bool)
     area = np.zeros(n) if area_r is not None else None
+    n_cat = len(IUCN_CATEGORIES)
+    if reach is not None:
+        category = _iucn_codes(attrs["iucn_cat"])
+        cat_min = np.full((n, n_cat), np.inf)
     for b0 in range(0, n, _SITE_BATCH):
         rows = order[b0 : b0 + _SITE_BATCH]
         m = len(rows)
         site_prep = prepare_sites(geoms[rows])
         inside = intersecting_pairs(site_prep, tg)
         # exact distances where a count, the area selection or the nearest PA depends on them
-        ps, pt, dist, fs = pairs_within(site_prep, tg, np.full(m, max(radii)), inside, None, np.asarray(radii))
+        if reach is None:
+            ps, pt, dist, fs = pairs_within(site_prep, tg, np.full(m, max(radii)), inside, None, np.asarray(radii))
+        else:  # the same search out to the reach, where it also keeps the nearest PA of each category
+            r_all = max(*radii, reach)
+            thresholds_all = np.asarray([*radii, reach])
+            ps, pt, dist, fs = pairs_within(
+                site_prep, tg, np.full(m, r_all), inside, None, thresholds_all, category, max(radii)
+            )
+            within = dist <= reach
+            key = ps[within] * n_cat + category[pt[within]]
+            cat_min[rows] = kclosest.min_at(m * n_cat, key, dist[within]).reshape(m, n_cat)
+            near = dist <= max(radii)
+            ps, pt, dist = ps[near], pt[near], dist[near]
         b_best, b_arg, b_counts = kclosest.site_reduce(m, ps, pt, dist, thresholds)
         if dup_ids:  # several rows of one PA count once, at their smallest distance
             g = pd.DataFrame({"s": ps, "c": codes[pt], "d": dist}).groupby(["s", "c"], sort=False)["d"].min()
@@ -262,7 +294,26 @@ def _pa_facts(
         out[f"protected_areas_within_{d:g}km"] = counts[:, q]
     if area is not None:
         out[area_col] = area
+    if reach is not None:
+        _put_category_columns(out, cat_min, geoms)
     return out
+
+
+def _iucn_codes(iucn: pd.Series) -> np.ndarray:
+    """Position in ``IUCN_CATEGORIES`` of each PA's category (stripped); any other value, or none,
+    counts as "Not Reported"."""
+    values = iucn.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    codes = pd.Index(IUCN_CATEGORIES).get_indexer(values).astype(np.int64)
+    codes[codes < 0] = IUCN_CATEGORIES.index("Not Reported")
+    return codes
+
+
+def _put_category_columns(out: pd.DataFrame, cat_min: np.ndarray, geoms: np.ndarray) -> None:
+    """One ``dist_protected_area_iucn_{slug}_km`` column per category; NaN for sites without geometry."""
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    cat_min[missing] = np.nan
+    for q, slug in enumerate(IUCN_SLUGS):
+        out[f"dist_protected_area_iucn_{slug}_km"] = cat_min[:, q]
 
 
 def _geoparquet_geometry(table: pa.Table) -> tuple[str, object]:
@@ -289,6 +340,7 @@ def compute_protected_area_proximity_arrow(
     *,
     buffers_km: Sequence[float] = (1, 5, 10, 25),
     area_buffer_km: float | None = 10.0,
+    category_reach_km: float | None = None,
 ) -> pd.DataFrame:
     """:func:`compute_protected_area_proximity` for PAs given as a GeoArrow/GeoParquet Arrow table.
 
@@ -303,7 +355,7 @@ def compute_protected_area_proximity_arrow(
     protected_areas : pyarrow.Table with ``pa_id``, ``name``, ``designation``, ``iucn_cat`` and a
         WKB geometry column (GeoParquet ``geo`` metadata: its primary column, else ``geometry``) in
         EPSG:4326 / OGC:CRS84 (the GeoParquet default when no CRS is given).
-    buffers_km, area_buffer_km : as in :func:`compute_protected_area_proximity`.
+    buffers_km, area_buffer_km, category_reach_km : as in :func:`compute_protected_area_proximity`.
 
     Returns
     -------
@@ -335,7 +387,7 @@ def compute_protected_area_proximity_arrow(
         )
     attrs = protected_areas.select(list(_PA_REQUIRED)).to_pandas()
     tg = prepare_targets_wkb(protected_areas.column(col)) if protected_areas.num_rows and len(geoms) else None
-    return _pa_facts(geoms, sites.index, tg, attrs, buffers_km, area_buffer_km)
+    return _pa_facts(geoms, sites.index, tg, attrs, buffers_km, area_buffer_km, category_reach_km)
 
 
 def compute_layer_proximity(

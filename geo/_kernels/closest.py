@@ -13,9 +13,10 @@ import math
 import numpy as np
 from numba import prange
 
-from geo._kernels.flat import Flat, SitePoints
+from geo._kernels.flat import Caps, Flat, SitePoints
 from geo._kernels.sphere import angle
 from geo._kernels.twins import jit, twins
+from geo.crs import R_MAX_KM, R_MIN_KM
 
 
 @jit
@@ -237,3 +238,106 @@ def site_reduce(
             if d <= thresholds[q]:
                 counts[s, q] += 1
     return best, arg, counts
+
+
+@jit
+def min_at(n_keys: int, key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The smallest of ``values`` per key in ``0..n_keys - 1`` (inf for keys that have none)."""
+    out = np.full(n_keys, np.inf)
+    for i in range(key.shape[0]):
+        if values[i] < out[key[i]]:
+            out[key[i]] = values[i]
+    return out
+
+
+@jit
+def site_caps(sites: SitePoints) -> Caps:
+    """A cap around each site's points: the point itself for a one-point site, else a cap around
+    the points (infinite radius when it would reach 90°, or for a site without points)."""
+    sx, sy, sz, sub_start = sites
+    n = sub_start.shape[0] - 1
+    cx = np.zeros(n)
+    cy = np.zeros(n)
+    cz = np.zeros(n)
+    cr = np.full(n, np.inf)
+    for s in range(n):
+        k0 = sub_start[s]
+        k1 = sub_start[s + 1]
+        if k1 - k0 == 1:
+            cx[s] = sx[k0]
+            cy[s] = sy[k0]
+            cz[s] = sz[k0]
+            cr[s] = 0.0
+            continue
+        ax = 0.0
+        ay = 0.0
+        az = 0.0
+        for k in range(k0, k1):
+            ax += sx[k]
+            ay += sy[k]
+            az += sz[k]
+        nn = math.sqrt(ax * ax + ay * ay + az * az)
+        if k1 == k0 or nn < 1e-9:
+            continue
+        ax /= nn
+        ay /= nn
+        az /= nn
+        r = 0.0
+        for k in range(k0, k1):
+            r = max(r, angle(ax, ay, az, sx[k], sy[k], sz[k]))
+        cx[s] = ax
+        cy[s] = ay
+        cz[s] = az
+        cr[s] = r * (1.0 + 1e-9) + 1e-12 if r < 0.5 * math.pi else np.inf
+    return Caps(cx, cy, cz, cr)
+
+
+@jit
+def pair_bounds_km(
+    sites: SitePoints, scaps: Caps, pair_site: np.ndarray, pair_cap: np.ndarray, tcaps: Caps
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds (km) of each (site, target) pair's geodesic distance, from caps alone.
+
+    Lower: the angle between the two caps minus both radii; upper: the angle from the site's first
+    point to the target's cap centre plus its radius; turned into km with the smallest and the
+    largest radius of curvature (``geo.crs.R_MIN_KM``, ``R_MAX_KM``), as in ``geo.nearest.exact_km``.
+    The target of pair i has its cap at ``pair_cap[i]`` of ``tcaps``.
+    """
+    sx, sy, sz, sub_start = sites
+    m = pair_site.shape[0]
+    lo = np.zeros(m)
+    hi = np.full(m, np.inf)
+    for i in range(m):
+        s = pair_site[i]
+        j = pair_cap[i]
+        if scaps.r[s] == np.inf or tcaps.r[j] == np.inf:
+            continue
+        c = angle(scaps.x[s], scaps.y[s], scaps.z[s], tcaps.x[j], tcaps.y[j], tcaps.z[j])
+        lo[i] = max(0.0, c - scaps.r[s] - tcaps.r[j]) * (R_MIN_KM * (1.0 - 1e-9))
+        k = sub_start[s]
+        hi[i] = (angle(sx[k], sy[k], sz[k], tcaps.x[j], tcaps.y[j], tcaps.z[j]) + tcaps.r[j]) * (
+            R_MAX_KM * (1.0 + 1e-9)
+        )
+    return lo, hi
+
+
+@jit
+def in_site_lists(n_sites: int, ps: np.ndarray, pt: np.ndarray, qs: np.ndarray, qt: np.ndarray) -> np.ndarray:
+    """Per pair (qs[i], qt[i]): is it one of the pairs (ps, pt)? (Lists per site are short: a scan.)"""
+    cnt = np.zeros(n_sites + 1, dtype=np.int64)
+    for a in range(ps.shape[0]):
+        cnt[ps[a] + 1] += 1
+    ptr = np.cumsum(cnt)
+    fill = ptr[:-1].copy()
+    items = np.empty(ps.shape[0], dtype=np.int64)
+    for a in range(ps.shape[0]):
+        items[fill[ps[a]]] = pt[a]
+        fill[ps[a]] += 1
+    out = np.zeros(qs.shape[0], dtype=np.bool_)
+    for i in range(qs.shape[0]):
+        s = qs[i]
+        for k in range(ptr[s], ptr[s + 1]):
+            if items[k] == qt[i]:
+                out[i] = True
+                break
+    return out

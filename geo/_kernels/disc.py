@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from geo._kernels.flat import Flat
+from geo._kernels.flat import Flat, target_caps
 from geo._kernels.sphere import angle
 from geo._kernels.twins import jit
 from geo.crs import R_MIN_KM, WGS84_A_KM, WGS84_E2
@@ -167,36 +167,8 @@ def isolated_in_group(group_ptr: np.ndarray, item: np.ndarray, flat: Flat) -> np
     around its block caps (so around all its vertices and great-circle edges); targets whose caps
     are apart are disjoint. Caps of 90° or more (or of empty targets) are never called disjoint.
     """
-    tgt_blk, cx, cy, cz, crad = flat.tgt_blk, flat.cx, flat.cy, flat.cz, flat.crad
     n = item.shape[0]
-    tx = np.zeros(n)
-    ty = np.zeros(n)
-    tz = np.zeros(n)
-    tr = np.full(n, np.inf)
-    for i in range(n):
-        t = item[i]
-        b0 = tgt_blk[t]
-        b1 = tgt_blk[t + 1]
-        sx = 0.0
-        sy = 0.0
-        sz = 0.0
-        for b in range(b0, b1):
-            sx += cx[b]
-            sy += cy[b]
-            sz += cz[b]
-        nn = math.sqrt(sx * sx + sy * sy + sz * sz)
-        if b1 == b0 or nn < 1e-9:
-            continue
-        sx /= nn
-        sy /= nn
-        sz /= nn
-        r = 0.0
-        for b in range(b0, b1):
-            r = max(r, angle(sx, sy, sz, cx[b], cy[b], cz[b]) + crad[b])
-        tx[i] = sx
-        ty[i] = sy
-        tz[i] = sz
-        tr[i] = r * (1.0 + 1e-9) + 1e-12 if r < 0.5 * math.pi else np.inf
+    tx, ty, tz, tr = target_caps(flat, item)
     out = np.ones(n, dtype=np.bool_)
     for g in range(group_ptr.shape[0] - 1):
         for i in range(group_ptr[g], group_ptr[g + 1]):

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from geo._kernels.sphere import to_unit
+from geo._kernels.sphere import angle, to_unit
 from geo._kernels.twins import jit, twins
 
 
@@ -58,6 +58,15 @@ class Flat(NamedTuple):
     crad: np.ndarray
     tgt_blk: np.ndarray
     seam: np.ndarray
+
+
+class Caps(NamedTuple):
+    """Bounding spherical caps: unit centres (x, y, z) and angular radii r (rad; inf: no useful cap)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    r: np.ndarray
 
 
 class SitePoints(NamedTuple):
@@ -175,3 +184,42 @@ def block_caps(
         cz[b] = sz
         crad[b] = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2))) * (1.0 + 1e-9) + 1e-12
     return cx, cy, cz, crad
+
+
+@jit
+def target_caps(flat: Flat, targets: np.ndarray) -> Caps:
+    """One cap around each target's block caps, so around all its vertices and great-circle edges.
+
+    Caps of 90° or more, and those of empty targets, get an infinite radius (they bound nothing).
+    """
+    tgt_blk, cx, cy, cz, crad = flat.tgt_blk, flat.cx, flat.cy, flat.cz, flat.crad
+    n = targets.shape[0]
+    tx = np.zeros(n)
+    ty = np.zeros(n)
+    tz = np.zeros(n)
+    tr = np.full(n, np.inf)
+    for i in range(n):
+        t = targets[i]
+        b0 = tgt_blk[t]
+        b1 = tgt_blk[t + 1]
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        for b in range(b0, b1):
+            sx += cx[b]
+            sy += cy[b]
+            sz += cz[b]
+        nn = math.sqrt(sx * sx + sy * sy + sz * sz)
+        if b1 == b0 or nn < 1e-9:
+            continue
+        sx /= nn
+        sy /= nn
+        sz /= nn
+        r = 0.0
+        for b in range(b0, b1):
+            r = max(r, angle(sx, sy, sz, cx[b], cy[b], cz[b]) + crad[b])
+        tx[i] = sx
+        ty[i] = sy
+        tz[i] = sz
+        tr[i] = r * (1.0 + 1e-9) + 1e-12 if r < 0.5 * math.pi else np.inf
+    return Caps(tx, ty, tz, tr)

@@ -85,3 +85,40 @@ def test_the_parallel_builds_have_their_own_cache_name(name: str) -> None:
     t = next(getattr(m, name) for m in _kernel_modules() if hasattr(m, name))
     assert t.serial.py_func.__qualname__ != t.parallel.py_func.__qualname__
     assert t.parallel.targetoptions.get("parallel")
+
+
+def test_cap_bounds_hold_the_exact_distance() -> None:
+    # the category search drops (site, PA) pairs on these bounds before walking them: they must
+    # bracket the engine's exact distance (to the boundary) for every pair
+    import shapely
+
+    from geo._kernels import closest as kclosest
+    from geo._kernels.flat import target_caps
+    from geo.crs import GEOD
+    from geo.nearest import exact_km, prepare_sites
+    from geo.targets import flat_for, prepare_targets
+
+    rng = np.random.default_rng(8)
+    lon = rng.uniform(-179.9, 179.9, 40)
+    lat = rng.uniform(-80.0, 80.0, 40)
+    points = [shapely.Point(x, y) for x, y in zip(lon, lat, strict=True)]
+    lines = [shapely.LineString([(x, y), (x + 0.05, y + 0.03), (x + 0.1, y)]) for x, y in zip(lon, lat, strict=True)]
+    sites = prepare_sites(np.array(points + lines, dtype=object))
+    polys = []
+    for x, y in zip(lon, lat, strict=True):
+        az = rng.uniform(0.0, 360.0)
+        cx, cy, _ = GEOD.fwd(x, y, az, rng.uniform(0.0, 300e3))
+        ring = GEOD.fwd(np.full(7, cx), np.full(7, cy), np.arange(7) * 360 / 7, rng.uniform(2e3, 40e3, 7))
+        polys.append(shapely.Polygon(np.column_stack(ring[:2])))
+    tg = prepare_targets(np.array(polys, dtype=object))
+    n = len(sites.geoms)
+    ps = np.repeat(np.arange(n), len(polys))
+    pt = np.tile(np.arange(len(polys)), n)
+    fs, local = flat_for(tg, pt)
+    caps = target_caps(fs.flat, np.arange(len(polys)))
+    lo, hi = kclosest.pair_bounds_km(sites.points, kclosest.site_caps(sites.points), ps, local, caps)
+    dist, _ = exact_km(sites, tg, ps, pt, np.full(len(ps), np.inf))
+    assert np.isfinite(dist).all()
+    assert (lo <= dist).all()
+    assert (dist <= hi).all()
+    assert np.median(hi - lo) < 200.0  # and they are useful bounds, not 0 and inf
