@@ -354,7 +354,9 @@ def pairs_within(
     pair_group = None
     if groups is not None and len(ps):
         reuse, local = flat_for(tg, pt, reuse)
-        keep = _needed_for_groups(sites, reuse, local, ps, groups[pt], hit, radius_km, all_within_km)
+        uniq, cap_of = subset(len(reuse.flat.tgt_blk) - 1, local)
+        caps = kflat.target_caps(reuse.flat, uniq)
+        keep = kclosest.needed_for_groups(sites.points, ps, cap_of, caps, groups[pt], hit, radius_km, all_within_km)
         ps, pt, hit = ps[keep], pt[keep], hit[keep]
         pair_group = groups[pt]
     # inside pairs are at 0 km: walking a huge outline (a basin-wide rainforest polygon) for
@@ -365,29 +367,6 @@ def pairs_within(
     dist[out], fs = exact_km(sites, tg, ps[out], pt[out], radius_km[ps[out]], reuse, thresholds_km, group_out)
     keep = dist <= radius_km[ps]
     return ps[keep], pt[keep], dist[keep], fs
-
-
-def _needed_for_groups(
-    sites: Sites,
-    fs: FlatSet,
-    local: np.ndarray,
-    ps: np.ndarray,
-    group: np.ndarray,
-    hit: np.ndarray,
-    radius_km: np.ndarray,
-    all_within_km: float,
-) -> np.ndarray:
-    """Candidate pairs that may lie within ``all_within_km``, or be the nearest of their (site, group)."""
-    uniq, cap_of = subset(len(fs.flat.tgt_blk) - 1, local)
-    lo, hi = kclosest.pair_bounds_km(
-        sites.points, kclosest.site_caps(sites.points), ps, cap_of, kflat.target_caps(fs.flat, uniq)
-    )
-    lo[hit] = 0.0  # inside: at 0 km
-    hi[hit] = 0.0
-    n_groups = int(group.max()) + 1
-    key = ps * n_groups + group
-    group_hi = kclosest.min_at((len(sites.sub_start) - 1) * n_groups, key, hi)[key]
-    return (lo <= radius_km[ps]) & ((lo <= all_within_km) | (lo <= group_hi))
 
 
 def nearest_all(

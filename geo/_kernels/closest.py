@@ -299,26 +299,63 @@ def pair_bounds_km(
     """Lower and upper bounds (km) of each (site, target) pair's geodesic distance, from caps alone.
 
     Lower: the angle between the two caps minus both radii; upper: the angle from the site's first
-    point to the target's cap centre plus its radius; turned into km with the smallest and the
-    largest radius of curvature (``geo.crs.R_MIN_KM``, ``R_MAX_KM``), as in ``geo.nearest.exact_km``.
-    The target of pair i has its cap at ``pair_cap[i]`` of ``tcaps``.
+    point to the target's cap centre plus its radius (a one-point site is its cap's centre); turned
+    into km with the smallest and the largest radius of curvature (``geo.crs.R_MIN_KM``,
+    ``R_MAX_KM``), as in ``geo.nearest.exact_km``. The target of pair i has cap ``pair_cap[i]``.
     """
+    # arrays as locals: this loop runs over every candidate pair out to the reach (millions)
     sx, sy, sz, sub_start = sites
+    scx, scy, scz, scr = scaps
+    tcx, tcy, tcz, tcr = tcaps
     m = pair_site.shape[0]
     lo = np.zeros(m)
     hi = np.full(m, np.inf)
     for i in range(m):
         s = pair_site[i]
         j = pair_cap[i]
-        if scaps.r[s] == np.inf or tcaps.r[j] == np.inf:
+        if scr[s] == np.inf or tcr[j] == np.inf:
             continue
-        c = angle(scaps.x[s], scaps.y[s], scaps.z[s], tcaps.x[j], tcaps.y[j], tcaps.z[j])
-        lo[i] = max(0.0, c - scaps.r[s] - tcaps.r[j]) * (R_MIN_KM * (1.0 - 1e-9))
-        k = sub_start[s]
-        hi[i] = (angle(sx[k], sy[k], sz[k], tcaps.x[j], tcaps.y[j], tcaps.z[j]) + tcaps.r[j]) * (
-            R_MAX_KM * (1.0 + 1e-9)
-        )
+        c = angle(scx[s], scy[s], scz[s], tcx[j], tcy[j], tcz[j])
+        lo[i] = max(0.0, c - scr[s] - tcr[j]) * (R_MIN_KM * (1.0 - 1e-9))
+        if scr[s] > 0.0:  # several points: from the first one
+            k = sub_start[s]
+            c = angle(sx[k], sy[k], sz[k], tcx[j], tcy[j], tcz[j])
+        hi[i] = (c + tcr[j]) * (R_MAX_KM * (1.0 + 1e-9))
     return lo, hi
+
+
+@jit
+def needed_for_groups(
+    sites: SitePoints,
+    pair_site: np.ndarray,
+    pair_cap: np.ndarray,
+    tcaps: Caps,
+    group: np.ndarray,
+    hit: np.ndarray,
+    radius_km: np.ndarray,
+    all_within_km: float,
+) -> np.ndarray:
+    """Which candidate pairs can matter: those that may lie within ``all_within_km``, and those
+    that may be the nearest of their (site, group) within ``radius_km[site]``, by
+    :func:`pair_bounds_km` (a pair in ``hit`` is at 0 km)."""
+    lo, hi = pair_bounds_km(sites, site_caps(sites), pair_site, pair_cap, tcaps)
+    m = pair_site.shape[0]
+    n_groups = 1
+    for i in range(m):
+        n_groups = max(n_groups, group[i] + 1)
+    group_hi = np.full((sites.sub_start.shape[0] - 1) * n_groups, np.inf)
+    for i in range(m):
+        if hit[i]:
+            lo[i] = 0.0
+            hi[i] = 0.0
+        key = pair_site[i] * n_groups + group[i]
+        if hi[i] < group_hi[key]:
+            group_hi[key] = hi[i]
+    keep = np.empty(m, dtype=np.bool_)
+    for i in range(m):
+        s = pair_site[i]
+        keep[i] = lo[i] <= radius_km[s] and (lo[i] <= all_within_km or lo[i] <= group_hi[s * n_groups + group[i]])
+    return keep
 
 
 @jit
