@@ -10,6 +10,7 @@ ours      ``geo.proximity.compute_protected_area_proximity_arrow`` (all columns,
           on the PA GeoParquet read with ``layers.cache.read_stored_table`` (the pipeline's path for a
           cached layer: WKB decoded by numba, no GEOS geometries for the PAs).
 ours_lean the same without the PA-area column (``area_buffer_km=None``): the columns baseline (a) computes.
+ours_cat  ``ours`` plus the nearest PA of each IUCN category within 70 km (``category_reach_km=70``).
 ours_gdf  ``geo.proximity.compute_protected_area_proximity`` on ``geopandas.read_parquet`` (the path of a
           layer held in memory, e.g. a fresh upload).
 cli       ``python app.py score`` end to end in a cold process (loaders, every fact, the risk score, the
@@ -48,6 +49,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 BUFFERS_KM = (1.0, 5.0, 10.0, 25.0)
 METRIC_CRS = "EPSG:8857"
+CATEGORY_REACH_KM = 70.0  # the risk model's default decay outer distance
 
 
 # ----------------------------------------------------------------------------- engines (child side)
@@ -68,7 +70,10 @@ def _run_ours(sites_path: Path, pa_path: Path, mode: str = "arrow"):
     else:  # the pipeline's path for a stored layer: WKB decoded into flat arrays, no GEOS geometries
         pa = read_stored_table(pa_path, columns=list(PA_ATTRIBUTE_COLUMNS))
         area = None if mode == "lean" else 10.0
-        res = compute_protected_area_proximity_arrow(sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=area)
+        reach = CATEGORY_REACH_KM if mode == "categories" else None
+        res = compute_protected_area_proximity_arrow(
+            sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=area, category_reach_km=reach
+        )
     return res[["dist_protected_area_km", "nearest_protected_area_id", "protected_areas_within_10km"]].rename(
         columns={
             "dist_protected_area_km": "dist_km",
@@ -193,6 +198,8 @@ def child(engine: str, sites_path: Path, pa_path: Path, out_path: Path) -> None:
         res = _run_ours(sites_path, pa_path, mode="lean")
     elif engine == "ours_gdf":
         res = _run_ours(sites_path, pa_path, mode="gdf")
+    elif engine == "ours_cat":
+        res = _run_ours(sites_path, pa_path, mode="categories")
     elif engine == "sjoin":
         res = _run_sjoin(sites_path, pa_path)
     elif engine == "sjoin_area":
@@ -360,7 +367,7 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=10_000)
     ap.add_argument("--polygons", type=int, default=30_000)
     ap.add_argument("--seed", type=int, default=20261130)
-    ap.add_argument("--engines", default="cli,ours,ours_lean,ours_gdf,sjoin,sjoin_area,duckdb")
+    ap.add_argument("--engines", default="cli,ours,ours_lean,ours_gdf,ours_cat,sjoin,sjoin_area,duckdb")
     ap.add_argument("--accuracy-sample", type=int, default=200)
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "asm-risk-bench")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")

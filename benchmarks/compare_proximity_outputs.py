@@ -19,10 +19,11 @@ rough figure, the benchmark is ``bench_proximity.py``). The real PAs carry no IU
 capture gives them one from ``IUCN_CATEGORIES`` by row (a deterministic label on real geometry),
 so that the per-category facts have several categories to find.
 
-``compare A B`` checks every frame of A against the same file in B with
+``compare A B [--drop REGEX]`` checks every frame of A against the same file in B with
 ``pandas.testing.assert_frame_equal(check_exact=True)`` (dtypes, index, column order, values:
-NaN equals NaN, nothing else is tolerated) and exits non-zero on the first difference, saying
-which rows differ.
+NaN equals NaN, nothing else is tolerated) and exits non-zero if any differs, saying which rows
+differ. ``--drop`` leaves out columns whose name matches, e.g. ``'dist_protected_area_iucn_.*'``
+to check that a capture with ``--category-reach-km`` changed nothing else.
 
 Usage::
 
@@ -126,7 +127,9 @@ def capture(out: Path, root: Path, n_sites: int, n_polygons: int, data_dir: Path
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
 
 
-def compare(a: Path, b: Path) -> int:
+def compare(a: Path, b: Path, drop: str | None = None) -> int:
+    import re
+
     import numpy as np
     import pandas as pd
 
@@ -141,6 +144,9 @@ def compare(a: Path, b: Path) -> int:
             bad += 1
             continue
         fa, fb = pd.read_parquet(a / name), pd.read_parquet(b / name)
+        if drop:  # columns only one side computes (e.g. a capture with --category-reach-km)
+            fa = fa[[c for c in fa.columns if not re.fullmatch(drop, c)]]
+            fb = fb[[c for c in fb.columns if not re.fullmatch(drop, c)]]
         try:
             pd.testing.assert_frame_equal(fa, fb, check_exact=True)
         except AssertionError as exc:
@@ -176,12 +182,13 @@ def main() -> None:
     k = sub.add_parser("compare", help="compare two captures bit for bit")
     k.add_argument("a", type=Path)
     k.add_argument("b", type=Path)
+    k.add_argument("--drop", default=None, help="regex of column names to leave out on both sides")
     a = ap.parse_args()
     if a.cmd == "capture":
         extra = {} if a.category_reach_km is None else {"category_reach_km": a.category_reach_km}
         capture(a.out, a.root, a.sites, a.polygons, a.data_dir, extra)
     else:
-        raise SystemExit(compare(a.a, a.b))
+        raise SystemExit(compare(a.a, a.b, a.drop))
 
 
 if __name__ == "__main__":
