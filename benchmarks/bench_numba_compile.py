@@ -9,7 +9,10 @@ run filled (every kernel is loaded from disk). Both report
   facts on both entry points with overlapping PAs (nearest, counts, area and union-area
   kernels, WKB decoding) and a layer's nearest distance;
 * ``parallel_s``: the same calls again with the parallel threshold at 0, which builds the
-  parallel twins (what a large input needs on top).
+  parallel twins (what a large input needs on top);
+
+and the CPU seconds of the same stages (``*_cpu_s``): compiling is single-threaded CPU work, so
+on a shared machine its CPU time is a far steadier figure than its wall time.
 
 Several rounds alternate the code trees given (e.g. a checkout of the previous commit and this
 one), so that both see the same machine load.
@@ -36,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import geo.proximity as prox
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 import geopandas as gpd
 import pyarrow as pa
 import shapely
@@ -59,9 +62,9 @@ def calls():
     prox.compute_layer_proximity(sites, pas, "pa")
 
 
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), time.process_time()
 calls()
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), time.process_time()
 try:
     from geo._kernels import twins as knobs  # this layout
 
@@ -70,8 +73,11 @@ except ImportError:  # the single-module layout before the split
     knobs, name = prox, "_PARALLEL_MIN"
 setattr(knobs, name, 0)
 calls()
-t4 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "serial_s": t3 - t2, "parallel_s": t4 - t3}))
+t4, c4 = time.perf_counter(), time.process_time()
+print(json.dumps({
+    "import_s": t1 - t0, "serial_s": t3 - t2, "parallel_s": t4 - t3,
+    "import_cpu_s": c1 - c0, "serial_cpu_s": c3 - c2, "parallel_cpu_s": c4 - c3,
+}))
 """
 
 

@@ -284,11 +284,23 @@ def _seams(tgt_v: np.ndarray, vx: np.ndarray, vy: np.ndarray, vz: np.ndarray, br
 
 
 def _f8_view(buf: np.ndarray) -> np.ndarray:
-    """(8, m) float64 view of a byte buffer: the double at byte p is ``[p & 7, p >> 3]`` (no copy)."""
-    m = max((len(buf) - 7) // 8, 0)
-    if m == 0:
-        return np.zeros((8, 1))
-    return np.ndarray(shape=(8, m), dtype="<f8", buffer=buf, offset=0, strides=(1, 8))
+    """(8, m) float64 view of a byte buffer: the double at byte p is ``[p & 7, p >> 3]`` (no copy).
+
+    Read-only, as the byte buffers are (:func:`_readonly`): one type for every call of the
+    decoding kernels, so numba compiles them once.
+    """
+    m = (len(buf) - 7) // 8
+    if m <= 0:  # too short to hold a double: a view of zeros
+        buf, m = np.zeros(16, np.uint8), 1
+    view = np.ndarray(shape=(8, m), dtype="<f8", buffer=buf, offset=0, strides=(1, 8))
+    view.flags.writeable = False
+    return view
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """``a``, read-only (the WKB kernels are compiled for read-only byte buffers only)."""
+    a.flags.writeable = False
+    return a
 
 
 class _Unsupported(Exception):
@@ -339,10 +351,10 @@ def _arrow_wkb_chunks(wkb: pa.Array | pa.ChunkedArray) -> list[tuple[np.ndarray,
         if c.null_count:
             nulls = c.is_null().to_numpy(zero_copy_only=False)
             ends[nulls] = starts[nulls]
-        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else _readonly(np.zeros(0, np.uint8))
         out.append((data, starts[:-1], ends[:-1]))
         last = data[starts[-1] : ends[-1]]
-        tail = np.concatenate([last, np.zeros(8, np.uint8)])
+        tail = _readonly(np.concatenate([last, np.zeros(8, np.uint8)]))
         out.append((tail, np.zeros(1, np.int64), np.array([len(last)], np.int64)))
     return out
 

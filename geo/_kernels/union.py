@@ -35,6 +35,11 @@ from geo._kernels.twins import jit, twins
 from geo.crs import R_MIN_KM
 
 _GRID_MAX = 64
+# the arguments the circle's points pass to _classify, typed as the pieces' (np.int8, np.int64): numba
+# would otherwise compile it again for literal 0 and -1 (the same goes for every np.int64(0) and
+# np.bool_ start value here, where a literal would cost one more compilation of the callee)
+_NO_DIR = np.int8(0)
+_NO_POLY = np.int64(-1)
 
 
 class Pieces(NamedTuple):
@@ -503,7 +508,7 @@ def _arcs_term(
         angles[0] = 0.0
         na = 1
     srt = np.sort(angles[:na])
-    chain = False  # arcs: each walk starts at the previous arc's midpoint (no piece lies there)
+    chain = np.bool_(False)  # arcs: each walk starts at the previous arc's midpoint (no piece lies there)
     chain_x = 0.0
     chain_y = 0.0
     for u in range(na):
@@ -516,7 +521,23 @@ def _arcs_term(
         mx_ = r_km * math.cos(am)
         my_ = r_km * math.sin(am)
         arc_in = _classify(
-            mx_, my_, 0.0, 0.0, 0, -1, m, status0, pieces, grid, r_km, eps, scratch, call, chain_x, chain_y, chain
+            mx_,
+            my_,
+            0.0,
+            0.0,
+            _NO_DIR,
+            _NO_POLY,
+            m,
+            status0,
+            pieces,
+            grid,
+            r_km,
+            eps,
+            scratch,
+            call,
+            chain_x,
+            chain_y,
+            chain,
         )
         chain = True
         chain_x = mx_
@@ -566,8 +587,8 @@ def union_disc_area(
         )
         angles = np.empty(2 * cap + 1)
         status0 = np.zeros(m, dtype=np.bool_)
-        nsg = 0
-        na = 0
+        nsg = np.int64(0)
+        na = np.int64(0)
         covered = False
         for li in range(m):
             li_first = nsg

@@ -152,7 +152,7 @@ def wkb_count(data: np.ndarray, f8: np.ndarray, starts: np.ndarray, ends: np.nda
         if ends[g] <= starts[g]:
             continue
         bnd = np.empty(4)
-        k, t = _wkb_walk(data, f8, starts[g], False, 0, nothing, bnd)
+        k, t = _wkb_walk(data, f8, starts[g], np.bool_(False), np.int64(0), nothing, bnd)
         nv[g] = max(k, 0)
         gtype[g] = t
     return nv, gtype
@@ -178,7 +178,7 @@ def wkb_fill(
             bad[g] = tgt_v[g + 1] != tgt_v[g]
             continue
         bnd = np.empty(4)
-        k, _ = _wkb_walk(data, f8, starts[g], True, tgt_v[g], verts, bnd)
+        k, _ = _wkb_walk(data, f8, starts[g], np.bool_(True), tgt_v[g], verts, bnd)
         for j in range(4):
             bounds[g, j] = bnd[j]
         bad[g] = k != tgt_v[g + 1] - tgt_v[g]

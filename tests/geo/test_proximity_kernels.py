@@ -122,3 +122,49 @@ def test_cap_bounds_hold_the_exact_distance() -> None:
     assert (lo <= dist).all()
     assert (dist <= hi).all()
     assert np.median(hi - lo) < 200.0  # and they are useful bounds, not 0 and inf
+
+
+def test_each_kernel_compiles_once_for_the_usual_inputs() -> None:
+    # every extra signature is a full numba compilation on a first run (seconds each): literal
+    # arguments (0, False) and read-only vs writable buffers used to double several kernels.
+    # In a fresh interpreter (the on-disk cache makes it quick), run both PA entry points on a
+    # chunked Arrow column, with and without the category reach, and a layer's distance.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import importlib, pkgutil
+        import geopandas as gpd, pyarrow as pa, shapely
+        from numba.core.registry import CPUDispatcher
+        import geo._kernels
+        from geo._kernels.twins import Twins
+        from geo.proximity import (
+            compute_layer_proximity, compute_protected_area_proximity, compute_protected_area_proximity_arrow,
+        )
+
+        pas = gpd.GeoDataFrame(
+            {"pa_id": list("abc"), "name": list("abc"), "designation": ["x"] * 3, "iucn_cat": ["II", "V", "?"]},
+            geometry=[shapely.box(0, 0, 0.1, 0.1), shapely.box(0.05, 0, 0.2, 0.1), shapely.box(1, 1, 1.1, 1.1)],
+            crs="EPSG:4326",
+        )
+        sites = gpd.GeoSeries(
+            [shapely.Point(0.15, 0.05), shapely.Point(3, 3), shapely.box(0.5, 0.5, 0.6, 0.6)], crs="EPSG:4326"
+        )
+        wkb = pa.table(pas.to_arrow(geometry_encoding="WKB"))
+        chunked = pa.Table.from_batches(wkb.to_batches(max_chunksize=2))
+        for reach in (None, 70.0):
+            compute_protected_area_proximity(sites, pas, category_reach_km=reach)
+            compute_protected_area_proximity_arrow(sites, chunked, category_reach_km=reach)
+        compute_layer_proximity(sites, pas, "pa")
+        for m in pkgutil.iter_modules(geo._kernels.__path__):
+            mod = importlib.import_module("geo._kernels." + m.name)
+            for name, obj in vars(mod).items():
+                for d in (obj.serial, obj.parallel) if isinstance(obj, Twins) else (obj,):
+                    if isinstance(d, CPUDispatcher) and len(d.signatures) > 1:
+                        print(mod.__name__, name, d.signatures)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=GEO.parent, check=True)
+    assert proc.stdout == "", proc.stdout
