@@ -71,9 +71,9 @@ def _run_ours(sites_path: Path, pa_path: Path, mode: str = "arrow"):
     else:  # the pipeline's path for a stored layer: WKB decoded into flat arrays, no GEOS geometries
         pa = read_stored_table(pa_path, columns=list(PA_ATTRIBUTE_COLUMNS))
         area = None if mode == "lean" else 10.0
-        reach = CATEGORY_REACH_KM if mode == "categories" else None
+        extra = {"category_reach_km": CATEGORY_REACH_KM} if mode == "categories" else {}
         res = compute_protected_area_proximity_arrow(
-            sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=area, category_reach_km=reach
+            sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=area, **extra
         )
     return res[["dist_protected_area_km", "nearest_protected_area_id", "protected_areas_within_10km"]].rename(
         columns={
