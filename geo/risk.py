@@ -350,6 +350,7 @@ def score_sites(facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True
     parts = _Parts(K, w["land_use"] * land_use_index, w["mercury"], mu, w["mercury_air"] * sm.air_median)
 
     quantiles = tuple(release_quantile(sm, q) for q in (0.05, 0.5, 0.95))
+    size_unknown = np.isnan(quantiles[2])  # the release's upper range needs a size the site does not have
     # a mercury user of unknown size (release NaN) gets the unknown-size index
     m_low, m_mid, m_high = (
         np.where(np.isnan(hg), cfg.unknown_size_index, np.nan_to_num(mercury_index(hg, cfg))) for hg in quantiles
@@ -393,9 +394,11 @@ def score_sites(facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True
         sensitivity_index=S,
         **contrib,
         risk_0_100=risk,
-        risk_0_100_low=np.clip(100.0 * _risk_of_m(m_low, parts), 0.0, 100.0),
-        risk_0_100_high=np.clip(100.0 * _risk_of_m(m_high, parts), 0.0, 100.0),
-        p_high_or_above=p_high,
+        # a mercury user of unknown size: the score stands on the assumed unknown_size_index, and its
+        # range and chance of high are not estimated (NaN), rather than a zero-width range that looks certain
+        risk_0_100_low=np.where(size_unknown, np.nan, np.clip(100.0 * _risk_of_m(m_low, parts), 0.0, 100.0)),
+        risk_0_100_high=np.where(size_unknown, np.nan, np.clip(100.0 * _risk_of_m(m_high, parts), 0.0, 100.0)),
+        p_high_or_above=np.where(size_unknown, np.nan, p_high),
         risk_class=risk_class,
         receptors_assessed=pd.Categorical.from_codes(mask, categories=list(RECEPTOR_LABELS)),
         score_complete=(mask & needed) == needed,
@@ -593,12 +596,17 @@ def explain_site(row: Mapping[str, Any] | pd.Series, config: RiskConfig) -> str:
     config : the RiskConfig used to score it (for the version shown)
     """
     get = row.get
-    score = float(get("risk_0_100", float("nan")))
-    lines = [
-        f"Risk {score:.1f} / 100 ({get('risk_class', '?')}), 90% range {float(get('risk_0_100_low', np.nan)):.1f}-"
-        f"{float(get('risk_0_100_high', np.nan)):.1f}; chance of high or very high "
-        f"{100 * float(get('p_high_or_above', np.nan)):.0f}%; model {config.version}."
-    ]
+
+    def num(key: str) -> float:
+        value = get(key)
+        return float("nan") if value is None else float(value)
+
+    score, low, high, p_high = (num(k) for k in ("risk_0_100", "risk_0_100_low", "risk_0_100_high", "p_high_or_above"))
+    if np.isfinite(low) and np.isfinite(high):
+        band = f"90% range {low:.1f}-{high:.1f}; chance of high or very high {100 * p_high:.0f}%"
+    else:  # a mercury user of unknown size (score_sites)
+        band = "range and chance of high not estimated: the site's size is unknown"
+    lines = [f"Risk {score:.1f} / 100 ({get('risk_class', '?')}), {band}; model {config.version}."]
     hg = get("hg_kg_per_yr")
     if hg is not None and np.isfinite(hg) and float(get("p_mercury_use", 0.0) or 0.0) > 0:
         lines.append(
