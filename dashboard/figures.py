@@ -52,12 +52,8 @@ from dashboard.views import (
     share_within,
 )
 from geo.risk import RiskConfig
+from reports.palette import RISK_COLOURS  # the colours every map and chart shares (and why)
 
-# Risk classes: ColorBrewer RdYlBu / PuOr end colours (blue, orange, red, dark purple). Every class has at
-# least 3:1 contrast against the land (WCAG 1.4.11, graphical objects), and any two classes differ by a
-# CIEDE2000 above 20 for normal vision, protanomaly and deuteranomaly (above 16 for tritanomaly, Machado 2009
-# simulation); tests/dashboard/test_colours.py checks both. (YlOrRd's light yellow was 1.4:1 on the land.)
-RISK_COLOURS = dict(zip(RISK_CLASSES, ("#4575b4", "#e66101", "#b2182b", "#40004b"), strict=True))
 RISK_ORDER = RISK_CLASSES
 SELECTED_COLOUR = "#1f6feb"
 HOVER = (

@@ -85,6 +85,7 @@ __all__ = [
     "read_sites_partition",
     "run_scoring_dask",
     "score_partition",
+    "score_scenario_dask",
     "start_cluster",
 ]
 
@@ -733,8 +734,34 @@ def run_scoring_dask(
     t0 = time.perf_counter()
     say = _say(progress)
     scenario = load_scenario(sources, settings, say)
+    scored = score_scenario_dask(
+        scenario, settings, config, scheduler=scheduler, n_workers=n_workers, progress=progress,
+        partition_size=partition_size, memory_limit=memory_limit, client=client,
+    )  # fmt: skip
+    return scoring_result(scenario, scored, config, t0)
+
+
+def score_scenario_dask(
+    scenario: Scenario,
+    settings,
+    config: RiskConfig,
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    progress: bool | Callable[[str], None] = True,
+    partition_size: int | None = None,
+    memory_limit: int | str | None = None,
+    client: object | None = None,
+) -> gpd.GeoDataFrame:
+    """The facts and scores of a loaded scenario's sites on a Dask cluster (the sites in input order).
+
+    ``run_scoring_dask`` loads the scenario and calls this; ``scoring.screen`` calls it with the sites
+    an area of interest selected. ``progress`` is a flag (stderr) or a stage callback.
+    """
+    say = progress if callable(progress) else _say(progress)
+    show_bar = bool(progress) and not callable(progress)
     if scenario.sites.n_loaded == 0:  # nothing to partition: the single engine's empty table
-        return scoring_result(scenario, _empty_scored(scenario, settings, config), config, t0)
+        return _empty_scored(scenario, settings, config)
     plan = plan_partitions(scenario, settings, int(partition_size or DEFAULT_PARTITION_SIZE), say=say)
     own_client = client is None
     cluster = None
@@ -746,13 +773,13 @@ def run_scoring_dask(
         if link:
             say(f"Dask dashboard: {link}")
         say(f"scoring {plan.n_sites} sites in {plan.n_partitions} partitions")
-        parts = compute_partitions(client, scored, progress)
+        parts = compute_partitions(client, scored, show_bar)
     finally:
         if own_client and client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    return scoring_result(scenario, assemble(scenario.sites.data, parts, columns), config, t0)
+    return assemble(scenario.sites.data, parts, columns)
 
 
 def _progress_to_stderr(dask_progress, futures) -> None:
