@@ -80,8 +80,13 @@ def make_briefing_html(
     is_demo: bool,
     share_url: str | None = None,
     top_n: int = 25,
+    extra_sections: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The briefing pack as one HTML string (works offline: plotly.js and the map data are inside)."""
+    """The briefing pack as one HTML string (works offline: plotly.js and the map data are inside).
+
+    ``extra_sections``: (title, HTML) pairs after the top-risk table, built by the caller with every text
+    from the data escaped (``dashboard.change_view.briefing_sections``: the mining change).
+    """
     esc = html.escape
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     demo = (
@@ -123,6 +128,7 @@ def make_briefing_html(
         f"<div class='charts'>{chart_divs}</div>",
         f"<h2>Top {min(top_n, len(view))} {'site' if min(top_n, len(view)) == 1 else 'sites'} by risk</h2>",
         _table_html(top_risk_table(view, top_n)),
+        *(f"<h2>{esc(title)}</h2>{body}" for title, body in extra_sections),  # e.g. the mining change (trusted HTML)
         "<h2>Filters in use</h2>",
         filters_html,
         "<h2>Method</h2>",

@@ -48,6 +48,7 @@ class Dataset:
     arctic_lat: float | None = None
     raster_names: tuple[str, ...] = ()
     workspace_id: str | None = None
+    mining: gpd.GeoDataFrame | None = None  # mining footprints with a year (the change panel)
 
 
 def dataset_from_scenario(
@@ -70,6 +71,7 @@ def dataset_from_scenario(
         arctic_lat=getattr(arctic, "min_lat", None) or settings.arctic_circle_lat,
         raster_names=tuple(layer.name for layer in scenario.rasters),
         workspace_id=workspace_id,
+        mining=scenario.mining.data if scenario.mining is not None else None,
     )
 
 

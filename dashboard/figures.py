@@ -537,8 +537,12 @@ def make_dashboard_map(
     selected_site: Mapping[str, Any] | None = None,
     is_demo: bool = False,
     countries_url: str | None = None,
+    extra_layers: Sequence[dict] = (),
 ) -> go.Figure:
     """The dashboard's map for a filtered view: camera, offline basemap, overlays within the payload budget, sites.
+
+    ``extra_layers`` (MapLibre layer dicts: the mining footprints by year, the area of interest) are drawn
+    over the overlays, below the map selection and the sites.
 
     With ``countries_url`` (the app's ``/basemap/countries.geojson`` route) the land and outlines are
     fetched by MapLibre from that URL instead of travelling inside the figure: a smaller figure,
@@ -563,6 +567,7 @@ def make_dashboard_map(
             layers.append(outline_layer(gj))
     budget = max_payload_mb * 1e6 * 0.6
     layers += overlay_layers(overlay_frames, overlays, zoom=zoom, bounds=clip, budget_bytes=budget)
+    layers += list(extra_layers)
     if state.get("selection"):
         layers.append(selection_layer(state["selection"]))
     uirevision = "map|" + ",".join(state.get("countries") or []) + "|" + ",".join(map(str, map_view or []))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
+from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, aoi_polygon, sanitise_state
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
 from geo.summary import summarise_by
@@ -120,6 +120,11 @@ def filter_mask(scored: pd.DataFrame, state: Mapping[str, Any]) -> np.ndarray:
             mask &= d < np.datetime64(state["date_to"]) + np.timedelta64(1, "D")
     if state.get("selection"):
         mask &= in_selection(_col(scored, "lon", np.nan), _col(scored, "lat", np.nan), state["selection"])
+    if state.get("aoi"):
+        # the AOI's sites carry their distance to it (dashboard.aoi.scored_with_aoi); a frame without
+        # the column was not screened, and shows nothing rather than everything
+        with np.errstate(invalid="ignore"):
+            mask &= _col(scored, "dist_aoi_km", np.nan) >= 0
     return mask
 
 
@@ -500,7 +505,21 @@ def filters_summary(state: Mapping[str, Any]) -> dict[str, Any]:
         out["decay changed (near_km, outer_km)"] = dict(state["decay"])
     if state.get("selection"):
         out["map selection"] = {"polygon (lon, lat)": [list(p) for p in state["selection"]]}
+    if state.get("aoi"):
+        out["area of interest"] = aoi_label(state["aoi"])
+        out["area of interest buffer km"] = float(state.get("aoi_km", 10.0))
     return out
+
+
+def aoi_label(reference: str) -> str:
+    """An AOI reference in words (the filters list of the exports, the panel)."""
+    kind, _, rest = reference.partition(":")
+    if kind == "pa":
+        return f"protected area {rest}"
+    if kind == "up":
+        return f"uploaded file (content {rest[:12]})"
+    ring = aoi_polygon(reference) or []
+    return "drawn on the map: " + "; ".join(f"{x:g}, {y:g}" for x, y in ring)
 
 
 # --- control options and messages ------------------------------------------------------------------
@@ -533,7 +552,7 @@ def date_bounds(scored: pd.DataFrame) -> tuple[str | None, str | None]:
 # --- controls <-> state ------------------------------------------------------------------------------
 CONTROL_KEYS: tuple[str, ...] = (
     "countries", "commodities", "risk_classes", "mercury_use", "pa_mode", "pa_km", "ecosystems", "eco_km",
-    "date_from", "date_to", "size_by", "overlays",
+    "date_from", "date_to", "size_by", "overlays", "aoi", "aoi_km",
 )  # fmt: skip
 
 

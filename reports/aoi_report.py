@@ -123,6 +123,16 @@ def _parameters(report: AoiReport) -> str:
     return f"<ul>{items}</ul>" if items else "<p>No other filter: every site of the inventory was screened.</p>"
 
 
+def aoi_summary_html(report: AoiReport) -> str:
+    """The report's summary (key numbers and the protected areas touched), for other pages (the briefing pack)."""
+    return (
+        f"<p>{html.escape(report.aoi_source)}</p>"
+        + _key_numbers(report)
+        + f"<h3>Protected areas within {report.aoi.buffer_km:g} km</h3>"
+        + _pa_table(report)
+    )
+
+
 def make_aoi_report_html(report: AoiReport) -> str:
     """The AOI report as one HTML string (works offline: plotly.js and the map's data are inside)."""
     esc = html.escape
@@ -195,4 +205,4 @@ def report_site_count(html_text: str) -> int:
     return 0 if body < 0 else part[body:].count("<tr>")
 
 
-__all__ = ["MAX_SITE_ROWS", "make_aoi_report_html", "report_site_count"]
+__all__ = ["MAX_SITE_ROWS", "aoi_summary_html", "make_aoi_report_html", "report_site_count"]
