@@ -385,9 +385,8 @@ def _rejected_detail(rejected) -> str:
 
 def cmd_screen(args: argparse.Namespace) -> int:
     # deliberate lazy imports: the geo stack only for the commands that compute
-    from reports.outputs import write_screen
     from scoring.pipeline import LayerSources, load_config
-    from scoring.screen import run_screen
+    from scoring.screen import run_screen, write_screen_tables
 
     settings = settings_from_args(args)
     out = Path(args.out)
@@ -412,7 +411,12 @@ def cmd_screen(args: argparse.Namespace) -> int:
             aoi_layer=args.aoi_layer, progress=progress, engine=args.engine,
         )  # fmt: skip
         progress("writing")
-        written = write_screen(result, out)
+        if out.suffix.lower() == ".html":
+            from reports.outputs import write_screen  # deliberate lazy import: plotly, only for the HTML report
+
+            written = write_screen(result, out)
+        else:
+            written = write_screen_tables(result, out)
     finally:
         progress.close()
     for w in result.warnings:

@@ -11,6 +11,7 @@ download are the same HTML).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,8 +20,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import shapely
 
-from geo.aoi import SITE_COLUMNS, AoiInputError, AoiScreening, PreparedAoi, prepare_aoi, screen_aoi
+from geo.aoi import SITE_COLUMNS, AoiInputError, AoiScreening, PreparedAoi, compute_aoi_sites, prepare_aoi, screen_aoi
+from geo.proximity import lonlat_envelopes
 from geo.risk import RiskConfig
 from geo.uncertainty import mercury_totals
 from geo.vocab import RISK_CLASSES
@@ -37,7 +41,7 @@ from scoring.pipeline import (
     score_facts,
     zip_limits,
 )
-from scoring.writers import LICENCE_NOTES
+from scoring.writers import LICENCE_NOTES, atomic_path, safe_csv, write_rejected, write_table
 
 #: the AOI columns of a screened site, in output order (geo.aoi's, defined once there)
 AOI_SITE_COLUMNS: tuple[str, ...] = SITE_COLUMNS
@@ -94,6 +98,132 @@ def screen_layers(
         return screen_aoi(sites, aoi, protected_areas=protected_areas, ecosystems=dict(ecosystems))
     except AoiInputError as exc:
         raise aoi_layer_error(exc, None) from exc
+
+
+def _stored_bounds(path: Path, cache_dir: Path) -> np.ndarray:
+    """The (n, 4) lon/lat bounds of every row of a stored layer, computed once per layer-cache entry and kept in
+    ``<cache_dir>/aoi-bounds/`` (decoding 300,000 WKB polygons costs seconds; the bounds file, milliseconds)."""
+    import pyarrow.parquet as pq
+
+    from layers.cache import read_stored_table
+
+    folder = Path(cache_dir) / "aoi-bounds"
+    key = f"{path.parent.name}-{path.stat().st_size}.npy"
+    target = folder / key
+    try:
+        bounds = np.load(target)
+        if bounds.shape == (pq.ParquetFile(path).metadata.num_rows, 4):
+            return bounds
+    except (OSError, ValueError):
+        pass
+    table = read_stored_table(path, columns=[])
+    geoms = shapely.from_wkb(table.column(table.num_columns - 1).to_numpy(zero_copy_only=False))
+    bounds = shapely.bounds(geoms)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{key}.{os.getpid()}.npy"
+    np.save(tmp, bounds)
+    os.replace(tmp, target)
+    return bounds
+
+
+def _rows_in_boxes(bounds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Which rows' bounds meet any of the lon/lat ``boxes``."""
+    near = np.zeros(len(bounds), dtype=bool)
+    if len(boxes) > 64:  # many sites: an STRtree of the boxes
+        tree = shapely.STRtree(shapely.box(*boxes.T))
+        near[np.unique(tree.query(shapely.box(*bounds.T))[0])] = True
+        return near
+    for x0, y0, x1, y1 in boxes:
+        near |= (bounds[:, 0] <= x1) & (bounds[:, 2] >= x0) & (bounds[:, 1] <= y1) & (bounds[:, 3] >= y0)
+    return near
+
+
+def _read_rows(path: Path, keep: np.ndarray, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """The rows ``keep`` (a boolean mask) of a stored GeoParquet layer, batch by batch (never the whole layer's
+    geometry decoded or held as objects), as a GeoDataFrame in lon/lat."""
+    import pyarrow.parquet as pq
+
+    from layers.cache import geoparquet_geometry_column
+
+    f = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
+    geom = geoparquet_geometry_column(f.schema_arrow, path)
+    cols = [c for c in columns if c in f.schema_arrow.names]
+    parts, start = [], 0
+    for batch in f.iter_batches(batch_size=20_000, columns=[*cols, geom]):
+        mask = keep[start : start + batch.num_rows]
+        start += batch.num_rows
+        if mask.any():
+            parts.append(batch.filter(pa.array(mask)))
+    table = pa.Table.from_batches(parts, schema=parts[0].schema) if parts else None
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+    geoms = np.zeros(0, dtype=object)
+    if table is not None:
+        frame = table.drop_columns([geom]).to_pandas()
+        geoms = shapely.from_wkb(table.column(geom).to_numpy(zero_copy_only=False))
+    for c in cols:
+        frame[c] = frame[c].astype("string")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
+
+
+@dataclass
+class NearbyAreas:
+    """The protected areas a screen needs, read once from the layer cache: ``screen`` for ``screen_aoi`` (the
+    AOI's envelope, every parcel of those areas), ``facts`` for the selected sites' facts (``LoadResult`` of
+    every area within the facts' reach of them); ``full`` is the whole layer, for the rare site with no area
+    within that reach (its nearest one may be anywhere)."""
+
+    screen: gpd.GeoDataFrame | None
+    facts: LoadResult | None
+    full: LoadResult | None
+    reach_km: float = float("inf")
+
+
+def facts_reach_km(settings) -> float:
+    """How far from a site the facts look at protected areas one by one (counts, areas, per-category distances);
+    beyond it only the nearest area matters."""
+    return float(
+        max(settings.protected_area_reach_km, *settings.buffer_distances_km, settings.protected_area_km2_buffer_km)
+    )
+
+
+def nearby_protected_areas(
+    result: LoadResult | None, aoi: PreparedAoi, site_geoms: gpd.GeoSeries, settings
+) -> NearbyAreas:
+    """The protected areas near the AOI (for the screen) and near the selected sites (for their facts).
+
+    A layer left in the layer cache (``LoadResult.stored_path``, not loaded) is not decoded whole: per-row
+    bounds (computed once, ``<cache_dir>/aoi-bounds``) pick the rows whose bounds meet the AOI's conservative
+    lon/lat envelope (the proximity engine's rule, ``lonlat_envelopes``), with the rows sharing their
+    ``pa_id``, and those within the facts' reach of a selected site; one pass reads them. ``screen_aoi`` then
+    finds exactly the protected areas it finds on the whole layer (it starts from the same envelope test), and
+    a site whose nearest area lies within the reach gets the same facts (every area within the reach is
+    there); the others are computed on the whole layer (``score_selection``).
+    """
+    if result is None:
+        return NearbyAreas(None, None, None)
+    stored = getattr(result, "stored_path", None)
+    if result.is_loaded or stored is None:
+        return NearbyAreas(result.data, result, result)
+    path = Path(stored)
+    bounds = _stored_bounds(path, Path(settings.cache_dir))
+    feats = shapely.bounds(np.asarray(aoi.features.geometry.values, dtype=object))
+    aoi_boxes, _, _, _ = lonlat_envelopes(feats, np.full(len(feats), aoi.buffer_km + 1e-3))
+    near_aoi = _rows_in_boxes(bounds, aoi_boxes)
+    reach = facts_reach_km(settings)
+    site_bounds = shapely.bounds(np.asarray(site_geoms.values, dtype=object))
+    site_boxes, _, _, _ = lonlat_envelopes(site_bounds, np.full(len(site_bounds), reach + 1e-3))
+    near_sites = _rows_in_boxes(bounds, site_boxes) if len(site_boxes) else np.zeros(len(bounds), dtype=bool)
+    if near_aoi.any():  # every parcel of a protected area near the AOI (geo.aoi groups parcels by id)
+        import pyarrow.parquet as pq
+
+        pa_ids = pq.read_table(path, columns=["pa_id"]).column("pa_id").to_pandas().astype("string")
+        near_aoi = pa_ids.isin(pa_ids[near_aoi].unique()).to_numpy(dtype=bool)
+    keep = near_aoi | near_sites
+    rows = _read_rows(path, keep, ("pa_id", "pa_pid", "name", "designation", "iucn_cat", "iso3"))
+    order = np.flatnonzero(keep)
+    screen = rows.iloc[np.flatnonzero(near_aoi[order])].reset_index(drop=True)
+    facts = rows.iloc[np.flatnonzero(near_sites[order])].reset_index(drop=True)
+    return NearbyAreas(screen, LoadResult(data=facts, source=result.source), result, reach)
 
 
 def order_by_risk(frame: pd.DataFrame) -> pd.DataFrame:
@@ -249,10 +379,54 @@ class ScreenResult:
         )
 
 
-def _subset(scenario: Scenario, index: pd.Index) -> Scenario:
-    """The scenario with only the sites at ``index`` (the rest of the layers unchanged)."""
+@dataclass(frozen=True)
+class Written:
+    """What a screen's writer wrote: the output, its sidecars and the rejected rows (None when none)."""
+
+    out: Path
+    sidecars: tuple[Path, ...]
+    rejected: Path | None
+
+    @property
+    def where(self) -> str:
+        """The summary line's pointer to the rejected rows ('' when none)."""
+        return f", see {self.rejected}" if self.rejected else ""
+
+
+def sidecar(out: Path, name: str) -> Path:
+    """``<out stem>.<name>.csv`` beside ``out``."""
+    return out.with_name(f"{out.stem}.{name}.csv")
+
+
+def write_screen_tables(result: ScreenResult, out: str | Path) -> Written:
+    """The selected sites in a table format (through ``write_table``: the method, weights, AOI and citations
+    travel with them), the protected areas and ecosystems in ``<stem>.protected_areas.csv`` /
+    ``<stem>.ecosystems.csv``, and ``<stem>.rejected.csv`` when rows were rejected."""
+    out = Path(out)
+    report = result.report
+    write_table(
+        result.table, out, config=report.config, sources=report.sources, is_demo=report.is_demo,
+        filters=dict(report.filters),
+    )  # fmt: skip
+    sidecars = []
+    for name, frame in (
+        ("protected_areas", report.screening.protected_areas),
+        ("ecosystems", report.screening.ecosystems),
+    ):
+        path = sidecar(out, name)
+        with atomic_path(path) as tmp:
+            safe_csv(frame, tmp)
+        sidecars.append(path)
+    return Written(out, tuple(sidecars), write_rejected(result.rejected, out))
+
+
+def _subset(scenario: Scenario, index: pd.Index, protected_areas: LoadResult | None = None) -> Scenario:
+    """The scenario with only the sites at ``index`` (and ``protected_areas`` instead of its own, when given)."""
     sites = scenario.sites
-    return replace(scenario, sites=LoadResult(data=sites.data.loc[index], rejected=sites.rejected, source=sites.source))
+    subset = LoadResult(data=sites.data.loc[index], rejected=sites.rejected, source=sites.source)
+    if protected_areas is None:
+        return replace(scenario, sites=subset)
+    return replace(scenario, sites=subset, protected_areas=protected_areas)
 
 
 def score_selection(
@@ -262,15 +436,29 @@ def score_selection(
     config: RiskConfig,
     progress: Progress = _noop,
     engine: str = "single",
+    nearby: NearbyAreas | None = None,
 ) -> gpd.GeoDataFrame:
-    """Facts and scores of the sites at ``index`` only (``engine="dask"``: on a Dask cluster, the
-    ``score --engine dask`` machinery over the subset)."""
-    sub = _subset(scenario, index)
+    """Facts and scores of the sites at ``index`` only, equal to a full ``score`` run's rows.
+
+    With ``nearby`` the facts use the protected areas within the facts' reach of the sites; a site whose nearest
+    area is farther (or that has none) is computed again on the whole layer. ``engine="dask"``: on a Dask
+    cluster, the ``score --engine dask`` machinery over the subset (whole layers).
+    """
     if engine == "dask" and len(index):
         from scoring.dask_engine import score_scenario_dask  # deliberate lazy import: dask and distributed
 
-        return score_scenario_dask(sub, settings, config, progress=progress)
-    facts = compute_facts(sub, settings, progress)
+        return score_scenario_dask(_subset(scenario, index), settings, config, progress=progress)
+    use_nearby = nearby is not None and nearby.facts is not None and nearby.full is not nearby.facts
+    facts = compute_facts(_subset(scenario, index, nearby.facts if use_nearby else None), settings, progress)
+    if use_nearby:
+        dist = facts["dist_protected_area_km"] if "dist_protected_area_km" in facts else pd.Series(np.nan, facts.index)
+        has_geom = ~(facts.geometry.isna() | facts.geometry.is_empty)
+        far = (dist.isna() | (dist > nearby.reach_km)) & has_geom
+        if far.any():  # the nearest protected area may be anywhere: the whole layer for these sites
+            progress(f"facts of {int(far.sum()):,} sites with no protected area within {nearby.reach_km:g} km")
+            again = compute_facts(_subset(scenario, facts.index[far], nearby.full), settings, progress)
+            facts = pd.concat([facts[~far], again]).loc[facts.index]
+            facts = gpd.GeoDataFrame(facts, geometry="geometry", crs=scenario.sites.data.crs)
     progress("scoring")
     return score_facts(facts, config)
 
@@ -307,12 +495,15 @@ def run_screen(
     aoi_result = load_aoi_file(aoi_path, settings, layer=aoi_layer)
     aoi = prepare(aoi_result.data, buffer_km=buffer_km, union=union, where=Path(aoi_path).name)
     scenario = load_scenario(sources, settings, progress)
-    pas = scenario.protected_areas.data if scenario.protected_areas is not None else None
     eco = ecosystem_layers(scenario.rainforest, scenario.reefs)
     progress("screening the area of interest")
-    screening = screen_layers(scenario.sites.data, aoi, pas, eco)
+    site_rows = compute_aoi_sites(scenario.sites.data, aoi)  # the sites first: the areas near them are read next
+    sites = scenario.sites.data.geometry.loc[site_rows.index]
+    nearby = nearby_protected_areas(scenario.protected_areas, aoi, sites, settings)
+    screening = screen_layers(scenario.sites.data, aoi, nearby.screen, eco)
     progress(f"facts for the {len(screening.site_index):,} sites selected")
-    scored = score_selection(scenario, screening.site_index, settings, config, progress, engine)
+    scored = score_selection(scenario, screening.site_index, settings, config, progress, engine, nearby)
+    pas = nearby.screen
     selected = order_by_risk(screening.select(scored))
     progress("mercury totals")
     totals = aoi_mercury_totals(selected, config)
@@ -366,4 +557,5 @@ __all__ = [
     "score_selection",
     "screen_layers",
     "screen_output_columns",
+    "write_screen_tables",
 ]

@@ -447,3 +447,61 @@ def test_screen_a_protected_area_as_the_aoi_on_amw_data(shared_data, tmp_path):
     assert (d_km < 9.9).sum() <= len(table) <= (d_km < 10.1).sum()
     listed = pd.read_csv(tmp_path / "crepori.protected_areas.csv").set_index("pa_id")
     assert listed.loc["BR561_0", "overlap_pct"] == pytest.approx(100.0, abs=0.01)
+
+
+@pytest.mark.slow
+def test_screen_on_the_dask_engine_gives_the_same_table(concession, sites_csv, parks, tmp_path):
+    """`--engine dask` scores the selection on a LocalCluster (the score engine's machinery): same rows, same numbers."""
+    single, dask = tmp_path / "single.csv", tmp_path / "dask.csv"
+    common = ("--aoi", str(concession), "--sites", str(sites_csv), "--protected-areas", str(parks), "--no-progress")
+    assert run_cli("screen", *common, "--out", str(single)).returncode == 0
+    r = run_cli("screen", *common, "--engine", "dask", "--out", str(dask))
+    assert r.returncode == 0, r.stderr
+    a, b = pd.read_csv(single), pd.read_csv(dask)
+    assert list(a["site_id"]) == list(b["site_id"]) and list(a.columns) == list(b.columns)
+    for col in ("risk_0_100", "hg_kg_per_yr", "dist_protected_area_km", "dist_aoi_km"):
+        np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_screen_a_site_far_from_every_protected_area_gets_the_same_facts_as_score(parks, tmp_path):
+    """Beyond the facts' reach (200 km) the nearest protected area may be anywhere: such a site is computed on the
+    whole layer, and equals `score`'s row (400 km to park B, the nearest)."""
+    far = _east(25.8, -2.25, 450.0)
+    sites = tmp_path / "far.csv"
+    sites.write_text(
+        f"site_id,name,lat,lon,commodity,workers,mercury_use\nfar,Far,{far[1]:.6f},{far[0]:.6f},gold,40,yes\n"
+    )
+    aoi = tmp_path / "far.geojson"
+    gpd.GeoDataFrame({"name": ["remote"]}, geometry=[shapely.Point(*far).buffer(0.05)], crs="EPSG:4326").to_file(aoi)
+    common = ("--sites", str(sites), "--protected-areas", str(parks), "--no-progress")
+    assert run_cli("screen", "--aoi", str(aoi), "--out", str(tmp_path / "s.csv"), *common).returncode == 0
+    assert run_cli("score", "--out", str(tmp_path / "r.csv"), *common).returncode == 0
+    screened, scored = pd.read_csv(tmp_path / "s.csv"), pd.read_csv(tmp_path / "r.csv")
+    assert screened["dist_protected_area_km"].iat[0] > 400
+    assert screened["nearest_protected_area"].iat[0] == scored["nearest_protected_area"].iat[0] == "Park B"
+    for col in ("dist_protected_area_km", "risk_0_100", "hg_kg_per_yr"):
+        assert screened[col].iat[0] == pytest.approx(scored[col].iat[0], rel=1e-12)
+
+
+def test_a_protected_area_in_two_distant_parcels_counts_whole(concession, sites_csv, tmp_path):
+    """The screen reads only the areas near the AOI from the layer cache, but every parcel of those areas: a park
+    whose second parcel lies 500 km away has its whole area behind '% of the PA'."""
+    near_parcel = shapely.box(25.3, -2.4, 25.8, -2.1)
+    far_parcel = shapely.box(30.0, -2.4, 30.5, -2.1)
+    gdf = gpd.GeoDataFrame(
+        {"WDPAID": [7, 7], "WDPA_PID": ["7_A", "7_B"], "NAME": ["Split Park", "Split Park"], "DESIG_ENG": ["National Park"] * 2,
+         "IUCN_CAT": ["II"] * 2, "STATUS": ["Designated"] * 2, "STATUS_YR": [1990] * 2, "ISO3": ["COD"] * 2,
+         "MARINE": ["0"] * 2, "REP_AREA": [1.0] * 2, "GIS_AREA": [1.0] * 2},
+        geometry=[near_parcel, far_parcel], crs="EPSG:4326",
+    )  # fmt: skip
+    path = tmp_path / "split.gpkg"
+    gdf.to_file(path, layer="wdpa_poly", driver="GPKG")
+    r = run_cli("screen", "--aoi", str(concession), "--sites", str(sites_csv), "--protected-areas", str(path),
+                "--out", str(tmp_path / "s.csv"), "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    pas = pd.read_csv(tmp_path / "s.protected_areas.csv")
+    assert len(pas) == 1 and pas["name"].iat[0] == "Split Park"
+    whole = laea_area_km2(near_parcel) + laea_area_km2(far_parcel)
+    overlap = laea_area_km2(shapely.box(*AOI_BOX).intersection(near_parcel))
+    assert pas["area_km2"].iat[0] == pytest.approx(whole, rel=0.01)
+    assert pas["overlap_pct"].iat[0] == pytest.approx(100 * overlap / whole, rel=0.01)
