@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from layers.formats import RASTER_EXTENSIONS, SITE_EXTENSIONS, VECTOR_EXTENSIONS
 from layers.guard import check_input_path, harden_gdal
+from layers.site_options import COLUMN_ROLES, DEFAULT_KEYS
 from scoring.errors import UsageError, describe_error
 from settings import Settings, get_settings
 
@@ -40,6 +42,21 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--sites-layer", metavar="NAME", help="layer (GeoPackage) or sheet (XLSX) to read the sites from")
     g.add_argument("--crs", metavar="CRS", help="CRS of CSV/XLSX coordinates, e.g. EPSG:32735 (default EPSG:4326)")
+    g.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="ROLE=COLUMN",
+        help="read ROLE from the sites file's COLUMN instead of guessing it from the names, e.g. --column "
+        "commodity=mineral1; ROLE= (empty) for none (repeatable). Roles: " + ", ".join(COLUMN_ROLES),
+    )
+    for key in DEFAULT_KEYS:
+        g.add_argument(
+            f"--default-{key.replace('_', '-')}",
+            dest=f"default_{key}",
+            metavar="VALUE",
+            help=f"{key} of every site whose file gives none (no column, or an empty cell); see docs/data.md",
+        )
     g.add_argument(
         "--protected-areas",
         type=Path,
@@ -248,6 +265,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         overrides["include_proposed_protected_areas"] = True
     if getattr(args, "mining", None):
         overrides["mining_paths"] = tuple(args.mining)
+    if getattr(args, "sites_layer", None):
+        overrides["sites_layer"] = args.sites_layer
+    columns = {}
+    for item in getattr(args, "column", []) or []:
+        role, sep, column = item.partition("=")
+        if not sep or role.strip() not in COLUMN_ROLES:
+            raise UsageError(
+                f"--column {item!r}: expected ROLE=COLUMN with ROLE one of {', '.join(COLUMN_ROLES)}, "
+                "e.g. --column commodity=mineral1"
+            )
+        columns[role.strip()] = column
+    if columns:
+        overrides["sites_columns"] = columns
+    defaults = {key: getattr(args, f"default_{key}") for key in DEFAULT_KEYS if getattr(args, f"default_{key}", None)}
+    if defaults:
+        overrides["sites_defaults"] = defaults
     rasters = {}
     for item in getattr(args, "raster", []) or []:
         name, sep, path = item.partition("=")
@@ -269,9 +302,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def _check_inputs(settings: Settings) -> None:
-    """Every input path through ``layers.guard`` (local file, known extension, size, signature) before reading."""
+    """Every input path through ``layers.guard`` (local file, known extension, signature) before reading.
+
+    No size limit: ``max_upload_mb`` bounds what a browser may send to a server; a file the user names
+    on the command line (a 700 MB WDPA download, say) is theirs to read.
+    """
     harden_gdal()
-    max_mb = float(settings.max_upload_mb)
+    max_mb = float("inf")
     for label, path, extensions, dirs in (
         ("--sites", settings.sites_path, SITE_EXTENSIONS, ()),
         ("--protected-areas", settings.protected_areas_path, VECTOR_EXTENSIONS, ("",)),  # .gdb or a folder of files
@@ -293,30 +330,73 @@ def _check_inputs(settings: Settings) -> None:
         check_input_path(p, extensions=RASTER_EXTENSIONS, max_mb=max_mb, label=f"raster {name!r} (--raster)")
 
 
-class _StageProgress:
-    """A progress bar over pipeline stages, shown only on a terminal and only after a few seconds."""
+LARGE_INPUT_MB = 100.0  # an input this size gets a note before the first (slow) read
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
+
+class _StageProgress:
+    """A live progress line over the pipeline stages, shown on a terminal once a run lasts a few seconds.
+
+    A daemon thread refreshes it twice a second, so the elapsed time keeps moving during one long
+    stage (reading a 700 MB WDPA file is a single stage of a minute or more).
+    """
+
+    def __init__(self, enabled: bool, stream=None, delay_s: float = 2.0) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.delay_s = delay_s
         self.t0 = time.perf_counter()
         self.bar = None
+        self.stage = "starting"
         self.n = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = None
+        if self.enabled:
+            self._ticker = threading.Thread(target=self._tick, name="cli-progress", daemon=True)
+            self._ticker.start()
 
     def __call__(self, stage: str) -> None:
-        self.n += 1
-        if not self.enabled:
-            return
-        if self.bar is None and time.perf_counter() - self.t0 > 2.0:
-            from tqdm import tqdm
+        with self._lock:
+            self.n += 1
+            self.stage = stage
+            if self.bar is not None:
+                self.bar.set_description_str(stage, refresh=False)
+                self.bar.update(1)
 
-            self.bar = tqdm(total=None, unit="step", file=sys.stderr, leave=False, bar_format="{elapsed} {desc}")
-        if self.bar is not None:
-            self.bar.set_description_str(stage)
-            self.bar.update(1)
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            with self._lock:
+                if self.bar is None and time.perf_counter() - self.t0 > self.delay_s:
+                    from tqdm import tqdm
+
+                    self.bar = tqdm(
+                        total=None, unit="step", file=self.stream, leave=False, bar_format="{elapsed} {desc}"
+                    )
+                    self.bar.set_description_str(self.stage, refresh=False)
+                if self.bar is not None:
+                    self.bar.refresh()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
         if self.bar is not None:
             self.bar.close()
+
+
+def _note_large_inputs(settings: Settings) -> None:
+    """One line on stderr per large input, before its first read (which can take minutes), terminal or not."""
+    for label, path in (("sites", settings.sites_path), ("protected areas", settings.protected_areas_path)):
+        if path is None or not Path(path).is_file():
+            continue
+        size_mb = Path(path).stat().st_size / 1e6
+        if size_mb >= LARGE_INPUT_MB:
+            print(
+                f"reading {label} from {Path(path).name} ({size_mb:,.0f} MB): the first run parses the whole file "
+                "(a minute or more per 500 MB); later runs read it from the layer cache",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -342,6 +422,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: give at least 1")
     config = load_config(settings, args.config)
+    if not args.no_progress:
+        _note_large_inputs(settings)
     progress = _StageProgress(enabled=not args.no_progress)
     try:
         if args.engine == "dask":
@@ -372,7 +454,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         by_layer = result.rejected["layer"].value_counts()
         detail = " (" + ", ".join(f"{n} {layer.replace('_', ' ')}" for layer, n in by_layer.items()) + ")"
     where = f", see {rejected_path}" if rejected_path else ""
-    print(f"scored {len(scored)} sites, rejected {n_rej}{detail}{where}, elapsed {result.elapsed_s:.1f} s -> {out}")
+    no_pa = "" if settings.protected_areas_path else "; NO protected-area layer (see the first warning)"
+    print(
+        f"scored {len(scored)} sites, rejected {n_rej}{detail}{where}, elapsed {result.elapsed_s:.1f} s -> {out}{no_pa}"
+    )
     return 0
 
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # panel and `change`; empty: none (the demo scenario has its own synthetic footprints)
     mining_paths: tuple[Path, ...] = ()
     sites_crs: str | None = None  # CRS of CSV/XLSX coordinates; EPSG:4326 when None
+    sites_layer: str | None = None  # GeoPackage/KML layer, XLSX sheet or zipped shapefile of the sites
+    # the analyst's column choices (role -> column; "" = no such column) and per-file defaults
+    # (attribute -> value for rows the file leaves empty): layers.site_options
+    sites_columns: dict[str, str] = Field(default_factory=dict)
+    sites_defaults: dict[str, str] = Field(default_factory=dict)
     risk_config_path: Path | None = None  # None: config/risk.toml in the repo
 
     # --- WDPA practice ------------------------------------------------------
@@ -67,9 +72,11 @@ class Settings(BaseSettings):
     # --- storage ------------------------------------------------------------
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     workspace_dir: Path | None = None  # None: <cache_dir>/workspaces
+    # read-only shared snapshots (<cache_dir>/shares/<token>): refused and deleted after this many days (0: kept)
+    share_retention_days: float = Field(90.0, ge=0.0)
 
     # --- uploads and hostile input -------------------------------------------
-    max_upload_mb: float = 200.0  # uploads AND command-line inputs, checked before reading
+    max_upload_mb: float = 200.0  # browser uploads only, checked before decoding (the CLI reads any local file)
     max_zip_members: int = 2000
     max_unzipped_mb: float = 2000.0  # one budget for an archive and the archives inside it
     max_zip_ratio: float = 100.0  # members expanding more than this (x:1) are refused as zip bombs

@@ -209,19 +209,19 @@ class Session:
             out = self._request(
                 "/_dash-update-component",
                 client.body(
-                    "app-workspace.data...upload-status",
+                    "app-data-id.data...upload-status",
                     {("upload-sites", "contents"): contents, ("upload-sites", "filename"): f"s{self.k}.csv"},
                     ["upload-sites.contents"],
                 ),
             )
-            ws = out["response"]["app-workspace"]["data"]
+            ws = out["response"]["app-data-id"]["data"]  # the data in view (dashboard.ids.WORKSPACE)
         search = "" if self.upload else ("?c=COD" if self.k % 4 == 1 else "?r=high,very+high")
         out = self._request(
             "/_dash-update-component", client.body("app-url.search", {("app-url", "search"): search}, [])
         )
         # a plain URL answers 204 (no update): the page already shows the default view
         state = out["response"]["app-state"]["data"] if out else client._value("app-state", "data", {})
-        common = {("app-state", "data"): state, ("app-workspace", "data"): ws}
+        common = {("app-state", "data"): state, ("app-data-id", "data"): ws}
         out = self._request("/_dash-update-component", client.body("map-sites.figure", common, ["app-state.data"]))
         count_text = json.dumps(out["response"]["map-count"]["children"])
         self._request(

@@ -13,6 +13,19 @@ values). Every figure is compared with a NAMED BASELINE measured in the same run
   against one 100-row block of the infinite row model the dashboard uses.
 
 Medians of ``--repeat`` runs, on whatever machine runs it (numbers in docs/performance.md).
+
+``--baseline TREE`` measures instead the whole server path of a weight change, in this tree and in
+another checkout (e.g. the asm-risk-model 1.0 commit in a temporary worktree), each in a fresh
+subprocess that imports its own tree, interleaved round by round on the same synthetic facts:
+
+    git worktree add --detach /tmp/base 7cd8df0
+    python benchmarks/bench_dashboard.py --baseline /tmp/base --sizes 10000 100000
+
+The path is what the callbacks do after a slider moves: re-score the facts with the new weights and
+prepare the frame (the tree's ``dashboard.data.rescore`` when it has one, else
+``prepare_scored(score_facts(...))`` as its ``get_scored`` did), filter, build and serialise the
+map, the five charts and the table's first block, and open one site's detail record. Wall time per
+step, and the process CPU time of the whole path (steadier while other jobs share the machine).
 """
 
 from __future__ import annotations
@@ -20,9 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import geopandas as gpd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 
-from benchmarks.synthetic_scored import synthetic_scored  # noqa: E402
+from benchmarks.synthetic_scored import model_facts, synthetic_scored  # noqa: E402
+from dashboard.data import rescore  # noqa: E402
 from dashboard.figures import CHART_NAMES, RISK_COLOURS, RISK_ORDER, make_chart_figure, make_map_figure  # noqa: E402
 from dashboard.state import default_state  # noqa: E402
 from dashboard.views import filter_view, prepare_scored, table_page, table_rows  # noqa: E402
@@ -116,18 +134,142 @@ def run(n: int, repeat: int) -> dict:
     out["table_all_rows_ms"] = 1e3 * _median_s(lambda: json.dumps(table_rows(view)), base_repeat)
     out["table_all_rows_mb"] = len(json.dumps(table_rows(view))) / 1e6
 
-    # re-scoring with new weights (score_facts only, never proximity)
+    # re-scoring with new weights as the dashboard does (never proximity; the explanation sentence left for
+    # the rows shown), and with the sentence for every row (what the CLI writes)
     facts = synthetic_scored(n, seed=42)
     config = load_risk_config(None, {"weights": {"mercury": 0.5}})
-    out["rescore_ms"] = 1e3 * _median_s(lambda: prepare_scored(score_facts(facts, config)), max(1, repeat // 2))
+    out["rescore_ms"] = 1e3 * _median_s(lambda: rescore(facts, config), max(1, repeat // 2))
+    out["rescore_with_sentences_ms"] = 1e3 * _median_s(
+        lambda: prepare_scored(score_facts(facts, config)), max(1, repeat // 2)
+    )
     return out
+
+
+# Runs inside the tree being measured (cwd = that tree): its own scoring, views and figures.
+_REDRAW_TIMER = r"""
+import json, statistics, sys, time
+sys.path.insert(0, ".")
+import geopandas as gpd
+import plotly.io as pio
+try:
+    from scoring.pipeline import score_facts
+except ImportError:  # before the scoring package
+    from layers.pipeline import score_facts
+try:
+    from layers.risk_config import default_risk_config
+except ImportError:  # asm-risk-model 1.x kept the loader in geo.risk
+    from geo.risk import default_risk_config
+from dashboard import views
+from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map
+from dashboard.state import default_state
+try:
+    from dashboard.data import rescore
+except ImportError:  # the tree's get_scored: score (with the explanation sentence) and prepare
+    def rescore(facts, config):
+        return views.prepare_scored(score_facts(facts, config))
+try:
+    from dashboard.views import site_detail_record as detail_record
+except ImportError:
+    def detail_record(scored, site_id, config):
+        return views.site_record(scored, site_id)
+
+facts = gpd.read_parquet(sys.argv[1])
+repeats = int(sys.argv[2])
+cfg = default_risk_config()
+state = views.render_state(default_state())
+
+def charts(view, config):
+    out = []
+    for name in CHART_NAMES:
+        try:
+            fig = make_chart_figure(name, view, class_bounds=config.class_thresholds, config=config)
+        except TypeError:  # charts that take no configuration
+            fig = make_chart_figure(name, view, class_bounds=config.class_thresholds)
+        out.append(pio.to_json(fig, validate=False))
+    return out
+
+def redraw(config):
+    t = {}
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    scored = rescore(facts, config)
+    t["rescore"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    view = views.filter_view(scored, state)
+    fig = make_dashboard_map(view, all_sites=scored, countries=None, overlay_frames={}, state=state)
+    pio.to_json(fig, validate=False)
+    t["map"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    charts(view, config)
+    t["charts"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    try:  # the callback's block: with the configuration (explanations and cell texts of those rows) where taken
+        block = views.table_page(view, {"startRow": 0, "endRow": 100}, None, config)
+    except TypeError:
+        block = views.table_page(view, {"startRow": 0, "endRow": 100})
+    json.dumps(block, default=str)
+    t["table_block"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    detail_record(scored, str(scored["site_id"].iloc[len(scored) // 2]), config)
+    t["detail"] = time.perf_counter() - t1
+    t["total"] = time.perf_counter() - t0
+    t["total_cpu"] = time.process_time() - c0  # steadier than wall time on a shared machine
+    return t
+
+redraw(cfg)  # warm-up: imports, JIT, caches
+runs = []
+for i in range(repeats):  # a different weight each time, as a slider moving: no cache can answer
+    runs.append(redraw(cfg.with_overrides({"weights.mercury": 0.5 + 0.05 * (i % 9), "weights.protected_area": 0.9})))
+print(json.dumps({k: statistics.median(r[k] for r in runs) for k in runs[0]}))
+"""
+
+
+def redraw_facts(n: int) -> gpd.GeoDataFrame:
+    """The re-score benchmark's facts (both models' columns) plus what the map and the table show."""
+    return model_facts(n)
+
+
+def _redraw_in(tree: Path, facts_path: Path, repeats: int) -> dict[str, float]:
+    r = subprocess.run(
+        [sys.executable, "-c", _REDRAW_TIMER, str(facts_path), str(repeats)],
+        cwd=tree, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if r.returncode != 0:
+        raise SystemExit(f"redraw timing in {tree} failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def compare_redraw(baseline: Path, sizes: list[int], repeats: int, rounds: int) -> None:
+    """The weight-change path in this tree and in ``baseline``, interleaved; medians over rounds, and the ratio."""
+    keys = ("rescore", "map", "charts", "table_block", "detail", "total", "total_cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"facts_{n}.parquet"
+            redraw_facts(n).to_parquet(path)
+            runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+            for _ in range(rounds):
+                runs["base"].append(_redraw_in(baseline, path, repeats))
+                runs["this"].append(_redraw_in(ROOT, path, repeats))
+            print(f"\nweight change -> redraw, {n:,} sites ({rounds} interleaved rounds x {repeats} changes, medians)")
+            print("| step | this tree ms | baseline ms | ratio |\n|---|---|---|---|")
+            for key in keys:
+                this = statistics.median(r[key] for r in runs["this"])
+                base = statistics.median(r[key] for r in runs["base"])
+                print(
+                    f"| {key} | {this * 1e3:,.1f} | {base * 1e3:,.1f} | {this / base if base else float('nan'):.2f} |"
+                )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="checkout to compare the weight-change path with")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (with --baseline)")
     args = parser.parse_args()
+    if args.baseline is not None:
+        compare_redraw(args.baseline, args.sizes, args.repeat, args.rounds)
+        return 0
     rows = [run(n, args.repeat) for n in args.sizes]
     keys = list(rows[0])
     print("| metric | " + " | ".join(f"{r['n']:,} sites" for r in rows) + " |")

@@ -104,3 +104,46 @@ def synthetic_protected_areas(n: int, seed: int = 2, vertices: int = 200) -> gpd
         geometry=polys,
         crs="EPSG:4326",
     )
+
+
+#: fact columns of each receptor layer (dropped by ``model_facts(without=...)`` as if the layer were not given)
+LAYER_COLUMNS = {
+    "protected_area": ("in_protected_area", "dist_protected_area_km", "nearest_protected_area",
+                       "nearest_protected_area_iucn", "protected_areas_within_10km"),
+    "rainforest": ("in_rainforest", "dist_rainforest_km"),
+    "reef": ("dist_reef_km",),
+    "arctic": ("in_arctic", "dist_arctic_km"),
+    "water": ("dist_water_km",),
+}  # fmt: skip
+
+
+def model_facts(n: int, seed: int = 20261130, *, without: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """``n`` fictional sites with the facts of every receptor layer (the re-score benchmark's, some NaN), a name,
+    coordinates and a point geometry; ``without`` leaves out the facts of those receptors' layers."""
+    from benchmarks.bench_rescore import make_facts
+    from geo.vocab import PA_CATEGORY_DISTANCE_COLUMNS
+
+    facts = make_facts(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    facts["name"] = [f"Site {i}" for i in range(n)]
+    facts["lon"] = rng.uniform(-80.0, 40.0, n)
+    facts["lat"] = rng.uniform(-15.0, 15.0, n)
+    facts["notes"] = np.where(
+        facts["processing"] == "retort", "processing 'retort' read as amalgamation of unknown type with a retort", ""
+    )
+    drop = [c for layer in without for c in LAYER_COLUMNS[layer]]
+    if "protected_area" in without:
+        drop += list(PA_CATEGORY_DISTANCE_COLUMNS)
+    facts = facts.drop(columns=drop)
+    gdf = gpd.GeoDataFrame(facts, geometry=gpd.points_from_xy(facts["lon"], facts["lat"]), crs="EPSG:4326")
+    if "protected_area" not in without:
+        gdf.attrs["protected_area_reach_km"] = 200.0
+    return gdf
+
+
+def model_scored(n: int, seed: int = 20261130, *, without: tuple[str, ...] = (), config=None) -> gpd.GeoDataFrame:
+    """:func:`model_facts` scored by the model itself (``geo.risk.score_sites``, default configuration unless given)."""
+    from geo.risk import score_sites
+    from layers.risk_config import default_risk_config
+
+    return score_sites(model_facts(n, seed, without=without), config or default_risk_config())

@@ -13,7 +13,7 @@ import flask
 from plotly.offline import get_plotlyjs
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dashboard import aoi_callbacks, callbacks  # noqa: F401  (importing them registers the callbacks)
+from dashboard import aoi_callbacks, callbacks, shares, workspace_callbacks  # noqa: F401  (importing them registers the callbacks)
 from dashboard.aoi import scored_for_state
 from dashboard.context import PREFIX_KEY, SETTINGS_KEY, basemap_url, current_settings, show_error
 from dashboard.data import countries_geojson_bytes, get_dataset, get_dataset_for, get_scored, weight_defaults
@@ -21,8 +21,9 @@ from dashboard.figures import parse_countries_query
 from dashboard.layout import make_layout
 from dashboard.render import embed_page, initial_outputs, require_chart
 from dashboard.state import decode_state
+from dashboard.workspace import private_dirs
 from layers.errors import ConfigError
-from scoring.errors import describe_error
+from scoring.errors import NotFoundError, describe_error
 from settings import Settings
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -37,7 +38,7 @@ def _answer_errors(route: Callable[..., flask.Response]) -> Callable[..., flask.
         try:
             return route(*args, **kwargs)
         except Exception as exc:
-            outcome = describe_error(exc)
+            outcome = describe_error(exc, private_dirs=private_dirs(current_settings()))
             if not outcome.expected:
                 log.error("route %s failed", flask.request.path, exc_info=exc)
             return flask.Response(outcome.message, status=outcome.http_status, mimetype="text/plain")
@@ -97,6 +98,28 @@ def _register_routes(server: flask.Flask) -> None:
         scored = scored_for_state(settings, workspace_id, state)  # with the AOI's columns when the link has one
         page = embed_page(chart, state, settings, dataset, scored, plotlyjs_src="/embed/plotly.min.js")
         return flask.Response(page, mimetype="text/html")
+
+
+def _register_share_route(app: dash.Dash) -> None:
+    """``/s/<token>``: a read-only shared snapshot (``dashboard.shares``); 404 once revoked or expired.
+
+    The page is the dashboard itself (its data id ``share:<token>`` comes from the path, in the
+    browser); a bare link is sent on to the view stored with the snapshot. Authentication, when on,
+    applies here as to every route.
+    """
+
+    @app.server.route(app.config.routes_pathname_prefix + "s/<token>")
+    @_answer_errors
+    def shared_snapshot(token: str):
+        manifest = shares.read_snapshot(current_settings(), token)
+        if manifest is None:
+            raise NotFoundError(
+                "this shared link does not exist, was revoked or has expired: ask its owner for a new one"
+            )
+        view = str((manifest.get("snapshot") or {}).get("view") or "")
+        if not flask.request.query_string and view.startswith("?"):
+            return flask.redirect(flask.request.path + view, code=302)
+        return app.index()
 
 
 # --- optional authentication (off by default) --------------------------------------------------------
@@ -185,6 +208,7 @@ def create_app(settings: Settings) -> dash.Dash:
     app.server.config[PREFIX_KEY] = app.config.requests_pathname_prefix
     install_auth(app.server, settings)
     _register_routes(app.server)
+    _register_share_route(app)
     _cache_fingerprinted_assets(app)
     dataset = get_dataset(settings)  # warm the cache so the first page is fast
     with app.server.app_context():

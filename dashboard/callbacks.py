@@ -16,14 +16,16 @@ import dash
 from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import ids
+from dashboard import ids, shares
 from dashboard.aoi import aoi_view, extra_map_layers, scored_for_state
 from dashboard.context import basemap_url, current_settings
-from dashboard.data import get_dataset_for, get_scored, weight_defaults
+from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
+from dashboard.detail import make_detail
 from dashboard.exports import export_download
 from dashboard.figures import CHART_NAMES
-from dashboard.layout import banner, make_detail, make_grid
+from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
+from dashboard.risk_text import not_assessed_summary
 from dashboard.state import decode_state, default_state, encode_state
 from dashboard.uploads import save_upload
 from dashboard.views import (
@@ -33,18 +35,18 @@ from dashboard.views import (
     country_options,
     drop_absent,
     filter_view,
-    plural,
     render_state,
     selection_note,
     selection_polygon,
+    site_detail_record,
     site_id_at,
-    site_record,
     state_from_controls,
     table_page,
     typed_weight,
     view_from_relayout,
 )
 from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
+from dashboard.workspace_callbacks import panel_for
 from layers.errors import LayerError
 from settings import Settings
 
@@ -327,8 +329,9 @@ def search_table(_text):
     prevent_initial_call=True,
 )
 def table_block(request, state, workspace, search):
-    _settings, _dataset, scored, state = _context(state, workspace)
-    return table_page(filter_view(scored, state), request, search)
+    settings, _dataset, scored, state = _context(state, workspace)
+    config = risk_config(settings, state.get("weights"), state.get("decay"))
+    return table_page(filter_view(scored, state), request, search, config)
 
 
 # --- site selection and detail ------------------------------------------------------------------------------
@@ -359,8 +362,9 @@ def select_site(map_click, cell, state, workspace):
     prevent_initial_call=True,
 )
 def show_site(site_id, state, workspace):
-    _settings, dataset, scored, state = _context(state, workspace)
-    record = site_record(scored, site_id)
+    settings, dataset, scored, state = _context(state, workspace)
+    config = risk_config(settings, state.get("weights"), state.get("decay"))
+    record = site_detail_record(scored, site_id, config)
     if record is None:
         msg = (
             "Click a site on the map or a row in the table."
@@ -368,7 +372,21 @@ def show_site(site_id, state, workspace):
             else f"Site {site_id} is not in these data."
         )
         return html.P(msg, className="hint"), None
-    return make_detail(record, dataset), [record["lon"], record["lat"]]
+    return make_detail(record, dataset, config), [record["lon"], record["lat"]]
+
+
+@callback(
+    Output(ids.WEIGHTS_NOT_ASSESSED, "children"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,  # the page is drawn with the server's data and default weights
+)
+def update_not_assessed(state, workspace):
+    """The weights panel's receptors not assessed, for the data in view and the weights in use (0: left out)."""
+    settings = current_settings()
+    dataset = get_dataset_for(settings, workspace)  # which receptors were assessed does not depend on the weights
+    weights = risk_config(settings, (state or {}).get("weights"), (state or {}).get("decay")).weights
+    return not_assessed_note(not_assessed_summary(dataset.scored, weights), len(dataset.scored))
 
 
 # The selected-site ring is the map's last trace: moved in the browser, so the map is not rebuilt.
@@ -448,33 +466,32 @@ def export_view(*args):
 @callback(
     Output(ids.WORKSPACE, "data"),
     Output(ids.UPLOAD_STATUS, "children"),
+    Output(ids.OWN_WORKSPACE, "data"),
     Input(ids.UPLOAD_SITES, "contents"),
     Input(ids.UPLOAD_PA, "contents"),
     State(ids.UPLOAD_SITES, "filename"),
     State(ids.UPLOAD_PA, "filename"),
     State(ids.WORKSPACE, "data"),
+    State(ids.URL, "href"),
     prevent_initial_call=True,
 )
-def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace):
+def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace, href=None):
     settings = current_settings()
     is_sites = ctx.triggered_id == ids.UPLOAD_SITES
+    if shares.token_of(workspace) is not None:
+        raise LayerError(
+            None, "this page shows a read-only shared snapshot", "open the dashboard's home page to upload"
+        )
     workspace = workspace or new_workspace_id()
-    report = save_upload(
+    save_upload(
         settings,
         workspace,
         "sites" if is_sites else "protected_areas",
         sites_name if is_sites else pa_name,
         sites_contents if is_sites else pa_contents,
     )
-    dataset = get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
-    reasons = [html.Li(f"{reason}: {n:,}") for reason, n in list(report.reasons.items())[:8]]
-    return workspace, html.Div(
-        [
-            html.P(report.summary(), className="upload-summary"),
-            html.Ul(reasons) if reasons else None,
-            html.P(f"{plural(len(dataset.scored), 'site')} scored in your workspace."),
-        ]
-    )
+    get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
+    return workspace, panel_for(workspace, href), workspace
 
 
 @callback(
@@ -517,14 +534,17 @@ def download_rejected(_n, workspace):
 @callback(
     Output(ids.WORKSPACE, "data", allow_duplicate=True),
     Output(ids.UPLOAD_STATUS, "children", allow_duplicate=True),
+    Output(ids.OWN_WORKSPACE, "data", allow_duplicate=True),
     Input(ids.WORKSPACE_RESET, "n_clicks"),
     State(ids.WORKSPACE, "data"),
     prevent_initial_call=True,
 )
 def reset_workspace(_n, workspace):
+    if shares.token_of(workspace) is not None:
+        raise LayerError(None, "this page shows a read-only shared snapshot", "open the dashboard's home page")
     if workspace:
         clear_workspace(current_settings(), workspace)
-    return None, "Back to the server's data."
+    return None, "Back to the server's data.", ""
 
 
 @callback(

@@ -12,6 +12,7 @@ import dash
 import flask
 
 from dashboard import ids
+from dashboard.workspace import private_dirs
 from scoring.errors import describe_error
 from settings import Settings
 
@@ -40,8 +41,13 @@ def basemap_url() -> str:
 
 
 def show_error(err: Exception) -> None:
-    """Dash's ``on_error``: the one place where a callback's exception becomes the visible alert (never a traceback)."""
-    outcome = describe_error(err)
+    """Dash's ``on_error``: the one place where a callback's exception becomes the visible alert (never a traceback).
+
+    Server folders (cache, workspaces, temporary files) are cut from the message: a file is named, not
+    where the server keeps it, and no workspace id reaches the page.
+    """
+    dirs = private_dirs(current_settings()) if flask.has_app_context() else []
+    outcome = describe_error(err, private_dirs=dirs)
     if not outcome.expected:
         log.error("dashboard callback failed", exc_info=err)
     dash.set_props(ids.ALERT, {"children": outcome.message})

@@ -17,15 +17,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from dashboard import workspace
+from dashboard import shares, workspace
 from dashboard.figures import countries_geojson
 from dashboard.views import config_overrides, default_weights, overrides_key, prepare_scored
 from geo.risk import RiskConfig
+from layers.site_options import SiteOptions
 from scoring.pipeline import LayerSources, Scenario, compute_facts, load_config, load_scenario, score_facts
 from scoring.uploads import sources_with_uploads
 from settings import Settings
@@ -76,23 +78,72 @@ def dataset_from_scenario(
 
 
 def build_dataset(
-    settings: Settings, sources: LayerSources, *, workspace_id: str | None = None, version: str | None = None
+    settings: Settings,
+    sources: LayerSources,
+    *,
+    workspace_id: str | None = None,
+    version: str | None = None,
+    facts_dir: Path | None = None,
+    keep_facts: bool = True,
 ) -> Dataset:
-    """The one place a Dataset is built: load, facts (a workspace's persisted ones when current), default scores."""
+    """The one place a Dataset is built: load, facts (the persisted ones in ``facts_dir`` when current), scores.
+
+    ``facts_dir`` is a workspace (facts written back when computed) or a shared snapshot
+    (``keep_facts=False``: read-only).
+    """
     scenario = load_scenario(sources, settings)
-    facts = workspace.read_facts(settings, workspace_id, version) if workspace_id and version else None
+    if facts_dir is None and workspace_id and version and shares.token_of(workspace_id) is None:
+        facts_dir = workspace.workspace_dir(settings, workspace_id)
+    facts = workspace.read_facts_at(facts_dir, version) if facts_dir is not None and version else None
     if facts is None:
         facts = compute_facts(scenario, settings)
-        if workspace_id and version:
-            workspace.write_facts(settings, workspace_id, facts, version)
+        if facts_dir is not None and version and keep_facts:
+            workspace.write_facts_at(facts_dir, facts, version)
     return dataset_from_scenario(scenario, facts, settings, workspace_id=workspace_id)
 
 
+def _folder_and_manifest(settings: Settings, data_id: str) -> tuple[Path, dict[str, Any], bool]:
+    """Where a data id's files are, its manifest, and whether it may be written (a workspace; not a snapshot)."""
+    token = shares.token_of(data_id)
+    if token is not None:
+        return shares.snapshot_dir(settings, token), shares.read_snapshot(settings, token) or {}, False
+    return workspace.workspace_dir(settings, data_id), workspace.read_manifest(settings, data_id) or {}, True
+
+
+def sources_of_manifest(settings: Settings, manifest: dict[str, Any], folder: Path) -> LayerSources:
+    """The layers of a workspace or snapshot manifest: its uploads (with their options and names) over the server's."""
+    options = workspace.upload_options(manifest, "sites")
+    return sources_with_uploads(
+        settings,
+        workspace.files_in(manifest, folder),
+        options=SiteOptions.from_mappings(options.get("columns"), options.get("defaults")),
+        names=workspace.display_names(manifest),
+    )
+
+
 def build_workspace_dataset(settings: Settings, workspace_id: str) -> Dataset:
-    """A workspace's dataset: its uploads over the server's layers; facts computed once and kept in the workspace."""
-    manifest = workspace.read_manifest(settings, workspace_id) or {}  # read once: files and version agree
-    sources = sources_with_uploads(settings, workspace.uploaded_files(manifest, settings, workspace_id))
-    return build_dataset(settings, sources, workspace_id=workspace_id, version=str(manifest.get("version")))
+    """A workspace's (or shared snapshot's) dataset: its uploads over the server's layers; facts computed once.
+
+    ``workspace_id`` is a workspace id or ``share:<token>`` (``dashboard.shares``).
+    """
+    folder, manifest, writable = _folder_and_manifest(settings, workspace_id)  # read once: files and version agree
+    return build_dataset(
+        settings,
+        sources_of_manifest(settings, manifest, folder),
+        workspace_id=workspace_id,
+        version=str(manifest.get("version")),
+        facts_dir=folder,
+        keep_facts=writable,
+    )
+
+
+def data_version(settings: Settings, data_id: str | None) -> str | None:
+    """The version of a workspace's or snapshot's data (None: the server's default dataset)."""
+    token = shares.token_of(data_id)
+    if token is not None:
+        manifest = shares.read_snapshot(settings, token)
+        return str(manifest.get("version")) if manifest else None
+    return workspace.workspace_version(settings, data_id) if data_id else None
 
 
 @lru_cache(maxsize=4)
@@ -111,8 +162,8 @@ def _load_workspace_dataset(settings_json: str, workspace_id: str, version: str)
 
 
 def get_dataset_for(settings: Settings, workspace_id: str | None) -> Dataset:
-    """The dataset of a user's workspace (uploaded files), or the server's default dataset."""
-    version = workspace.workspace_version(settings, workspace_id) if workspace_id else None
+    """The dataset of a user's workspace (uploaded files) or shared snapshot, or the server's default dataset."""
+    version = data_version(settings, workspace_id)
     if not version:
         return get_dataset(settings)
     return _load_workspace_dataset(settings.model_dump_json(), workspace_id, version)
@@ -126,7 +177,16 @@ def _scored(settings_json: str, workspace_id: str | None, version: str | None, k
     decay = {k: (a, b) for k, a, b in key[1]}
     if not weights and not decay:
         return prepare_scored(dataset.scored)
-    return prepare_scored(score_facts(dataset.facts, risk_config(settings, weights, decay)))
+    return rescore(dataset.facts, risk_config(settings, weights, decay))
+
+
+def rescore(facts: gpd.GeoDataFrame, config: RiskConfig) -> pd.DataFrame:
+    """The facts scored with a session's weights and prepared for filtering: what a weight change costs.
+
+    Without the explanation sentence (the bulk of a re-score on 100k sites): the table block, the
+    site detail and the exports write it for the rows they show (``dashboard.risk_text.with_explanations``).
+    """
+    return prepare_scored(score_facts(facts, config, explain=False))
 
 
 @lru_cache(maxsize=32)
@@ -152,7 +212,7 @@ def get_scored(
     settings: Settings, workspace_id: str | None, weights: dict[str, float], decay: dict[str, Any]
 ) -> pd.DataFrame:
     """The prepared scored frame (categorical filter columns) for a workspace and weight overrides (read-only)."""
-    version = workspace.workspace_version(settings, workspace_id) if workspace_id else None
+    version = data_version(settings, workspace_id)
     ws = workspace_id if version else None
     return _scored(settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
 

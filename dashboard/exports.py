@@ -24,10 +24,11 @@ from dashboard.change_view import briefing_sections, change_outputs
 from dashboard.data import Dataset, risk_config
 from dashboard.figures import CHART_NAMES, CHART_TITLES, make_chart_figure, make_static_map_figure
 from dashboard.ids import CHANGE_CHART_NAME
+from dashboard.risk_text import with_explanations
 from dashboard.views import ROW, countries_bounds, filter_view, filters_summary
 from geo.risk import RiskConfig
 from scoring.pipeline import ordered_output_columns
-from scoring.writers import LICENCE_NOTES, about_text, write_table
+from scoring.writers import LICENCE_NOTES, MODEL_REFERENCES, about_text, write_table
 from settings import Settings
 
 TABLE_MEDIA = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -102,7 +103,8 @@ def export_download(
     blocks or questions the second).
     """
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    view = filter_view(scored, state).drop(columns=[ROW], errors="ignore")
+    # the dashboard re-scores without the explanation sentence: every exported row gets it here
+    view = with_explanations(filter_view(scored, state).drop(columns=[ROW], errors="ignore"), config)
     filters = filters_summary(state)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     if kind in ("csv", "xlsx", "geojson", "gpkg"):
@@ -137,7 +139,8 @@ def export_download(
         page = make_briefing_html(
             view, n_total=len(scored), map_figure=fig_map, charts=charts, filters=filters,
             config_toml=config.to_toml(), method_version=config.version, sources=dataset.sources,
-            licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url,
+            licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url, fingerprint=config.fingerprint,
+            references=MODEL_REFERENCES, weights=config.weights,
             extra_sections=briefing_sections(settings, dataset, workspace_id, state, scored),
         )  # fmt: skip
         return f"asm-risk-briefing-{stamp}.html", page.encode("utf-8")

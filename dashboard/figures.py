@@ -36,6 +36,7 @@ from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names
     simplified_geojson,
     tolerance_for_zoom,
 )
+from dashboard.labels import FACTOR_LABELS
 from dashboard.state import RISK_CLASSES
 from dashboard.views import (
     BUFFER_MARKS_KM,
@@ -374,7 +375,8 @@ def make_commodity_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Fi
 def make_mercury_by_country_figure(
     view: pd.DataFrame, *, is_demo: bool = False, config: RiskConfig | None = None
 ) -> go.Figure:
-    """Central mercury estimate by country with low–high error bars. Clicking a bar filters to that country.
+    """Median mercury total by country with its 90% range (p5–p95 of the summed Monte Carlo draws) as error bars.
+    Clicking a bar filters to that country.
 
     A missing estimate is not 0: mercury-using sites of unknown size add nothing to a bar and are counted in
     its hover card; a country with no estimate at all gets no bar but an "unknown" label, and the y axis
@@ -407,7 +409,7 @@ def make_mercury_by_country_figure(
             },
             customdata=np.column_stack([low, high, unknown]) if n else None,
             hovertemplate=(
-                "%{x}: %{y:,.0f} kg/yr (range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})"
+                "%{x}: %{y:,.0f} kg/yr (90% range %{customdata[0]:,.0f}–%{customdata[1]:,.0f})"
                 "<br>sites of unknown size (not counted): %{customdata[2]:,}<extra></extra>"
             ),
             showlegend=False,
@@ -418,7 +420,7 @@ def make_mercury_by_country_figure(
                            font={"size": 10, "color": "#555"})  # fmt: skip
     fig.update_layout(
         xaxis_title="country (ISO3)",
-        yaxis={"title": "mercury kg/yr (low–high)", "rangemode": "nonnegative"},
+        yaxis={"title": "mercury kg/yr (90% range)", "rangemode": "nonnegative"},
     )
     if not np.isfinite(central).any():
         fig.update_yaxes(range=[0, 1])
@@ -458,7 +460,7 @@ def make_chart_figure(
 def make_waterfall_figure(record: Mapping[str, Any]) -> go.Figure:
     """The site's risk score as a waterfall of its ``contrib_*`` points, ending at risk_0_100."""
     parts = contributions(record)
-    names = [p[0].replace("_", " ") for p in parts]
+    names = [FACTOR_LABELS.get(p[0], p[0].replace("_", " ")) for p in parts]
     values = [round(p[1], 2) for p in parts]
     total = record.get("risk_0_100")
     fig = go.Figure(

@@ -8,7 +8,8 @@ ALERT = "app-alert"
 ALERT_CLOSE = "app-alert-close"
 DATA_BANNER = "app-data-banner"
 STATE = "app-state"  # filters + weights the views are drawn from (no map view, no selected site)
-WORKSPACE = "app-workspace"  # the user's workspace id (localStorage)
+WORKSPACE = "app-data-id"  # the data in view: the user's workspace id, or share:<token> on a shared link (memory)
+OWN_WORKSPACE = "app-workspace"  # the user's own workspace id (localStorage; the key kept since before shares)
 SELECTED_SITE = "app-selected-site"
 SELECTED_LONLAT = "app-selected-lonlat"
 MAP_VIEW = "app-map-view"  # a map view restored from a shared link
@@ -61,6 +62,7 @@ WEIGHT_BOX = "weights-box"  # pattern-matching type: the typed value of a weight
 WEIGHT_ERROR = "weights-error"  # pattern-matching type: why a typed weight was refused
 DECAY = "weights-decay"  # pattern-matching type: {"type": DECAY, "key": receptor}
 WEIGHTS_RESET = "weights-reset"
+WEIGHTS_NOT_ASSESSED = "weights-not-assessed"  # which receptors these data do not assess
 
 # exports
 EXPORT_CSV = "export-csv"
@@ -77,6 +79,17 @@ UPLOAD_STATUS = "upload-status"
 UPLOAD_REJECTED = "upload-rejected"
 DOWNLOAD_REJECTED = "upload-download-rejected"
 WORKSPACE_RESET = "upload-workspace-reset"
+UPLOAD_SECTION = "upload-section"  # the "Your data" panel (the no-protected-area notice links to it)
+UPLOAD_COLUMN = "upload-column"  # pattern-matching type: {"type": UPLOAD_COLUMN, "role": role}
+UPLOAD_DEFAULT = "upload-default"  # pattern-matching type: {"type": UPLOAD_DEFAULT, "key": attribute}
+UPLOAD_APPLY = "upload-apply-columns"
+
+# read-only shared snapshots
+SHARE_MAKE = "share-make"
+SHARE_LINK = "share-link"
+SHARE_COPY = "share-copy"
+SHARE_NOTE = "share-note"
+SHARE_REVOKE = "share-revoke"  # pattern-matching type: {"type": SHARE_REVOKE, "token": token}
 
 # area of interest (dashboard/aoi_panel.py)
 AOI = "aoi-ref"  # store: the AOI reference of the URL state (pa:<id>, up:<hash>, draw:<polygon>) or None

@@ -7,7 +7,7 @@ import json
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard import ids
+from dashboard import ids, shares
 from dashboard.aoi_panel import aoi_panel, mining_legend_items
 from dashboard.change_panel import change_panel
 from dashboard.data import Dataset
@@ -18,32 +18,21 @@ from dashboard.figures import (
     OVERLAY_STYLE,
     RISK_COLOURS,
     RISK_ORDER,
-    make_waterfall_figure,
 )
+from dashboard.labels import DECAY_HELP, FACTOR_LABELS, RECEPTOR_WORDS, WEIGHT_HELP
+from dashboard.risk_text import not_assessed_summary
 from dashboard.state import DECAY_KEYS, MERCURY_USE, WEIGHT_KEYS, default_state
+from dashboard.upload_panel import data_notices, share_controls
 from dashboard.views import (
+    HIDDEN_TABLE_COLUMNS,
     NUMERIC_TABLE_COLUMNS,
     TABLE_COLUMNS,
     commodity_options,
     country_options,
     date_bounds,
-    detail_attributes,
-    mercury_text,
-    nearest_protected_areas,
     plural,
-    raster_text,
-    raster_values,
 )
 
-WEIGHT_LABELS = {
-    "mercury": "Mercury release",
-    "land_use": "Land use (commodity)",
-    "protected_area": "Protected areas",
-    "rainforest": "Rainforest",
-    "reef": "Coral reefs",
-    "arctic": "Arctic",
-    "water": "Rivers and lakes",
-}
 DECAY_MAX_KM = {"protected_area": 200, "rainforest": 200, "reef": 200, "arctic": 500, "water": 50}
 OVERLAY_OPTIONS = [
     {"label": "Protected areas (by IUCN category)", "value": "protected_areas"},
@@ -63,14 +52,20 @@ def dom_id(component_id: str | dict) -> str:
 
 
 def banner(dataset: Dataset) -> html.Div:
-    """The data banner: a loud notice for the demo data, the sources otherwise."""
+    """The data banner: a loud notice for the demo data, the sources otherwise; no protected-area layer is said."""
+    notices = data_notices(dataset.protected_areas is not None, shares.token_of(dataset.workspace_id) is not None)
     if dataset.is_demo:
         return html.Div(
-            "Synthetic demo data: generated sites and protected areas, not real observations.",
-            className="banner-demo",
+            [
+                html.Div(
+                    "Synthetic demo data: generated sites and protected areas, not real observations.",
+                    className="banner-demo",
+                ),
+                *notices,
+            ]
         )
     extra = f" · {plural(dataset.n_rejected, 'row')} rejected on load" if dataset.n_rejected else ""
-    return html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")
+    return html.Div([*notices, html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")])
 
 
 def _labelled(label: str, control, control_id: str, hint: str | None = None) -> html.Div:
@@ -244,18 +239,43 @@ def _map_controls() -> html.Section:
     )
 
 
-def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.Section:
+def not_assessed_note(missing: list[tuple[str, int]], n_sites: int) -> list:
+    """The weights panel's word on receptors not assessed (``views.not_assessed_summary``): which ones,
+    for how many sites, and what that does to the scores."""
+    if not missing:
+        return [html.P("Every receptor with a weight is assessed for every site.", className="hint")]
+    items = [
+        html.Li(
+            f"{RECEPTOR_WORDS[r]}: "
+            + ("no layer loaded" if n == n_sites else f"no data for {n:,} of {plural(n_sites, 'site')}")
+        )
+        for r, n in missing
+    ]
+    return [
+        html.Strong("Not assessed in these data:"),
+        html.Ul(items),
+        html.P(
+            "A receptor not assessed adds nothing to a score (as if nothing were near): those scores are lower "
+            "bounds, marked partial in the table, and not comparable with runs that assessed it. Load the layer, "
+            "or set its weight to 0 to leave it out on purpose.",
+            className="hint",
+        ),
+    ]
+
+
+def _weights(
+    weights: dict[str, float], decay: dict[str, list[float]], not_assessed: list | None = None
+) -> html.Section:
     rows = []
     for key in WEIGHT_KEYS:
         if key not in weights:
             continue
         wid = {"type": ids.WEIGHT, "key": key}
         box_id = {"type": ids.WEIGHT_BOX, "key": key}
-        label = WEIGHT_LABELS.get(key, key)
         rows.append(
             html.Div(
                 [
-                    html.Label(label, id=f"weight-{key}-label", htmlFor=dom_id(box_id)),
+                    html.Label(FACTOR_LABELS[key], id=f"weight-{key}-label", htmlFor=dom_id(box_id)),
                     html.Div(
                         [
                             dcc.Slider(
@@ -279,11 +299,12 @@ def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.S
                         ],
                         className="slider-with-box",
                     ),
+                    html.Small(WEIGHT_HELP[key], id=f"weight-{key}-help", className="hint"),
                     html.Div(id={"type": ids.WEIGHT_ERROR, "key": key}, className="field-error", role="status"),
                 ],
                 className="field",
                 role="group",
-                **{"aria-labelledby": f"weight-{key}-label"},
+                **{"aria-labelledby": f"weight-{key}-label", "aria-describedby": f"weight-{key}-help"},
             )
         )
     for key in DECAY_KEYS:
@@ -292,7 +313,7 @@ def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.S
         rows.append(
             html.Div(
                 [
-                    html.Label(f"{WEIGHT_LABELS.get(key, key)}: near / outer distance (km)", id=f"decay-{key}-label"),
+                    html.Label(f"{FACTOR_LABELS[key]}: near / outer distance (km)", id=f"decay-{key}-label"),
                     dcc.RangeSlider(
                         id={"type": ids.DECAY, "key": key},
                         min=0,
@@ -304,10 +325,11 @@ def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.S
                         marks=None,
                         tooltip={"placement": "bottom", "always_visible": False},
                     ),
+                    html.Small(DECAY_HELP[key], id=f"decay-{key}-help", className="hint"),
                 ],
                 className="field",
                 role="group",
-                **{"aria-labelledby": f"decay-{key}-label"},
+                **{"aria-labelledby": f"decay-{key}-label", "aria-describedby": f"decay-{key}-help"},
             )
         )
     return html.Section(
@@ -317,6 +339,7 @@ def _weights(weights: dict[str, float], decay: dict[str, list[float]]) -> html.S
                 "Factor strengths (0 switches a factor off) and distance decay: full effect inside, half at the near distance, none beyond the outer one.",
                 className="hint",
             ),
+            html.Div(not_assessed, id=ids.WEIGHTS_NOT_ASSESSED, className="not-assessed", role="status"),
             *rows,
             html.Button("Reset to defaults", id=ids.WEIGHTS_RESET, className="button-secondary"),
         ],
@@ -351,6 +374,7 @@ def _exports(settings) -> html.Section:
                 ],
                 className="hint",
             ),
+            share_controls(),
         ],
         className="panel",
         **{"aria-label": "Exports"},
@@ -394,6 +418,7 @@ def _upload(settings) -> html.Section:
             dcc.Download(id=ids.DOWNLOAD_REJECTED),
         ],
         className="panel",
+        id=ids.UPLOAD_SECTION,
         **{"aria-label": "Upload your data"},
     )
 
@@ -425,6 +450,21 @@ def _chart_card(name: str, figure=None) -> html.Div:
     )
 
 
+def _shown_text(field: str, fallback: str = "params.value") -> dict:
+    """A valueFormatter showing the server's display text of the cell (``views.ROW_EXTRAS``), the value kept."""
+    return {"function": f"params.data && params.data.{field} != null ? params.data.{field} : {fallback}"}
+
+
+# cells that show more than their value: (display-text field, header, width px); the column stays the number
+_BAND_CELLS = {
+    "risk_0_100": ("risk_text", "risk_0_100 (90% range)", 240),
+    "hg_kg_per_yr": ("hg_text", "hg_kg_per_yr (90% range)", 250),
+    "p_high_or_above": ("p_high_text", "p_high_or_above", 180),
+    "score_complete": ("complete_text", "score_complete", 180),
+}
+_PARTIAL = {"score-partial": "params.data && params.data.score_complete === false"}
+
+
 def make_grid() -> dag.AgGrid:
     """The risk table: AG Grid's infinite row model, so rows come from the server one block at a time
     (sorted and filtered there): a 100k-site view never ships 100k rows to the browser."""
@@ -436,10 +476,21 @@ def make_grid() -> dag.AgGrid:
             cdef["pinned"] = "left"
         if col == "risk_0_100":
             cdef["sort"] = "desc"
+            cdef["tooltipField"] = "risk_explanation"
         if col.startswith("hg_kg_per_yr"):  # a missing mercury estimate is unknown, not 0 (nor a blank)
             cdef["valueFormatter"] = {"function": "params.data && params.value == null ? 'unknown' : params.value"}
+        if col in _BAND_CELLS:
+            text_field, cdef["headerName"], cdef["width"] = _BAND_CELLS[col]
+            cdef["headerTooltip"] = cdef["headerName"]
+            cdef["valueFormatter"] = _shown_text(
+                text_field, cdef.get("valueFormatter", {}).get("function", "params.value")
+            )
+        if col in ("risk_0_100", "score_complete"):
+            cdef["cellClassRules"] = _PARTIAL
+        if col in HIDDEN_TABLE_COLUMNS:
+            cdef["hide"] = True
         if col == "risk_class":
-            cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"x == '{c}'" for c in RISK_ORDER}
+            cdef["cellClassRules"] = {f"risk-{c.replace(' ', '-')}": f"params.value == '{c}'" for c in RISK_ORDER}
         column_defs.append(cdef)
     return dag.AgGrid(
         id=ids.TABLE,
@@ -459,6 +510,7 @@ def make_grid() -> dag.AgGrid:
             "infiniteInitialRowCount": 100,
             "rowBuffer": 20,
             "animateRows": False,
+            "tooltipShowDelay": 400,  # the risk cell's explanation
         },
         getRowId="params.data.site_id",
         style={"height": "420px", "width": "100%"},
@@ -472,6 +524,12 @@ def _table() -> html.Section:
             html.H2("Risk table"),
             html.P(
                 "Sort by clicking a header, filter from a header's menu; click a row to open the site. An alternative to the map.",
+                className="hint",
+            ),
+            html.P(
+                "Scores and mercury estimates show their 90% range (5th–95th percentile) in brackets; hover a score "
+                "for its explanation. * partial score: a receptor with a weight was not assessed for the site "
+                "(see score_complete): a lower bound, not comparable with complete scores.",
                 className="hint",
             ),
             _labelled(
@@ -520,7 +578,9 @@ def make_layout(
             dcc.Store(id=ids.STATE, data=initial.get("state")),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
             # callback on page load, so the first visit keeps the page as drawn; a stored workspace id fires
-            dcc.Store(id=ids.WORKSPACE, storage_type="local", data=""),
+            dcc.Store(id=ids.OWN_WORKSPACE, storage_type="local", data=""),
+            # the data in view (the own workspace, or share:<token> on /s/<token>): set from the two above
+            dcc.Store(id=ids.WORKSPACE, data=""),
             dcc.Store(id=ids.SELECTED_SITE),
             dcc.Store(id=ids.SELECTED_LONLAT),
             dcc.Store(id=ids.MAP_VIEW),
@@ -544,7 +604,11 @@ def make_layout(
                         [
                             _filters(dataset),
                             _map_controls(),
-                            _weights(weights, decay),
+                            _weights(
+                                weights,
+                                decay,
+                                not_assessed_note(not_assessed_summary(dataset.scored, weights), len(dataset.scored)),
+                            ),
                             _exports(settings),
                             _upload(settings),
                         ],
@@ -620,84 +684,4 @@ def make_layout(
             ),
         ],
         className="app",
-    )
-
-
-def make_detail(record: dict, dataset: Dataset) -> html.Div:
-    """The site-detail panel: headline, score waterfall, nearest protected areas, raster values, every attribute."""
-    nearest = nearest_protected_areas(record, dataset.protected_areas, k=5)
-    rasters = raster_values(record, dataset.raster_names)
-    risk = record.get("risk_0_100")
-    cls = str(record.get("risk_class") or "")
-    headline = html.Div(
-        [
-            html.H3(str(record.get("name") or record.get("site_id"))),
-            html.P(
-                [
-                    html.Span(f"{cls} risk", className=f"badge risk-{cls.replace(' ', '-')}"),
-                    f" {risk:.1f}/100 · {record.get('commodity')} · {record.get('country_iso3')} · site {record.get('site_id')}"
-                    if risk is not None
-                    else "",
-                ]
-            ),
-            html.P(str(record.get("risk_explanation") or ""), className="hint"),
-            html.P(f"Mercury release: {mercury_text(record)}"),
-        ]
-    )
-    near_table = (
-        html.Table(
-            [
-                html.Thead(
-                    html.Tr(
-                        [
-                            html.Th("Protected area", scope="col"),
-                            html.Th("IUCN", scope="col"),
-                            html.Th("Designation", scope="col"),
-                            html.Th("km", scope="col"),
-                        ]
-                    )
-                ),
-                html.Tbody(
-                    [
-                        html.Tr(
-                            [
-                                html.Td(r.get("name")),
-                                html.Td(r.get("iucn_cat")),
-                                html.Td(r.get("designation")),
-                                html.Td(f"{r['dist_km']:.2f}", className="num"),
-                            ]
-                        )
-                        for r in nearest
-                    ]
-                ),
-            ],
-            className="mini-table",
-        )
-        if nearest
-        else html.P("No protected area within 100 km (or no protected-area layer).", className="hint")
-    )
-    raster_block = (
-        html.Ul([html.Li(f"{k}: {raster_text(v)}") for k, v in rasters.items()])
-        if rasters
-        else html.P("No raster layers.", className="hint")
-    )
-    attrs = html.Details(
-        [
-            html.Summary("All attributes"),
-            html.Table(
-                html.Tbody([html.Tr([html.Th(k, scope="row"), html.Td(v)]) for k, v in detail_attributes(record)]),
-                className="mini-table",
-            ),
-        ]
-    )
-    return html.Div(
-        [
-            headline,
-            dcc.Graph(figure=make_waterfall_figure(record), config={"displayModeBar": False}, id=ids.DETAIL_WATERFALL),
-            html.H4("Nearest protected areas"),
-            near_table,
-            html.H4("Raster values"),
-            raster_block,
-            attrs,
-        ]
     )

@@ -15,10 +15,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dashboard.risk_text import (
+    complete_cell_text,
+    finite,
+    mercury_cell_text,
+    not_assessed_words,
+    probability_text,
+    risk_cell_text,
+    short_number,
+    with_explanations,
+)
 from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, aoi_polygon, sanitise_state
+from dashboard.totals import grouped_mercury_totals
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
-from geo.summary import summarise_by
+from geo.summary import config_of
 from scoring.pipeline import ordered_output_columns
 
 CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", "mercury_use", "processing")
@@ -26,17 +37,31 @@ BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
 
 # The grid's columns: the core of the output contract (the full contract is in every export).
 # The risk score and class come right after the id and name: visible at 1400 px without scrolling.
+# risk_0_100 and hg_kg_per_yr are shown with their 90 % range (the hidden band columns), the value
+# itself stays the number the grid sorts and filters.
 TABLE_COLUMNS: tuple[str, ...] = (
-    "site_id", "name", "risk_0_100", "risk_class", "country_iso3", "commodity", "mercury_use", "workers",
-    "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "in_protected_area", "dist_protected_area_km",
+    "site_id", "name", "risk_0_100", "risk_class", "p_high_or_above", "score_complete", "country_iso3",
+    "commodity", "mercury_use", "workers", "hg_kg_per_yr", "in_protected_area", "dist_protected_area_km",
     "nearest_protected_area", "nearest_protected_area_iucn", "protected_areas_within_10km", "in_rainforest",
     "dist_rainforest_km", "dist_reef_km", "in_arctic", "observed_date", "lon", "lat",
+    "risk_0_100_low", "risk_0_100_high", "hg_kg_per_yr_low", "hg_kg_per_yr_high",
 )  # fmt: skip
+#: columns sent with every row for the cells that show a band, but not shown themselves
+HIDDEN_TABLE_COLUMNS: frozenset[str] = frozenset(
+    ("risk_0_100_low", "risk_0_100_high", "hg_kg_per_yr_low", "hg_kg_per_yr_high")
+)
 NUMERIC_TABLE_COLUMNS: frozenset[str] = frozenset(
-    ("workers", "risk_0_100", "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "dist_protected_area_km",
-     "protected_areas_within_10km", "dist_rainforest_km", "dist_reef_km", "lon", "lat")
+    ("workers", "risk_0_100", "risk_0_100_low", "risk_0_100_high", "p_high_or_above", "hg_kg_per_yr_low",
+     "hg_kg_per_yr", "hg_kg_per_yr_high", "dist_protected_area_km", "protected_areas_within_10km",
+     "dist_rainforest_km", "dist_reef_km", "lon", "lat")
 )  # fmt: skip
-_ROUND = {"lon": 4, "lat": 4, "risk_0_100": 1, "workers": 0}
+#: per-row fields of a table block that are no column: the explanation (the risk cell's tooltip), the
+#: receptors not assessed in words, and the display text of the cells that show more than their value
+ROW_EXTRAS: tuple[str, ...] = (
+    "risk_explanation", "not_assessed", "risk_text", "hg_text", "p_high_text", "complete_text",
+)  # fmt: skip
+_ROUND = {"lon": 4, "lat": 4, "risk_0_100": 1, "risk_0_100_low": 1, "risk_0_100_high": 1, "workers": 0,
+          "p_high_or_above": 4, "hg_kg_per_yr_low": 4, "hg_kg_per_yr": 4, "hg_kg_per_yr_high": 4}  # fmt: skip
 ROW = "_row"  # position in the prepared frame (not exported)
 
 
@@ -230,8 +255,13 @@ def table_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in TABLE_COLUMNS if c in frame.columns]
 
 
-def table_rows(view: pd.DataFrame) -> list[dict[str, Any]]:
-    """Lean grid rows: only the table columns, floats rounded, dates as ISO text, NaN as None."""
+def table_rows(view: pd.DataFrame, config: RiskConfig | None = None) -> list[dict[str, Any]]:
+    """Lean grid rows: only the table columns, floats rounded, dates as ISO text, NaN as None.
+
+    With ``config`` (the one the rows were scored with) each row also carries :data:`ROW_EXTRAS`:
+    its explanation sentence (written here when the re-score left it out) and the receptors not
+    assessed for it, in words. Meant for one block of rows, not a whole view.
+    """
     cols = table_columns(view)
     out = pd.DataFrame(index=view.index)
     for c in cols:
@@ -245,7 +275,25 @@ def table_rows(view: pd.DataFrame) -> list[dict[str, Any]]:
         else:
             out[c] = s.astype("string")
     out = out.astype(object).where(out.notna(), None)
-    return out.to_dict("records")
+    rows = out.to_dict("records")
+    if config is not None and "risk_0_100" in view.columns:
+        explained = with_explanations(view, config)
+        explanations = explained["risk_explanation"].tolist() if "risk_explanation" in explained else [None] * len(view)
+        for row, text, missing in zip(rows, explanations, not_assessed_words(view, config.weights), strict=True):
+            row["risk_explanation"], row["not_assessed"] = text, missing
+            _cell_texts(row)
+    return rows
+
+
+def _cell_texts(row: dict[str, Any]) -> None:
+    """The display text of the cells that show a band, a probability or a partial score (from the row's
+    rounded values, so the text and the number the grid sorts on agree)."""
+    get = row.get
+    row["risk_text"] = risk_cell_text(get("risk_0_100"), get("risk_0_100_low"), get("risk_0_100_high"),
+                                      get("score_complete"))  # fmt: skip
+    row["hg_text"] = mercury_cell_text(get("hg_kg_per_yr"), get("hg_kg_per_yr_low"), get("hg_kg_per_yr_high"))
+    row["p_high_text"] = probability_text(get("p_high_or_above"))
+    row["complete_text"] = complete_cell_text(get("score_complete"), get("not_assessed") or "")
 
 
 # --- site detail ------------------------------------------------------------------------------
@@ -270,6 +318,14 @@ def site_record(scored: pd.DataFrame, site_id: str | None) -> dict[str, Any] | N
             val = val.item()
         rec[str(col)] = val
     return rec
+
+
+def site_detail_record(scored: pd.DataFrame, site_id: str | None, config: RiskConfig) -> dict[str, Any] | None:
+    """``site_record`` with the site's explanation sentence written when the re-score left it out."""
+    if site_id is None or "site_id" not in scored.columns:
+        return None
+    hit = scored[scored["site_id"].astype("string") == str(site_id)]
+    return site_record(with_explanations(hit.iloc[:1], config), site_id) if len(hit) else None
 
 
 def contributions(record: Mapping[str, Any]) -> list[tuple[str, float]]:
@@ -300,16 +356,16 @@ def raster_text(value: Any) -> str:
 
 
 def mercury_text(record: Mapping[str, Any]) -> str:
-    """The site's mercury estimate in words: central and range in kg/yr, 'unknown', or none (no mercury use)."""
+    """The site's mercury estimate in words: median and 90 % range in kg/yr, 'unknown', or none (no mercury use)."""
     central = record.get("hg_kg_per_yr")
     if central is None or (isinstance(central, float) and math.isnan(central)):
         return HG_UNKNOWN if "hg_kg_per_yr" in record else "not estimated"
     if central == 0:
         return "0 kg/yr (no mercury use assumed)"
     low, high = record.get("hg_kg_per_yr_low"), record.get("hg_kg_per_yr_high")
-    if low is None or high is None:
-        return f"{central:,.1f} kg/yr"
-    return f"{central:,.1f} kg/yr (range {low:,.1f}–{high:,.1f})"
+    if not (finite(low) and finite(high)):
+        return f"{short_number(central)} kg/yr"
+    return f"{short_number(central)} kg/yr (90% range {short_number(low)}–{short_number(high)})"
 
 
 # --- summaries ----------------------------------------------------------------------------------
@@ -343,20 +399,18 @@ def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig 
     """Mercury estimate (kg/yr) by country: hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites and
     n_hg_unknown_size (mercury-using sites of unknown size: not in the totals).
 
-    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.summary.summarise_by``) under
-    ``config``, the configuration the view was scored with (default: the one stored in ``view.attrs``).
+    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.uncertainty.mercury_totals``, as
+    ``geo.summary.summarise_by`` gives them) under ``config``, the configuration the view was scored with
+    (default: the one stored in ``view.attrs``); remembered across weight changes (``dashboard.totals``).
     """
     cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
     empty = pd.DataFrame(columns=[*cols, "n_sites", "n_hg_unknown_size"])
-    if view.empty or any(c not in view.columns for c in cols):
+    if view.empty or any(c not in view.columns for c in cols) or "country_iso3" not in view.columns:
         return empty
-    summary = summarise_by(view, "country_iso3", config=config)  # the same aggregation as every other summary
-    if any(c not in summary.columns for c in cols):  # no risk configuration to draw the totals from
+    config = config if config is not None else config_of(view)
+    if config is None:  # no risk configuration to draw the totals from
         return empty
-    if "country_iso3" in summary.columns:
-        summary = summary.set_index("country_iso3")
-    if "n_hg_unknown_size" not in summary.columns:
-        summary["n_hg_unknown_size"] = 0
+    summary = grouped_mercury_totals(view, config, "country_iso3").set_index("country_iso3")
     out = summary[[*cols, "n_sites", "n_hg_unknown_size"]]
     return out.sort_values(["hg_kg_per_yr", "n_hg_unknown_size"], ascending=False).head(top)
 
@@ -712,11 +766,13 @@ def table_page(
     view: pd.DataFrame,
     request: Mapping[str, Any] | None,
     search: str | None = None,
+    config: RiskConfig | None = None,
 ) -> dict[str, Any]:
     """One block of grid rows for an AG Grid infinite-model request: sorted, column-filtered, searched.
 
     Returns ``{"rowData": [...], "rowCount": n}`` (n = rows matching, so the grid sizes its scrollbar).
-    Only the requested rows are serialised, so a 100k-site view costs one block, not 100k rows.
+    Only the requested rows are serialised (with their explanations and receptors not assessed when
+    ``config`` is given), so a 100k-site view costs one block, not 100k rows.
     """
     request = request or {}
     frame = view
@@ -750,4 +806,4 @@ def table_page(
         frame = frame.sort_values("risk_0_100", ascending=False, na_position="last", kind="stable")
     start = max(int(request.get("startRow") or 0), 0)
     end = max(int(request.get("endRow") or start + 100), start)
-    return {"rowData": table_rows(frame.iloc[start:end]), "rowCount": len(frame)}
+    return {"rowData": table_rows(frame.iloc[start:end], config), "rowCount": len(frame)}

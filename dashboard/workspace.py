@@ -39,6 +39,11 @@ LOCK = ".lock"
 STALE_S = 3600.0  # a staging folder or temp file this old belongs to a write that was killed
 
 
+def private_dirs(settings) -> list[Path]:
+    """Server folders whose paths never reach the browser (a path under one is shown as its file name)."""
+    return [Path(settings.workspaces), Path(settings.cache_dir), Path(tempfile.gettempdir())]
+
+
 def new_workspace_id() -> str:
     """A fresh unguessable workspace id."""
     return secrets.token_urlsafe(18)
@@ -51,7 +56,7 @@ def workspace_dir(settings, workspace_id: str) -> Path:
     return Path(settings.workspaces) / workspace_id
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so a reader (or a crash, even SIGKILL) sees the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -87,13 +92,21 @@ def workspace_version(settings, workspace_id: str | None) -> str | None:
 
 def _write_manifest(settings, workspace_id: str, manifest: dict[str, Any]) -> None:
     manifest = {**manifest, "version": secrets.token_hex(8)}
-    _atomic_write_bytes(workspace_dir(settings, workspace_id) / MANIFEST, json.dumps(manifest, indent=2).encode())
+    atomic_write_bytes(workspace_dir(settings, workspace_id) / MANIFEST, json.dumps(manifest, indent=2).encode())
 
 
 def _safe_name(filename: str) -> str:
-    name = Path(filename).name
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100].lstrip(".")
-    return stem or "upload"
+    """The user's file name as stored: its last part only, no control characters or leading dots, 200 bytes at most.
+
+    Spaces, accents and brackets stay ("Sites (DRC) 2024.csv"), so the name in the data's ``source``
+    column and in every export is the one the user gave; no path part can escape the folder.
+    """
+    name = Path(str(filename).replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f/]", "_", name).strip().lstrip(".")
+    stem, dot, ext = name.rpartition(".") if "." in name and len(name.rpartition(".")[2]) <= 10 else (name, "", "")
+    while len((stem + dot + ext).encode("utf-8")) > 200:  # file systems allow 255 bytes
+        stem = stem[:-1]
+    return (stem + dot + ext) if stem else "upload" + dot + ext
 
 
 Validate = Callable[[Path], tuple[Mapping[str, Any], bytes | None]]
@@ -119,10 +132,10 @@ def store_upload(
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
     try:
         staged = staging / _safe_name(filename)
-        _atomic_write_bytes(staged, data)
+        atomic_write_bytes(staged, data)
         report, rejected_rows = validate(staged)
         if rejected_rows:
-            _atomic_write_bytes(staging / REJECTED, rejected_rows)
+            atomic_write_bytes(staging / REJECTED, rejected_rows)
         folder = root / kind
         folder.mkdir(exist_ok=True)
         token = secrets.token_hex(8)
@@ -137,11 +150,12 @@ def store_upload(
             os.replace(staging / REJECTED, rejected)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    with _locked(root):  # two uploads of one workspace at once (sites and protected areas) both land
+    with locked(root):  # two uploads of one workspace at once (sites and protected areas) both land
         manifest = read_manifest(settings, workspace_id) or {}
         manifest[kind] = final.relative_to(root).as_posix()
         manifest[f"{kind}_rejected"] = rejected.relative_to(root).as_posix() if rejected else None
         manifest[f"{kind}_report"] = dict(report)
+        manifest.pop(f"{kind}_options", None)  # a new file starts from detection: its columns are new
         _write_manifest(settings, workspace_id, manifest)  # the commit point
         _remove_old_versions(
             root, kind, keep={final.relative_to(folder).parts[0]} | ({rejected.name} if rejected else set())
@@ -149,8 +163,51 @@ def store_upload(
     return report
 
 
+def update_upload(
+    settings,
+    workspace_id: str,
+    kind: str,
+    options: Mapping[str, Any],
+    validate: Callable[[Path], tuple[Mapping[str, Any], bytes | None]],
+) -> Mapping[str, Any]:
+    """Re-read the committed ``kind`` file with new ``options`` (the analyst's columns and defaults) and commit them.
+
+    ``validate(committed path)`` loads it (or raises, leaving the workspace as it was) and returns the
+    new report and rejected rows. The manifest is replaced atomically with a new version, so every
+    worker rebuilds the dataset with the options; a reload of the page re-applies them.
+    """
+    root = workspace_dir(settings, workspace_id)
+    manifest = read_manifest(settings, workspace_id) or {}
+    if not manifest.get(kind):
+        raise LayerError(None, f"no {kind.replace('_', ' ')} uploaded in this workspace", "upload a file first")
+    report, rejected_rows = validate(root / manifest[kind])
+    with locked(root):
+        current = read_manifest(settings, workspace_id) or {}
+        if current.get(kind) != manifest.get(kind):  # another upload landed meanwhile: it wins
+            raise LayerError(None, "the file changed while the options were applied", "apply the options again")
+        folder = root / kind
+        rejected = None
+        if rejected_rows:
+            rejected = folder / f"{secrets.token_hex(8)}.{REJECTED}"
+            atomic_write_bytes(rejected, rejected_rows)
+        old_rejected = current.get(f"{kind}_rejected")
+        current[f"{kind}_rejected"] = rejected.relative_to(root).as_posix() if rejected else None
+        current[f"{kind}_report"] = dict(report)
+        current[f"{kind}_options"] = dict(options)
+        _write_manifest(settings, workspace_id, current)  # the commit point
+        if old_rejected:
+            (root / old_rejected).unlink(missing_ok=True)
+    return report
+
+
+def upload_options(manifest: Mapping[str, Any] | None, kind: str = "sites") -> dict[str, Any]:
+    """The analyst's options for the ``kind`` upload of a manifest ({} when none)."""
+    value = (manifest or {}).get(f"{kind}_options")
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
+def locked(root: Path) -> Iterator[None]:
     """An exclusive advisory lock on the workspace (across gunicorn workers); released on exit or crash."""
     with open(root / LOCK, "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -201,13 +258,32 @@ def clear_workspace(settings, workspace_id: str) -> None:
 
 def uploaded_files(manifest: Mapping[str, Any] | None, settings, workspace_id: str) -> dict[str, Path]:
     """Kind -> path of the files a workspace's manifest names (only the kinds uploaded)."""
-    root = workspace_dir(settings, workspace_id)
+    return files_in(manifest, workspace_dir(settings, workspace_id))
+
+
+def files_in(manifest: Mapping[str, Any] | None, root: Path) -> dict[str, Path]:
+    """Kind -> path of the files a manifest names, under ``root`` (a workspace or a shared snapshot)."""
     return {kind: root / manifest[kind] for kind in KINDS if manifest and manifest.get(kind)}
+
+
+def display_names(manifest: Mapping[str, Any] | None) -> dict[str, str]:
+    """Kind -> the file name the user uploaded (as shown in messages and exports)."""
+    out = {}
+    for kind in KINDS:
+        report = (manifest or {}).get(f"{kind}_report") or {}
+        if (manifest or {}).get(kind) and report.get("filename"):
+            out[kind] = str(report["filename"])
+    return out
 
 
 def read_facts(settings, workspace_id: str, version: str) -> gpd.GeoDataFrame | None:
     """The workspace's persisted facts when they were computed for ``version``, else None."""
-    path = workspace_dir(settings, workspace_id) / FACTS
+    return read_facts_at(workspace_dir(settings, workspace_id), version)
+
+
+def read_facts_at(folder: Path, version: str) -> gpd.GeoDataFrame | None:
+    """The facts persisted in ``folder`` (a workspace or a shared snapshot) when computed for ``version``."""
+    path = folder / FACTS
     try:
         meta = pq.read_schema(path).metadata or {}
         attrs = json.loads(meta.get(b"PANDAS_ATTRS", b"{}"))
@@ -220,7 +296,11 @@ def read_facts(settings, workspace_id: str, version: str) -> gpd.GeoDataFrame | 
 
 def write_facts(settings, workspace_id: str, facts: gpd.GeoDataFrame, version: str) -> None:
     """Persist the facts computed for ``version`` (atomically), for every worker to reuse."""
-    root = workspace_dir(settings, workspace_id)
+    write_facts_at(workspace_dir(settings, workspace_id), facts, version)
+
+
+def write_facts_at(root: Path, facts: gpd.GeoDataFrame, version: str) -> None:
+    """Persist facts for ``version`` in ``root`` (atomically)."""
     # the version travels INSIDE the file, so a worker that finished computing an older
     # version after a new upload can never pass its facts off as the new version's
     facts.attrs[FACTS_VERSION_KEY] = version

@@ -159,10 +159,12 @@ __all__ = [
     "Spread",
     "TomlSyntaxError",
     "UnknownKeyError",
+    "assessed_receptors",
     "compute_land_use_index",
     "compute_mercury_hazard",
     "compute_sensitivity_terms",
     "explain_site",
+    "risk_explanations",
     "score_sites",
 ]
 
@@ -538,6 +540,48 @@ def _explanations(
     not_part = pc.take(pa.array(labels, pa.string()), pa.array(mask))
     sentence = _join(hazard_part, "; ", pa_part, top_part, not_part)
     return pd.Series(pd.array(sentence, dtype="str"), index=facts.index)
+
+
+def assessed_receptors(scored: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per receptor, whether each row of a scored frame assessed it (from ``receptors_assessed``).
+
+    Reads the column's labels once per distinct value (a categorical's categories), not once per row.
+    """
+    n = len(scored)
+    if "receptors_assessed" not in scored.columns:
+        return {r: np.zeros(n, dtype=bool) for r in RECEPTORS}
+    col = scored["receptors_assessed"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        row_codes, labels = col.cat.codes.to_numpy(), list(col.cat.categories.astype(str))
+    else:
+        row_codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
+        labels = [str(u) for u in uniques]
+    sets = [set(label.split(";")) for label in labels] + [set()]  # code -1 (missing): nothing assessed
+    return {r: np.asarray([r in s for s in sets], dtype=bool)[row_codes] for r in RECEPTORS}
+
+
+def risk_explanations(scored: pd.DataFrame, config: RiskConfig) -> pd.Series:
+    """The ``risk_explanation`` sentence of the rows of a scored frame, as :func:`score_sites` writes it.
+
+    For a caller that scored with ``explain=False`` (a dashboard re-scoring on every weight change)
+    and needs the sentence only for the rows it shows: a site's detail, a table block, an export.
+
+    Parameters
+    ----------
+    scored : a :func:`score_sites` output (facts and score columns), any subset or order of its rows
+    config : the RiskConfig it was scored with
+
+    Returns
+    -------
+    Series of str on ``scored.index``; equal to ``score_sites(facts, config)["risk_explanation"]``
+    on those rows.
+    """
+    if len(scored) == 0:
+        return pd.Series([], index=scored.index, dtype="str")
+    frame = scored
+    if not isinstance(frame["hg_basis"].dtype, pd.CategoricalDtype):
+        frame = frame.assign(hg_basis=pd.Categorical(frame["hg_basis"], categories=list(HG_BASES)))
+    return _explanations(frame, frame, assessed_receptors(frame), config)
 
 
 def explain_site(row: Mapping[str, Any] | pd.Series, config: RiskConfig) -> str:

@@ -37,6 +37,7 @@ from layers.formats import PARQUET_EXTENSIONS, VECTOR_FILE_EXTENSIONS
 from layers.guard import ZipLimits, check_content, extracted_zip, harden_gdal, looks_remote
 from layers.readers import pick_column
 from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult
+from layers.site_columns import looks_like_sites, sites_in_protected_area_slot_warning
 
 EXCLUDED_STATUSES = ("proposed", "not reported")
 
@@ -400,7 +401,9 @@ def load_protected_areas(
     frames: list[gpd.GeoDataFrame] = []
     rejected: list[pd.DataFrame] = []
     warnings: list[str] = []
+    site_like: list[str] = []
     for label, frame in read_vector_layers(path, layer, zip_limits=zip_limits):
+        site_like += looks_like_sites(c for c in frame.columns if c != frame.geometry.name)
         frame = to_wgs84(frame, label, warnings)
         data, rej, warn = _normalise(frame, label, include_proposed, field_map)
         if len(data):
@@ -418,6 +421,8 @@ def load_protected_areas(
         data["status_yr"] = data["status_yr"].astype("Int64")
         data["rep_area_km2"] = data["rep_area_km2"].astype("float64")
         data["from_point"] = data["from_point"].astype(bool)
+    if site_like:
+        warnings.insert(0, sites_in_protected_area_slot_warning(list(dict.fromkeys(site_like))))
     rej = (
         pd.concat(rejected, ignore_index=True)
         if rejected

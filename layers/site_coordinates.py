@@ -52,10 +52,22 @@ class Located:
         self.swapped_out_of_range: list[int] = []  # row indices rejected for lat range that look swapped
 
 
-def locate(raw: RawTable, frame: pd.DataFrame, path: Path, crs: str | None, warnings: list[str]) -> Located:
+def locate(
+    raw: RawTable,
+    frame: pd.DataFrame,
+    path: Path,
+    crs: str | None,
+    warnings: list[str],
+    *,
+    lat_col: object | None = None,
+    lon_col: object | None = None,
+) -> Located:
+    """Where each row is; ``lat_col`` / ``lon_col`` are the coordinate columns (found by name when None)."""
     loc = Located(frame.index)
-    lat_col = find_column(frame.columns, LAT_NAMES, prefixes=("latitude", "latitud"))
-    lon_col = find_column(frame.columns, LON_NAMES, prefixes=("longitude", "longitud"))
+    if lat_col is None:
+        lat_col = find_column(frame.columns, LAT_NAMES, prefixes=("latitude", "latitud"))
+    if lon_col is None:
+        lon_col = find_column(frame.columns, LON_NAMES, prefixes=("longitude", "longitud"))
     has_geom = isinstance(frame, gpd.GeoDataFrame) and (
         frame.geometry.notna().any() or lat_col is None or lon_col is None  # all-null geometries: 'empty geometry'
     )

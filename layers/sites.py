@@ -30,7 +30,17 @@ from layers.errors import LayerError
 from layers.guard import ZipLimits
 from layers.readers import find_column, normalise_column_name, read_any, row_list, to_number, to_text
 from layers.schema import CRS_WGS84, SITE_COLUMNS, LoadResult
+from layers.site_columns import (
+    NO_COLUMN,
+    SiteOptions,
+    apply_defaults,
+    check_options,
+    looks_like_protected_areas,
+    protected_areas_in_sites_slot_warning,
+)
 from layers.site_coordinates import (
+    LAT_NAMES,
+    LON_NAMES,
     REASON_EMPTY_GEOMETRY,
     REASON_LAT_RANGE,
     REASON_LON_RANGE,
@@ -72,6 +82,7 @@ def load_sites(
     countries: gpd.GeoDataFrame | None = None,
     source: str | None = None,
     zip_limits: ZipLimits,
+    options: SiteOptions | None = None,
 ) -> LoadResult:
     """Read a site inventory; return sites in the normalised schema plus every rejected row with its reason.
 
@@ -79,8 +90,11 @@ def load_sites(
     their own). ``layer`` chooses a GeoPackage/KML layer, zipped shapefile or XLSX sheet.
     ``countries`` (iso3, name, geometry) defaults to ``layers.countries.load_countries()``.
     ``zip_limits`` bound a zipped shapefile or an XLSX workbook (from the settings, at the boundary).
+    ``options`` (``layers.site_columns.SiteOptions``) name the columns to read (overriding detection)
+    and per-file defaults; the columns used are in ``data.attrs["column_roles"]``.
     """
     p = Path(path)
+    options = options or SiteOptions()
     raw = read_any(p, layer, zip_limits=zip_limits)
     frame = raw.frame.reset_index(drop=True)
     n_input = len(frame)
@@ -94,8 +108,10 @@ def load_sites(
     geom_col = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     originals = pd.DataFrame(frame.drop(columns=[geom_col]) if geom_col else frame)
     row_number = pd.Series(np.arange(1, n_input + 1), index=frame.index)
+    check_options(options, originals.columns, p)
+    roles = _column_roles(originals.columns, kind, options)
 
-    loc = locate(raw, frame, p, crs, warnings)
+    loc = locate(raw, frame, p, crs, warnings, lat_col=_one(roles, "lat"), lon_col=_one(roles, "lon"))
     kept = loc.reason.isna()
     rejected_parts = [_rejected(originals, loc.reason, row_number, ~kept, frame, geom_col)]
 
@@ -103,7 +119,8 @@ def load_sites(
         raise _no_usable_sites(p, loc.reason)
 
     idx = kept[kept].index
-    attrs = _attributes(originals.loc[idx], kind, warnings)
+    attr_input, attr_roles = apply_defaults(originals.loc[idx], roles, options.default_map)
+    attrs = _attributes(attr_input, kind, warnings, attr_roles)
     geometry = gpd.GeoSeries(loc.geometry.loc[idx], crs=CRS_WGS84)
     table = attrs.assign(lon=loc.lon.loc[idx], lat=loc.lat.loc[idx], geometry=geometry.values)
     table["area_km2"] = 0.0
@@ -116,7 +133,7 @@ def load_sites(
     if kind == "ipis":
         table, n_folded = _fold_ipis_visits(table, originals, row_number, warnings)
 
-    table["site_id"] = _site_ids(originals.loc[table.index], table, kind, src)
+    table["site_id"] = _site_ids(originals.loc[table.index], table, _one(roles, "site_id"), src)
     table, dup_reason, n_merged = _merge_duplicates(table, row_number, warnings)
     if dup_reason.notna().any():
         rejected_parts.append(_rejected(originals, dup_reason, row_number, dup_reason.notna(), frame, geom_col))
@@ -125,11 +142,15 @@ def load_sites(
     table["country_iso3"] = countries_of(table, originals.loc[table.index], kind, countries, warnings)
     warn_swapped(table, loc, row_number, countries, warnings)
     _warn_unknown_commodities(table, warnings)
+    if geom_col is not None:
+        _warn_protected_areas(frame, kept, originals.columns, warnings)
 
     data = _assemble(table, originals)
     parts = [r for r in rejected_parts if len(r)] or rejected_parts[:1]
     rejected = pd.concat(parts, ignore_index=True).sort_values("row_number", kind="stable").reset_index(drop=True)
     data.attrs.update({"n_input_rows": n_input, "n_folded_rows": n_folded, "n_merged_rows": n_merged})
+    data.attrs["source_columns"] = [str(c) for c in originals.columns]
+    data.attrs["column_roles"] = {role: [str(c) for c in cols] for role, cols in roles.items()}
     assert len(data) + len(rejected) + n_folded + n_merged == n_input, "row accounting"
     if len(rejected):
         counts = rejected["reason"].value_counts()
@@ -151,31 +172,54 @@ def _detect_schema(columns: pd.Index) -> str:
 
 
 # --- attributes -----------------------------------------------------------------------------------
-def _attributes(orig: pd.DataFrame, kind: str, warnings: list[str]) -> pd.DataFrame:
+def _column_roles(cols: pd.Index, kind: str, options: SiteOptions) -> dict[str, list[object]]:
+    """Role -> the file's columns it is read from: detected by name, unless the analyst chose (``options``)."""
+    known = kind in ("amw", "peru")  # published schemas: gold, mercury and processing implied by the dataset
+    production = _production_column(cols)
+    detected: dict[str, object | list[object] | None] = {
+        "site_id": find_column(cols, ("pcode",) if kind == "ipis" else ID_NAMES),
+        "name": find_column(cols, NAME_NAMES),
+        "commodity": [] if known else _commodity_columns(cols),
+        "workers": find_column(cols, WORKER_NAMES) or _column_with_stem(cols, WORKER_STEMS),
+        "gold_kg_per_yr": production[0] if production else None,
+        **{key: None if known else find_column(cols, names) for key, names in vocab.PRACTICE_COLUMN_NAMES.items()},
+        "observed_date": find_column(cols, DATE_NAMES),
+        "lat": find_column(cols, LAT_NAMES, prefixes=("latitude", "latitud")),
+        "lon": find_column(cols, LON_NAMES, prefixes=("longitude", "longitud")),
+    }
+    roles = {k: (v if isinstance(v, list) else ([] if v is None else [v])) for k, v in detected.items()}
+    for role, col in options.columns:
+        roles[role] = [] if col == NO_COLUMN else [next(c for c in cols if str(c) == col)]
+    return roles
+
+
+def _one(roles: dict[str, list[object]], role: str) -> object | None:
+    cols = roles.get(role) or []
+    return cols[0] if cols else None
+
+
+def _attributes(orig: pd.DataFrame, kind: str, warnings: list[str], roles: dict[str, list[object]]) -> pd.DataFrame:
     cols = orig.columns
     out = pd.DataFrame(index=orig.index)
-    name_col = find_column(cols, NAME_NAMES)
+    name_col = _one(roles, "name")
     out["name"] = to_text(orig[name_col]) if name_col is not None else pd.Series("", index=orig.index, dtype="str")
 
-    if kind in ("amw", "peru"):
+    comm_cols = roles["commodity"]
+    if comm_cols:
+        parts = [to_text(orig[c]) for c in comm_cols]
+        comm = parts[0]
+        for part in parts[1:]:
+            comm = (comm + "; " + part).str.strip("; ")
+    elif kind in ("amw", "peru"):
         comm = pd.Series("gold", index=orig.index)
     else:
-        comm_cols = _commodity_columns(cols)
-        if comm_cols:
-            parts = [to_text(orig[c]) for c in comm_cols]
-            comm = parts[0]
-            for part in parts[1:]:
-                comm = (comm + "; " + part).str.strip("; ")
-        else:
-            comm = pd.Series("", index=orig.index, dtype="str")
-            warnings.append(
-                "no commodity column found (e.g. 'commodity', 'substance', 'minerai'); commodity set to 'other'"
-            )
+        comm = pd.Series("", index=orig.index, dtype="str")
+        warnings.append(_no_commodity_warning(cols))
     out = out.join(vocab.normalise_commodities(comm))
-    if kind in ("amw", "peru"):
+    if kind in ("amw", "peru") and not comm_cols:
         out["commodity_original"] = ""  # the file names no commodity: gold is implied by the dataset
 
-    worker_col = find_column(cols, WORKER_NAMES) or _column_with_stem(cols, WORKER_STEMS)
+    worker_col = _one(roles, "workers")
     if worker_col is not None:
         workers, bad = to_number(orig[worker_col])
         negative = workers < 0
@@ -186,7 +230,7 @@ def _attributes(orig: pd.DataFrame, kind: str, warnings: list[str]) -> pd.DataFr
         out["workers"] = workers.where(~negative)
     else:
         out["workers"] = np.nan
-    out["gold_kg_per_yr"] = _gold_production(orig, warnings)
+    out["gold_kg_per_yr"] = _gold_production(orig, warnings, _one(roles, "gold_kg_per_yr"))
 
     if kind in ("amw", "peru"):
         out["mercury_use"] = "unknown"
@@ -194,8 +238,9 @@ def _attributes(orig: pd.DataFrame, kind: str, warnings: list[str]) -> pd.DataFr
             out[col] = "unknown"
         out["notes"] = ""
     else:
-        out = out.join(_processing(orig, cols, warnings))
-    date_col = find_column(cols, DATE_NAMES)
+        out = out.join(_processing(orig, warnings, roles))
+
+    date_col = _one(roles, "observed_date")
     out["observed_date"] = (
         parse_dates(orig[date_col])
         if date_col is not None
@@ -204,10 +249,14 @@ def _attributes(orig: pd.DataFrame, kind: str, warnings: list[str]) -> pd.DataFr
     return out
 
 
-def _processing(orig: pd.DataFrame, cols: pd.Index, warnings: list[str]) -> pd.DataFrame:
-    """``mercury_use``, ``amalgamation``, ``retort``, ``cyanidation`` and ``notes`` (layers.commodities.site_practices)."""
-    found = {name: find_column(cols, names) for name, names in vocab.PRACTICE_COLUMN_NAMES.items()}
-    if found["amalgamation"] == found["processing"]:
+def _processing(orig: pd.DataFrame, warnings: list[str], roles: dict[str, list[object]]) -> pd.DataFrame:
+    """``mercury_use``, ``amalgamation``, ``retort``, ``cyanidation`` and ``notes`` (layers.commodities.site_practices).
+
+    The practice columns are the roles' (detected by name, or the analyst's choice; a per-file default
+    is a filled column by then, ``layers.site_columns.apply_defaults``).
+    """
+    found = {name: _one(roles, name) for name in vocab.PRACTICE_COLUMN_NAMES}
+    if found["amalgamation"] is not None and found["amalgamation"] == found["processing"]:
         found["amalgamation"] = None
     given = {name: (orig[col] if col is not None else None) for name, col in found.items()}
     out, n_legacy = vocab.site_practices(given, orig.index)
@@ -242,11 +291,17 @@ def _commodity_columns(cols: pd.Index) -> list[object]:
 
 
 def _column_with_stem(cols: pd.Index, stems: tuple[str, ...]) -> object | None:
+    """The first column with a word that is one of ``stems``, plural or with a count prefix ("nb_miners").
+
+    Whole words only: "mineral1" holds the letters of "miner" but names a mineral (IPIS).
+    """
+    word = re.compile(rf"(?:n|nb|nbr|no|num|number|total)?(?:{'|'.join(map(re.escape, stems))})(?:s|es)?")
     for c in cols:
-        n = normalise_column_name(c)
-        if any(s in n for s in stems) and not any(
-            w in n for w in ("percent", "pct", "femme", "women", "mulher", "enfant", "child")
-        ):
+        words = re.split(r"[_\d]+", normalise_column_name(c))
+        if any(word.fullmatch(w) for w in words) and not any(
+            w in words for w in ("percent", "pct", "femme", "femmes", "women", "mulher", "mulheres", "enfant",
+                                  "enfants", "child", "children", "share", "ratio")
+        ):  # fmt: skip
             return c
     return None
 
@@ -263,27 +318,35 @@ _PRODUCTION_UNITS = (
 )
 
 
-def _gold_production(orig: pd.DataFrame, warnings: list[str]) -> pd.Series:
-    for c in orig.columns:
+def _production_column(cols: pd.Index) -> tuple[object, float] | None:
+    """The gold production column and its factor to kg per year, from the unit in its name."""
+    for c in cols:
         n = normalise_column_name(c)
-        if n == "gold_kg_per_yr" or (
-            re.search(r"(gold|or|ouro|oro|production|prod|au)", n)
-            and re.search(r"(yr|year|an|ano|annee|month|mois|mes|day|jour|dia)$", n)
+        if n == "gold_kg_per_yr":
+            return c, 1.0
+        if re.search(r"(gold|or|ouro|oro|production|prod|au)", n) and re.search(
+            r"(yr|year|an|ano|annee|month|mois|mes|day|jour|dia)$", n
         ):
-            factor = (
-                1.0 if n == "gold_kg_per_yr" else next((f for pat, f in _PRODUCTION_UNITS if re.search(pat, n)), None)
-            )
-            if factor is None:
-                continue
-            values, bad = to_number(orig[c])
-            if bad.any():
-                warnings.append(f"{int(bad.sum())} values of {c!r} are not numbers (gold_kg_per_yr set to NaN)")
-            if factor == 365e-3:
-                warnings.append(
-                    f"gold production {c!r} is per day; converted assuming 365 working days a year (an upper bound)"
-                )
-            return values * factor
-    return pd.Series(np.nan, index=orig.index)
+            factor = next((f for pat, f in _PRODUCTION_UNITS if re.search(pat, n)), None)
+            if factor is not None:
+                return c, factor
+    return None
+
+
+def _gold_production(orig: pd.DataFrame, warnings: list[str], column: object | None) -> pd.Series:
+    """Gold production in kg/yr from ``column`` (its unit read from its name; a column the analyst chose is kg/yr)."""
+    if column is None:
+        return pd.Series(np.nan, index=orig.index)
+    detected = _production_column(pd.Index([column]))
+    factor = detected[1] if detected else 1.0
+    values, bad = to_number(orig[column])
+    if bad.any():
+        warnings.append(f"{int(bad.sum())} values of {column!r} are not numbers (gold_kg_per_yr set to NaN)")
+    if factor == 365e-3:
+        warnings.append(
+            f"gold production {column!r} is per day; converted assuming 365 working days a year (an upper bound)"
+        )
+    return values * factor
 
 
 # --- IPIS visits, ids and duplicates -------------------------------------------------------------------
@@ -305,8 +368,7 @@ def _fold_ipis_visits(
     return table.drop(index=order.index[folded]), n
 
 
-def _site_ids(orig: pd.DataFrame, table: pd.DataFrame, kind: str, src: str) -> pd.Series:
-    id_col = find_column(orig.columns, ("pcode",) if kind == "ipis" else ID_NAMES)
+def _site_ids(orig: pd.DataFrame, table: pd.DataFrame, id_col: object | None, src: str) -> pd.Series:
     given = to_text(orig[id_col]) if id_col is not None else pd.Series("", index=orig.index, dtype="str")
     missing = given == ""
     if missing.any():
@@ -390,6 +452,26 @@ def _combine_into(table: pd.DataFrame, first: object, rows: list[object]) -> Non
         table.at[first, col] = known[0] if known else "unknown"
     table.at[first, "notes"] = "; ".join(n for n in dict.fromkeys(part["notes"]) if n)
     table.at[first, "observed_date"] = part["observed_date"].max()
+
+
+def _no_commodity_warning(cols: pd.Index) -> str:
+    """No commodity column: what that means for the risk, and how to say what the sites mine."""
+    return (
+        "no commodity column found (looked for 'commodity', 'mineral', 'substance', 'minerai' and others among "
+        f"{[str(c) for c in cols][:12]}): every site's commodity is 'other', which the risk model takes as mining "
+        "without mercury (only gold is amalgamated). Fix: name the commodity column (dashboard: 'Columns and "
+        "defaults' under Your data; CLI: --column commodity=COLUMN), or set one commodity for the whole file "
+        "(dashboard: 'Default commodity'; CLI: --default-commodity gold)"
+    )
+
+
+def _warn_protected_areas(frame: gpd.GeoDataFrame, kept: pd.Series, columns: pd.Index, warnings: list[str]) -> None:
+    """A warning (with the fix) when the 'sites' look like protected areas: polygons with WDPA-like columns."""
+    geoms = frame.geometry[kept.to_numpy()]
+    n_poly = int(geoms.geom_type.isin(["Polygon", "MultiPolygon"]).sum())
+    found = looks_like_protected_areas(columns, n_poly, len(geoms))
+    if found:
+        warnings.insert(0, protected_areas_in_sites_slot_warning(found, n_poly))
 
 
 def _warn_unknown_commodities(table: pd.DataFrame, warnings: list[str]) -> None:

@@ -8,8 +8,10 @@ the first whose type matches wins.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from layers.errors import LayerError
 
@@ -75,7 +77,25 @@ class ErrorOutcome:
         )
 
 
-def describe_error(exc: BaseException) -> ErrorOutcome:
-    """The outcome of ``exc`` from the first matching rule of :data:`ERROR_TABLE`."""
+def describe_error(exc: BaseException, *, private_dirs: Iterable[str | Path] = ()) -> ErrorOutcome:
+    """The outcome of ``exc`` from the first matching rule of :data:`ERROR_TABLE`.
+
+    ``private_dirs``: server folders (cache, workspaces, temporary files) whose paths must not reach
+    a browser; a path under one of them is shown as its file name (``redact_paths``).
+    """
     rule = next(r for r in ERROR_TABLE if isinstance(exc, r.kind))
-    return ErrorOutcome(rule.exit_code, rule.http_status, rule.message(exc), rule.expected)
+    message = redact_paths(rule.message(exc), private_dirs)
+    return ErrorOutcome(rule.exit_code, rule.http_status, message, rule.expected)
+
+
+def redact_paths(text: str, private_dirs: Iterable[str | Path]) -> str:
+    """``text`` with every path under one of ``private_dirs`` replaced by its last part (the file name).
+
+    "/root/.cache/asm-risk/workspaces/<id>/.incoming-x/sites.csv: no rows" becomes "sites.csv: no rows":
+    the user learns which file, not where the server keeps it (nor the private workspace id in it).
+    """
+    roots = sorted({str(Path(d)) for d in private_dirs if str(d)}, key=len, reverse=True)
+    for root in roots:
+        pattern = re.escape(root.rstrip("/")) + r"(?:/[^\s'\"(),;:]*)?"
+        text = re.sub(pattern, lambda m: Path(m.group(0)).name or "(server folder)", text)
+    return text

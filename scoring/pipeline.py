@@ -4,6 +4,7 @@ spatial facts once, then score (cheaply, as often as the weights change).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -18,15 +19,22 @@ from geo.risk import RiskConfig, score_sites
 from geo.vocab import PA_CATEGORY_DISTANCE_COLUMNS
 from layers import countries as countries_mod
 from layers import ecosystems, mining, protected_areas, rasters, sites
-from layers.cache import cached_layer, read_stored_table
+from layers.cache import cached_layer, content_hash, read_stored_table
 from layers.demo import ensure_demo_data
 from layers.errors import LayerError
 from layers.fetch import fetched_defaults
 from layers.guard import ZipLimits
 from layers.risk_config import load_risk_config_file
 from layers.schema import LoadResult
+from layers.site_options import SiteOptions
 
 DEMO_LABEL = "synthetic demo data"
+NO_PROTECTED_AREAS = (
+    "no protected-area layer given: protected areas are not assessed (distances unknown, not zero; the scores "
+    "leave them out and every row says so in receptors_assessed and score_complete). Fix: add a protected-area layer, e.g. a WDPA extract for your countries (CLI: --protected-areas "
+    "PATH; dashboard: 'Upload protected areas…'), downloaded from protectedplanet.net (free for non-commercial "
+    "use, not to be redistributed; docs/data.md, 'Getting the WDPA', explains how)"
+)
 
 Progress = Callable[[str], None]
 
@@ -49,6 +57,9 @@ class LayerSources:
     rasters: tuple[tuple[str, Path], ...] = ()
     sites_crs: str | None = None
     sites_layer: str | None = None
+    # the analyst's column choices and per-file defaults
+    sites_options: SiteOptions = field(default_factory=SiteOptions)
+    display_names: tuple[tuple[str, str], ...] = ()  # kind -> the name the user gave the file (uploads)
     include_proposed: bool = False
     mining: tuple[Path, ...] = ()  # mining footprints with a year (layers.mining): the change figures
 
@@ -68,6 +79,8 @@ class LayerSources:
             countries=settings.countries_path,
             rasters=tuple(sorted((k, Path(v)) for k, v in settings.rasters.items())),
             sites_crs=settings.sites_crs,
+            sites_layer=settings.sites_layer,
+            sites_options=SiteOptions.from_mappings(settings.sites_columns, settings.sites_defaults),
             include_proposed=settings.include_proposed_protected_areas,
             mining=tuple(Path(p) for p in settings.mining_paths),
         )
@@ -89,6 +102,16 @@ class Scenario:
     sources: list[str] = field(default_factory=list)  # citations / provenance, one line each
     warnings: list[str] = field(default_factory=list)
     mining: LoadResult | None = None  # footprints by year (layers.mining), when given
+
+
+def describe_file(path: Path | str) -> str:
+    """A file as a user reads it in a message: its name and size ("wdpa.gpkg, 727 MB"), never its folder."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    except OSError:
+        return p.name
+    return f"{p.name}, {size / 1e6:,.1f} MB" if size >= 1e5 else f"{p.name}, {size / 1e3:,.0f} kB"
 
 
 def zip_limits(settings) -> ZipLimits:
@@ -158,11 +181,13 @@ def load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFra
         "countries": str(sources.countries or "builtin"),
         "source": label,
     }
+    if sources.sites_options:  # no options: the same key as before options existed
+        params["options"] = sources.sites_options.to_dict()
 
     def load() -> LoadResult:
         return sites.load_sites(
             sources.sites, crs=sources.sites_crs, layer=sources.sites_layer, countries=countries, source=label,
-            zip_limits=zip_limits(settings),
+            zip_limits=zip_limits(settings), options=sources.sites_options,
         )  # fmt: skip
 
     return cached_layer(Path(sources.sites), "sites", params, load, Path(settings.cache_dir))
@@ -184,6 +209,58 @@ def load_protected_areas_cached(sources: LayerSources, settings) -> LoadResult:
     )
 
 
+def dataset_label(path: Path | str, cache_dir: Path | None = None, display_name: str | None = None) -> str:
+    """A dataset as users and exports name it: its original file name and sha256 prefix, never its folder.
+
+    ``display_name`` is the name the user gave the file (an upload is stored under the workspace);
+    a raster given as ``netcdf:FILE:VARIABLE`` keeps its variable.
+    """
+    text = str(path)
+    prefix, sep, rest = text.partition(":")
+    variable = ""
+    if sep and prefix.lower() in ("netcdf", "hdf5") and rest:
+        text, _, variable = rest.rpartition(":") if rest.count(":") else (rest, "", "")
+    p = Path(text)
+    name = (display_name or p.name) + (f":{variable}" if variable else "")
+    try:
+        digest = content_hash(p, cache_dir)[:12]
+    except (LayerError, OSError):
+        return name
+    return f"{name} (sha256 {digest})"
+
+
+def _provenance(sources: LayerSources, settings, is_demo: bool, label: str | None) -> list[str]:
+    """One line per layer: what it is and where it came from, by file name and content hash (no server path)."""
+    cache = Path(settings.cache_dir)
+    names = dict(sources.display_names)
+
+    def named(kind: str, path: Path) -> str:
+        return DEMO_LABEL if is_demo else dataset_label(path, cache, names.get(kind))
+
+    lines = [f"sites: {label or DEMO_LABEL}" if is_demo else f"sites: {named('sites', sources.sites)}"]
+    for what, kind, path in (
+        ("protected areas", "protected_areas", sources.protected_areas),
+        ("rainforest", "rainforest", sources.rainforest),
+        ("coral reefs", "reefs", sources.reefs),
+        ("water", "water", sources.water),
+    ):
+        if path is not None:
+            lines.append(f"{what}: {named(kind, path)}")
+    arctic = (
+        f"region north of the Arctic Circle ({settings.arctic_circle_lat:.4f}°N), computed"
+        if sources.arctic is None
+        else dataset_label(sources.arctic, cache)
+    )
+    lines.append(f"arctic: {arctic}")
+    lines.append(
+        "countries: Natural Earth 1:110m admin-0 (public domain)"
+        if sources.countries is None
+        else f"countries: {dataset_label(sources.countries, cache)}"
+    )
+    lines.extend(f"raster {name}: {dataset_label(path, cache)}" for name, path in sources.rasters)
+    return lines
+
+
 def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -> Scenario:
     """Load and validate every layer named in ``sources`` (or the default scenario).
 
@@ -201,15 +278,15 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
             sources = replace(sources, mining=user_mining)
     progress("loading countries")
     countries = countries_mod.load_countries(sources.countries)
-    progress(f"loading sites from {sources.sites}")
+    progress(f"loading sites: {describe_file(sources.sites)}")
     site_result = load_sites_cached(sources, settings, countries, label)
     pa_result = None
     if sources.protected_areas is not None:
-        progress(f"loading protected areas from {sources.protected_areas}")
+        progress(f"loading protected areas: {describe_file(sources.protected_areas)}")
         pa_result = load_protected_areas_cached(sources, settings)
     rainforest = None
     if sources.rainforest is not None:
-        progress(f"loading rainforest from {sources.rainforest}")
+        progress(f"loading rainforest: {describe_file(sources.rainforest)}")
         rainforest = ecosystems.load_rainforest(
             sources.rainforest, threshold_pct=settings.tree_cover_threshold_pct, zip_limits=limits
         )
@@ -217,35 +294,12 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     water = ecosystems.load_water(sources.water, zip_limits=limits) if sources.water is not None else None
     arctic = ecosystems.load_arctic(sources.arctic, circle_lat=settings.arctic_circle_lat, zip_limits=limits)
     raster_layers = [rasters.open_raster(path, name) for name, path in sources.rasters]
-    provenance = [f"sites: {label or DEMO_LABEL}" if is_demo else f"sites: {sources.sites}"]
-    for what, path in (
-        ("protected areas", sources.protected_areas),
-        ("rainforest", sources.rainforest),
-        ("coral reefs", sources.reefs),
-        ("water", sources.water),
-    ):
-        if path is not None:
-            provenance.append(f"{what}: {DEMO_LABEL}" if is_demo else f"{what}: {path}")
-    arctic_src = (
-        f"region north of the Arctic Circle ({settings.arctic_circle_lat:.4f}°N), computed"
-        if sources.arctic is None
-        else str(sources.arctic)
-    )
-    provenance.append(f"arctic: {arctic_src}")
-    provenance.append(
-        "countries: Natural Earth 1:110m admin-0 (public domain)"
-        if sources.countries is None
-        else f"countries: {sources.countries}"
-    )
-    provenance.extend(f"raster {name}: {path}" for name, path in sources.rasters)
+    provenance = _provenance(sources, settings, is_demo, label)
     warnings = list(site_result.warnings)
     if pa_result is not None:
         warnings.extend(pa_result.warnings)
     else:
-        warnings.append(
-            "no protected-area layer given: protected areas are not assessed (they add nothing to the risk; "
-            "receptors_assessed and score_complete say so in every row)"
-        )
+        warnings.insert(0, NO_PROTECTED_AREAS)
     mining_result = load_mining_layer(sources, settings, progress)
     if mining_result is not None:
         provenance.append(mining_provenance(sources.mining, is_demo and not user_mining))
@@ -301,6 +355,8 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
         kwargs = {
             "buffers_km": settings.buffer_distances_km,
             "area_buffer_km": settings.protected_area_km2_buffer_km or None,  # 0: no area column
+            # the nearest area of each IUCN category within the reach: the risk model's PA term
+            "category_reach_km": settings.protected_area_reach_km,
         }
         if not pa_layer.is_loaded and pa_layer.stored_path is not None:
             # WKB decoded straight into the kernels' arrays: faster and about half the memory
@@ -352,9 +408,13 @@ class ScoringResult:
     elapsed_s: float
 
 
-def score_facts(facts: gpd.GeoDataFrame, config: RiskConfig) -> gpd.GeoDataFrame:
-    """Facts + risk columns (cheap; safe to call on every weight change)."""
-    scored = score_sites(facts, config)
+def score_facts(facts: gpd.GeoDataFrame, config: RiskConfig, *, explain: bool = True) -> gpd.GeoDataFrame:
+    """Facts + risk columns (cheap; safe to call on every weight change).
+
+    ``explain=False`` leaves ``risk_explanation`` empty (``geo.risk.risk_explanations`` writes it later
+    for the rows shown): the sentence is most of a re-score's time on a large frame.
+    """
+    scored = score_sites(facts, config, explain=explain)
     if not isinstance(scored, gpd.GeoDataFrame):
         scored = gpd.GeoDataFrame(scored, geometry="geometry", crs=facts.crs)
     return scored
@@ -388,6 +448,15 @@ def scoring_result(scenario: Scenario, scored: gpd.GeoDataFrame, config: RiskCon
     )
 
 
+def _distance_km(column: str) -> float:
+    """The distance in a ``..._within_{d}km`` column name, for numeric order (1, 5, 10, 25; not 1, 10, 25, 5)."""
+    match = re.search(r"_within_([0-9.]+)km$", column)
+    try:
+        return float(match.group(1)) if match else float("inf")
+    except ValueError:
+        return float("inf")
+
+
 def ordered_output_columns(frame: pd.DataFrame) -> list[str]:
     """The output contract's column order: identity, PA facts, ecosystems, mercury & risk, then the rest."""
     head = [
@@ -396,8 +465,8 @@ def ordered_output_columns(frame: pd.DataFrame) -> list[str]:
         "in_protected_area", "dist_protected_area_km", "nearest_protected_area", "nearest_protected_area_id",
         "nearest_protected_area_iucn", "nearest_protected_area_designation", *PA_CATEGORY_DISTANCE_COLUMNS,
     ]  # fmt: skip
-    head += sorted(c for c in frame.columns if c.startswith("protected_areas_within_"))
-    head += sorted(c for c in frame.columns if c.startswith("protected_area_km2_within_"))
+    head += sorted((c for c in frame.columns if c.startswith("protected_areas_within_")), key=_distance_km)
+    head += sorted((c for c in frame.columns if c.startswith("protected_area_km2_within_")), key=_distance_km)
     head += ["in_rainforest", "dist_rainforest_km", "dist_reef_km", "in_arctic", "dist_arctic_km", "dist_water_km"]
     head += [
         "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", "hg_kg_per_yr_air", "p_mercury_use", "hg_basis",

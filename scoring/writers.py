@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,9 +34,17 @@ LICENCE_NOTES = (
 )
 
 
+# a plain number written as text (a CSV's pass-through column): "-1.696243", "+3.5", "-3,45", "-1e-5"
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
 def neutralise_formula_text(value: object) -> object:
-    """Prefix a text cell that starts like a formula with an apostrophe; leave everything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix a text cell that starts like a formula with an apostrophe; leave everything else as is.
+
+    A plain number written as text ("-1.696243") is a number to a spreadsheet, never a formula:
+    it is left alone, so a negative latitude passed through from a CSV stays a number.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -62,6 +71,41 @@ def safe_csv(frame: pd.DataFrame, path: str | Path | None = None) -> str | None:
     return neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
 
 
+#: the literature behind the model's defaults, as docs/risk-model.md section 8 cites it (what was read;
+#: tests/scoring/test_model_references.py ties each one to that section)
+MODEL_REFERENCES = (
+    "Gibb & O'Leary 2014, Environ. Health Perspect. 122(7):667 (mercury in the amalgam)",
+    "Telmer & Veiga 2009, ch. 6 in Pirrone & Mason, Mercury Fate and Transport in the Global Atmosphere, "
+    "Springer (share of ASGM mercury emitted to air)",
+    "Cheng, Watari, Seccatore, Nakajima & Nansai, 'A Comprehensive Review on Gold Production, Mercury "
+    "Consumption and Emission in ASGM', conference abstract, Mercury 2022 (world ASGM gold output)",
+    "Esdaile & Chalker 2018, Chem. Eur. J. 24 (number of miners using mercury)",
+    "Seccatore et al. 2014, Sci. Total Environ. 496 (gold per miner by country)",
+    "O'Neill & Telmer 2017, Estimating Mercury Use and Documenting Practices in ASGM, UN Environment "
+    "(Hg:Au ratios, not verified: an assumption)",
+    "Kiefer, Drace, Seney & Veiga 2015, ACS Symp. Ser. 1210, ch. 3 (retorts)",
+    "Minamata Convention, Annex C para. 1(b)(iv) (cyanide leaching of mercury-bearing material)",
+    "23rd World Mining Congress 2013, CIM proceedings, paper WMCO-2013-08-230 (mercury-cyanide complexes)",
+    "Deforestation and Forest Degradation Due to Gold Mining in the Peruvian Amazon: A 34-Year Perspective, "
+    "Remote Sensing (MDPI), and Watsa 2015, Mongabay (miners in Madre de Dios): hectares per miner",
+    "Durán, Rauch & Gaston 2013, Biol. Conserv. 160:272-278 (mines within 10 km of protected areas)",
+    "Sonter et al. 2017, Nat. Commun. 8:1013 (forest loss up to 70 km from mines)",
+    "MapBiomas, Collection 8, Água Collection 2 (ASGM within 500 m of water)",
+    "Dudley (ed.) 2008, IUCN protected-area management categories",
+)
+BAND_NOTE = (
+    "Uncertainty: hg_kg_per_yr_low / hg_kg_per_yr / hg_kg_per_yr_high are the 5th / 50th / 95th percentiles of "
+    "the site's mercury release (kg/yr); risk_0_100 is the median score and risk_0_100_low / risk_0_100_high its "
+    "5th / 95th percentiles (the score at those releases); p_high_or_above is the probability that the site's "
+    "class is high or very high (docs/risk-model.md, sections 3.3 and 5)."
+)
+RECEPTOR_NOTE = (
+    "Receptors: receptors_assessed lists what was assessed for each site; score_complete is False where a "
+    "receptor with a weight was not (no layer, or no data there): it adds nothing, so that score is a lower "
+    "bound, not comparable with scores that assessed it."
+)
+
+
 def about_text(
     config: RiskConfig, sources: Sequence[str], *, is_demo: bool, n_rows: int, filters: dict | None = None
 ) -> str:
@@ -71,16 +115,23 @@ def about_text(
         lines += [DEMO_NOTICE, ""]
     lines += [
         f"Method: {config.version}",
+        f"Configuration fingerprint: {config.fingerprint}",
         f"Generated: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
         f"Rows: {n_rows}",
         "Distances are geodesic on the WGS84 ellipsoid (km); areas are geodesic (km2).",
-        "Risk model: see docs/risk-model.md (hazard = mercury release estimate; sensitivity = protected areas and ecosystems).",
+        "Risk model: see docs/risk-model.md (hazard = mercury release and land use; sensitivity = protected areas "
+        "and ecosystems; a global term for mercury emitted to air).",
+        BAND_NOTE,
+        RECEPTOR_NOTE,
         "",
         "Data sources:",
         *[f"  - {s}" for s in sources],
         "",
         "Licences:",
         *[f"  - {s}" for s in LICENCE_NOTES],
+        "",
+        "Model references (the sources of the defaults):",
+        *[f"  - {s}" for s in MODEL_REFERENCES],
     ]
     if filters:
         lines += ["", "Filters in use:", json.dumps(filters, indent=2, default=str)]

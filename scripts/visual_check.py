@@ -7,11 +7,11 @@ It starts ``python app.py`` twice on free ports (each with a temporary cache): t
 Amazon Mining Watch's 2024 mining polygons with its protected areas (``--sites
 amazon_mining_watch/mining_202400_simplified.geojson --protected-areas
 amazon_mining_watch/protected_areas_impacts.geojson`` under ``--data``; skipped when absent). For each, at
-each width: the full page, the map, each chart, the site detail (a site opened from the table) and the
-standalone ``/embed/pa-distance`` page; then an area of interest (the demo's Tapajós box, or the Crepori national
-forest on real data, where the seven Amazon Mining Watch years are loaded with ``--mining``): the map and the AOI
-panel, the map with the year slider on 2021, the mining-by-year chart and panel, and the downloaded AOI report.
-It also prints the Tab presses from the top of the page to the table.
+each width: the full page, the map, each chart, the site detail (a site opened from the table), the table,
+the weights panel and the standalone ``/embed/pa-distance`` page; then an area of interest (the demo's Tapajós box,
+or the Crepori national forest on real data, where the seven Amazon Mining Watch years are loaded with
+``--mining``): the map and the AOI panel, the map with the year slider on 2021, the mining-by-year chart and panel,
+and the downloaded AOI report. It also prints the Tab presses from the top of the page to the table.
 """
 
 from __future__ import annotations
@@ -90,10 +90,10 @@ def _ready(driver) -> None:
     time.sleep(2.5)  # MapLibre draws the land and the overlays
 
 
-def _element_shot(driver, selector: str, out: Path) -> None:
+def _element_shot(driver, selector: str, out: Path, block: str = "center") -> None:
     found = driver.find_elements("css selector", selector)
     if found:
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", found[0])
+        driver.execute_script(f"arguments[0].scrollIntoView({{block: '{block}'}})", found[0])
         time.sleep(0.3)
         found[0].screenshot(str(out))
 
@@ -140,13 +140,18 @@ def shoot(url: str, name: str, out: Path, query: str) -> list[Path]:
                 rows[0].click()
                 from selenium.webdriver.support.ui import WebDriverWait
 
-                WebDriverWait(driver, 60).until(
+                WebDriverWait(driver, 120).until(
                     lambda d: "Nearest protected areas" in d.find_element("id", "detail-site").text
                 )
                 time.sleep(1.0)
                 _element_shot(driver, ".detail", f := Path(f"{prefix}-site-detail.png"))
                 files.append(f)
             _element_shot(driver, "#table-region", f := Path(f"{prefix}-table.png"))
+            files.append(f)
+            # the top of the weights panel (the sidebar scrolls: what fits on the screen from the panel's start)
+            _element_shot(
+                driver, "section[aria-label='Risk-model weights']", f := Path(f"{prefix}-weights.png"), "start"
+            )
             files.append(f)
             _full_page(driver, width, f := Path(f"{prefix}-full-page.png"))
             files.append(f)

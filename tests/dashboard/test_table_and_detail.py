@@ -15,8 +15,9 @@ from dash import html
 
 from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard.data import Dataset
+from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.layout import make_detail, make_grid
+from dashboard.layout import make_grid
 from dashboard.state import default_state
 from dashboard.views import (
     HG_UNKNOWN,
@@ -78,7 +79,7 @@ def test_site_detail_says_unknown_mercury_and_no_raster_data(setup):
     assert record["tree_cover_pct"] is None
     text = _text(make_detail(record, dataset))
     assert "tree_cover_pct: None" not in text and f"tree_cover_pct: {NO_RASTER_DATA}" in text
-    assert f"Mercury release: {HG_UNKNOWN}" in text
+    assert '"Mercury release"' in text and json.dumps(HG_UNKNOWN) in text  # a row of the detail's table
     attrs = dict(detail_attributes(record))
     assert attrs["hg_kg_per_yr"] == "unknown" and attrs["tree_cover_pct"] == "no data"
     assert "None" not in attrs.values() and attrs["hg_kg_per_yr"] != "0"
@@ -89,7 +90,7 @@ def test_mercury_text():
     assert mercury_text({"hg_kg_per_yr": math.nan}) == HG_UNKNOWN
     assert mercury_text({"hg_kg_per_yr": 0.0}) == "0 kg/yr (no mercury use assumed)"
     assert mercury_text({"hg_kg_per_yr": 12.34, "hg_kg_per_yr_low": 5.0, "hg_kg_per_yr_high": 30.0}) == (
-        "12.3 kg/yr (range 5.0–30.0)"
+        "12.3 kg/yr (90% range 5.0–30.0)"
     )
 
 
@@ -135,7 +136,7 @@ def test_detail_headline_is_plain_text(setup):
     _settings, dataset, scored = setup
     detail = make_detail(site_record(scored, scored["site_id"].iloc[20]), dataset)
     assert isinstance(detail, html.Div)
-    assert "Mercury release: " in _text(detail) and "kg/yr" in _text(detail)
+    assert '"Mercury release"' in _text(detail) and "kg/yr" in _text(detail)
 
 
 def test_a_typed_weight_outside_0_to_1_is_refused_in_words():

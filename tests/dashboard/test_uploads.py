@@ -114,5 +114,5 @@ def test_the_apps_zip_limit_reaches_the_upload(settings):
     with pytest.raises(LayerError, match=r"members \(limit 1\)"):
         _upload_through_the_app(strict, contents, "sites.zip")
     lenient = create_app(settings)
-    workspace, status = _upload_through_the_app(lenient, contents, "sites.zip")
-    assert workspace and "1 site loaded" in str(status)
+    workspace, status, own = _upload_through_the_app(lenient, contents, "sites.zip")
+    assert workspace and own == workspace and "1 site loaded" in str(status)

@@ -83,7 +83,7 @@ def test_save_upload_reports_loaded_and_rejected_rows(settings):
     assert sum(report.reasons.values()) == 2
     assert "3 sites loaded, 2 rejected" in report.summary()
     manifest = json.loads((workspace_dir(settings, ws) / MANIFEST).read_text())
-    assert manifest["sites"] == "sites/my_sites.csv" and manifest["version"]
+    assert manifest["sites"] == "sites/my sites.csv" and manifest["version"]  # the name the user gave
     rejected = rejected_csv(settings, ws, "sites").decode()
     assert "reason" in rejected.splitlines()[0] and "bad1" in rejected and "bad2" in rejected
     assert not list(workspace_dir(settings, ws).glob(".incoming-*"))  # staging cleaned up

@@ -259,3 +259,14 @@ def test_fetched_real_data_becomes_the_default_scenario(server, tmp_path: Path) 
     # AMW detections sit in the Amazon: nearly all inside the Amazon limit polygon
     assert facts["in_rainforest"].mean() > 0.9
     assert set(facts["country_iso3"].dropna()) >= {"BRA", "PER"}
+
+
+def test_the_natural_earth_50m_countries_file_is_documented_as_verified(shared_data):
+    """Issue #13 item 11: the pinned .json is the git blob the upstream tree lists (a57de91d…), so no caveat."""
+    (pinned,) = [d for d in DATASETS if d.name == "ne_50m_admin_0_countries"]
+    raw = (shared_data / "natural_earth" / pinned.filename).read_bytes()
+    blob_id = hashlib.sha1(b"blob %d\x00" % len(raw) + raw).hexdigest()  # what `git hash-object` prints
+    assert hashlib.sha256(raw).hexdigest() == pinned.sha256
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "data-sources.md").read_text(encoding="utf-8")
+    assert blob_id in doc  # the upstream tree's blob id at the pinned commit, documented
+    assert "Unverified" not in doc.split("## Supplied by the user")[0]

@@ -50,7 +50,6 @@ def cli_results(hostile_files, tmp_path_factory) -> dict[str, subprocess.Complet
         name: (["--sites", str(hostile_files[name][0]), "--out", str(out / f"{i}.csv")], None)
         for i, name in enumerate(CLI_CASES)
     }
-    jobs["too_large"] = (["--sites", str(good), "--out", str(out / "big.csv")], {"ASM_MAX_UPLOAD_MB": "0.00001"})
     jobs["vsicurl"] = (["--sites", "/vsicurl/http://127.0.0.1:9/sites.csv", "--out", str(out / "u.csv")], None)
     jobs["pa_vrt"] = (
         ["--sites", str(good), "--protected-areas", str(hostile_files["vrt_disguised.geojson"][0]),
@@ -78,12 +77,11 @@ def test_cli_refuses_hostile_file_with_exit_2(cli_results, hostile_files, name):
 @pytest.mark.parametrize(
     ("case", "pattern"),
     [
-        ("too_large", r"over the 1e-05 MB limit"),
         ("vsicurl", "URL, a GDAL virtual path"),
         ("pa_vrt", "GDAL virtual dataset"),
     ],
 )
-def test_cli_refuses_oversized_remote_and_virtual_inputs(cli_results, case, pattern):
+def test_cli_refuses_remote_and_virtual_inputs(cli_results, case, pattern):
     _assert_clean_refusal(cli_results[case], pattern)
 
 

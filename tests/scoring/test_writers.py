@@ -1,0 +1,106 @@
+"""scoring.writers and the output column order: what a spreadsheet user sees in every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+from scoring.pipeline import load_config, ordered_output_columns
+from scoring.writers import TABLE_FORMATS, neutralise_formula_text, write_table
+from settings import Settings
+
+BUFFERS = ("10", "1", "25", "5", "2.5")  # text order: 1, 10, 2.5, 25, 5
+
+
+def _frame() -> gpd.GeoDataFrame:
+    cols = {"site_id": ["a", "b"], "name": ["=cmd|'/C calc'!A0", "-2+3"]}
+    for d in BUFFERS:
+        cols[f"protected_areas_within_{d}km"] = [1, 2]
+    cols["latitude"] = ["-1.696243", "+3.5"]  # pass-through text of a CSV, as the loader keeps it
+    cols["code"] = ["-007", "@SUM(1)"]
+    return gpd.GeoDataFrame(cols, geometry=[shapely.Point(0, 0), shapely.Point(1, 1)], crs="EPSG:4326")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-1.696243", "-1.696243"),
+        ("+3.5", "+3.5"),
+        ("-3,45", "-3,45"),
+        ("-1e-5", "-1e-5"),
+        ("-.5", "-.5"),
+        ("-007", "-007"),
+        ("=cmd|'/C calc'!A0", "'=cmd|'/C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("-1.5e3+A1", "'-1.5e3+A1"),
+        ("+", "'+"),
+        ("-", "'-"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\t-1", "'\t-1"),
+        ("-1.2.3", "'-1.2.3"),
+    ],
+)
+def test_formula_neutralisation_leaves_numbers_alone(text: str, expected: str) -> None:
+    assert neutralise_formula_text(text) == expected
+
+
+def _header(path: Path) -> list[str]:
+    ext = path.suffix
+    if ext == ".csv":
+        return next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    if ext == ".xlsx":
+        return [c.value for c in next(openpyxl.load_workbook(path)["Risk"].iter_rows(max_row=1))]
+    if ext == ".geojson":
+        return list(json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"])
+    if ext == ".gpkg":
+        with sqlite3.connect(path) as db:
+            return [r[1] for r in db.execute("PRAGMA table_info(asm_risk)") if r[1] not in ("fid", "geom")]
+    return [c for c in pq.read_schema(path).names if c != "geometry"]
+
+
+def test_ordered_output_columns_put_buffers_in_numeric_order() -> None:
+    cols = [c for c in ordered_output_columns(_frame()) if c.startswith("protected_areas_within_")]
+    assert cols == [f"protected_areas_within_{d}km" for d in ("1", "2.5", "5", "10", "25")]
+
+
+@pytest.mark.parametrize("ext", TABLE_FORMATS)
+def test_every_writer_keeps_the_numeric_buffer_order_and_numbers(tmp_path: Path, ext: str) -> None:
+    frame = _frame()
+    out = tmp_path / f"risk{ext}"
+    write_table(frame[ordered_output_columns(frame)], out, config=load_config(Settings()), sources=[], is_demo=False)
+    header = [c for c in _header(out) if c.startswith("protected_areas_within_")]
+    assert header == [f"protected_areas_within_{d}km" for d in ("1", "2.5", "5", "10", "25")]
+    if ext == ".csv":
+        rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+        assert [r["latitude"] for r in rows] == ["-1.696243", "+3.5"]
+        assert [r["name"] for r in rows] == ["'=cmd|'/C calc'!A0", "'-2+3"]
+        assert [r["code"] for r in rows] == ["-007", "'@SUM(1)"]
+    if ext == ".xlsx":
+        with zipfile.ZipFile(out) as zf:
+            assert "<f>" not in zf.read("xl/worksheets/sheet1.xml").decode()
+        sheet = openpyxl.load_workbook(out)["Risk"]
+        values = {c.value: [sheet.cell(row=r, column=c.column).value for r in (2, 3)] for c in sheet[1]}
+        assert values["latitude"] == ["-1.696243", "+3.5"]
+        assert values["name"] == ["'=cmd|'/C calc'!A0", "'-2+3"]
+
+
+def test_negative_numbers_from_a_csv_round_trip_through_the_cli_csv(tmp_path: Path) -> None:
+    """The real case: an IPIS CSV's latitude column passes through as text and must come out as a number."""
+    frame = pd.read_csv(io.StringIO("latitude\n-1.696243\n"), dtype="str")
+    written = tmp_path / "t.csv"
+    write_table(
+        gpd.GeoDataFrame(frame, geometry=[shapely.Point(0, 0)], crs="EPSG:4326"),
+        written, config=load_config(Settings()), sources=[], is_demo=False,
+    )  # fmt: skip
+    assert pd.read_csv(written)["latitude"].tolist() == [-1.696243]
