@@ -42,9 +42,9 @@ from dashboard.views import (
     site_id_at,
     state_from_controls,
     table_page,
-    typed_weight,
     view_from_relayout,
 )
+from dashboard.weights import typed_weight
 from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
 from dashboard.workspace_callbacks import panel_for
 from layers.errors import LayerError

@@ -25,7 +25,8 @@ import pandas as pd
 
 from dashboard import shares, workspace
 from dashboard.figures import countries_geojson
-from dashboard.views import config_overrides, default_weights, overrides_key, prepare_scored
+from dashboard.views import prepare_scored
+from dashboard.weights import config_overrides, default_weights, overrides_key
 from geo.risk import RiskConfig
 from layers.site_options import SiteOptions
 from scoring.pipeline import LayerSources, Scenario, compute_facts, load_config, load_scenario, score_facts
