@@ -21,12 +21,11 @@ import pandas as pd
 import shapely
 
 from dashboard.aoi_store import aoi_file
-from dashboard.data import Dataset, get_dataset_for, get_scored, risk_config
+from dashboard.data import Dataset, data_version, get_dataset_for, get_scored, risk_config
 from dashboard.figures import map_camera
 from dashboard.mining import mining_layers
 from dashboard.state import aoi_polygon
 from dashboard.views import ROW, aoi_label, bounds_view, filter_view, filters_summary
-from dashboard.workspace import workspace_version
 from geo.aoi import AoiScreening, PreparedAoi
 from layers.errors import LayerError
 from reports.palette import AOI_COLOURS
@@ -103,7 +102,7 @@ def get_screening(
     settings: Settings, workspace_id: str | None, reference: str, buffer_km: float
 ) -> tuple[AoiScreening, str]:
     """The AOI screened against the dataset in view: (screening, source label); cached per dataset, AOI, buffer."""
-    version = workspace_version(settings, workspace_id) if workspace_id else None
+    version = data_version(settings, workspace_id)
     return _screen(settings.model_dump_json(), workspace_id, version, reference, round(float(buffer_km), 3))
 
 
@@ -133,7 +132,7 @@ def scored_for_state(settings: Settings, workspace_id: str | None, state: Mappin
     weights, decay = state.get("weights") or {}, state.get("decay") or {}
     if not state.get("aoi"):
         return get_scored(settings, workspace_id, weights, decay)
-    version = workspace_version(settings, workspace_id) if workspace_id else None
+    version = data_version(settings, workspace_id)
     ws = workspace_id if (version or str(state["aoi"]).startswith("up:")) else None
     return _scored_aoi(
         settings.model_dump_json(), ws, json.dumps(weights, sort_keys=True), json.dumps(decay, sort_keys=True),

@@ -13,7 +13,7 @@ import json
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import ids
+from dashboard import ids, shares
 from dashboard.aoi import aoi_report, scored_for_state, screening_for_state
 from dashboard.aoi_panel import make_aoi_summary
 from dashboard.aoi_store import store_aoi
@@ -41,6 +41,7 @@ MAX_PA_OPTIONS = 40
 @callback(
     Output(ids.AOI, "data", allow_duplicate=True),
     Output(ids.WORKSPACE, "data", allow_duplicate=True),
+    Output(ids.OWN_WORKSPACE, "data", allow_duplicate=True),
     Output(ids.AOI_PICK_PA, "value"),
     Input(ids.MAP, "selectedData"),
     Input(ids.AOI_UPLOAD, "contents"),
@@ -52,6 +53,8 @@ MAX_PA_OPTIONS = 40
     prevent_initial_call=True,
 )
 def set_aoi(selected, contents, picked, _clear, draw_mode, filename, workspace):
+    """(AOI reference, data id, own workspace id, PA picked): an upload is kept in the user's own workspace (made
+    on the first one, remembered across reloads like a data upload); a shared snapshot takes none."""
     trigger = ctx.triggered_id
     if trigger == ids.MAP:
         if draw_mode != "aoi":
@@ -59,10 +62,16 @@ def set_aoi(selected, contents, picked, _clear, draw_mode, filename, workspace):
         ring = selection_polygon(selected)
         if ring is None:
             raise PreventUpdate
-        return aoi_reference("draw:" + "~".join(f"{x:.4f},{y:.4f}" for x, y in ring)), no_update, None
+        return aoi_reference("draw:" + "~".join(f"{x:.4f},{y:.4f}" for x, y in ring)), no_update, no_update, None
     if trigger == ids.AOI_UPLOAD:
         if not contents:
             raise PreventUpdate
+        if shares.token_of(workspace) is not None:
+            raise LayerError(
+                None,
+                "this page shows a read-only shared snapshot: an area of interest cannot be uploaded to it",
+                "draw the area on the map or pick a protected area, or open the dashboard's home page to upload it",
+            )
         settings = current_settings()
         data = check_upload(filename, contents, kind="aoi", max_mb=float(settings.max_upload_mb))
         new = not workspace
@@ -73,12 +82,12 @@ def set_aoi(selected, contents, picked, _clear, draw_mode, filename, workspace):
             return result
 
         digest = store_aoi(settings, workspace, filename, data, validate)
-        return f"up:{digest}", workspace if new else no_update, None
+        return f"up:{digest}", *((workspace, workspace) if new else (no_update, no_update)), None
     if trigger == ids.AOI_PICK_PA:
         if not picked:
             raise PreventUpdate
-        return aoi_reference(f"pa:{picked}"), no_update, no_update
-    return None, no_update, None  # cleared
+        return aoi_reference(f"pa:{picked}"), no_update, no_update, no_update
+    return None, no_update, no_update, None  # cleared
 
 
 @callback(

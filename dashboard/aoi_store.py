@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from dashboard.workspace import WORKSPACE_ID, workspace_dir
+from dashboard import shares
+from dashboard.workspace import AOI_DIR, WORKSPACE_ID, workspace_dir
 
-AOI_DIR = "aoi"
 _DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
 DIGEST_CHARS = 32
 
@@ -53,9 +53,19 @@ def store_aoi(settings, workspace_id: str, filename: str, data: bytes, validate:
 
 
 def aoi_file(settings, workspace_id: str | None, digest: str) -> Path | None:
-    """The stored AOI file of ``digest`` in the workspace, or None (no workspace, unknown digest)."""
-    if not workspace_id or not WORKSPACE_ID.match(str(workspace_id)) or not _DIGEST.match(str(digest)):
+    """The stored AOI file of ``digest`` in the workspace or shared snapshot (``share:<token>``, which holds the
+    AOIs its workspace had), or None (no workspace, unknown digest, a revoked or expired snapshot)."""
+    if not workspace_id or not _DIGEST.match(str(digest)):
         return None
-    folder = workspace_dir(settings, workspace_id) / AOI_DIR / digest
+    token = shares.token_of(workspace_id)
+    if token is not None:
+        if shares.read_snapshot(settings, token) is None:
+            return None
+        root = shares.snapshot_dir(settings, token)
+    elif WORKSPACE_ID.match(str(workspace_id)):
+        root = workspace_dir(settings, workspace_id)
+    else:
+        return None
+    folder = root / AOI_DIR / digest
     files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
     return files[0] if files else None

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from layers.errors import LayerError
 
 WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+AOI_DIR = "aoi"  # uploaded areas of interest: <workspace>/aoi/<content hash>/<file> (dashboard.aoi_store)
 KINDS = ("sites", "protected_areas")
 MANIFEST = "manifest.json"
 FACTS = "facts.parquet"

@@ -22,14 +22,16 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import aoi_callbacks as acb
 from dashboard import callbacks as cb
-from dashboard import ids
+from dashboard import ids, shares
 from dashboard.aoi import aoi_features, get_screening, scored_for_state, with_aoi_columns
 from dashboard.aoi_store import aoi_file
 from dashboard.data import get_dataset
 from dashboard.exports import export_download
 from dashboard.mining import LAYER_PREFIX, change_in_view, get_change, mining_layers, year_layer_style
 from dashboard.state import decode_state, default_state, encode_state
+from dashboard.uploads import save_upload
 from dashboard.views import filter_view, render_state
+from dashboard.workspace import clear_workspace, new_workspace_id
 from layers.errors import LayerError
 from reports.aoi_report import report_site_count
 from settings import Settings
@@ -130,9 +132,9 @@ def test_with_aoi_columns_marks_only_the_selected_sites(settings, dataset):
 def test_the_lasso_sets_the_aoi_only_in_aoi_mode(server):
     box = {"points": [], "range": {"map": [[-57.2, -4.6], [-55.6, -6.2]]}}
     trigger(f"{ids.MAP}.selectedData", box)
-    ref, workspace, picked = acb.set_aoi(box, None, None, None, "aoi", None, None)
+    ref, workspace, own, picked = acb.set_aoi(box, None, None, None, "aoi", None, None)
     assert ref.startswith("draw:") and decode_state("?aoi=" + ref)["aoi"] == ref
-    assert workspace is no_update and picked is None
+    assert workspace is no_update and own is no_update and picked is None
     with pytest.raises(PreventUpdate):
         acb.set_aoi(box, None, None, None, "selection", None, None)
     # and the selection callback leaves a lasso alone in AOI mode (no selection filter)
@@ -146,12 +148,13 @@ def test_an_uploaded_aoi_is_kept_in_the_workspace_by_its_content_hash(server, se
     raw = gj.to_json().encode()
     contents = "data:application/geo+json;base64," + base64.b64encode(raw).decode()
     trigger(f"{ids.AOI_UPLOAD}.contents", contents)
-    ref, workspace, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", None)
+    ref, workspace, own, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", None)
     assert ref.startswith("up:") and isinstance(workspace, str)
+    assert own == workspace  # the new workspace is the browser's own (localStorage): the upload survives a reload
     path = aoi_file(settings, workspace, ref[3:])
     assert path is not None and path.read_bytes() == raw and path.name == "concession.geojson"
-    again, ws2, _ = acb.set_aoi(None, contents, None, None, "selection", "copy.geojson", workspace)
-    assert again == ref and ws2 is no_update  # the same bytes: the same reference
+    again, ws2, own2, _ = acb.set_aoi(None, contents, None, None, "selection", "copy.geojson", workspace)
+    assert again == ref and ws2 is no_update and own2 is no_update  # the same bytes: the same reference
     state = state_with(aoi=ref, aoi_km=0.0)
     _summary, note = acb.update_aoi_panel(state, workspace)
     assert "Area of interest:" in note
@@ -161,6 +164,38 @@ def test_an_uploaded_aoi_is_kept_in_the_workspace_by_its_content_hash(server, se
     bad = "data:text/csv;base64," + base64.b64encode(b"a,b\n1,2\n").decode()
     with pytest.raises(LayerError):
         acb.set_aoi(None, bad, None, None, "selection", "points.csv", workspace)
+
+
+def test_a_read_only_link_keeps_the_uploaded_aoi_and_takes_no_new_one(server, settings):
+    """A snapshot (/s/<token>) of a workspace with uploaded sites and an uploaded AOI shows the same AOI
+    selection; the owner's workspace going away changes nothing; revoked, the AOI is gone with it."""
+    sites = "site_id,name,commodity,longitude,latitude\nin1,Inside,gold,-56.5,-5.5\nout1,Outside,gold,-50.0,-2.0\n"
+    workspace = new_workspace_id()
+    save_upload(
+        settings, workspace, "sites", "sites.csv", "data:text/csv;base64," + base64.b64encode(sites.encode()).decode()
+    )
+    gj = gpd.GeoDataFrame({"name": ["concession"]}, geometry=[shapely.box(-57.0, -6.0, -56.0, -5.0)], crs="EPSG:4326")
+    contents = "data:application/geo+json;base64," + base64.b64encode(gj.to_json().encode()).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, ws, own, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", workspace)
+    assert ws is no_update and own is no_update  # kept in the workspace in view
+    state = state_with(aoi=ref, aoi_km=0.0)
+    mine = filter_view(scored_for_state(settings, workspace, state), state)
+    assert list(mine["site_id"]) == ["in1"]
+    token = shares.create_snapshot(settings, workspace, "?" + encode_state(state).lstrip("?"))
+    share = shares.share_id(token)
+    clear_workspace(settings, workspace)
+    assert aoi_file(settings, share, ref[3:]) is not None
+    theirs = filter_view(scored_for_state(settings, share, state), state)
+    assert list(theirs["site_id"]) == ["in1"]
+    with pytest.raises(LayerError, match="read-only shared snapshot"):
+        acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", share)
+    box = {"points": [], "range": {"map": [[-57.0, -5.0], [-56.0, -6.0]]}}
+    trigger(f"{ids.MAP}.selectedData", box)
+    drawn, *_ = acb.set_aoi(box, None, None, None, "aoi", None, share)  # drawing stays possible on a link
+    assert drawn.startswith("draw:")
+    shares.revoke(settings, token)
+    assert aoi_file(settings, share, ref[3:]) is None
 
 
 def test_the_panel_and_the_report_of_the_view(server, settings, dataset):
