@@ -449,10 +449,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     n_rej = len(result.rejected)
-    detail = ""
-    if n_rej and "layer" in result.rejected.columns:
-        by_layer = result.rejected["layer"].value_counts()
-        detail = " (" + ", ".join(f"{n} {layer.replace('_', ' ')}" for layer, n in by_layer.items()) + ")"
+    detail = _rejected_detail(result.rejected)
     where = f", see {rejected_path}" if rejected_path else ""
     no_pa = "" if settings.protected_areas_path else "; NO protected-area layer (see the first warning)"
     print(
@@ -485,10 +482,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if not 0 <= buffer_km <= 500:
         raise UsageError(f"--buffer-km {buffer_km:g}: give a distance from 0 to 500 km")
     _check_inputs(settings)
-    check_input_path(
-        args.aoi, extensions=VECTOR_EXTENSIONS, max_mb=float(settings.max_upload_mb), label="the file given to --aoi"
-    )
+    check_input_path(args.aoi, extensions=VECTOR_EXTENSIONS, max_mb=float("inf"), label="the file given to --aoi")
     config = load_config(settings, args.config)
+    if not args.no_progress:
+        _note_large_inputs(settings)
     progress = _StageProgress(enabled=not args.no_progress)
     try:
         result = run_screen(
@@ -506,8 +503,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
         progress.close()
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    no_pa = "" if settings.protected_areas_path else "; NO protected-area layer (see the first warning)"
     print(
-        f"{result.summary()}{_rejected_detail(result.rejected)}{written.where}, elapsed {result.elapsed_s:.1f} s -> {out}"
+        f"{result.summary()}{_rejected_detail(result.rejected)}{written.where}, elapsed {result.elapsed_s:.1f} s "
+        f"-> {out}{no_pa}"
     )
     return 0
 
@@ -528,6 +527,8 @@ def cmd_change(args: argparse.Namespace) -> int:
     if settings.protected_areas_path is None and settings.rainforest_path is None:
         raise UsageError("change needs --protected-areas PATH and/or --rainforest PATH: where to measure the mining")
     _check_inputs(settings)
+    if not args.no_progress:
+        _note_large_inputs(settings)
     progress = _StageProgress(enabled=not args.no_progress)
     try:
         result = run_change(

@@ -29,6 +29,7 @@ from scoring.pipeline import (
     DEMO_LABEL,
     LayerSources,
     Progress,
+    dataset_label,
     load_mining_layer,
     load_protected_areas_cached,
     load_sites_cached,
@@ -363,11 +364,12 @@ def run_change(
         include_empty=include_empty, countries=countries, progress=progress,
     )  # fmt: skip
     geoms = target_geometries(pas, eco, table)
-    provenance = [mining_provenance(sources.mining, False)]
+    cache = Path(settings.cache_dir)
+    provenance = [mining_provenance(sources.mining, False, cache)]
     for what, path in (("protected areas", sources.protected_areas), ("rainforest", sources.rainforest),
                        ("sites", sources.sites)):  # fmt: skip
         if path is not None:
-            provenance.append(f"{what}: {Path(path).name}")
+            provenance.append(f"{what}: {dataset_label(path, cache)}")
     warnings = list(mining_result.warnings)
     rejected = []
     for label, result in (("mining", mining_result), ("protected_areas", pa_result), ("sites", sites_result)):

@@ -302,7 +302,7 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
         warnings.insert(0, NO_PROTECTED_AREAS)
     mining_result = load_mining_layer(sources, settings, progress)
     if mining_result is not None:
-        provenance.append(mining_provenance(sources.mining, is_demo and not user_mining))
+        provenance.append(mining_provenance(sources.mining, is_demo and not user_mining, Path(settings.cache_dir)))
         warnings.extend(mining_result.warnings)
     return Scenario(
         sites=site_result,
@@ -328,11 +328,11 @@ def load_mining_layer(sources: LayerSources, settings, progress: Progress = _noo
     return mining.load_mining(list(sources.mining), zip_limits=zip_limits(settings))
 
 
-def mining_provenance(paths: tuple[Path, ...], is_demo: bool) -> str:
-    """The provenance line of the mining footprints: file names only (never a server folder)."""
+def mining_provenance(paths: tuple[Path, ...], is_demo: bool, cache_dir: Path | None = None) -> str:
+    """The provenance line of the mining footprints: file names and content hashes (never a server folder)."""
     if is_demo:
         return f"mining footprints: {DEMO_LABEL}"
-    names = [Path(p).name for p in paths]
+    names = [dataset_label(p, cache_dir) for p in paths]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return f"mining footprints: {shown}"
 

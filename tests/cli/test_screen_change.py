@@ -133,9 +133,27 @@ def test_screen_scores_equal_the_score_command(concession, sites_csv, parks, tmp
     assert run_cli("score", "--out", str(score_out), *common).returncode == 0
     screened = pd.read_csv(screen_out).set_index("site_id")
     scored = pd.read_csv(score_out).set_index("site_id").loc[screened.index]
-    for col in ("risk_0_100", "risk_0_100_low", "risk_0_100_high", "hg_kg_per_yr", "dist_protected_area_km"):
-        np.testing.assert_allclose(screened[col].to_numpy(), scored[col].to_numpy(), rtol=1e-9, atol=1e-9)
+    # the same contract: every column of score (bands, per-IUCN-category distances...) plus the AOI's
+    aoi_columns = ["in_aoi", "dist_aoi_km", "aoi_id", "aoi_name", "aoi_ids"]
+    assert [c for c in screened.columns if c not in aoi_columns] == list(scored.columns)
+    assert any(c.startswith("dist_protected_area_iucn_") for c in scored.columns)
+    numeric = [c for c in scored.columns if pd.api.types.is_numeric_dtype(scored[c])]
+    for col in numeric:
+        np.testing.assert_allclose(
+            screened[col].to_numpy(float), scored[col].to_numpy(float), rtol=1e-9, atol=1e-9, err_msg=col
+        )
     assert (screened["risk_class"] == scored["risk_class"]).all()
+
+
+def test_screen_reads_local_files_of_any_size_and_says_when_no_protected_area_layer(concession, sites_csv, tmp_path):
+    """As `score`: ASM_MAX_UPLOAD_MB bounds browser uploads, not the files named on the command line
+    (the AOI included); without a protected-area layer the summary says so."""
+    out = tmp_path / "screen.csv"
+    r = run_cli("screen", "--aoi", str(concession), "--sites", str(sites_csv), "--out", str(out), "--no-progress",
+                env_extra={"ASM_MAX_UPLOAD_MB": "0.00001"})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert _summary(r).endswith("; NO protected-area layer (see the first warning)")
+    assert "no protected-area layer" in r.stderr.splitlines()[0].lower()
 
 
 @pytest.mark.parametrize("ext", [".csv", ".xlsx", ".geojson", ".gpkg", ".parquet"])
@@ -315,7 +333,8 @@ def test_change_areas_per_year_and_cumulative_match_equal_area_references(footpr
     rejected = pd.read_csv(tmp_path / "change.rejected.csv")
     assert rejected["layer"].tolist() == ["mining", "sites"] and "not a polygon" in rejected["reason"].iat[0]
     about = (tmp_path / "change.about.txt").read_text()
-    assert "mining_2019.geojson" in about and "EPSG:6933" in about
+    assert "mining_2019.geojson (sha256 " in about and "EPSG:6933" in about  # named as every dataset: name and hash
+    assert str(tmp_path) not in about  # never a folder
 
 
 @pytest.mark.parametrize("ext", [".xlsx", ".geojson", ".gpkg", ".parquet"])
