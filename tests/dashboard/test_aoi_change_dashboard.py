@@ -23,6 +23,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import aoi_callbacks as acb
 from dashboard import callbacks as cb
 from dashboard import ids, shares
+from dashboard import workspace_callbacks as wcb
 from dashboard.aoi import aoi_features, get_screening, scored_for_state, with_aoi_columns
 from dashboard.aoi_store import aoi_file
 from dashboard.data import get_dataset
@@ -196,6 +197,18 @@ def test_a_read_only_link_keeps_the_uploaded_aoi_and_takes_no_new_one(server, se
     assert drawn.startswith("draw:")
     shares.revoke(settings, token)
     assert aoi_file(settings, share, ref[3:]) is None
+
+
+def test_a_link_without_uploaded_data_says_it_leaves_the_uploaded_aoi_behind(server, settings):
+    gj = gpd.GeoDataFrame({"name": ["concession"]}, geometry=[shapely.box(-57.0, -6.0, -56.0, -5.0)], crs="EPSG:4326")
+    contents = "data:application/geo+json;base64," + base64.b64encode(gj.to_json().encode()).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, workspace, _own, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", None)
+    view = encode_state(state_with(aoi=ref))
+    link, note, _ = wcb.make_share_link(1, workspace, view, "http://host/" + view)
+    assert link == "http://host/" + view and "Not your uploaded area of interest" in note
+    _link, plain, _ = wcb.make_share_link(1, workspace, encode_state(state_with(aoi=BOX)), "http://host/")
+    assert "area of interest" not in plain  # a drawn AOI is in the address itself
 
 
 def test_the_panel_and_the_report_of_the_view(server, settings, dataset):
