@@ -23,7 +23,8 @@ th{background:#f0f3f6} td.num{text-align:right;font-variant-numeric:tabular-nums
 .key{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:.5rem;margin:.5rem 0}
 .key div{background:#f4f6f8;border-radius:4px;padding:.5rem .7rem} .key b{display:block;font-size:1.25rem}
 .scroll{max-height:36rem;overflow:auto} pre{white-space:pre-wrap;font-size:.78rem;background:#f7f7f7;padding:.5rem;border-radius:3px}
-.note{color:#555;font-size:.85rem}
+.note{color:#555;font-size:.85rem} a{overflow-wrap:anywhere}
+@media (max-width:700px){table{display:block;overflow-x:auto}}
 @media print{.scroll{max-height:none;overflow:visible}}
 """
 

@@ -229,5 +229,11 @@ def test_the_aoi_report_opens_offline(browser, tmp_path):
         )
         == 0
     )
+    # on a phone (390 px) nothing runs off the side: long links wrap, wide tables scroll inside themselves
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": False}
+    )
+    _wait(browser).until(lambda d: d.execute_script("return window.innerWidth") == 390)
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
     out.unlink()
     assert not Path(out).exists()
