@@ -223,7 +223,8 @@ def shoot_aoi_change(url: str, name: str, out: Path, query: str) -> list[Path]:
             files.append(f)
             _element_shot(driver, "#change-section", f := Path(f"{prefix}-change-panel.png"))
             files.append(f)
-            report = _download(driver, "aoi-report", out / f"{name}-downloads")
+            # a folder per width: Chromium overwrites a same-named file, which then never shows up as new
+            report = _download(driver, "aoi-report", out / f"{name}-{width}-downloads")
             if report is not None:
                 driver.get(report.as_uri())
                 time.sleep(3.0)
