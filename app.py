@@ -21,14 +21,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from layers.formats import RASTER_EXTENSIONS, SITE_EXTENSIONS, VECTOR_EXTENSIONS
+from layers.formats import OUTPUT_TABLE_EXTENSIONS, RASTER_EXTENSIONS, SITE_EXTENSIONS, VECTOR_EXTENSIONS
 from layers.guard import check_input_path, harden_gdal
 from layers.site_options import COLUMN_ROLES, DEFAULT_KEYS
 from scoring.errors import UsageError, describe_error
 from settings import Settings, get_settings
 
 # What `score --out` writes (scoring.writers.write_table); listed here so --help needs no geo stack.
-TABLE_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
+TABLE_FORMATS = OUTPUT_TABLE_EXTENSIONS  # scoring.writers writes these (one registry: layers.formats)
 SCREEN_FORMATS = (*TABLE_FORMATS, ".html")  # `screen --out`: the tables, or the AOI report
 
 

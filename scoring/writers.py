@@ -23,8 +23,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from geo.risk import RiskConfig
+from layers.formats import OUTPUT_TABLE_EXTENSIONS
 
-TABLE_FORMATS: tuple[str, ...] = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")  # what write_table writes
+TABLE_FORMATS: tuple[str, ...] = OUTPUT_TABLE_EXTENSIONS  # what write_table writes (layers.formats: the one registry)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DEMO_NOTICE = "SYNTHETIC DEMO DATA: these sites and protected areas are generated, not real places or observations."
 LICENCE_NOTES = (
