@@ -149,7 +149,7 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     band = f"90 % band {_num(total['hg_kg_per_yr_low'], 0)}–{_num(total['hg_kg_per_yr_high'], 0)}" if has_hg else ""
     unknown = int(total["n_hg_unknown_size"]) if total["n_sites"] > 0 else 0
     if unknown:
-        band += f"; {plural(unknown, 'mercury-using site')} of unknown size not counted"
+        band = "; ".join(filter(None, [band, f"{plural(unknown, 'mercury-using site')} of unknown size not counted"]))
     units = report.screening.units
     area = float(units["area_km2"].sum())
     protected = float(units["protected_km2"].sum())

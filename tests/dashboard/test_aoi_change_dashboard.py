@@ -290,3 +290,17 @@ def test_the_map_carries_one_layer_per_year_and_the_aoi(server, settings, datase
     )
     off, _ = cb.update_map(state_with(overlays=["countries"]), None, None, None, None)
     assert not [layer for layer in off.layout.map.layers if (layer.name or "").startswith(LAYER_PREFIX)]
+
+
+def test_the_panel_says_plainly_when_the_mercury_of_every_site_is_unknown(server, settings):
+    """Sites using mercury with no size (the Peru gold inventory: points with no workers or production) have no
+    release estimate: the key reads 'none estimated' and the count left out, without a stray leading '; '."""
+    sites = "site_id,commodity,mercury_use,longitude,latitude\na,gold,yes,-56.5,-5.5\nb,gold,yes,-56.4,-5.4\n"
+    workspace = new_workspace_id()
+    save_upload(
+        settings, workspace, "sites", "sites.csv", "data:text/csv;base64," + base64.b64encode(sites.encode()).decode()
+    )
+    summary, _note = acb.update_aoi_panel(state_with(aoi=BOX, aoi_km=0.0), workspace)
+    text = json.dumps(summary.to_plotly_json(), default=str)
+    assert "none estimated" in text
+    assert "Small('2 mercury-using sites of unknown size not counted')" in text, text[:3000]
