@@ -304,3 +304,27 @@ def test_the_panel_says_plainly_when_the_mercury_of_every_site_is_unknown(server
     text = json.dumps(summary.to_plotly_json(), default=str)
     assert "none estimated" in text
     assert "Small('2 mercury-using sites of unknown size not counted')" in text, text[:3000]
+
+
+def test_the_mining_layers_stop_simplifying_when_it_no_longer_shrinks_them(server, settings, dataset, monkeypatch):
+    """Simplifying keeps every polygon, so a budget below the polygons' floor is never met: the passes stop once
+    one no longer shrinks the payload (it made ten full passes over every year: 31 s on the seven AMW years)."""
+    import dashboard.mining as mining
+
+    calls = []
+    real = mining.simplified_geojson
+
+    def counted(frame, **kw):
+        calls.append(kw["tolerance_deg"])
+        return real(frame, **kw)
+
+    monkeypatch.setattr(mining, "simplified_geojson", counted)
+    floor = mining_layers(dataset, year=None, zoom=3.0, bounds=None, budget_bytes=1)
+    years = len(floor)
+    assert years == 7 and len(calls) <= 4 * years, f"{len(calls) // years} passes over the years"
+    calls.clear()
+    roomy = mining_layers(dataset, year=None, zoom=3.0, bounds=None, budget_bytes=1e9)
+    assert len(calls) == years  # within the budget: one pass
+    assert sum(len(json.dumps(layer["source"])) for layer in roomy) >= sum(
+        len(json.dumps(layer["source"])) for layer in floor
+    )
