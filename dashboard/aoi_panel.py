@@ -149,7 +149,7 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     band = f"90 % band {_num(total['hg_kg_per_yr_low'], 0)}–{_num(total['hg_kg_per_yr_high'], 0)}" if has_hg else ""
     unknown = int(total["n_hg_unknown_size"]) if total["n_sites"] > 0 else 0
     if unknown:
-        band += f"; {plural(unknown, 'mercury-using site')} of unknown size not counted"
+        band = "; ".join(filter(None, [band, f"{plural(unknown, 'mercury-using site')} of unknown size not counted"]))
     units = report.screening.units
     area = float(units["area_km2"].sum())
     protected = float(units["protected_km2"].sum())
@@ -178,26 +178,29 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     )
     shown = pas.head(MAX_PA_ROWS)
     pa_table = (
-        html.Table(
-            [
-                html.Thead(html.Tr([html.Th(label, scope="col") for _, label in PA_COLUMNS])),
-                html.Tbody(
-                    [
-                        html.Tr(
-                            [
-                                html.Td(str(rec.get("name") or "")),
-                                html.Td(str(rec.get("iucn_cat") or "—")),
-                                html.Td(str(rec.get("designation") or "—")),
-                                html.Td(_num(rec.get("overlap_km2"), 2), className="num"),
-                                html.Td(_num(rec.get("overlap_pct"), 1), className="num"),
-                                html.Td(_num(rec.get("dist_km"), 2), className="num"),
-                            ]
-                        )
-                        for rec in shown.to_dict("records")
-                    ]
-                ),
-            ],
-            className="mini-table aoi-pa-table",
+        html.Div(
+            html.Table(
+                [
+                    html.Thead(html.Tr([html.Th(label, scope="col") for _, label in PA_COLUMNS])),
+                    html.Tbody(
+                        [
+                            html.Tr(
+                                [
+                                    html.Td(str(rec.get("name") or "")),
+                                    html.Td(str(rec.get("iucn_cat") or "—")),
+                                    html.Td(str(rec.get("designation") or "—")),
+                                    html.Td(_num(rec.get("overlap_km2"), 2), className="num"),
+                                    html.Td(_num(rec.get("overlap_pct"), 1), className="num"),
+                                    html.Td(_num(rec.get("dist_km"), 2), className="num"),
+                                ]
+                            )
+                            for rec in shown.to_dict("records")
+                        ]
+                    ),
+                ],
+                className="mini-table aoi-pa-table",
+            ),
+            className="table-scroll",  # six columns: at phone width the table scrolls, not the page
         )
         if len(pas)
         else html.P(f"No protected area within {report.aoi.buffer_km:g} km.", className="hint")

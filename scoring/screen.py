@@ -367,12 +367,18 @@ class ScreenResult:
         pas = r.screening.protected_areas
         n_pa = pas["pa_id"].nunique() if len(pas) else 0
         total = r.totals.iloc[0]
-        hg = (
-            f"mercury {total['hg_kg_per_yr']:,.0f} kg/yr (90 % band {total['hg_kg_per_yr_low']:,.0f}"
-            f"-{total['hg_kg_per_yr_high']:,.0f})"
-            if total["n_sites"] > 0
-            else "mercury none"
-        )
+        # mercury users of unknown size have no estimate: say how many, never a bare 0 kg/yr for them
+        unknown = int(total["n_hg_unknown_size"]) if total["n_sites"] > 0 else 0
+        unknown_sites = f"{unknown:,} mercury-using site{'' if unknown == 1 else 's'} of unknown size"
+        if total["n_sites"] == 0:
+            hg = "mercury none"
+        elif unknown and not total["hg_kg_per_yr_high"] > 0:
+            hg = f"mercury not estimated ({unknown_sites})"
+        else:
+            hg = (
+                f"mercury {total['hg_kg_per_yr']:,.0f} kg/yr (90 % band {total['hg_kg_per_yr_low']:,.0f}"
+                f"-{total['hg_kg_per_yr_high']:,.0f})" + (f", {unknown_sites} not counted" if unknown else "")
+            )
         return (
             f"screened {r.aoi_source}: {len(r.sites):,} sites ({n_in:,} inside), {n_pa:,} protected areas, {hg}, "
             f"rejected {len(self.rejected):,}"

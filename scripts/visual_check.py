@@ -238,9 +238,15 @@ def shoot_aoi_change(url: str, name: str, out: Path, query: str) -> list[Path]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "visual")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    out = Path(tempfile.gettempdir()) / "visual"
+    parser.add_argument("--out", type=Path, default=out, help=f"folder for the screenshots (default {out})")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT.parent / "shared" / "data",
+        help="the shared data folder holding amazon_mining_watch/ (default ../shared/data); demo only without it",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     runs = [("demo", [], "?c=COD&ov=protected_areas,rainforest,countries", f"?{DEMO_AOI}")]

@@ -4,6 +4,7 @@ report opened from disk with the network off."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -245,3 +246,21 @@ def test_the_aoi_report_opens_offline(browser, tmp_path):
         )
     out.unlink()
     assert not Path(out).exists()
+
+
+def test_the_aoi_panel_fits_a_phone_width(app_url, browser):
+    """The protected-areas table of the AOI panel scrolls inside itself at 390 px (it pushed the page to 444 px)."""
+    open_app(browser, app_url)
+    browser.execute_script("document.getElementById('aoi-section').scrollIntoView()")
+    browser.find_element(By.ID, "aoi-pick-pa").click()
+    search = _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "input.dash-dropdown-search"))
+    search.send_keys("National Park")
+    _wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "label.dash-dropdown-option"))[0].click()
+    _wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".aoi-pa-table td"))
+    browser.set_window_size(390, 1000)
+    _wait(browser).until(lambda d: d.execute_script("return window.innerWidth") == 390)
+    widths = "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+    with contextlib.suppress(TimeoutException):  # the charts redraw at the new width after a moment
+        _wait(browser, 20).until(lambda d: (w := d.execute_script(widths))[1] <= w[0])
+    width, scroll = browser.execute_script(widths)
+    assert scroll <= width, f"the page is {scroll} px wide in a {width} px viewport"

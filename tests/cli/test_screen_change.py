@@ -524,3 +524,17 @@ def test_a_protected_area_in_two_distant_parcels_counts_whole(concession, sites_
     overlap = laea_area_km2(shapely.box(*AOI_BOX).intersection(near_parcel))
     assert pas["area_km2"].iat[0] == pytest.approx(whole, rel=0.01)
     assert pas["overlap_pct"].iat[0] == pytest.approx(100 * overlap / whole, rel=0.01)
+
+
+def test_screen_summary_says_when_the_mercury_of_sites_of_unknown_size_is_not_counted(concession, parks, tmp_path):
+    """Sites that use mercury but whose size is unknown have no release estimate: the summary says how many
+    were left out, instead of 'mercury 0 kg/yr (90 % band 0-0)' (seen on the Peru gold-mining inventory)."""
+    sites = tmp_path / "no_size.csv"
+    sites.write_text("site_id,lat,lon,commodity,mercury_use\na,-2.25,25.25,gold,yes\nb,-2.3,25.3,gold,yes\n")
+    out = tmp_path / "screen.csv"
+    r = run_cli("screen", "--aoi", str(concession), "--sites", str(sites), "--protected-areas", str(parks),
+                "--out", str(out), "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    line = _summary(r)
+    assert "mercury not estimated (2 mercury-using sites of unknown size)" in line, line
+    assert "0 kg/yr" not in line

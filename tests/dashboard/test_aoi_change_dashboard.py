@@ -290,3 +290,41 @@ def test_the_map_carries_one_layer_per_year_and_the_aoi(server, settings, datase
     )
     off, _ = cb.update_map(state_with(overlays=["countries"]), None, None, None, None)
     assert not [layer for layer in off.layout.map.layers if (layer.name or "").startswith(LAYER_PREFIX)]
+
+
+def test_the_panel_says_plainly_when_the_mercury_of_every_site_is_unknown(server, settings):
+    """Sites using mercury with no size (the Peru gold inventory: points with no workers or production) have no
+    release estimate: the key reads 'none estimated' and the count left out, without a stray leading '; '."""
+    sites = "site_id,commodity,mercury_use,longitude,latitude\na,gold,yes,-56.5,-5.5\nb,gold,yes,-56.4,-5.4\n"
+    workspace = new_workspace_id()
+    save_upload(
+        settings, workspace, "sites", "sites.csv", "data:text/csv;base64," + base64.b64encode(sites.encode()).decode()
+    )
+    summary, _note = acb.update_aoi_panel(state_with(aoi=BOX, aoi_km=0.0), workspace)
+    text = json.dumps(summary.to_plotly_json(), default=str)
+    assert "none estimated" in text
+    assert "Small('2 mercury-using sites of unknown size not counted')" in text, text[:3000]
+
+
+def test_the_mining_layers_stop_simplifying_when_it_no_longer_shrinks_them(server, settings, dataset, monkeypatch):
+    """Simplifying keeps every polygon, so a budget below the polygons' floor is never met: the passes stop once
+    one no longer shrinks the payload (it made ten full passes over every year: 31 s on the seven AMW years)."""
+    import dashboard.mining as mining
+
+    calls = []
+    real = mining.simplified_geojson
+
+    def counted(frame, **kw):
+        calls.append(kw["tolerance_deg"])
+        return real(frame, **kw)
+
+    monkeypatch.setattr(mining, "simplified_geojson", counted)
+    floor = mining_layers(dataset, year=None, zoom=3.0, bounds=None, budget_bytes=1)
+    years = len(floor)
+    assert years == 7 and len(calls) <= 4 * years, f"{len(calls) // years} passes over the years"
+    calls.clear()
+    roomy = mining_layers(dataset, year=None, zoom=3.0, bounds=None, budget_bytes=1e9)
+    assert len(calls) == years  # within the budget: one pass
+    assert sum(len(json.dumps(layer["source"])) for layer in roomy) >= sum(
+        len(json.dumps(layer["source"])) for layer in floor
+    )
