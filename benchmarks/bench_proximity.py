@@ -2,7 +2,8 @@
 
 Each engine runs in a COLD subprocess (fresh interpreter; numba's on-disk cache may be warm) that
 reads the GeoParquet files itself, so the wall time includes reading, imports of the engine's
-libraries and the full computation. Peak RSS is the child's own ``ru_maxrss``.
+libraries and the full computation. Peak RSS is the child's own ``ru_maxrss``, ``cpu_s`` its CPU
+seconds (all threads; on a shared machine a steadier figure than the wall time).
 
 Engines
 -------
@@ -10,6 +11,7 @@ ours      ``geo.proximity.compute_protected_area_proximity_arrow`` (all columns,
           on the PA GeoParquet read with ``layers.cache.read_stored_table`` (the pipeline's path for a
           cached layer: WKB decoded by numba, no GEOS geometries for the PAs).
 ours_lean the same without the PA-area column (``area_buffer_km=None``): the columns baseline (a) computes.
+ours_cat  ``ours`` plus the nearest PA of each IUCN category within 70 km (``category_reach_km=70``).
 ours_gdf  ``geo.proximity.compute_protected_area_proximity`` on ``geopandas.read_parquet`` (the path of a
           layer held in memory, e.g. a fresh upload).
 cli       ``python app.py score`` end to end in a cold process (loaders, every fact, the risk score, the
@@ -48,6 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 BUFFERS_KM = (1.0, 5.0, 10.0, 25.0)
 METRIC_CRS = "EPSG:8857"
+CATEGORY_REACH_KM = 70.0  # the risk model's default decay outer distance
 
 
 # ----------------------------------------------------------------------------- engines (child side)
@@ -68,7 +71,10 @@ def _run_ours(sites_path: Path, pa_path: Path, mode: str = "arrow"):
     else:  # the pipeline's path for a stored layer: WKB decoded into flat arrays, no GEOS geometries
         pa = read_stored_table(pa_path, columns=list(PA_ATTRIBUTE_COLUMNS))
         area = None if mode == "lean" else 10.0
-        res = compute_protected_area_proximity_arrow(sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=area)
+        extra = {"category_reach_km": CATEGORY_REACH_KM} if mode == "categories" else {}
+        res = compute_protected_area_proximity_arrow(
+            sites.geometry, pa, buffers_km=BUFFERS_KM, area_buffer_km=area, **extra
+        )
     return res[["dist_protected_area_km", "nearest_protected_area_id", "protected_areas_within_10km"]].rename(
         columns={
             "dist_protected_area_km": "dist_km",
@@ -170,7 +176,14 @@ def _warm() -> None:
     import shapely
 
     import geo.proximity
-    from geo.proximity import compute_protected_area_proximity
+    from geo.proximity import compute_protected_area_proximity, compute_protected_area_proximity_arrow
+
+    try:
+        from geo._kernels import twins as knobs  # where the parallel threshold lives
+
+        knob = "PARALLEL_MIN"
+    except ImportError:  # a checkout from before the engine was split (a baseline run)
+        knobs, knob = geo.proximity, "_PARALLEL_MIN"
 
     pa = gpd.GeoDataFrame(  # two overlapping PAs: the union-area kernels are compiled too
         {"pa_id": ["a", "b"], "name": ["a", "b"], "designation": ["x", "x"], "iucn_cat": ["II", "II"]},
@@ -178,11 +191,11 @@ def _warm() -> None:
         crs="EPSG:4326",
     )
     sites = gpd.GeoSeries([shapely.Point(0.15, 0.05)], crs="EPSG:4326")
-    default = geo.proximity._PARALLEL_MIN
+    default = getattr(knobs, knob)
     for parallel_min in (0, default):  # build (and cache on disk) the parallel and the serial kernels
-        geo.proximity._PARALLEL_MIN = parallel_min
+        setattr(knobs, knob, parallel_min)
         compute_protected_area_proximity(sites, pa)
-        geo.proximity.compute_protected_area_proximity_arrow(sites, pa_.table(pa.to_arrow(geometry_encoding="WKB")))
+        compute_protected_area_proximity_arrow(sites, pa_.table(pa.to_arrow(geometry_encoding="WKB")))
 
 
 def child(engine: str, sites_path: Path, pa_path: Path, out_path: Path) -> None:
@@ -193,6 +206,8 @@ def child(engine: str, sites_path: Path, pa_path: Path, out_path: Path) -> None:
         res = _run_ours(sites_path, pa_path, mode="lean")
     elif engine == "ours_gdf":
         res = _run_ours(sites_path, pa_path, mode="gdf")
+    elif engine == "ours_cat":
+        res = _run_ours(sites_path, pa_path, mode="categories")
     elif engine == "sjoin":
         res = _run_sjoin(sites_path, pa_path)
     elif engine == "sjoin_area":
@@ -203,8 +218,10 @@ def child(engine: str, sites_path: Path, pa_path: Path, out_path: Path) -> None:
         raise SystemExit(f"unknown engine {engine}")
     wall = time.perf_counter() - t0
     res.to_parquet(out_path)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"engine": engine, "compute_s": wall, "peak_rss_mb": rss_mb}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb = usage.ru_maxrss / 1024.0
+    cpu_s = usage.ru_utime + usage.ru_stime  # all threads: steadier than the wall time on a shared machine
+    print(json.dumps({"engine": engine, "compute_s": wall, "cpu_s": cpu_s, "peak_rss_mb": rss_mb}))
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -360,7 +377,7 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=10_000)
     ap.add_argument("--polygons", type=int, default=30_000)
     ap.add_argument("--seed", type=int, default=20261130)
-    ap.add_argument("--engines", default="cli,ours,ours_lean,ours_gdf,sjoin,sjoin_area,duckdb")
+    ap.add_argument("--engines", default="cli,ours,ours_lean,ours_gdf,ours_cat,sjoin,sjoin_area,duckdb")
     ap.add_argument("--accuracy-sample", type=int, default=200)
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "asm-risk-bench")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")

@@ -1,11 +1,18 @@
-"""Geodesic helpers on the WGS84 ellipsoid (pyproj.Geod, Karney's algorithms).
+"""The WGS84 ellipsoid: its constants, unit vectors, and geodesic helpers (pyproj.Geod, Karney).
 
-Nothing here measures in degrees: areas and distances are on the ellipsoid.
+Nothing here measures in degrees: areas and distances are on the ellipsoid. Every other module
+takes the ellipsoid's numbers and the unit-vector (n-vector) conversions from here.
+
+The scalar helpers :func:`unit_vector` and :func:`angle_between` are plain Python on floats
+(``math``) so that the numba kernels compile them as they are (``geo._kernels``); the array forms
+:func:`unit_vectors` and :func:`lonlat_of_unit_vectors` are NumPy. Both forms compute the same
+formula (tests tie them together).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pyproj
@@ -13,7 +20,55 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 GEOD = pyproj.Geod(ellps="WGS84")
+
+#: semi-major axis (km)
 WGS84_A_KM = 6378.137
+#: flattening
+WGS84_F = 1.0 / 298.257223563
+#: first eccentricity squared, f (2 - f)
+WGS84_E2 = 0.0066943799901413165
+#: semi-minor axis (km), a (1 - f)
+WGS84_B_KM = WGS84_A_KM * (1.0 - WGS84_F)
+#: mean radius (2a + b) / 3 (km), the IUGG's R1
+WGS84_MEAN_RADIUS_KM = (2.0 * WGS84_A_KM + WGS84_B_KM) / 3.0
+#: smallest radius of curvature, a (1 - e²) (km): the meridian at the equator
+R_MIN_KM = WGS84_A_KM * (1.0 - WGS84_E2)
+#: largest radius of curvature, a / √(1 - e²) (km): at the poles
+R_MAX_KM = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2)
+
+
+def unit_vector(lon_deg: float, lat_deg: float) -> tuple[float, float, float]:
+    """Unit vector (n-vector, Earth-centred x, y, z) of a geodetic longitude/latitude in degrees.
+
+    Plain ``math`` on floats: the numba kernels compile this same function.
+    """
+    d2r = math.pi / 180.0
+    lo = lon_deg * d2r
+    la = lat_deg * d2r
+    cl = math.cos(la)
+    return cl * math.cos(lo), cl * math.sin(lo), math.sin(la)
+
+
+def angle_between(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> float:
+    """Angle (radians) between two unit vectors, accurate at all angles (atan2 of |a × b| and a · b)."""
+    cx = ay * bz - az * by
+    cy = az * bx - ax * bz
+    cz = ax * by - ay * bx
+    return math.atan2(math.sqrt(cx * cx + cy * cy + cz * cz), ax * bx + ay * by + az * bz)
+
+
+def unit_vectors(lon_deg: np.ndarray, lat_deg: np.ndarray) -> np.ndarray:
+    """Unit vectors (n, 3) of geodetic longitudes/latitudes in degrees (array form of :func:`unit_vector`)."""
+    lon = np.radians(lon_deg)
+    lat = np.radians(lat_deg)
+    cos_lat = np.cos(lat)
+    return np.column_stack([cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)])
+
+
+def lonlat_of_unit_vectors(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geodetic longitude and latitude (degrees) of unit vectors (n, 3); the inverse of :func:`unit_vectors`."""
+    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    return np.degrees(np.arctan2(y, x)), np.degrees(np.arctan2(z, np.hypot(x, y)))
 
 
 def geodesic_area_km2(geoms: np.ndarray | list[BaseGeometry] | object) -> np.ndarray:

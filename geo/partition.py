@@ -49,9 +49,10 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geo.crs import GEOD
+from geo.crs import GEOD, unit_vectors
 from geo.curves import hilbert_keys, spatial_order
-from geo.proximity import PreparedTargets, lonlat_envelopes, prepare_targets
+from geo.nearest import lonlat_envelopes
+from geo.targets import PreparedTargets, prepare_targets
 
 __all__ = [
     "TargetBoxes",
@@ -117,11 +118,6 @@ def first_vertices(geoms: np.ndarray | Sequence[shapely.Geometry]) -> tuple[np.n
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
-def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    lo, la = np.radians(lon), np.radians(lat)
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-
-
 def _sampled_vertices(geoms: np.ndarray, per_target: int) -> np.ndarray:
     """Up to ``per_target`` vertices of each geometry, spread along its first part's outline.
 
@@ -164,7 +160,7 @@ def nearest_upper_bound_km(
     Parameters
     ----------
     site_geoms : shapely geometries in lon/lat degrees (EPSG:4326).
-    targets : :class:`geo.proximity.PreparedTargets` or shapely geometries in EPSG:4326.
+    targets : :class:`geo.targets.PreparedTargets` or shapely geometries in EPSG:4326.
     vertices_per_target : how many vertices of each target enter the k-d tree (only sets
         how tight the bound is).
 
@@ -216,10 +212,10 @@ def upper_bound_from_vertices(
     idx = np.flatnonzero(np.isfinite(slon) & np.isfinite(slat))
     if len(tv) == 0 or len(idx) == 0:
         return out
-    tree = cKDTree(_unit_vectors(tv[:, 0], tv[:, 1]))
+    tree = cKDTree(unit_vectors(tv[:, 0], tv[:, 1]))
     for c0 in range(0, len(idx), chunk):
         sel = idx[c0 : c0 + chunk]
-        _, nearest = tree.query(_unit_vectors(slon[sel], slat[sel]))
+        _, nearest = tree.query(unit_vectors(slon[sel], slat[sel]))
         _, _, dist_m = GEOD.inv(slon[sel], slat[sel], tv[nearest, 0], tv[nearest, 1])
         out[sel] = np.asarray(dist_m, dtype=np.float64) / 1000.0 * _UB_REL + _UB_ABS_KM
     return out
@@ -298,7 +294,7 @@ def target_boxes(
     -------
     TargetBoxes
         Multi-part targets whose box is wider than 180° of longitude (split at ±180°) are boxed
-        by their parts, as :func:`geo.proximity.prepare_targets_wkb` indexes them.
+        by their parts, as :func:`geo.targets.prepare_targets_wkb` indexes them.
     """
     g = np.asarray(geoms, dtype=object).ravel()
     ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
@@ -359,7 +355,7 @@ def select_targets(
     ----------
     site_geoms : shapely geometries in lon/lat degrees (EPSG:4326).
     partition : int array, the partition (0..p-1) of each site.
-    targets : :class:`geo.proximity.PreparedTargets` or shapely geometries in EPSG:4326.
+    targets : :class:`geo.targets.PreparedTargets` or shapely geometries in EPSG:4326.
     min_radius_km : every target within this geodesic distance (km) of a site is selected,
         e.g. the largest buffer distance.
     cell_deg : side of the lon/lat grid cells that group a partition's sites (degrees; only

@@ -18,7 +18,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
-GEOD = pyproj.Geod(ellps="WGS84")
+from geo.crs import GEOD, unit_vectors
 
 # Candidates taken from the k-d tree (spherical chord distance) before the exact
 # ellipsoidal distance picks the nearest. Sphere and ellipsoid rank vertices
@@ -26,13 +26,6 @@ GEOD = pyproj.Geod(ellps="WGS84")
 # candidates (≈ ±8 km of boundary) cannot miss a nearer vertex for points closer
 # than ~1,200 km; beyond that the error stays below 0.7 % of the distance.
 _N_CANDIDATES = 16
-
-
-def _unit_vectors(lon_deg: np.ndarray, lat_deg: np.ndarray) -> np.ndarray:
-    lon = np.radians(lon_deg)
-    lat = np.radians(lat_deg)
-    cos_lat = np.cos(lat)
-    return np.column_stack([cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)])
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ class PolarRegion:
         lonlat = np.unique(np.round(lonlat, 9), axis=0)
         object.__setattr__(self, "_union", union)
         object.__setattr__(self, "_vertices_lonlat", lonlat)
-        object.__setattr__(self, "_tree", cKDTree(_unit_vectors(lonlat[:, 0], lonlat[:, 1])))
+        object.__setattr__(self, "_tree", cKDTree(unit_vectors(lonlat[:, 0], lonlat[:, 1])))
         object.__setattr__(self, "_to_native", pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True))
 
     @property
@@ -158,7 +151,7 @@ class PolarRegion:
             return out
         verts = self._vertices_lonlat
         k = min(_N_CANDIDATES, len(verts))
-        _, idx = self._tree.query(_unit_vectors(lo, la), k=k)
+        _, idx = self._tree.query(unit_vectors(lo, la), k=k)
         idx = np.asarray(idx).reshape(len(lo), k)
         cand = verts[idx]  # (n, k, 2)
         _, _, d_m = GEOD.inv(np.repeat(lo, k), np.repeat(la, k), cand[:, :, 0].ravel(), cand[:, :, 1].ravel())

@@ -22,6 +22,7 @@ from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
+from geo.crs import WGS84_A_KM, WGS84_E2
 from layers.errors import LayerError
 
 # Largest window read in one go (cells); above it the points are grouped in tiles.
@@ -225,8 +226,8 @@ def _buffer_mean_kernel(  # pragma: no cover - compiled
     n = len(rows)
     out = np.full(n, np.nan)
     h, w = arr.shape
-    a_km = 6378.137
-    e2 = 0.0066943799901413165
+    a_km = WGS84_A_KM
+    e2 = WGS84_E2
     deg = np.pi / 180.0
     for i in range(n):
         r_lo = max(rows[i] - half_r[i], r0)

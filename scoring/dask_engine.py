@@ -310,7 +310,11 @@ def _inverse(order: np.ndarray) -> np.ndarray:
 def _min_radius_km(name: str, settings) -> float:
     """Every target within this distance of a site matters (counts, areas); beyond it only the nearest."""
     if name == "protected_areas":
-        return float(max([*settings.buffer_distances_km, settings.protected_area_km2_buffer_km]))
+        return float(
+            max(
+                [*settings.buffer_distances_km, settings.protected_area_km2_buffer_km, settings.protected_area_reach_km]
+            )
+        )
     return 0.0
 
 

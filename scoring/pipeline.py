@@ -326,6 +326,8 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
         kwargs = {
             "buffers_km": settings.buffer_distances_km,
             "area_buffer_km": settings.protected_area_km2_buffer_km or None,  # 0: no area column
+            # the nearest area of each IUCN category within the reach: the risk model's PA term
+            "category_reach_km": settings.protected_area_reach_km,
         }
         if not pa_layer.is_loaded and pa_layer.stored_path is not None:
             # WKB decoded straight into the kernels' arrays: faster and about half the memory

@@ -8,7 +8,6 @@ before/after numbers.
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -19,16 +18,10 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from geo import proximity
-
 ROOT = Path(__file__).resolve().parents[2]
 GEOD = Geod(ellps="WGS84")
 PARK_EDGE_EAST = (25.2, -2.0)  # the park disc's easternmost point
 PARK_EDGE_WEST = (24.8, -2.0)
-
-#: the per-IUCN-category distance facts come from the proximity engine (branch geosplit); until the
-#: engine has them and scoring.pipeline passes category_reach_km, the nearest protected area alone counts
-HAS_CATEGORY_FACTS = "category_reach_km" in inspect.signature(proximity.compute_protected_area_proximity).parameters
 
 
 def _east_of(point: tuple[float, float], km: float, azimuth: float = 90.0) -> tuple[float, float]:
@@ -151,11 +144,6 @@ def test_bands_and_flags_reach_the_csv(scored):
     assert set(out["receptors_assessed"]) == {"protected_area;arctic"}
 
 
-@pytest.mark.xfail(
-    not HAS_CATEGORY_FACTS,
-    reason="needs the per-IUCN-category distance facts (branch geosplit) wired into scoring.pipeline.compute_facts",
-    strict=True,
-)
 def test_adding_a_category_v_reserve_closer_never_lowers_the_score(scored):
     park_only, with_reserve = scored
     assert with_reserve.loc["mid-3km", "nearest_protected_area_iucn"] == "V"  # the reserve is now the nearest

@@ -55,3 +55,71 @@ def test_geodesic_circle_around_a_pole_covers_its_centre_and_has_the_right_area(
     assert circle.covers(shapely.Point(10.0, lat))
     assert circle.covers(shapely.Point(-170.0, lat))  # across the pole, still within 50 km
     assert geodesic_area_km2([circle])[0] == pytest.approx(np.pi * 50.0**2, rel=0.01)
+
+
+# ----------------------------------------------------------------------------- the ellipsoid, once
+def test_wgs84_constants_are_pyprojs_ellipsoid() -> None:
+    from geo.crs import WGS84_A_KM, WGS84_B_KM, WGS84_E2, WGS84_F, WGS84_MEAN_RADIUS_KM
+
+    assert GEOD.a == WGS84_A_KM * 1000.0
+    assert GEOD.f == WGS84_F
+    assert pytest.approx(GEOD.es, rel=1e-15) == WGS84_E2
+    assert pytest.approx(GEOD.b, rel=1e-15) == WGS84_B_KM * 1000.0
+    assert pytest.approx(6371.0088, abs=1e-4) == WGS84_MEAN_RADIUS_KM  # IUGG mean radius R1
+
+
+def test_extreme_radii_of_curvature_match_geodesic_arcs() -> None:
+    # R_MIN: the meridian's radius at the equator; R_MAX: the radius at the poles. A short meridian
+    # arc there, measured by Karney's algorithm, is that radius times the angle.
+    from geo.crs import R_MAX_KM, R_MIN_KM
+
+    dphi = 1e-3
+    _, _, s_eq = GEOD.inv(10.0, -dphi / 2, 10.0, dphi / 2)
+    _, _, s_pole = GEOD.inv(10.0, 90.0 - dphi, 190.0, 90.0 - dphi)
+    assert s_eq / 1000.0 / np.radians(dphi) == pytest.approx(R_MIN_KM, rel=1e-7)
+    assert s_pole / 1000.0 / np.radians(2 * dphi) == pytest.approx(R_MAX_KM, rel=1e-6)
+
+
+def test_unit_vectors_are_the_ellipsoid_normal() -> None:
+    # independent: the normal of the ellipsoid at its geocentric point (x, y, z) is along
+    # (x / a², y / a², z / b²); pyproj gives the geocentric point (EPSG:4978)
+    import pyproj
+
+    from geo.crs import lonlat_of_unit_vectors, unit_vector, unit_vectors
+
+    rng = np.random.default_rng(3)
+    lon = np.r_[rng.uniform(-180, 180, 200), 180.0, -180.0, 0.0, 45.0]
+    lat = np.r_[rng.uniform(-90, 90, 200), 0.0, 0.0, 90.0, -90.0]
+    ecef = pyproj.Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+    x, y, z = ecef.transform(lon, lat, np.zeros_like(lon))
+    normal = np.column_stack([np.asarray(x) / GEOD.a**2, np.asarray(y) / GEOD.a**2, np.asarray(z) / GEOD.b**2])
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    got = unit_vectors(lon, lat)
+    np.testing.assert_allclose(got, normal, atol=1e-12)
+    scalar = np.array([unit_vector(a, b) for a, b in zip(lon, lat, strict=True)])
+    np.testing.assert_allclose(scalar, got, atol=1e-15, rtol=0)
+    lo, la = lonlat_of_unit_vectors(got[:-2])  # away from the poles, where longitude is undefined
+    np.testing.assert_allclose(la, lat[:-2], atol=1e-12)
+    np.testing.assert_allclose(np.cos(np.radians(lo - lon[:-2])), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("angle", [1e-12, 1e-6, 0.3, np.pi / 2, 3.0, np.pi])
+def test_angle_between_unit_vectors_is_accurate_at_every_angle(angle: float) -> None:
+    from geo.crs import angle_between
+
+    a = np.array([1.0, 0.0, 0.0])
+    b = np.array([np.cos(angle), np.sin(angle), 0.0])
+    assert angle_between(*a, *b) == pytest.approx(angle, rel=1e-12, abs=1e-15)
+
+
+def test_the_kernels_compile_the_same_formulas() -> None:
+    # the numba kernels use geo.crs's scalar functions, compiled: the same numbers
+    from geo._kernels.flat import nvectors
+    from geo.crs import unit_vector
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(-180, 180, 50), rng.uniform(-90, 90, 50)
+    x, y, z = nvectors(lon, lat)
+    np.testing.assert_array_equal(
+        np.column_stack([x, y, z]), [unit_vector(a, b) for a, b in zip(lon, lat, strict=True)]
+    )

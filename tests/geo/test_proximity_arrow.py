@@ -48,7 +48,7 @@ MIXED = [
 
 
 def _flat_equal(a: proximity._Flat, b: proximity._Flat) -> None:
-    for f in a.__dataclass_fields__:
+    for f in a._fields:
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
 
 
