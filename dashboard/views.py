@@ -26,7 +26,7 @@ from dashboard.risk_text import (
     with_explanations,
 )
 from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
-from dashboard.totals import grouped_mercury_totals
+from dashboard.totals import DIGEST_ATTR, grouped_mercury_totals, inputs_digest
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
 from geo.summary import config_of
@@ -77,6 +77,7 @@ def prepare_scored(scored: pd.DataFrame) -> pd.DataFrame:
         out["risk_class"] = out["risk_class"].cat.set_categories(list(RISK_CLASSES))
     if "observed_date" in out.columns and not pd.api.types.is_datetime64_any_dtype(out["observed_date"]):
         out["observed_date"] = pd.to_datetime(out["observed_date"], errors="coerce")
+    out.attrs[DIGEST_ATTR] = inputs_digest(out)  # once per dataset: the mercury totals' memo keys views by it
     return out
 
 
