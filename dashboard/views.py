@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dashboard.ordering import sorted_positions
 from dashboard.risk_text import (
     complete_cell_text,
     finite,
@@ -775,17 +776,15 @@ def table_page(
                     .to_numpy(dtype=bool)
                 )
         mask &= hit
-    frame = frame[mask]
+    frame = frame if mask.all() else frame[mask]
     sort = [s for s in (request.get("sortModel") or []) if s.get("colId") in frame.columns]
-    if sort:
-        frame = frame.sort_values(
-            [s["colId"] for s in sort],
-            ascending=[s.get("sort") != "desc" for s in sort],
-            na_position="last",
-            kind="stable",
-        )
-    elif "risk_0_100" in frame.columns:
-        frame = frame.sort_values("risk_0_100", ascending=False, na_position="last", kind="stable")
+    if not sort and "risk_0_100" in frame.columns:
+        sort = [{"colId": "risk_0_100", "sort": "desc"}]
     start = max(int(request.get("startRow") or 0), 0)
     end = max(int(request.get("endRow") or start + 100), start)
-    return {"rowData": table_rows(frame.iloc[start:end], config), "rowCount": len(frame)}
+    if sort:  # only the sort keys are ordered, only as far as this block (not the whole view)
+        by, ascending = [s["colId"] for s in sort], [s.get("sort") != "desc" for s in sort]
+        block = frame.iloc[sorted_positions(frame, by, ascending, end)[start:end]]
+    else:
+        block = frame.iloc[start:end]
+    return {"rowData": table_rows(block, config), "rowCount": len(frame)}
