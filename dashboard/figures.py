@@ -228,11 +228,19 @@ def make_map_figure(
 
 
 # --- linked charts ---------------------------------------------------------------------------------
+# plotly_white with the trace defaults of the trace types drawn here only: the whole template (defaults
+# for 24 trace types) was validated and copied into every figure, ~30 ms a chart; the look is the same
+CHART_TEMPLATE = go.layout.Template(
+    layout=pio.templates["plotly_white"].layout,
+    data={k: pio.templates["plotly_white"].data[k] for k in ("bar", "scatter", "scattergl")},
+)
+
+
 def _chart_layout(fig: go.Figure, title: str, is_demo: bool) -> go.Figure:
     fig.update_layout(
         title={"text": title + (" — synthetic demo data" if is_demo else ""), "font": {"size": 14}},
         margin={"l": 50, "r": 10, "t": 40, "b": 40},
-        template="plotly_white",
+        template=CHART_TEMPLATE,
         height=320,
         legend={"orientation": "h", "y": -0.2},
     )
@@ -481,7 +489,7 @@ def make_waterfall_figure(record: Mapping[str, Any]) -> go.Figure:
     fig.update_layout(
         title={"text": "Score breakdown (points of 0-100)", "font": {"size": 13}},
         margin={"l": 40, "r": 10, "t": 36, "b": 60},
-        template="plotly_white",
+        template=CHART_TEMPLATE,
         height=280,
         yaxis={"range": [0, 100]},
     )
@@ -642,7 +650,7 @@ def make_static_map_figure(
         )  # fmt: skip
     mid_lat = (box[1] + box[3]) / 2
     fig.update_layout(
-        template="plotly_white",
+        template=CHART_TEMPLATE,
         plot_bgcolor=OFFLINE_BACKGROUND,
         xaxis={"range": [box[0], box[2]], "title": "longitude (°)", "showgrid": False, "zeroline": False},
         yaxis={"range": [box[1], box[3]], "title": "latitude (°)", "showgrid": False, "zeroline": False,
