@@ -392,6 +392,24 @@ clientside_callback(
 )
 
 
+# A click on a cell of the aggregated map (customdata[0] == -1: no site's row, see figures.MAX_MAP_POINTS) zooms
+# in two steps around it, in the browser; the relayout event then asks the server for the closer view.
+clientside_callback(
+    """function(click) {
+        const p = click && click.points && click.points[0];
+        if (!p || !p.customdata || Number(p.customdata[0]) !== -1) { return dash_clientside.no_update; }
+        const gd = document.querySelector(MAP_SELECTOR);
+        if (!gd || !gd._fullLayout || !gd._fullLayout.map) { return dash_clientside.no_update; }
+        const zoom = Math.min(gd._fullLayout.map.zoom + 2, 18);
+        Plotly.relayout(gd, {"map.center": {lon: p.lon, lat: p.lat}, "map.zoom": zoom});
+        return dash_clientside.no_update;
+    }""".replace("MAP_SELECTOR", json.dumps(f"#{ids.MAP} .js-plotly-plot")),
+    Output(ids.MAP_VIEW, "modified_timestamp"),
+    Input(ids.MAP, "clickData"),
+    prevent_initial_call=True,
+)
+
+
 # --- table quick search, chart image downloads (in the browser) ------------------------------------------------
 # PNG and SVG are made by plotly.js in the browser (Plotly.downloadImage): the exact figure on
 # screen, no Chrome process on the server (kaleido 1 would need one per export, under gunicorn).

@@ -37,6 +37,7 @@ from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names
     tolerance_for_zoom,
 )
 from dashboard.labels import FACTOR_LABELS
+from dashboard.map_bins import Cells, bin_sites, cell_marker_px, mercator_px, view_window
 from dashboard.state import RISK_CLASSES
 from dashboard.views import (
     BUFFER_MARKS_KM,
@@ -71,6 +72,14 @@ HOVER_LEAN = (
     "<br><i>click for name and details</i><extra></extra>"
 )
 HOVER_TEXT_BYTES_PER_SITE = 60.0  # typical JSON size of a site's name, commodity and protected-area name
+#: above this many sites in the window around the view the map draws screen cells (dashboard.map_bins):
+#: 25,000 markers with their names are ~2.5 MB and ~60 ms to build; a cell map is ~4,000 markers at most
+MAX_MAP_POINTS = 25_000
+CELL_HOVER = (
+    "<b>%{customdata[1]:,} sites</b> in this cell<br>very high %{customdata[5]:,} · high %{customdata[4]:,}"
+    " · moderate %{customdata[3]:,} · low %{customdata[2]:,}<br>mean risk %{customdata[6]:.0f}/100"
+    "<br><i>click to zoom in</i><extra></extra>"
+)
 CHART_NAMES: tuple[str, ...] = (
     "risk-by-country",
     "risk-histogram",
@@ -149,34 +158,25 @@ def make_map_figure(
     selected_site: Mapping[str, Any] | None = None,
     uirevision: str = "map",
     max_payload_mb: float = 5.0,
+    max_points: int = MAX_MAP_POINTS,
 ) -> go.Figure:
     """Sites coloured by risk class (one trace per class, so the legend toggles them), sized by a control.
 
     The last trace is the selected site (a ring), empty when none is selected. When the
     names would push the figure over ``max_payload_mb`` the hover card keeps the numbers only.
+    Above ``max_points`` sites only those in the window around the view are drawn, and when the
+    window too holds more, one marker per screen cell instead (``dashboard.map_bins``; a trace's
+    ``meta`` says which: "sites" or "cells").
     """
-    lean = len(scored) * HOVER_TEXT_BYTES_PER_SITE > max_payload_mb * 1e6 * 0.5
-    traces = []
-    classes = scored["risk_class"].astype("string") if "risk_class" in scored.columns else None
-    size_col = {"workers": "workers", "mercury": "hg_kg_per_yr"}.get(size_by)
-    sizes_all = marker_sizes(_num(scored, size_col, "float64")) if size_col else None
-    for cls in RISK_ORDER:
-        sel = (
-            (classes == cls).fillna(False).to_numpy(dtype=bool) if classes is not None else np.zeros(len(scored), bool)
-        )
-        part = scored[sel]
-        size = sizes_all[sel] if sizes_all is not None else 7
-        traces.append(
-            go.Scattermap(
-                lon=_num(part, "lon"),
-                lat=_num(part, "lat"),
-                mode="markers",
-                name=f"{cls} ({len(part):,})",
-                legendgroup=cls,
-                marker={"size": size, "color": RISK_COLOURS[cls], "opacity": 0.85},
-                customdata=site_customdata(part, lean=lean) if len(part) else None,
-                hovertemplate=(HOVER_LEAN if lean else HOVER).replace("CLASS", cls),
-            )
+    centre = center or {"lon": 10.0, "lat": 5.0}
+    shown, cells = map_content(scored, centre, zoom, max_points)
+    if cells is not None:
+        traces = _cell_traces(cells)
+        legend_title = "Highest risk class per cell · size: sites"
+    else:
+        traces = _site_traces(shown, size_by, max_payload_mb)
+        legend_title = "Risk class" + {"workers": " · size: workers", "mercury": " · size: mercury kg/yr"}.get(
+            size_by, ""
         )
     sel_lon, sel_lat = [], []
     if selected_site and selected_site.get("lon") is not None:
@@ -194,11 +194,10 @@ def make_map_figure(
     )
     fig = go.Figure(data=traces)
     style = offline_style() if basemap == "offline" else basemap
-    legend_title = "Risk class" + {"workers": " · size: workers", "mercury": " · size: mercury kg/yr"}.get(size_by, "")
     fig.update_layout(
         map={
             "style": style,
-            "center": center or {"lon": 10.0, "lat": 5.0},
+            "center": centre,
             "zoom": zoom,
             "layers": basemap_layers or [],
         },
@@ -225,6 +224,88 @@ def make_map_figure(
             bgcolor="rgba(255,255,255,0.85)",
         )
     return fig
+
+
+def risk_class_codes(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's index in RISK_ORDER (-1: none), from a prepared frame's categorical codes when it has them."""
+    if "risk_class" not in frame.columns:
+        return np.full(len(frame), -1, dtype=np.int64)
+    col = frame["risk_class"]
+    if not (isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(RISK_ORDER)):
+        col = pd.Categorical(col.astype("string"), categories=list(RISK_ORDER))
+        return np.asarray(col.codes, dtype=np.int64)
+    return col.cat.codes.to_numpy().astype(np.int64)
+
+
+def map_content(
+    scored: pd.DataFrame, centre: Mapping[str, float], zoom: float, max_points: int
+) -> tuple[pd.DataFrame | None, Cells | None]:
+    """(sites to draw, None), or (None, cells) when the window around the view holds more than ``max_points``."""
+    if len(scored) <= max_points:
+        return scored, None
+    x, y = mercator_px(_num(scored, "lon", "float64"), _num(scored, "lat", "float64"))
+    window = view_window(float(centre["lon"]), float(centre["lat"]), float(zoom))
+    inside = window.contains(x, y)
+    if int(inside.sum()) <= max_points:
+        return scored[inside], None
+    codes = risk_class_codes(scored)[inside]
+    risk = _num(scored, "risk_0_100", "float64")[inside]
+    return None, bin_sites(x[inside], y[inside], codes, risk, window=window, n_classes=len(RISK_ORDER))
+
+
+def _site_traces(scored: pd.DataFrame, size_by: str, max_payload_mb: float) -> list[go.Scattermap]:
+    """One trace of site markers per risk class."""
+    lean = len(scored) * HOVER_TEXT_BYTES_PER_SITE > max_payload_mb * 1e6 * 0.5
+    codes = risk_class_codes(scored)
+    size_col = {"workers": "workers", "mercury": "hg_kg_per_yr"}.get(size_by)
+    sizes_all = marker_sizes(_num(scored, size_col, "float64")) if size_col else None
+    traces = []
+    for i, cls in enumerate(RISK_ORDER):
+        sel = codes == i
+        part = scored[sel]
+        size = sizes_all[sel] if sizes_all is not None else 7
+        traces.append(
+            go.Scattermap(
+                lon=_num(part, "lon"),
+                lat=_num(part, "lat"),
+                mode="markers",
+                name=f"{cls} ({len(part):,})",
+                legendgroup=cls,
+                marker={"size": size, "color": RISK_COLOURS[cls], "opacity": 0.85},
+                customdata=site_customdata(part, lean=lean) if len(part) else None,
+                hovertemplate=(HOVER_LEAN if lean else HOVER).replace("CLASS", cls),
+                meta="sites",
+            )
+        )
+    return traces
+
+
+def _cell_traces(cells: Cells) -> list[go.Scattermap]:
+    """One trace of cell markers per highest risk class (cells whose sites have no class: grey, when any)."""
+    custom = np.column_stack(
+        [np.full(len(cells), -1.0), cells.count, *cells.by_class, np.round(cells.mean_risk, 1)]
+    ).astype("float32")  # customdata[0] = -1: a cell, not a site's row (a click zooms in)
+    sizes = cell_marker_px(cells.count)
+    groups = [(i, cls, RISK_COLOURS[cls]) for i, cls in enumerate(RISK_ORDER)]
+    if (cells.top_class < 0).any():
+        groups.append((-1, "no class", "#8a8a8a"))
+    traces = []
+    for code, name, colour in groups:
+        sel = cells.top_class == code
+        traces.append(
+            go.Scattermap(
+                lon=cells.lon[sel].astype("float32"),
+                lat=cells.lat[sel].astype("float32"),
+                mode="markers",
+                name=f"{name} ({int(sel.sum()):,} cells)",
+                legendgroup=name,
+                marker={"size": sizes[sel], "color": colour, "opacity": 0.8},
+                customdata=custom[sel],
+                hovertemplate=CELL_HOVER,
+                meta="cells",
+            )
+        )
+    return traces
 
 
 # --- linked charts ---------------------------------------------------------------------------------

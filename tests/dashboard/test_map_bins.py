@@ -95,3 +95,54 @@ def test_cells_do_not_move_when_the_map_pans():
 def test_marker_sizes_grow_with_the_count():
     px = cell_marker_px(np.array([1, 10, 1000, 100000]))
     assert px[0] == pytest.approx(9.0) and px[-1] == pytest.approx(CELL_PX) and (np.diff(px) > 0).all()
+
+
+# --- the map figure: points or cells by what the window around the view holds --------------------------------
+@pytest.fixture(scope="module")
+def big():
+    from benchmarks.synthetic_scored import synthetic_scored
+    from dashboard.views import prepare_scored
+
+    return prepare_scored(synthetic_scored(60_000, seed=4, geometry=False))
+
+
+def test_zoomed_out_over_many_sites_the_map_sends_cells_that_count_every_site(big):
+    from dashboard.figures import figure_payload_bytes, make_map_figure
+
+    fig = make_map_figure(big, center={"lon": 10.0, "lat": 5.0}, zoom=1.0)
+    cells = [t for t in fig.data if t.meta == "cells"]
+    assert len(cells) == 4 and fig.data[-1].name == "selected site"  # the ring stays the last trace
+    assert sum(float(c.customdata[:, 1].sum()) for c in cells) == len(big)
+    assert all((c.customdata[:, 0] == -1).all() for c in cells)  # a click on a cell is no site
+    by_class = sum(c.customdata[:, 2:6].sum(axis=0) for c in cells)
+    assert by_class.tolist() == big["risk_class"].value_counts().reindex(list(RISK)).tolist()
+    assert figure_payload_bytes(fig) < 300_000
+    assert "cell" in fig.layout.legend.title.text
+
+
+RISK = ("low", "moderate", "high", "very high")
+
+
+def test_zoomed_in_the_map_sends_the_window_s_sites_and_a_click_finds_them(big):
+    from dashboard.figures import make_map_figure
+    from dashboard.views import site_id_at
+
+    centre = {"lon": -1.5, "lat": 7.0}  # one of the synthetic clusters (GHA)
+    fig = make_map_figure(big, center=centre, zoom=6.0)
+    sites = [t for t in fig.data if t.meta == "sites"]
+    assert len(sites) == 4
+    window = view_window(centre["lon"], centre["lat"], 6.0)
+    inside = window.contains(*mercator_px(big["lon"].to_numpy(), big["lat"].to_numpy()))
+    assert 0 < inside.sum() <= 25_000
+    rows = np.concatenate([t.customdata[:, 0].astype(float) for t in sites if t.customdata is not None])
+    assert sorted(rows.astype(int).tolist()) == np.flatnonzero(inside).tolist()
+    first = sites[0].customdata[0]
+    assert site_id_at(big, first[0]) == big["site_id"].iloc[int(first[0])]
+    assert first[3] == big["name"].iloc[int(first[0])]  # the full hover card: names
+
+
+def test_few_sites_are_all_drawn_whatever_the_view(big):
+    from dashboard.figures import make_map_figure
+
+    fig = make_map_figure(big.iloc[:2000], center={"lon": 150.0, "lat": -30.0}, zoom=9.0)
+    assert sum(len(t.lon) for t in fig.data if t.meta == "sites") == 2000
