@@ -21,7 +21,7 @@ from dashboard.context import basemap_url, current_settings
 from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.figures import CHART_NAMES
+from dashboard.figures import CHART_COLUMNS, CHART_NAMES
 from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
 from dashboard.risk_text import not_assessed_summary
@@ -33,6 +33,7 @@ from dashboard.views import (
     controls_from_state,
     country_options,
     drop_absent,
+    filter_mask,
     filter_view,
     render_state,
     selection_note,
@@ -293,7 +294,7 @@ def update_map(state, workspace, map_view, site_id):
 )
 def update_charts_and_table(state, workspace):
     settings, dataset, scored, state = _context(state, workspace)
-    view = filter_view(scored, state)
+    view = filter_view(scored, state, columns=CHART_COLUMNS)  # the charts' columns only: no copy of the rest
     figures = chart_outputs(settings, dataset, view, state)
     note = selection_note(len(view)) if state.get("selection") else ""
     return *figures, make_grid(), note, not state.get("selection")  # a fresh grid asks for its first block
@@ -319,7 +320,7 @@ def search_table(_text):
 def table_block(request, state, workspace, search):
     settings, _dataset, scored, state = _context(state, workspace)
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    return table_page(filter_view(scored, state), request, search, config)
+    return table_page(scored, request, search, config, within=filter_mask(scored, state))  # no copy of the view
 
 
 # --- site selection and detail ------------------------------------------------------------------------------

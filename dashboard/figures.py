@@ -39,6 +39,7 @@ from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names
 from dashboard.labels import FACTOR_LABELS
 from dashboard.map_bins import Cells, bin_sites, cell_marker_px, mercator_px, view_window
 from dashboard.state import RISK_CLASSES
+from dashboard.totals import MERCURY_INPUT_COLUMNS
 from dashboard.views import (
     BUFFER_MARKS_KM,
     ROW,
@@ -87,6 +88,11 @@ CHART_NAMES: tuple[str, ...] = (
     "commodity-mix",
     "mercury-by-country",
 )
+#: the columns the linked charts read (a filter copies only these for them: dashboard.views.filter_view)
+CHART_COLUMNS: tuple[str, ...] = (
+    "country_iso3", "risk_class", "risk_0_100", "dist_protected_area_km", "commodity",
+    "hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high", *MERCURY_INPUT_COLUMNS,
+)  # fmt: skip
 CHART_TITLES = {
     "risk-by-country": "Sites by country and risk class",
     "risk-histogram": "Risk score distribution",

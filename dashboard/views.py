@@ -150,9 +150,12 @@ def filter_mask(scored: pd.DataFrame, state: Mapping[str, Any]) -> np.ndarray:
     return mask
 
 
-def filter_view(scored: pd.DataFrame, state: Mapping[str, Any]) -> pd.DataFrame:
-    """The rows passing every filter (a view: treat as read-only)."""
-    return scored[filter_mask(scored, state)]
+def filter_view(scored: pd.DataFrame, state: Mapping[str, Any], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows passing every filter (a view: treat as read-only); with ``columns``, only those (and ROW)."""
+    mask = filter_mask(scored, state)
+    if columns is not None:  # a narrow view: a million-row take copies only what its reader needs
+        scored = scored[[c for c in dict.fromkeys([*columns, ROW]) if c in scored.columns]]
+    return scored if mask.all() else scored[mask]
 
 
 def filter_sites(
@@ -750,41 +753,38 @@ def table_page(
     request: Mapping[str, Any] | None,
     search: str | None = None,
     config: RiskConfig | None = None,
+    *,
+    within: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One block of grid rows for an AG Grid infinite-model request: sorted, column-filtered, searched.
 
     Returns ``{"rowData": [...], "rowCount": n}`` (n = rows matching, so the grid sizes its scrollbar).
     Only the requested rows are serialised (with their explanations and receptors not assessed when
-    ``config`` is given), so a 100k-site view costs one block, not 100k rows.
+    ``config`` is given), so a 100k-site view costs one block, not 100k rows. ``within`` (a mask over
+    ``view``, e.g. the dashboard's filters over the whole frame) limits the rows without copying them.
     """
     request = request or {}
-    frame = view
-    mask = np.ones(len(frame), dtype=bool)
+    rows = np.arange(len(view)) if within is None else np.flatnonzero(within)
     for col, cond in (request.get("filterModel") or {}).items():
-        if col in frame.columns and isinstance(cond, Mapping):
-            mask &= _condition_mask(frame[col], cond)
+        if col in view.columns and isinstance(cond, Mapping):
+            rows = rows[_condition_mask(view[col].iloc[rows], cond)]
     if search and search.strip():
         needle = search.strip()
-        hit = np.zeros(len(frame), dtype=bool)
+        hit = np.zeros(len(rows), dtype=bool)
         for col in ("site_id", "name", "country_iso3", "commodity", "nearest_protected_area", "risk_class"):
-            if col in frame.columns:
-                hit |= (
-                    frame[col]
-                    .astype("string")
-                    .str.contains(needle, case=False, regex=False)
-                    .fillna(False)
-                    .to_numpy(dtype=bool)
-                )
-        mask &= hit
-    frame = frame if mask.all() else frame[mask]
-    sort = [s for s in (request.get("sortModel") or []) if s.get("colId") in frame.columns]
-    if not sort and "risk_0_100" in frame.columns:
+            if col in view.columns:
+                text = view[col].iloc[rows].astype("string")
+                hit |= text.str.contains(needle, case=False, regex=False).fillna(False).to_numpy(dtype=bool)
+        rows = rows[hit]
+    sort = [s for s in (request.get("sortModel") or []) if s.get("colId") in view.columns]
+    if not sort and "risk_0_100" in view.columns:
         sort = [{"colId": "risk_0_100", "sort": "desc"}]
     start = max(int(request.get("startRow") or 0), 0)
     end = max(int(request.get("endRow") or start + 100), start)
     if sort:  # only the sort keys are ordered, only as far as this block (not the whole view)
         by, ascending = [s["colId"] for s in sort], [s.get("sort") != "desc" for s in sort]
-        block = frame.iloc[sorted_positions(frame, by, ascending, end)[start:end]]
+        keys = view[by] if len(rows) == len(view) else view[by].iloc[rows]
+        block = rows[sorted_positions(keys, by, ascending, end)[start:end]]
     else:
-        block = frame.iloc[start:end]
-    return {"rowData": table_rows(block, config), "rowCount": len(frame)}
+        block = rows[start:end]
+    return {"rowData": table_rows(view.iloc[block], config), "rowCount": len(rows)}
