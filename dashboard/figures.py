@@ -361,7 +361,8 @@ def make_risk_histogram_figure(
     """Histogram of risk_0_100 (pre-binned: 5-point bins), bars coloured by class, class limits marked."""
     edges = np.arange(0, 105, 5, dtype="float64")
     values = _num(view, "risk_0_100", "float64")
-    counts, _ = np.histogram(values[np.isfinite(values)], bins=edges)
+    # equal bins given as a count and range: numpy's direct binning, the counts of bins=edges without a search
+    counts, _ = np.histogram(values[np.isfinite(values)], bins=len(edges) - 1, range=(edges[0], edges[-1]))
     mids = (edges[:-1] + edges[1:]) / 2
     cls_idx = np.searchsorted(np.asarray(class_bounds), mids, side="right")
     colours = [RISK_COLOURS[RISK_ORDER[i]] for i in cls_idx]

@@ -15,6 +15,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dashboard.chart_data import (  # noqa: F401  (re-exported: the chart summaries were defined here)
+    BUFFER_MARKS_KM,
+    commodity_counts,
+    ecdf,
+    mercury_by_country,
+    risk_by_country,
+    share_within,
+)
 from dashboard.ordering import sorted_positions
 from dashboard.risk_text import (
     complete_cell_text,
@@ -27,14 +35,12 @@ from dashboard.risk_text import (
     with_explanations,
 )
 from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
-from dashboard.totals import DIGEST_ATTR, grouped_mercury_totals, inputs_digest
+from dashboard.totals import DIGEST_ATTR, inputs_digest
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
-from geo.summary import config_of
 from scoring.pipeline import ordered_output_columns
 
 CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", "mercury_use", "processing")
-BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
 
 # The grid's columns: the core of the output contract (the full contract is in every export).
 # The risk score and class come right after the id and name: visible at 1400 px without scrolling.
@@ -366,73 +372,6 @@ def mercury_text(record: Mapping[str, Any]) -> str:
     if not (finite(low) and finite(high)):
         return f"{short_number(central)} kg/yr"
     return f"{short_number(central)} kg/yr (90% range {short_number(low)}–{short_number(high)})"
-
-
-# --- summaries ----------------------------------------------------------------------------------
-def risk_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
-    """Site counts by country (rows) and risk class (columns), the ``top`` countries by count."""
-    if view.empty:
-        return pd.DataFrame(columns=list(RISK_CLASSES))
-    # group on the categorical codes (prepare_scored): no string conversion of 100k rows
-    country = view["country_iso3"]
-    if isinstance(country.dtype, pd.CategoricalDtype) and country.isna().any():
-        country = country.cat.add_categories(["—"]).fillna("—")
-    elif not isinstance(country.dtype, pd.CategoricalDtype):
-        country = country.astype("string").fillna("—")
-    tab = view.groupby([country, view["risk_class"]], observed=True).size().unstack(fill_value=0)
-    tab.columns = tab.columns.astype(str)
-    tab.index = tab.index.astype(str)
-    tab = tab.reindex(columns=list(RISK_CLASSES), fill_value=0)
-    tab = tab[tab.sum(axis=1) > 0]
-    return tab.loc[tab.sum(axis=1).sort_values(ascending=False).index[:top]]
-
-
-def commodity_counts(view: pd.DataFrame) -> pd.Series:
-    """Site counts by primary commodity, largest first."""
-    if view.empty:
-        return pd.Series(dtype="int64")
-    counts = view["commodity"].astype("string").fillna("—").value_counts()
-    return counts[counts > 0]
-
-
-def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig | None = None) -> pd.DataFrame:
-    """Mercury estimate (kg/yr) by country: hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites and
-    n_hg_unknown_size (mercury-using sites of unknown size: not in the totals).
-
-    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.uncertainty.mercury_totals``, as
-    ``geo.summary.summarise_by`` gives them) under ``config``, the configuration the view was scored with
-    (default: the one stored in ``view.attrs``); remembered across weight changes (``dashboard.totals``).
-    """
-    cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
-    empty = pd.DataFrame(columns=[*cols, "n_sites", "n_hg_unknown_size"])
-    if view.empty or any(c not in view.columns for c in cols) or "country_iso3" not in view.columns:
-        return empty
-    config = config if config is not None else config_of(view)
-    if config is None:  # no risk configuration to draw the totals from
-        return empty
-    summary = grouped_mercury_totals(view, config, "country_iso3").set_index("country_iso3")
-    out = summary[[*cols, "n_sites", "n_hg_unknown_size"]]
-    return out.sort_values(["hg_kg_per_yr", "n_hg_unknown_size"], ascending=False).head(top)
-
-
-def ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical CDF (x sorted, share 0-1) of the finite values, thinned to at most ``max_points`` steps."""
-    x = np.sort(values[np.isfinite(values)])
-    if x.size == 0:
-        return x, x
-    y = np.arange(1, x.size + 1, dtype="float64") / x.size
-    if x.size > max_points:
-        idx = np.unique(np.linspace(0, x.size - 1, max_points).astype(int))
-        x, y = x[idx], y[idx]
-    return x, y
-
-
-def share_within(values: np.ndarray, marks_km: Sequence[float] = BUFFER_MARKS_KM) -> dict[float, float]:
-    """Share (0-1) of the finite distances at or under each mark."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return dict.fromkeys(marks_km, math.nan)
-    return {m: float(np.mean(finite <= m)) for m in marks_km}
 
 
 # --- map view --------------------------------------------------------------------------------------
