@@ -28,7 +28,14 @@ from dashboard.figures import countries_geojson
 from dashboard.views import config_overrides, default_weights, overrides_key, prepare_scored
 from geo.risk import RiskConfig, ScoreBasis, score_attrs, score_basis, weighted_columns
 from layers.site_options import SiteOptions
-from scoring.pipeline import LayerSources, Scenario, compute_facts, load_config, load_scenario, score_facts
+from scoring.pipeline import (
+    LayerSources,
+    Scenario,
+    compute_facts,
+    load_config,
+    load_scenario,
+    score_facts,
+)
 from scoring.uploads import sources_with_uploads
 from settings import Settings
 
@@ -92,11 +99,14 @@ def build_dataset(
     scenario = load_scenario(sources, settings)
     if facts_dir is None and workspace_id and version and shares.token_of(workspace_id) is None:
         facts_dir = workspace.workspace_dir(settings, workspace_id)
-    facts = workspace.read_facts_at(facts_dir, version) if facts_dir is not None and version else None
+    # persisted facts are reused only for this upload version AND the facts contract and settings
+    # they were computed with (older facts lack the per-category distances: recompute, never fall back)
+    facts_key = workspace.facts_key(settings, version) if version else None
+    facts = workspace.read_facts_at(facts_dir, facts_key) if facts_dir is not None and facts_key else None
     if facts is None:
         facts = compute_facts(scenario, settings)
-        if facts_dir is not None and version and keep_facts:
-            workspace.write_facts_at(facts_dir, facts, version)
+        if facts_dir is not None and facts_key and keep_facts:
+            workspace.write_facts_at(facts_dir, facts, facts_key)
     return dataset_from_scenario(scenario, facts, settings, workspace_id=workspace_id)
 
 

@@ -32,10 +32,15 @@ def _score_lines(record: Mapping[str, Any]) -> list[Any]:
     if not finite(risk):
         return [html.P("No score.", className="hint")]
     low, high = record.get("risk_0_100_low"), record.get("risk_0_100_high")
-    if finite(low) and finite(high) and f"{low:.1f}" != f"{high:.1f}":
-        band = f"90% range {low:.1f}–{high:.1f} (from the mercury estimate's uncertainty)"
+    if not (finite(low) and finite(high)):
+        band = (
+            "no range: the site uses mercury but its size is unknown, so the score assumes a mid-sized "
+            "release (the model's unknown-size index) and its range is not estimated"
+        )
+    elif f"{low:.1f}" != f"{high:.1f}":
+        band = f"90% range {low:.1f}–{high:.1f} (from the mercury release's uncertainty only)"
     else:
-        band = "no range: no uncertain mercury estimate moves this score"
+        band = "no range: no uncertain mercury release moves this score"
     return [
         html.P(
             [

@@ -59,6 +59,8 @@ def risk_band_text(record: Mapping[str, Any]) -> str:
     risk = record.get("risk_0_100")
     if not finite(risk):
         return "no score"
+    if not (finite(record.get("risk_0_100_low")) and finite(record.get("risk_0_100_high"))):
+        return f"{risk:.1f} (no range: size unknown)"  # a mercury user of unknown size (geo.risk)
     return band_text(
         risk, record.get("risk_0_100_low"), record.get("risk_0_100_high"), fmt=lambda x: f"{x:.1f}",
         band_fmt=lambda x: f"{x:.0f}",

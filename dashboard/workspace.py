@@ -28,6 +28,7 @@ import geopandas as gpd
 import pyarrow.parquet as pq
 
 from layers.errors import LayerError
+from scoring.pipeline import facts_fingerprint
 
 WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 KINDS = ("sites", "protected_areas")
@@ -276,9 +277,18 @@ def display_names(manifest: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
+def facts_key(settings, version: str) -> str:
+    """The key persisted facts are stored under: the data's version and the facts' contract and settings.
+
+    Facts of an older release (without the per-category distances) or computed with other
+    buffers or reach never match, so they are recomputed rather than scored on a weaker basis.
+    """
+    return f"{version}:{facts_fingerprint(settings)}"
+
+
 def read_facts(settings, workspace_id: str, version: str) -> gpd.GeoDataFrame | None:
-    """The workspace's persisted facts when they were computed for ``version``, else None."""
-    return read_facts_at(workspace_dir(settings, workspace_id), version)
+    """The workspace's persisted facts when they were computed for ``version`` with these settings, else None."""
+    return read_facts_at(workspace_dir(settings, workspace_id), facts_key(settings, version))
 
 
 def read_facts_at(folder: Path, version: str) -> gpd.GeoDataFrame | None:
@@ -296,7 +306,7 @@ def read_facts_at(folder: Path, version: str) -> gpd.GeoDataFrame | None:
 
 def write_facts(settings, workspace_id: str, facts: gpd.GeoDataFrame, version: str) -> None:
     """Persist the facts computed for ``version`` (atomically), for every worker to reuse."""
-    write_facts_at(workspace_dir(settings, workspace_id), facts, version)
+    write_facts_at(workspace_dir(settings, workspace_id), facts, facts_key(settings, version))
 
 
 def write_facts_at(root: Path, facts: gpd.GeoDataFrame, version: str) -> None:

@@ -344,6 +344,7 @@ class HazardBasis(NamedTuple):
     m_index: tuple[np.ndarray, np.ndarray, np.ndarray]  # mercury index at the release's p5, p50, p95
     hazard: pd.DataFrame  # the HAZARD_COLUMNS, on the facts' index
     commodity_missing: np.ndarray  # bool
+    size_unknown: np.ndarray  # bool: a mercury user of unknown size (no release range)
 
 
 class ReceptorBasis(NamedTuple):
@@ -391,6 +392,7 @@ def hazard_basis(facts: pd.DataFrame, cfg: RiskConfig) -> HazardBasis:
         m_index=m_index,  # type: ignore[arg-type]
         hazard=hz[list(HAZARD_COLUMNS)],
         commodity_missing=commodity_missing,
+        size_unknown=np.isnan(quantiles[2]),  # the release's upper range needs a size the site does not have
     )
 
 
@@ -498,9 +500,11 @@ def weighted_columns(basis: ScoreBasis, config: RiskConfig) -> dict[str, Any]:
         cols[name] = out[2 + j]
     cols.update(
         risk_0_100=row["risk_0_100"],
-        risk_0_100_low=row["risk_0_100_low"],
-        risk_0_100_high=row["risk_0_100_high"],
-        p_high_or_above=_p_at_or_above(hz.sm, parts, threshold, cfg, r0, r1),
+        # a mercury user of unknown size: the score stands on the assumed unknown_size_index, and its
+        # range and chance of high are not estimated (NaN), rather than a zero-width range that looks certain
+        risk_0_100_low=np.where(hz.size_unknown, np.nan, row["risk_0_100_low"]),
+        risk_0_100_high=np.where(hz.size_unknown, np.nan, row["risk_0_100_high"]),
+        p_high_or_above=np.where(hz.size_unknown, np.nan, _p_at_or_above(hz.sm, parts, threshold, cfg, r0, r1)),
         risk_class=pd.Categorical.from_codes(codes_, dtype=RISK_CLASS_DTYPE),
         score_complete=(rec.assessed_mask & needed) == needed,
     )
@@ -756,12 +760,17 @@ def explain_site(row: Mapping[str, Any] | pd.Series, config: RiskConfig) -> str:
     config : the RiskConfig used to score it (for the version shown)
     """
     get = row.get
-    score = float(get("risk_0_100", float("nan")))
-    lines = [
-        f"Risk {score:.1f} / 100 ({get('risk_class', '?')}), 90% range {float(get('risk_0_100_low', np.nan)):.1f}-"
-        f"{float(get('risk_0_100_high', np.nan)):.1f}; chance of high or very high "
-        f"{100 * float(get('p_high_or_above', np.nan)):.0f}%; model {config.version}."
-    ]
+
+    def num(key: str) -> float:
+        value = get(key)
+        return float("nan") if value is None else float(value)
+
+    score, low, high, p_high = (num(k) for k in ("risk_0_100", "risk_0_100_low", "risk_0_100_high", "p_high_or_above"))
+    if np.isfinite(low) and np.isfinite(high):
+        band = f"90% range {low:.1f}-{high:.1f}; chance of high or very high {100 * p_high:.0f}%"
+    else:  # a mercury user of unknown size (score_sites)
+        band = "range and chance of high not estimated: the site's size is unknown"
+    lines = [f"Risk {score:.1f} / 100 ({get('risk_class', '?')}), {band}; model {config.version}."]
     hg = get("hg_kg_per_yr")
     if hg is not None and np.isfinite(hg) and float(get("p_mercury_use", 0.0) or 0.0) > 0:
         lines.append(

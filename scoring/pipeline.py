@@ -4,6 +4,8 @@ spatial facts once, then score (cheaply, as often as the weights change).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -306,6 +308,27 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
         sources=provenance,
         warnings=warnings,
     )
+
+
+#: the facts' column contract; raise it when compute_facts gains or changes a column (2: the
+#: per-IUCN-category distances the risk model 2.0 needs for "adding a protected area never lowers a score")
+FACTS_SCHEMA = 2
+
+
+def facts_fingerprint(settings) -> str:
+    """What persisted facts must have been computed with to be reused: the contract and the settings that shape them.
+
+    Facts saved by an older version (without the per-category distances) or with other buffers,
+    reach or raster window are recomputed rather than silently scored on a weaker basis.
+    """
+    blob = {
+        "schema": FACTS_SCHEMA,
+        "buffers_km": [float(b) for b in settings.buffer_distances_km],
+        "area_buffer_km": float(settings.protected_area_km2_buffer_km),
+        "reach_km": float(settings.protected_area_reach_km),
+        "raster_buffer_km": settings.raster_buffer_km,
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 def compute_facts(scenario: Scenario, settings, progress: Progress = _noop) -> gpd.GeoDataFrame:

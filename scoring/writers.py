@@ -97,7 +97,9 @@ BAND_NOTE = (
     "Uncertainty: hg_kg_per_yr_low / hg_kg_per_yr / hg_kg_per_yr_high are the 5th / 50th / 95th percentiles of "
     "the site's mercury release (kg/yr); risk_0_100 is the median score and risk_0_100_low / risk_0_100_high its "
     "5th / 95th percentiles (the score at those releases); p_high_or_above is the probability that the site's "
-    "class is high or very high (docs/risk-model.md, sections 3.3 and 5)."
+    "class is high or very high. The score's range covers the mercury release's uncertainty only (not the "
+    "footprint per worker nor the air share); for a mercury user of unknown size the range and "
+    "p_high_or_above are empty: its score rests on an assumed size (docs/risk-model.md, sections 3.3 and 5)."
 )
 RECEPTOR_NOTE = (
     "Receptors: receptors_assessed lists what was assessed for each site; score_complete is False where a "

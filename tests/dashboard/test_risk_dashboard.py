@@ -221,8 +221,11 @@ def test_a_table_block_carries_numbers_and_their_words():
         assert row["complete_text"].startswith("partial: ") and "coral reefs" in row["not_assessed"]
         assert row["p_high_text"] == probability_text(row["p_high_or_above"])
         assert row["risk_explanation"] == sentences[row["site_id"]]  # written for the block's rows
-    banded = [r for r in rows if r["risk_0_100_low"] < r["risk_0_100_high"] - 1]
+    banded = [r for r in rows if r["risk_0_100_low"] is not None and r["risk_0_100_low"] < r["risk_0_100_high"] - 1]
     assert banded and all("(" in r["risk_text"] for r in banded)
+    unsized = [r for r in rows if r["risk_0_100_low"] is None]  # mercury users of unknown size: no range
+    assert unsized and all(r["risk_text"].endswith("(no range: size unknown) *") for r in unsized)
+    assert all(r["p_high_text"] == "unknown" for r in unsized)
     # sorted and filtered on the numbers, not the words
     request = {
         "startRow": 0, "endRow": 300, "sortModel": [{"colId": "p_high_or_above", "sort": "desc"}],
@@ -259,9 +262,18 @@ def test_a_complete_site_without_mercury_says_so():
     row = scored[(scored["score_complete"]) & (scored["hg_kg_per_yr"] == 0)].iloc[0]
     record = site_detail_record(scored, row["site_id"], CFG)
     text = _text(make_detail(record, _dataset(scored), CFG))
-    assert "no range: no uncertain mercury estimate moves this score" in text
+    assert "no range: no uncertain mercury release moves this score" in text
     assert "0 kg/yr (no mercury use assumed)" in text
     assert PARTIAL_NOTE not in text and '"Not assessed"' not in text
+
+
+def test_a_mercury_user_of_unknown_size_says_its_range_is_not_estimated():
+    scored = prepare_scored(model_scored(300, seed=8))
+    row = scored[scored["hg_kg_per_yr_high"].isna() & scored["risk_0_100"].notna()].iloc[0]
+    record = site_detail_record(scored, row["site_id"], CFG)
+    text = _text(make_detail(record, _dataset(scored), CFG))
+    assert "its size is unknown" in text and "range is not estimated" in text
+    assert "Chance of class high or very high: " in text and '"children": "unknown"' in text
 
 
 def test_the_waterfall_still_sums_to_the_score_with_every_factor_named():

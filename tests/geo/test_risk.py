@@ -169,6 +169,24 @@ def test_mercury_hazard_bases():
     assert set(hz["hg_basis"].cat.categories) == set(HG_BASES)
 
 
+def test_a_mercury_user_of_unknown_size_has_no_range_and_no_chance_of_high_rather_than_a_certain_looking_one():
+    facts = pd.DataFrame(
+        [
+            site(mercury_use="yes", amalgamation="whole_ore"),  # 0 size unknown: the score uses unknown_size_index
+            site(workers=1000.0, mercury_use="yes", amalgamation="whole_ore"),  # 1 the same practice, a known size
+            site(commodity="coltan", commodities="coltan", mercury_use="no"),  # 2 no mercury, size unknown
+        ]
+    )
+    out = score_sites(facts, CFG)
+    assert np.isfinite(out.loc[0, "risk_0_100"])  # still scored, on the documented assumption
+    assert np.isnan(out.loc[0, "risk_0_100_low"]) and np.isnan(out.loc[0, "risk_0_100_high"])
+    assert np.isnan(out.loc[0, "p_high_or_above"])
+    assert out.loc[1, "risk_0_100_low"] < out.loc[1, "risk_0_100"] < out.loc[1, "risk_0_100_high"]
+    assert 0.0 <= out.loc[1, "p_high_or_above"] <= 1.0
+    # no mercury: nothing about the release is unknown, the (zero-width) range stands
+    assert out.loc[2, "risk_0_100_low"] == out.loc[2, "risk_0_100"] == out.loc[2, "risk_0_100_high"]
+
+
 def test_old_processing_column_is_read_through_the_legacy_map():
     facts = pd.DataFrame([site(workers=100.0, mercury_use="unknown", processing="retort")])
     hz = compute_mercury_hazard(facts, EXACT)

@@ -92,8 +92,9 @@ def reference_weighted(facts: pd.DataFrame, cfg) -> dict[str, np.ndarray]:
     out |= {f"contrib_{r}": bj * sens_scale for r, bj in zip(RECEPTORS, b, strict=True)}
     risk = np.clip(100.0 * (1.0 - (1.0 - G) * (1.0 - L)), 0.0, 100.0)
     out["risk_0_100"] = risk
-    out["risk_0_100_low"] = np.clip(100.0 * _risk_of_m(m_low, parts), 0.0, 100.0)
-    out["risk_0_100_high"] = np.clip(100.0 * _risk_of_m(m_high, parts), 0.0, 100.0)
+    size_unknown = np.isnan(release_quantile(sm, 0.95))
+    out["risk_0_100_low"] = np.where(size_unknown, np.nan, np.clip(100.0 * _risk_of_m(m_low, parts), 0.0, 100.0))
+    out["risk_0_100_high"] = np.where(size_unknown, np.nan, np.clip(100.0 * _risk_of_m(m_high, parts), 0.0, 100.0))
     # P(high or above), solved for every site at once
     threshold = cfg.class_thresholds[1] / 100.0 - 1e-12
     r0, r1 = _risk_of_m(np.zeros(len(K)), parts), _risk_of_m(np.ones(len(K)), parts)
@@ -105,7 +106,7 @@ def reference_weighted(facts: pd.DataFrame, cfg) -> dict[str, np.ndarray]:
     point = (sub_sm.sigma == 0) | ~np.isfinite(sub_sm.log_median)
     m_used = index_quantile(sub_sm, 1.0 - 1e-12, cfg)
     p[active] = np.where(point, sub_sm.p_use * (_risk_of_m(m_used, sub) >= threshold), pa)
-    out["p_high_or_above"] = p
+    out["p_high_or_above"] = np.where(size_unknown, np.nan, p)
     out["risk_class"] = np.searchsorted(np.asarray(cfg.class_thresholds), risk, side="right")
     needed = [r for r in RECEPTORS if w[r] > 0]
     out["score_complete"] = np.logical_and.reduce([assessed[r] for r in needed]) if needed else np.ones(len(K), bool)
