@@ -88,6 +88,11 @@ CHART_NAMES: tuple[str, ...] = (
     "commodity-mix",
     "mercury-by-country",
 )
+#: the columns the map reads (a filter copies only these for it)
+MAP_COLUMNS: tuple[str, ...] = (
+    "lon", "lat", "risk_class", "risk_0_100", "dist_protected_area_km", "name", "commodity", "nearest_protected_area",
+    "workers", "hg_kg_per_yr", "site_id",
+)  # fmt: skip
 #: the columns the linked charts read (a filter copies only these for them: dashboard.views.filter_view)
 CHART_COLUMNS: tuple[str, ...] = (
     "country_iso3", "risk_class", "risk_0_100", "dist_protected_area_km", "commodity",

@@ -25,3 +25,16 @@ def test_the_charts_of_the_narrow_view_are_those_of_the_whole_view():
         totals.clear()
         b = pio.to_json(make_chart_figure(name, narrow, class_bounds=CFG.class_thresholds, config=CFG))
         assert a == b, name
+
+
+def test_the_map_of_the_narrow_view_is_the_map_of_the_whole_view():
+    from dashboard.figures import MAP_COLUMNS, make_map_figure
+
+    scored = prepare_scored(model_scored(2500, seed=12))
+    state = {"countries": ["GHA", "PER"], "risk_classes": ["moderate", "high", "very high"]}
+    whole, narrow = filter_view(scored, state), filter_view(scored, state, columns=MAP_COLUMNS)
+    for size_by in ("none", "workers", "mercury"):
+        for kw in ({}, {"max_points": 100}):  # sites, and cells
+            a = make_map_figure(whole, size_by=size_by, zoom=2.0, **kw)
+            b = make_map_figure(narrow, size_by=size_by, zoom=2.0, **kw)
+            assert pio.to_json(a) == pio.to_json(b)
