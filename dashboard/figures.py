@@ -64,8 +64,8 @@ RISK_COLOURS = dict(zip(RISK_CLASSES, ("#4575b4", "#e66101", "#b2182b", "#40004b
 RISK_ORDER = RISK_CLASSES
 SELECTED_COLOUR = "#1f6feb"
 HOVER = (
-    "<b>%{customdata[3]}</b><br>%{customdata[4]}<br>risk %{customdata[1]:.0f}/100 (CLASS)"
-    "<br>nearest protected area: %{customdata[5]}<br>distance: %{customdata[2]:.1f} km<extra></extra>"
+    "%{text}<br>risk %{customdata[1]:.0f}/100 (CLASS)"
+    "<br>nearest protected area: %{hovertext}<br>distance: %{customdata[2]:.1f} km<extra></extra>"
 )
 # Above the payload budget the hover card keeps the numbers only (names are in the detail panel and table).
 HOVER_LEAN = (
@@ -132,23 +132,28 @@ def marker_sizes(values: np.ndarray, min_px: float = 5.0, max_px: float = 18.0) 
 
 
 def site_customdata(part: pd.DataFrame, *, lean: bool = False) -> np.ndarray:
-    """customdata: row position, risk, distance km (float32), then (unless lean) name, commodity, nearest PA."""
+    """customdata: row position, risk, distance km, as one float32 array (a typed array in the JSON).
+
+    The names travel as the traces' ``text`` and ``hovertext`` (:func:`site_hover_text`): a 2-D
+    customdata of numbers and strings is an object array, which plotly deep-copies element by element
+    (~0.2 s for 25,000 sites, against ~0.05 s for a float32 array and two arrays of strings).
+    ``lean`` is accepted for the callers of the earlier layout: the numbers are the same either way.
+    """
     rows = part[ROW].to_numpy(dtype="float32") if ROW in part.columns else np.arange(len(part), dtype="float32")
-    numeric = np.column_stack(
+    return np.column_stack(
         [rows, np.round(_num(part, "risk_0_100"), 1), np.round(_num(part, "dist_protected_area_km"), 2)]
     ).astype("float32")
-    if lean:
-        return numeric
-    # plotly renders a subset of HTML inside hovertemplate substitutions: names from the data
-    # are escaped here, so "<b>" or "<img onerror=…>" shows as text, never as markup
-    return np.column_stack(
-        [
-            numeric.astype(object),
-            _escaped(_text(part, "name")),
-            _escaped(_text(part, "commodity")),
-            _escaped(_text(part, "nearest_protected_area", "—")),
-        ]
-    )
+
+
+def site_hover_text(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(text, hovertext) of the hover card: "<b>name</b><br>commodity", and the nearest protected area.
+
+    plotly renders a subset of HTML inside hovertemplate substitutions: names from the data are
+    escaped here, so "<b>" or "<img onerror=…>" shows as text, never as markup.
+    """
+    name, commodity = _escaped(_text(part, "name")), _escaped(_text(part, "commodity"))
+    text = np.array([f"<b>{n}</b><br>{c}" for n, c in zip(name, commodity, strict=True)], dtype=object)
+    return text, _escaped(_text(part, "nearest_protected_area", "—"))
 
 
 def _escaped(values: np.ndarray) -> np.ndarray:
@@ -283,9 +288,14 @@ def _site_traces(scored: pd.DataFrame, size_by: str, max_payload_mb: float) -> l
                 name=f"{cls} ({len(part):,})",
                 legendgroup=cls,
                 marker={"size": size, "color": RISK_COLOURS[cls], "opacity": 0.85},
-                customdata=site_customdata(part, lean=lean) if len(part) else None,
+                customdata=site_customdata(part) if len(part) else None,
                 hovertemplate=(HOVER_LEAN if lean else HOVER).replace("CLASS", cls),
                 meta="sites",
+                **(
+                    {}
+                    if lean or not len(part)
+                    else dict(zip(("text", "hovertext"), site_hover_text(part), strict=True))
+                ),
             )
         )
     return traces
@@ -739,6 +749,7 @@ def make_static_map_figure(
                 x=_num(part, "lon"), y=_num(part, "lat"), mode="markers", name=f"{cls} ({len(part):,})",
                 marker={"size": 6, "color": RISK_COLOURS[cls], "line": {"width": 0.3, "color": "#333"}},
                 customdata=site_customdata(part) if len(part) else None, hovertemplate=HOVER.replace("CLASS", cls),
+                **(dict(zip(("text", "hovertext"), site_hover_text(part), strict=True)) if len(part) else {}),
             )
         )  # fmt: skip
     mid_lat = (box[1] + box[3]) / 2

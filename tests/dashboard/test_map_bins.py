@@ -138,7 +138,7 @@ def test_zoomed_in_the_map_sends_the_window_s_sites_and_a_click_finds_them(big):
     assert sorted(rows.astype(int).tolist()) == np.flatnonzero(inside).tolist()
     first = sites[0].customdata[0]
     assert site_id_at(big, first[0]) == big["site_id"].iloc[int(first[0])]
-    assert first[3] == big["name"].iloc[int(first[0])]  # the full hover card: names
+    assert sites[0].text[0] == f"<b>{big['name'].iloc[int(first[0])]}</b><br>{big['commodity'].iloc[int(first[0])]}"
 
 
 def test_few_sites_are_all_drawn_whatever_the_view(big):
