@@ -337,8 +337,12 @@ def select_site(map_click, cell, state, workspace):
         return (cell or {}).get("rowId") or no_update
     _settings, _dataset, scored, _state = _context(state, workspace)
     points = (map_click or {}).get("points") or [{}]
+    # a site's row position is its point id (a customdata held as a typed array never reaches clickData)
+    row = points[0].get("id")
     custom = points[0].get("customdata")
-    site = site_id_at(scored, custom[0]) if isinstance(custom, list) and custom else None
+    if row is None and isinstance(custom, list) and custom:
+        row = custom[0]
+    site = site_id_at(scored, row) if row is not None else None
     return site or no_update
 
 
@@ -393,12 +397,12 @@ clientside_callback(
 )
 
 
-# A click on a cell of the aggregated map (customdata[0] == -1: no site's row, see figures.MAX_MAP_POINTS) zooms
+# A click on a cell of the aggregated map (point ids 'cell-<n>'; a site's id is its row, see figures.MAX_MAP_POINTS) zooms
 # in two steps around it, in the browser; the relayout event then asks the server for the closer view.
 clientside_callback(
     """function(click) {
         const p = click && click.points && click.points[0];
-        if (!p || !p.customdata || Number(p.customdata[0]) !== -1) { return dash_clientside.no_update; }
+        if (!p || String(p.id || "").indexOf("cell-") !== 0) { return dash_clientside.no_update; }
         const gd = document.querySelector(MAP_SELECTOR);
         if (!gd || !gd._fullLayout || !gd._fullLayout.map) { return dash_clientside.no_update; }
         const zoom = Math.min(gd._fullLayout.map.zoom + 2, 18);

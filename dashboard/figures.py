@@ -145,6 +145,13 @@ def site_customdata(part: pd.DataFrame, *, lean: bool = False) -> np.ndarray:
     ).astype("float32")
 
 
+def site_ids(part: pd.DataFrame) -> np.ndarray:
+    """The points' ids: each site's row position, as text (a click reports its point's id; dcc.Graph
+    cannot read a row of a typed-array customdata for clickData)."""
+    rows = part[ROW].to_numpy() if ROW in part.columns else np.arange(len(part))
+    return rows.astype(str).astype(object)
+
+
 def site_hover_text(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(text, hovertext) of the hover card: "<b>name</b><br>commodity", and the nearest protected area.
 
@@ -289,6 +296,7 @@ def _site_traces(scored: pd.DataFrame, size_by: str, max_payload_mb: float) -> l
                 legendgroup=cls,
                 marker={"size": size, "color": RISK_COLOURS[cls], "opacity": 0.85},
                 customdata=site_customdata(part) if len(part) else None,
+                ids=site_ids(part) if len(part) else None,
                 hovertemplate=(HOVER_LEAN if lean else HOVER).replace("CLASS", cls),
                 meta="sites",
                 **(
@@ -305,7 +313,7 @@ def _cell_traces(cells: Cells) -> list[go.Scattermap]:
     """One trace of cell markers per highest risk class (cells whose sites have no class: grey, when any)."""
     custom = np.column_stack(
         [np.full(len(cells), -1.0), cells.count, *cells.by_class, np.round(cells.mean_risk, 1)]
-    ).astype("float32")  # customdata[0] = -1: a cell, not a site's row (a click zooms in)
+    ).astype("float32")  # customdata[0] = -1: a cell, not a site's row (its id is "cell-<n>": a click zooms in)
     sizes = cell_marker_px(cells.count)
     groups = [(i, cls, RISK_COLOURS[cls]) for i, cls in enumerate(RISK_ORDER)]
     if (cells.top_class < 0).any():
@@ -322,6 +330,7 @@ def _cell_traces(cells: Cells) -> list[go.Scattermap]:
                 legendgroup=name,
                 marker={"size": sizes[sel], "color": colour, "opacity": 0.8},
                 customdata=custom[sel],
+                ids=np.array([f"cell-{k}" for k in np.flatnonzero(sel)], dtype=object),
                 hovertemplate=CELL_HOVER,
                 meta="cells",
             )

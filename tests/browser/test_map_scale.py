@@ -33,8 +33,8 @@ window.fetch = async function(input, init) {
 
 MAP_STATE = """
 const gd = document.querySelector('#map-sites .js-plotly-plot');
-if (!gd || !gd.data || !gd._fullLayout || !gd._fullLayout.map) { return null; }
-const traces = gd.data.slice(0, -1);
+if (!gd || !gd._fullData || !gd._fullLayout || !gd._fullLayout.map) { return null; }
+const traces = gd._fullData.slice(0, -1);
 const kinds = [...new Set(traces.map(t => t.meta))];
 const count = traces.reduce((n, t) => n + (t.lon ? t.lon.length : 0), 0);
 let sites = 0;
@@ -49,11 +49,11 @@ TARGET = """
 const gd = document.querySelector('#map-sites .js-plotly-plot');
 const sub = gd._fullLayout.map._subplot;
 let best = null;
-gd.data.slice(0, -1).forEach(t => {
+gd._fullData.slice(0, -1).forEach(t => {
     if (!t.lon) { return; }
     for (let i = 0; i < t.lon.length; i++) {
         const w = t.meta === "cells" ? t.customdata[i][1] : 1;
-        if (!best || w > best.w) { best = {w: w, lon: t.lon[i], lat: t.lat[i], row: t.customdata[i][0]}; }
+        if (!best || w > best.w) { best = {w: w, lon: t.lon[i], lat: t.lat[i], row: t.ids[i]}; }
     }
 });
 const p = sub.map.project([best.lon, best.lat]);

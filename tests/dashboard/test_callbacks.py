@@ -178,6 +178,9 @@ def test_select_site_from_table_row_and_from_map_point(app):
     assert cb.select_site(None, {"rowId": "S000007"}, None, None) == "S000007"
     trigger(f"{ids.MAP}.clickData")
     assert cb.select_site({"points": [{"customdata": [12.0, 50.0, 1.0]}]}, None, None, None) == app["site_id"].iloc[12]
+    # as the browser sends it: the point's id is its row (a typed-array customdata is not in clickData)
+    assert cb.select_site({"points": [{"id": "12", "lon": 1.0}]}, None, None, None) == app["site_id"].iloc[12]
+    assert cb.select_site({"points": [{"id": "cell-4"}]}, None, None, None) is no_update  # a cell zooms in instead
     assert cb.select_site({"points": [{}]}, None, None, None) is no_update
 
 
