@@ -15,6 +15,7 @@ disk (``dashboard.workspace``).
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -261,7 +262,14 @@ def get_scored(
     """The prepared scored frame (categorical filter columns) for a workspace and weight overrides (read-only)."""
     version = data_version(settings, workspace_id)
     ws = workspace_id if version else None
-    return _scored(settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
+    args = (settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
+    # the map, charts and table callbacks of one change arrive together: one of them re-scores, the
+    # others wait for its frame instead of re-scoring too (per process; a striped lock, bounded)
+    with _SCORED_LOCKS[hash(args) % len(_SCORED_LOCKS)]:
+        return _scored(*args)
+
+
+_SCORED_LOCKS = tuple(threading.Lock() for _ in range(16))
 
 
 def countries_geojson_bytes(settings: Settings, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:

@@ -3,6 +3,8 @@ frame a full re-score gives (dashboard.data.rescore = prepare_scored(score_facts
 
 from __future__ import annotations
 
+import time
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -71,3 +73,28 @@ def test_get_scored_serves_a_weight_change_from_the_cached_basis(facts, tmp_path
     state = render_state({"countries": ["GHA"], "risk_classes": ["high", "very high"]})
     got = filter_view(get_scored(settings, None, {"mercury": 0.3}, {}), state)
     _assert_same_frame(got, filter_view(rescore(facts, risk_config(settings, {"mercury": 0.3}, {})), state))
+
+
+def test_callbacks_arriving_together_re_score_once(facts, tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings(cache_dir=tmp_path / "cache")
+    dataset = Dataset(
+        facts=facts, scored=score_facts(facts, risk_config(settings)), countries=None, protected_areas=None,
+        sources=(), warnings=(), is_demo=False, n_rejected=0,
+    )  # fmt: skip
+    monkeypatch.setattr(data, "get_dataset_for", lambda s, ws: dataset)
+    data._scored.cache_clear()
+    data._basis.cache_clear()
+    calls = []
+    real = data.recombined
+
+    def slow(*args):  # long enough that, unguarded, every thread would miss the cache and re-score
+        calls.append(1)
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(data, "recombined", slow)
+    with ThreadPoolExecutor(3) as pool:  # the map, the charts and the table block of one slider move
+        frames = list(pool.map(lambda _: get_scored(settings, None, {"mercury": 0.25}, {}), range(3)))
+    assert len(calls) == 1 and frames[0] is frames[1] is frames[2]
