@@ -181,7 +181,7 @@ def make_map_figure(
     selected_site: Mapping[str, Any] | None = None,
     uirevision: str = "map",
     max_payload_mb: float = 5.0,
-    max_points: int = MAX_MAP_POINTS,
+    max_points: int | None = None,
 ) -> go.Figure:
     """Sites coloured by risk class (one trace per class, so the legend toggles them), sized by a control.
 
@@ -192,7 +192,7 @@ def make_map_figure(
     ``meta`` says which: "sites" or "cells").
     """
     centre = center or {"lon": 10.0, "lat": 5.0}
-    shown, cells = map_content(scored, centre, zoom, max_points)
+    shown, cells = map_content(scored, centre, zoom, MAX_MAP_POINTS if max_points is None else max_points)
     if cells is not None:
         traces = _cell_traces(cells)
         legend_title = "Highest risk class per cell · size: sites"
@@ -258,6 +258,11 @@ def risk_class_codes(frame: pd.DataFrame) -> np.ndarray:
         col = pd.Categorical(col.astype("string"), categories=list(RISK_ORDER))
         return np.asarray(col.codes, dtype=np.int64)
     return col.cat.codes.to_numpy().astype(np.int64)
+
+
+def map_follows_view(n_sites: int) -> bool:
+    """Whether a map of ``n_sites`` changes with its view (it draws the window or cells), so a pan redraws it."""
+    return n_sites > MAX_MAP_POINTS
 
 
 def map_content(
