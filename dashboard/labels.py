@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from geo.vocab import AMALGAMATION, CYANIDATION, DECAY_KEYS, RECEPTORS, RETORT, WEIGHT_KEYS
+from geo.vocab import AMALGAMATION, CYANIDATION, DECAY_KEYS, PRACTICE_WORDS, RECEPTORS, RETORT, WEIGHT_KEYS
 
 #: short label of each factor of the score (a weight slider, a waterfall bar)
 FACTOR_LABELS = MappingProxyType(
@@ -62,26 +62,6 @@ DECAY_HELP = MappingProxyType(
 
 #: receptors in words, lower case, for sentences ("not assessed: rivers and lakes")
 RECEPTOR_WORDS = MappingProxyType({r: FACTOR_LABELS[r].lower() for r in RECEPTORS})
-
-#: a site's practices in words (the ``amalgamation``, ``retort`` and ``cyanidation`` columns)
-PRACTICE_WORDS = MappingProxyType(
-    {
-        "amalgamation": MappingProxyType(
-            {
-                "whole_ore": "whole-ore amalgamation",
-                "concentrate": "amalgamation of a concentrate",
-                "none": "no amalgamation",
-                "unknown": "amalgamation type not known",
-            }
-        ),
-        "retort": MappingProxyType(
-            {"yes": "amalgam heated in a retort", "no": "no retort", "unknown": "retort use not known"}
-        ),
-        "cyanidation": MappingProxyType(
-            {"yes": "cyanide leaching", "no": "no cyanide leaching", "unknown": "cyanide leaching not known"}
-        ),
-    }
-)
 
 PRACTICE_VOCABS = MappingProxyType({"amalgamation": AMALGAMATION, "retort": RETORT, "cyanidation": CYANIDATION})
 

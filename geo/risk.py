@@ -84,6 +84,7 @@ from geo.vocab import (
     HG_BASES,
     IUCN_CATEGORIES,
     PA_CATEGORY_DISTANCE_COLUMNS,
+    PRACTICE_WORDS,
     RECEPTORS,
     RISK_CLASSES,
 )
@@ -130,13 +131,6 @@ _RECEPTOR_COLUMNS: dict[str, tuple[str, str | None]] = {
     "reef": ("dist_reef_km", None),
     "arctic": ("dist_arctic_km", "in_arctic"),
     "water": ("dist_water_km", None),
-}
-
-_AMALGAMATION_LABELS = {
-    "whole_ore": "whole-ore amalgamation",
-    "concentrate": "concentrate amalgamation",
-    "none": "no amalgamation",
-    "unknown": "amalgamation of unknown type",
 }
 
 __all__ = [
@@ -631,7 +625,7 @@ def _join(*parts: pa.Array | str) -> pa.Array:
 
 def _process_label(facts: pd.DataFrame) -> pa.Array:
     amalg, retort, cyan = processing_codes(facts)
-    labels = pa.array([_AMALGAMATION_LABELS[a] for a in AMALGAMATION], pa.string())
+    labels = pa.array([PRACTICE_WORDS["amalgamation"][a] for a in AMALGAMATION], pa.string())
     text = pc.take(labels, pa.array(amalg))
     text = pc.if_else(pa.array(retort == 0), _join(text, " with retort"), text)
     return pc.if_else(pa.array(cyan == 0), _join(text, ", cyanidation"), text)

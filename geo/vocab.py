@@ -103,6 +103,27 @@ LEGACY_PROCESSING_NOTES = MappingProxyType(
     }
 )
 
+#: a site's practices in words (the ``amalgamation``, ``retort`` and ``cyanidation`` columns), for the
+#: risk model's explanation sentence and the dashboard's detail alike
+PRACTICE_WORDS = MappingProxyType(
+    {
+        "amalgamation": MappingProxyType(
+            {
+                "whole_ore": "whole-ore amalgamation",
+                "concentrate": "amalgamation of a concentrate",
+                "none": "no amalgamation",
+                "unknown": "amalgamation type not known",
+            }
+        ),
+        "retort": MappingProxyType(
+            {"yes": "amalgam heated in a retort", "no": "no retort", "unknown": "retort use not known"}
+        ),
+        "cyanidation": MappingProxyType(
+            {"yes": "cyanide leaching", "no": "no cyanide leaching", "unknown": "cyanide leaching not known"}
+        ),
+    }
+)
+
 # --- the risk model ---------------------------------------------------------------------------------
 #: risk classes, lowest first (thresholds in config/risk.toml [classes])
 RISK_CLASSES: tuple[str, ...] = ("low", "moderate", "high", "very high")

@@ -51,3 +51,29 @@ def test_the_score_writes_the_vocabularies():
     assert list(out["risk_class"].cat.categories) == list(vocab.RISK_CLASSES)
     assert list(out["hg_basis"].cat.categories) == list(vocab.HG_BASES)
     assert vocab.PA_CATEGORY_DISTANCE_COLUMNS[2] == "dist_protected_area_iucn_ii_km"
+
+
+def test_the_explanation_and_the_detail_name_practices_with_the_same_words():
+    import dashboard.labels as labels
+
+    assert labels.PRACTICE_WORDS is vocab.PRACTICE_WORDS
+    for column, vocabulary in (
+        ("amalgamation", vocab.AMALGAMATION),
+        ("retort", vocab.RETORT),
+        ("cyanidation", vocab.CYANIDATION),
+    ):
+        assert tuple(vocab.PRACTICE_WORDS[column]) == vocabulary
+    facts = pd.DataFrame(
+        {
+            "site_id": ["a", "b"],
+            "commodity": ["gold", "gold"],
+            "workers": [100.0, 100.0],
+            "mercury_use": ["yes", "yes"],
+            "amalgamation": ["concentrate", "unknown"],
+            "retort": ["no", "no"],
+            "cyanidation": ["no", "no"],
+        }
+    )
+    sentences = risk.score_sites(facts, default_risk_config())["risk_explanation"].tolist()
+    assert vocab.PRACTICE_WORDS["amalgamation"]["concentrate"] in sentences[0]
+    assert vocab.PRACTICE_WORDS["amalgamation"]["unknown"] in sentences[1]
