@@ -21,7 +21,7 @@ from dashboard.context import basemap_url, current_settings
 from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.figures import CHART_COLUMNS, CHART_NAMES
+from dashboard.figures import CHART_COLUMNS, CHART_NAMES, map_follows_view
 from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
 from dashboard.risk_text import not_assessed_summary
@@ -170,6 +170,7 @@ def sync_state(search, *args):
     )
     view_only = trigger == ids.SELECTED_SITE or (trigger == ids.MAP and prop != "selectedData")
     render = no_update if view_only else render_state(state)
+    panned = trigger == ids.MAP and prop != "selectedData"
     return (
         encode_state(state),
         render,
@@ -177,7 +178,7 @@ def sync_state(search, *args):
         [no_update] * len(wkeys),
         [no_update] * len(dkeys),
         no_update,
-        no_update,
+        view if panned else no_update,  # the map's view: a map of many sites is drawn for it (update_map)
     )
 
 
@@ -280,6 +281,10 @@ def filter_from_chart(by_country, hg_country, commodity, histogram):
 )
 def update_map(state, workspace, map_view, site_id):
     settings, dataset, scored, state = _context(state, workspace)
+    if {t["prop_id"] for t in ctx.triggered} == {f"{ids.MAP_VIEW}.data"} and not map_follows_view(
+        int(filter_mask(scored, state).sum())
+    ):
+        raise PreventUpdate  # a pan or zoom over a map that draws every site: nothing to redraw
     return map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url())
 
 

@@ -120,7 +120,27 @@ def test_sync_map_pan_updates_the_url_but_does_not_redraw(app):
     trigger(f"{ids.MAP}.relayoutData", {})
     out = _sync("?c=PER", _controls(countries=["PER"]), relayout={"map.center": {"lon": -70, "lat": -9}, "map.zoom": 5})
     assert decode_state(out[0])["view"] == [-70.0, -9.0, 5.0]
-    assert out[1] is no_update
+    assert out[1] is no_update  # the charts and the table stay
+    assert out[-1] == [-70.0, -9.0, 5.0]  # the map's view: update_map decides whether it redraws
+
+
+def test_a_pan_redraws_only_a_map_of_many_sites(app, monkeypatch):
+    from dash.exceptions import PreventUpdate
+
+    from dashboard import figures
+
+    state = render_state(default_state())
+    trigger(f"{ids.MAP_VIEW}.data", [-1.5, 7.0, 7.0])
+    with pytest.raises(PreventUpdate):  # 600 sites: every one is drawn whatever the view
+        cb.update_map(state, None, [-1.5, 7.0, 7.0], None)
+    monkeypatch.setattr(figures, "MAX_MAP_POINTS", 100)  # as if there were too many to draw at once
+    far, _ = cb.update_map(state, None, [10.0, 5.0, 0.5], None)
+    assert {t.meta for t in far.data[:-1]} == {"cells"}
+    near, _ = cb.update_map(state, None, [-1.5, 7.0, 9.0], None)  # one synthetic cluster, close up
+    assert {t.meta for t in near.data[:-1]} == {"sites"}
+    assert 0 < sum(len(t.lon) for t in near.data[:-1]) <= 100
+    trigger(f"{ids.STATE}.data", state)  # a filter change redraws whatever the size
+    assert cb.update_map(state, None, [-1.5, 7.0, 7.0], None)[0].data
 
 
 def test_update_map_and_count(app):
