@@ -61,7 +61,7 @@ from geo.mercury import (
     release_quantile,
     site_mercury,
 )
-from geo.risk_combine import out_rows, weighted_kernel
+from geo.risk_combine import m_at_kernel, out_rows, weighted_kernel
 from geo.risk_config import (
     MODEL_VERSION,
     RATIO_KEYS,
@@ -253,18 +253,16 @@ def _m_at(threshold: float, p: _Parts) -> np.ndarray:
 
     risk(m) = 1 - (1 - g m) F(m) with F(m) = a - b m while mu m <= 1 (a = 1 - K h0,
     b = K (1 - h0) w_hg mu) and F = c2 beyond; (1 - g m) F(m) = 1 - threshold is a quadratic
-    in m, solved in the cancellation-free form 2c / (B + sqrt(B^2 - 4Ac)).
+    in m, solved in the cancellation-free form 2c / (B + sqrt(B^2 - 4Ac)) (``geo.risk_combine.m_at_kernel``:
+    one pass, bitwise the whole-array NumPy formula, tested).
     """
-    y = 1.0 - threshold
-    a = 1.0 - p.K * p.h0
-    b = p.K * (1.0 - p.h0) * p.w_hg * p.mu
-    big_b = p.g * a + b
-    c = a - y
-    root = 2.0 * c / (big_b + np.sqrt(np.maximum(big_b * big_b - 4.0 * p.g * b * c, 0.0)))
-    c2 = a - b / p.mu  # F once the local index is capped at 1
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # g = 0 or tiny: never the root taken
-        beyond = (1.0 - y / c2) / p.g
-    return np.where(root * p.mu <= 1.0, root, beyond)
+    out = np.empty(len(p.K))
+    f64 = np.float64
+    m_at_kernel(
+        float(threshold), p.K.astype(f64, copy=False), p.h0.astype(f64, copy=False), float(p.w_hg),
+        p.mu.astype(f64, copy=False), p.g.astype(f64, copy=False), out,
+    )  # fmt: skip
+    return out
 
 
 def _p_at_or_above(

@@ -116,6 +116,38 @@ def weighted_kernel(
         risk_class[i] = code
 
 
+@njit(cache=True, error_model="numpy")
+def m_at_kernel(
+    threshold: float,
+    k: np.ndarray,
+    h0: np.ndarray,
+    w_hg: float,
+    mu: np.ndarray,
+    g: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``geo.risk._m_at`` site by site: the smallest mercury index whose risk reaches ``threshold``.
+
+    The NumPy formula's operations in its order (``np.maximum`` keeps a NaN; a division by 0 gives
+    inf or NaN as NumPy's does), so the results are bitwise those of the whole-array expression.
+    """
+    y = 1.0 - threshold
+    for i in range(k.shape[0]):
+        a = 1.0 - k[i] * h0[i]
+        b = k[i] * (1.0 - h0[i]) * w_hg * mu[i]
+        big_b = g[i] * a + b
+        c = a - y
+        disc = big_b * big_b - 4.0 * g[i] * b * c
+        if disc < 0.0:  # np.maximum(disc, 0.0): a NaN (never < 0) is kept, -0.0 too
+            disc = 0.0
+        root = 2.0 * c / (big_b + np.sqrt(disc))
+        if root * mu[i] <= 1.0:
+            out[i] = root
+        else:
+            c2 = a - b / mu[i]  # F once the local index is capped at 1
+            out[i] = (1.0 - y / c2) / g[i]
+
+
 def out_rows(n_receptors: int) -> tuple[str, ...]:
     """The rows of the kernel's ``out`` array, by name (contributions in ``geo.vocab.CONTRIB_COLUMNS`` order)."""
     return (

@@ -24,7 +24,6 @@ from geo.risk import (
     CONTRIB_COLUMNS,
     RISK_CLASSES,
     WEIGHTED_COLUMNS,
-    _m_at,
     _Parts,
     _risk_of_m,
     compute_land_use_index,
@@ -64,6 +63,20 @@ def _por(xs: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(s > 0, total / s, 0.0)
     return total, [x * scale for x in xs]
+
+
+def _m_at(threshold: float, p) -> np.ndarray:
+    """The boundary index as whole-array NumPy (the model's formula before its numba pass)."""
+    y = 1.0 - threshold
+    a = 1.0 - p.K * p.h0
+    b = p.K * (1.0 - p.h0) * p.w_hg * p.mu
+    big_b = p.g * a + b
+    c = a - y
+    root = 2.0 * c / (big_b + np.sqrt(np.maximum(big_b * big_b - 4.0 * p.g * b * c, 0.0)))
+    c2 = a - b / p.mu
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        beyond = (1.0 - y / c2) / p.g
+    return np.where(root * p.mu <= 1.0, root, beyond)
 
 
 def reference_weighted(facts: pd.DataFrame, cfg) -> dict[str, np.ndarray]:
