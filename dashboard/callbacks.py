@@ -73,6 +73,7 @@ _EXPORT_KINDS = {
     ids.EXPORT_BRIEFING: "briefing",
 }
 _WEIGHTS = {"type": ids.WEIGHT, "key": ALL}
+PANNED = "panned"  # the last item of a map view the user moved to (the map-view store), after [lon, lat, zoom]
 _DECAY = {"type": ids.DECAY, "key": ALL}
 
 
@@ -178,7 +179,9 @@ def sync_state(search, *args):
         [no_update] * len(wkeys),
         [no_update] * len(dkeys),
         no_update,
-        view if panned else no_update,  # the map's view: a map of many sites is drawn for it (update_map)
+        # the view the user moved the map to, marked as such (a map of many sites is drawn for it, update_map);
+        # a new country choice re-fits the map
+        [*view, PANNED] if panned and view else (None if trigger == ids.FILTER_COUNTRY else no_update),
     )
 
 
@@ -281,11 +284,16 @@ def filter_from_chart(by_country, hg_country, commodity, histogram):
 )
 def update_map(state, workspace, map_view, site_id):
     settings, dataset, scored, state = _context(state, workspace)
+    panned = bool(map_view) and map_view[-1] == PANNED  # where the user moved the map (sync_state), not a link's
+    map_view = map_view[:3] if panned else map_view
     if {t["prop_id"] for t in ctx.triggered} == {f"{ids.MAP_VIEW}.data"} and not map_follows_view(
         int(filter_mask(scored, state).sum())
     ):
         raise PreventUpdate  # a pan or zoom over a map that draws every site: nothing to redraw
-    return map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url())
+    fig, count = map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url())
+    if panned:  # drawn for the user's camera, which stays where it is: a late answer never moves it back
+        fig.update_layout(uirevision="map|panned|" + ",".join(state.get("countries") or []))
+    return fig, count
 
 
 @callback(

@@ -83,6 +83,14 @@ def _map(driver) -> dict | None:
     return driver.execute_script(MAP_STATE)
 
 
+def _map_answers(driver) -> int:
+    """Map figures the server has sent so far (callback responses to a request for the map)."""
+    return driver.execute_script(
+        "return (window.__responses || []).filter(r => r.url.includes('_dash-update-component')"
+        " && r.body.includes('map-sites.figure') && r.bytes > 0).length"
+    )
+
+
 def _click(driver, x: float, y: float) -> None:
     """A real mouse click at page position (x, y): move (plotly picks the marker on hover), press, release."""
     for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
@@ -101,17 +109,16 @@ def test_zoomed_out_cells_then_points_and_a_site_opens(big_sites_url, browser):
     assert shown_and_total(browser) == (N_SITES, N_SITES)
     assert state["sites_in_cells"] == N_SITES  # every site is in one cell
     assert state["markers"] < 5000
-    # the cells tell what they hold
     # zoom in by clicking the fullest cell until the map draws sites (each click: two zoom steps)
     for _ in range(6):
         before = _map(browser)
         if before["kinds"] == ["sites"]:
             break
+        answers = _map_answers(browser)
         target = browser.execute_script(TARGET)
         _click(browser, target["x"], target["y"])
-        wait.until(lambda d, z=before["zoom"]: (s := _map(d)) and s["zoom"] > z + 1.5)
-        WebDriverWait(browser, 120).until(lambda d: browser.execute_script(
-            "return !document.querySelector('#map-sites [data-dash-is-loading]')"))  # fmt: skip
+        wait.until(lambda d, z=before["zoom"]: (s := _map(d)) and s["zoom"] > z + 1.5)  # zoomed in the browser
+        wait.until(lambda d, n=answers: _map_answers(d) > n)  # and redrawn by the server for that view
     state = WebDriverWait(browser, 120).until(lambda d: (s := _map(d)) and s["kinds"] == ["sites"] and s)
     assert 0 < state["markers"] <= 25_000, state
     # a click on a site opens it
@@ -122,7 +129,7 @@ def test_zoomed_out_cells_then_points_and_a_site_opens(big_sites_url, browser):
     # what travelled: the page's layout and every callback response, as the browser received them
     responses = browser.execute_script("return window.__responses")
     updates = [r for r in responses if "_dash-update-component" in r["url"]]
-    maps = [r for r in updates if '"map-sites.figure"' in r["body"] or "map-sites" in r["body"][:200]]
+    maps = [r for r in updates if "map-sites.figure" in r["body"]]
     assert maps, [r["body"][:120] for r in updates]
     layout = [r for r in responses if "_dash-layout" in r["url"]]
     for r in layout + updates:
