@@ -44,21 +44,23 @@ if (kinds.length === 1 && kinds[0] === "cells") {
 return {kinds: kinds, markers: count, sites_in_cells: sites, zoom: gd._fullLayout.map.zoom};
 """
 
-# The page position of the biggest marker of the map (cells: most sites; sites: any), via MapLibre's projection.
+# The page position of the fullest cell (or of a site) shown on the map canvas, via MapLibre's projection (the
+# server draws a window wider than the screen: markers off the canvas are skipped).
 TARGET = """
 const gd = document.querySelector('#map-sites .js-plotly-plot');
-const sub = gd._fullLayout.map._subplot;
+const m = gd._fullLayout.map._subplot.map;
+const rect = m.getCanvas().getBoundingClientRect();
 let best = null;
 gd._fullData.slice(0, -1).forEach(t => {
     if (!t.lon) { return; }
     for (let i = 0; i < t.lon.length; i++) {
+        const p = m.project([t.lon[i], t.lat[i]]);
+        if (p.x < 60 || p.y < 60 || p.x > rect.width - 60 || p.y > rect.height - 60) { continue; }
         const w = t.meta === "cells" ? t.customdata[i][1] : 1;
-        if (!best || w > best.w) { best = {w: w, lon: t.lon[i], lat: t.lat[i], row: t.ids[i]}; }
+        if (!best || w > best.w) { best = {w: w, x: rect.left + p.x, y: rect.top + p.y, row: t.ids[i]}; }
     }
 });
-const p = sub.map.project([best.lon, best.lat]);
-const rect = sub.map.getCanvas().getBoundingClientRect();
-return {x: rect.left + p.x, y: rect.top + p.y, row: best.row, lon: best.lon, lat: best.lat};
+return best;
 """
 
 
