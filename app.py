@@ -2,6 +2,8 @@
 
     python app.py                       serve the dashboard (built-in demo data by default)
     python app.py score --sites F --out risk.csv
+    python app.py screen --aoi AOI --sites F --protected-areas P --out report.html
+    python app.py change --mining Y1 --mining Y2 --protected-areas P --out change.csv
     python app.py fetch-data            download open datasets into the cache dir
 
 ``app.server`` is the Flask server, so ``gunicorn app:server`` works.
@@ -19,14 +21,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from layers.formats import RASTER_EXTENSIONS, SITE_EXTENSIONS, VECTOR_EXTENSIONS
+from layers.formats import OUTPUT_TABLE_EXTENSIONS, RASTER_EXTENSIONS, SITE_EXTENSIONS, VECTOR_EXTENSIONS
 from layers.guard import check_input_path, harden_gdal
 from layers.site_options import COLUMN_ROLES, DEFAULT_KEYS
 from scoring.errors import UsageError, describe_error
 from settings import Settings, get_settings
 
 # What `score --out` writes (scoring.writers.write_table); listed here so --help needs no geo stack.
-TABLE_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
+TABLE_FORMATS = OUTPUT_TABLE_EXTENSIONS  # scoring.writers writes these (one registry: layers.formats)
+SCREEN_FORMATS = (*TABLE_FORMATS, ".html")  # `screen --out`: the tables, or the AOI report
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -93,6 +96,86 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_mining_option(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument(
+        "--mining",
+        type=Path,
+        action="append",
+        default=None,
+        required=required,
+        metavar="PATH",
+        help="mining footprints (polygons) with a year: one file per year (a year in the name, e.g. "
+        "mining_2019.geojson or AMW's mining_201900_simplified.geojson) or a 'year'/'date' column (repeatable)",
+    )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+
+def _add_aoi_commands(sub) -> None:
+    """The area-of-interest commands: ``screen`` and ``change``."""
+    screen = sub.add_parser(
+        "screen",
+        help="screen an area of interest: its sites, protected areas, ecosystems and mercury",
+        description="Screen an area of interest (a concession, a road, a project site: any polygon, line or point "
+        "file) against the sites, protected areas and ecosystems. Writes every site inside the AOI or within "
+        "--buffer-km of it, with the full score contract plus in_aoi and dist_aoi_km, in the format of --out's "
+        "extension (" + ", ".join(TABLE_FORMATS) + "; tables also get <out stem>.protected_areas.csv and "
+        "<out stem>.ecosystems.csv), or the AOI report with .html. Rejected rows go to <out stem>.rejected.csv.",
+    )
+    screen.add_argument(
+        "--aoi", type=Path, required=True, metavar="PATH", help="the area of interest: polygons, lines or points"
+    )
+    screen.add_argument("--aoi-layer", metavar="NAME", help="layer of a GeoPackage AOI (default: every layer)")
+    screen.add_argument(
+        "--buffer-km",
+        type=float,
+        metavar="KM",
+        help="keep what lies within this distance of the AOI (geodesic; default ASM_AOI_BUFFER_KM, 10 km; "
+        "lines and points need one)",
+    )
+    screen.add_argument("--union", action="store_true", help="screen the AOI's features as one (their union)")
+    screen.add_argument("--out", type=Path, required=True, metavar="PATH", help="output: " + ", ".join(SCREEN_FORMATS))
+    screen.add_argument(
+        "--config", type=Path, metavar="PATH", help="risk-model weights and thresholds (TOML; default config/risk.toml)"
+    )
+    screen.add_argument(
+        "--engine",
+        choices=("single", "dask"),
+        default="single",
+        help="'dask': the facts and scores of the selected sites on a LocalCluster (same results; see "
+        "docs/performance.md for when it pays)",
+    )
+    _add_run_options(screen)
+    _add_data_options(screen)
+
+    change = sub.add_parser(
+        "change",
+        help="mining footprints inside protected areas and ecosystems, year by year",
+        description="One row per protected area (and rainforest polygon) with mining per year: mining_km2 (that "
+        "year's footprints inside it), mining_km2_cumulative (the union of the footprints up to that year), the "
+        "same within --buffer-km, and with --sites the sites by first-observed year. Format by --out's "
+        "extension: " + ", ".join(TABLE_FORMATS) + ". Rejected rows go to <out stem>.rejected.csv.",
+    )
+    _add_mining_option(change, required=True)
+    change.add_argument(
+        "--buffer-km",
+        type=float,
+        action="append",
+        default=[],
+        metavar="KM",
+        help="also the mining within this distance of each target (geodesic; repeatable)",
+    )
+    change.add_argument("--include-empty", action="store_true", help="also list targets with no mining at all (zeros)")
+    change.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="output table: " + ", ".join(TABLE_FORMATS)
+    )
+    _add_run_options(change)
+    _add_data_options(change)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python app.py",
@@ -104,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, help="port to listen on (default 8050)")
     parser.add_argument("--debug", action="store_true", help="Dash debug mode; show Python tracebacks on errors")
     _add_data_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="{score,fetch-data}")
+    _add_mining_option(parser, required=False)
+    sub = parser.add_subparsers(dest="command", metavar="{score,screen,change,fetch-data}")
 
     score = sub.add_parser(
         "score",
@@ -147,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_options(score)
 
+    _add_aoi_commands(sub)
+
     fetch = sub.add_parser(
         "fetch-data",
         help="download open real datasets into the cache dir",
@@ -177,6 +263,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         overrides["debug"] = True
     if getattr(args, "include_proposed", False):
         overrides["include_proposed_protected_areas"] = True
+    if getattr(args, "mining", None):
+        overrides["mining_paths"] = tuple(args.mining)
     if getattr(args, "sites_layer", None):
         overrides["sites_layer"] = args.sites_layer
     columns = {}
@@ -232,6 +320,8 @@ def _check_inputs(settings: Settings) -> None:
             check_input_path(
                 path, extensions=extensions, max_mb=max_mb, label=f"the file given to {label}", allow_dirs=dirs
             )
+    for path in settings.mining_paths:
+        check_input_path(path, extensions=VECTOR_EXTENSIONS, max_mb=max_mb, label="the file given to --mining")
     for name, path in settings.rasters.items():
         p = str(path)
         prefix, sep, rest = p.partition(":")
@@ -359,15 +449,100 @@ def cmd_score(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     n_rej = len(result.rejected)
-    detail = ""
-    if n_rej and "layer" in result.rejected.columns:
-        by_layer = result.rejected["layer"].value_counts()
-        detail = " (" + ", ".join(f"{n} {layer.replace('_', ' ')}" for layer, n in by_layer.items()) + ")"
+    detail = _rejected_detail(result.rejected)
     where = f", see {rejected_path}" if rejected_path else ""
     no_pa = "" if settings.protected_areas_path else "; NO protected-area layer (see the first warning)"
     print(
         f"scored {len(scored)} sites, rejected {n_rej}{detail}{where}, elapsed {result.elapsed_s:.1f} s -> {out}{no_pa}"
     )
+    return 0
+
+
+def _rejected_detail(rejected) -> str:
+    if not len(rejected) or "layer" not in rejected.columns:
+        return ""
+    by_layer = rejected["layer"].value_counts()
+    return " (" + ", ".join(f"{n} {layer.replace('_', ' ')}" for layer, n in by_layer.items()) + ")"
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    # deliberate lazy imports: the geo stack only for the commands that compute
+    from scoring.pipeline import LayerSources, load_config
+    from scoring.screen import run_screen, write_screen_tables
+
+    settings = settings_from_args(args)
+    out = Path(args.out)
+    if out.suffix.lower() not in SCREEN_FORMATS:
+        raise UsageError(
+            f"--out {out}: unknown format {out.suffix or '(none)'!r}; use one of {', '.join(SCREEN_FORMATS)}"
+        )
+    if settings.sites_path is None:
+        raise UsageError("screen needs --sites PATH (the sites to screen), and usually --protected-areas PATH")
+    buffer_km = settings.aoi_buffer_km if args.buffer_km is None else args.buffer_km
+    if not 0 <= buffer_km <= 500:
+        raise UsageError(f"--buffer-km {buffer_km:g}: give a distance from 0 to 500 km")
+    _check_inputs(settings)
+    check_input_path(args.aoi, extensions=VECTOR_EXTENSIONS, max_mb=float("inf"), label="the file given to --aoi")
+    config = load_config(settings, args.config)
+    if not args.no_progress:
+        _note_large_inputs(settings)
+    progress = _StageProgress(enabled=not args.no_progress)
+    try:
+        result = run_screen(
+            args.aoi, LayerSources.from_settings(settings), settings, config, buffer_km=buffer_km, union=args.union,
+            aoi_layer=args.aoi_layer, progress=progress, engine=args.engine,
+        )  # fmt: skip
+        progress("writing")
+        if out.suffix.lower() == ".html":
+            from reports.outputs import write_screen  # deliberate lazy import: plotly, only for the HTML report
+
+            written = write_screen(result, out)
+        else:
+            written = write_screen_tables(result, out)
+    finally:
+        progress.close()
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    no_pa = "" if settings.protected_areas_path else "; NO protected-area layer (see the first warning)"
+    print(
+        f"{result.summary()}{_rejected_detail(result.rejected)}{written.where}, elapsed {result.elapsed_s:.1f} s "
+        f"-> {out}{no_pa}"
+    )
+    return 0
+
+
+def cmd_change(args: argparse.Namespace) -> int:
+    from scoring.change import run_change, write_change  # deliberate lazy import: the geo stack
+    from scoring.pipeline import LayerSources
+
+    settings = settings_from_args(args)
+    out = Path(args.out)
+    if out.suffix.lower() not in TABLE_FORMATS:
+        raise UsageError(
+            f"--out {out}: unknown format {out.suffix or '(none)'!r}; use one of {', '.join(TABLE_FORMATS)}"
+        )
+    bad = [d for d in args.buffer_km if not 0 < d <= 500]
+    if bad:
+        raise UsageError(f"--buffer-km {bad[0]:g}: give a distance above 0 and up to 500 km")
+    if settings.protected_areas_path is None and settings.rainforest_path is None:
+        raise UsageError("change needs --protected-areas PATH and/or --rainforest PATH: where to measure the mining")
+    _check_inputs(settings)
+    if not args.no_progress:
+        _note_large_inputs(settings)
+    progress = _StageProgress(enabled=not args.no_progress)
+    try:
+        result = run_change(
+            LayerSources.from_settings(settings), settings, buffers_km=tuple(sorted(set(args.buffer_km))),
+            include_empty=args.include_empty, progress=progress,
+        )  # fmt: skip
+        progress("writing")
+        rejected_path = write_change(result, out)
+    finally:
+        progress.close()
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    where = f", see {rejected_path}" if rejected_path else ""
+    print(f"{result.summary()}{_rejected_detail(result.rejected)}{where}, elapsed {result.elapsed_s:.1f} s -> {out}")
     return 0
 
 
@@ -397,6 +572,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "score":
             return cmd_score(args)
+        if args.command == "screen":
+            return cmd_screen(args)
+        if args.command == "change":
+            return cmd_change(args)
         if args.command == "fetch-data":
             return cmd_fetch(args)
         return cmd_serve(args)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     water_path: Path | None = None
     countries_path: Path | None = None
     rasters: dict[str, Path] = Field(default_factory=dict)
+    # mining footprints with a year (one file per year, or files with a year/date column): the change
+    # panel and `change`; empty: none (the demo scenario has its own synthetic footprints)
+    mining_paths: tuple[Path, ...] = ()
     sites_crs: str | None = None  # CRS of CSV/XLSX coordinates; EPSG:4326 when None
     sites_layer: str | None = None  # GeoPackage/KML layer, XLSX sheet or zipped shapefile of the sites
     # the analyst's column choices (role -> column; "" = no such column) and per-file defaults
@@ -62,6 +65,8 @@ class Settings(BaseSettings):
     # decay may not reach further; 200 km = the dashboard's largest decay distance)
     protected_area_reach_km: float = Field(200.0, gt=0.0)
     arctic_circle_lat: float = 66.5634
+    # areas of interest: the default buffer (km) around an AOI (`screen --buffer-km`, the dashboard's AOI panel)
+    aoi_buffer_km: float = Field(10.0, ge=0.0, le=500.0)
     tree_cover_threshold_pct: float = 30.0
 
     # --- storage ------------------------------------------------------------

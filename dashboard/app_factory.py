@@ -13,7 +13,8 @@ import flask
 from plotly.offline import get_plotlyjs
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dashboard import callbacks, shares, workspace_callbacks  # noqa: F401  (importing them registers the callbacks)
+from dashboard import aoi_callbacks, callbacks, shares, workspace_callbacks  # noqa: F401  (importing them registers the callbacks)
+from dashboard.aoi import scored_for_state
 from dashboard.context import PREFIX_KEY, SETTINGS_KEY, basemap_url, current_settings, show_error
 from dashboard.data import countries_geojson_bytes, get_dataset, get_dataset_for, get_scored, weight_defaults
 from dashboard.figures import parse_countries_query
@@ -94,7 +95,7 @@ def _register_routes(server: flask.Flask) -> None:
         workspace_id = flask.request.args.get("ws")
         state = decode_state(flask.request.query_string.decode("utf-8", "replace"))
         dataset = get_dataset_for(settings, workspace_id)
-        scored = get_scored(settings, workspace_id, state["weights"], state["decay"])
+        scored = scored_for_state(settings, workspace_id, state)  # with the AOI's columns when the link has one
         page = embed_page(chart, state, settings, dataset, scored, plotlyjs_src="/embed/plotly.min.js")
         return flask.Response(page, mimetype="text/html")
 

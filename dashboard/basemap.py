@@ -18,24 +18,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from reports.palette import (  # the colours are defined once there (figures.py re-exports them)
+    IUCN_GROUPS,
+    LAND_COLOUR,
+    OFFLINE_BACKGROUND,
+    OUTLINE_COLOUR,
+    OVERLAY_STYLE,
+)
 from scoring.errors import UsageError
-
-OFFLINE_BACKGROUND = "#dde8f0"
-LAND_COLOUR = "#f7f5ef"
-OUTLINE_COLOUR = "#9a9a9a"
-# Protected areas by IUCN group (ColorBrewer Greens by lightness; ochre for no category).
-IUCN_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "strict (Ia, Ib, II)": (("Ia", "Ib", "II"), "#006d2c"),
-    "habitat / monument (III, IV)": (("III", "IV"), "#41ab5d"),
-    "sustainable use (V, VI)": (("V", "VI"), "#a1d99b"),
-    "no category": (("Not Reported", "Not Applicable", "Not Assigned"), "#bf812d"),
-}
-OVERLAY_STYLE = {
-    # lavender, not a fourth green: the strict-PA green and the rainforest must not be confused (CIEDE2000 > 20)
-    "rainforest": {"type": "fill", "color": "#b2abd2", "opacity": 0.4},
-    "reefs": {"type": "fill", "color": "#2166ac", "opacity": 0.6},
-    "arctic": {"type": "line", "color": "#5e3c99", "line": {"width": 1.5}},
-}
 
 
 def offline_style() -> dict:

@@ -135,10 +135,13 @@ def make_briefing_html(
     fingerprint: str = "",
     references: Sequence[str] = (),
     weights: Mapping[str, float] | None = None,
+    extra_sections: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The briefing pack as one HTML string (works offline: plotly.js and the map data are inside).
 
     ``weights`` (the configuration's) say which receptors count for the partial-score marks.
+    ``extra_sections``: (title, HTML) pairs after the top-risk table, built by the caller with every text
+    from the data escaped (``dashboard.change_view.briefing_sections``: the mining change).
     """
     esc = html.escape
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -183,6 +186,7 @@ def make_briefing_html(
         f"<p class='bands'>{esc(BANDS_MEANING)}</p>",
         _table_html(top_risk_table(view, top_n), weights),
         _not_assessed_html(view, weights),
+        *(f"<h2>{esc(title)}</h2>{body}" for title, body in extra_sections),  # e.g. the mining change (trusted HTML)
         "<h2>Filters in use</h2>",
         filters_html,
         "<h2>Method</h2>",

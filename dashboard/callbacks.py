@@ -17,6 +17,7 @@ from dash import ALL, MATCH, Input, Output, State, callback, clientside_callback
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids, shares
+from dashboard.aoi import aoi_view, extra_map_layers, scored_for_state
 from dashboard.context import basemap_url, current_settings
 from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
@@ -42,9 +43,9 @@ from dashboard.views import (
     site_id_at,
     state_from_controls,
     table_page,
-    typed_weight,
     view_from_relayout,
 )
+from dashboard.weights import typed_weight
 from dashboard.workspace import clear_workspace, new_workspace_id, rejected_csv
 from dashboard.workspace_callbacks import panel_for
 from layers.errors import LayerError
@@ -63,6 +64,8 @@ _CONTROLS = (
     (ids.FILTER_DATE, "end_date", "date_to"),
     (ids.MAP_SIZE_BY, "value", "size_by"),
     (ids.MAP_OVERLAYS, "value", "overlays"),
+    (ids.AOI, "data", "aoi"),  # the area of interest: set by dashboard.aoi_callbacks, kept in the URL
+    (ids.AOI_KM, "value", "aoi_km"),
 )
 assert tuple(c[2] for c in _CONTROLS) == CONTROL_KEYS
 _EXPORT_KINDS = {
@@ -83,6 +86,8 @@ def _context(state: dict | None, workspace: str | None, settings: Settings | Non
     state = state or render_state(default_state())
     dataset = get_dataset_for(settings, workspace)
     scored = get_scored(settings, workspace, state.get("weights") or {}, state.get("decay") or {})
+    if state.get("aoi"):
+        scored = scored_for_state(settings, workspace, state)  # with the AOI's columns (dashboard.aoi)
     return settings, dataset, scored, state
 
 
@@ -108,13 +113,15 @@ def _context(state: dict | None, workspace: str | None, settings: Settings | Non
     State(ids.STATE, "data"),
     State(ids.MAP_VIEW, "data"),
     State(ids.WORKSPACE, "data"),
+    State(ids.AOI_DRAW_MODE, "value"),
 )
 def sync_state(search, *args):
     n = len(_CONTROLS)
     values, (weights, decay, site, relayout, selected, _clear, weight_ids, decay_ids, current, map_view, workspace) = (
         args[:n],
-        args[n:],
+        args[n:-1],
     )
+    draw_mode = args[-1]
     defaults = weight_defaults(current_settings())
     wkeys, dkeys = [w["key"] for w in weight_ids], [d["key"] for d in decay_ids]
     keep = [no_update] * n
@@ -149,6 +156,8 @@ def sync_state(search, *args):
     view, selection = previous["view"], previous["selection"]
     prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[-1] if ctx.triggered else ""
     if trigger == ids.MAP and prop == "selectedData":
+        if draw_mode == "aoi":  # the lasso drew the area of interest (dashboard.aoi_callbacks), not a selection
+            raise PreventUpdate
         selection = selection_polygon(selected)  # a lasso or box; None when the map is double-clicked
         if selection == previous["selection"]:
             raise PreventUpdate
@@ -280,9 +289,10 @@ def filter_from_chart(by_country, hg_country, commodity, histogram):
     Input(ids.WORKSPACE, "data"),
     Input(ids.MAP_VIEW, "data"),
     State(ids.SELECTED_SITE, "data"),
+    State(ids.CHANGE_YEAR, "value"),
     prevent_initial_call=True,
 )
-def update_map(state, workspace, map_view, site_id):
+def update_map(state, workspace, map_view, site_id, year=None):
     settings, dataset, scored, state = _context(state, workspace)
     panned = bool(map_view) and map_view[-1] == PANNED  # where the user moved the map (sync_state), not a link's
     map_view = map_view[:3] if panned else map_view
@@ -290,7 +300,9 @@ def update_map(state, workspace, map_view, site_id):
         int(filter_mask(scored, state).sum())
     ):
         raise PreventUpdate  # a pan or zoom over a map that draws every site: nothing to redraw
-    fig, count = map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url())
+    map_view = map_view or aoi_view(settings, workspace, state)  # a new AOI is framed unless a link set the view
+    extra = extra_map_layers(settings, dataset, scored, state, map_view, workspace, year)  # mining by year, the AOI
+    fig, count = map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url(), extra_layers=extra)
     if panned:  # drawn for the user's camera, which stays where it is: a late answer never moves it back
         fig.update_layout(uirevision="map|panned|" + ",".join(state.get("countries") or []))
     return fig, count
@@ -482,7 +494,7 @@ def export_view(*args):
     settings, dataset, scored, state = _context(state, workspace)
     trigger = ctx.triggered_id
     kind = _EXPORT_KINDS.get(trigger) if isinstance(trigger, str) else f"chart-html:{trigger['chart']}"
-    name, data = export_download(kind, settings, dataset, scored, state, share_url=href)
+    name, data = export_download(kind, settings, dataset, scored, state, share_url=href, workspace_id=workspace)
     return dcc.send_bytes(data, name)  # one click, one download
 
 

@@ -26,7 +26,8 @@ import pandas as pd
 
 from dashboard import shares, workspace
 from dashboard.figures import countries_geojson
-from dashboard.views import config_overrides, default_weights, overrides_key, prepare_scored
+from dashboard.views import prepare_scored
+from dashboard.weights import config_overrides, default_weights, overrides_key
 from geo.risk import RiskConfig, ScoreBasis, score_attrs, score_basis, weighted_columns
 from layers.site_options import SiteOptions
 from scoring.pipeline import (
@@ -58,6 +59,7 @@ class Dataset:
     arctic_lat: float | None = None
     raster_names: tuple[str, ...] = ()
     workspace_id: str | None = None
+    mining: gpd.GeoDataFrame | None = None  # mining footprints with a year (the change panel)
 
 
 def dataset_from_scenario(
@@ -80,6 +82,7 @@ def dataset_from_scenario(
         arctic_lat=getattr(arctic, "min_lat", None) or settings.arctic_circle_lat,
         raster_names=tuple(layer.name for layer in scenario.rasters),
         workspace_id=workspace_id,
+        mining=scenario.mining.data if scenario.mining is not None else None,
     )
 
 

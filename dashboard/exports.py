@@ -19,8 +19,11 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard.briefing import make_briefing_html
+from dashboard.change_figures import CHANGE_TITLE
+from dashboard.change_view import briefing_sections, change_outputs
 from dashboard.data import Dataset, risk_config
 from dashboard.figures import CHART_NAMES, CHART_TITLES, make_chart_figure, make_static_map_figure
+from dashboard.ids import CHANGE_CHART_NAME
 from dashboard.risk_text import with_explanations
 from dashboard.views import ROW, countries_bounds, filter_view, filters_summary
 from geo.risk import RiskConfig
@@ -89,6 +92,7 @@ def export_download(
     scored: pd.DataFrame,
     state: dict,
     share_url: str | None = None,
+    workspace_id: str | None = None,
 ) -> tuple[str, bytes]:
     """(file name, bytes) of one dashboard export of the current filtered view: one file per click.
 
@@ -114,6 +118,10 @@ def export_download(
     about = about_text(config, dataset.sources, is_demo=dataset.is_demo, n_rows=len(view), filters=filters)
     if kind.startswith("chart-html:"):
         name = kind.split(":", 1)[1]
+        if name == CHANGE_CHART_NAME:  # the mining-by-year chart of the change panel
+            fig, _growth = change_outputs(settings, dataset, workspace_id, state)
+            page = figure_html(fig, CHANGE_TITLE, about=about)
+            return f"{name}-{stamp}.html", page.encode("utf-8")
         fig = make_chart_figure(
             name, view, is_demo=dataset.is_demo, class_bounds=config.class_thresholds, config=config
         )
@@ -133,6 +141,7 @@ def export_download(
             config_toml=config.to_toml(), method_version=config.version, sources=dataset.sources,
             licences=LICENCE_NOTES, is_demo=dataset.is_demo, share_url=share_url, fingerprint=config.fingerprint,
             references=MODEL_REFERENCES, weights=config.weights,
+            extra_sections=briefing_sections(settings, dataset, workspace_id, state, scored),
         )  # fmt: skip
         return f"asm-risk-briefing-{stamp}.html", page.encode("utf-8")
     raise ValueError(f"unknown export {kind!r}")

@@ -55,12 +55,8 @@ from dashboard.views import (
     share_within,
 )
 from geo.risk import RiskConfig
+from reports.palette import RISK_COLOURS  # the colours every map and chart shares (and why)
 
-# Risk classes: ColorBrewer RdYlBu / PuOr end colours (blue, orange, red, dark purple). Every class has at
-# least 3:1 contrast against the land (WCAG 1.4.11, graphical objects), and any two classes differ by a
-# CIEDE2000 above 20 for normal vision, protanomaly and deuteranomaly (above 16 for tritanomaly, Machado 2009
-# simulation); tests/dashboard/test_colours.py checks both. (YlOrRd's light yellow was 1.4:1 on the land.)
-RISK_COLOURS = dict(zip(RISK_CLASSES, ("#4575b4", "#e66101", "#b2182b", "#40004b"), strict=True))
 RISK_ORDER = RISK_CLASSES
 SELECTED_COLOUR = "#1f6feb"
 HOVER = (
@@ -668,8 +664,12 @@ def make_dashboard_map(
     selected_site: Mapping[str, Any] | None = None,
     is_demo: bool = False,
     countries_url: str | None = None,
+    extra_layers: Sequence[dict] = (),
 ) -> go.Figure:
     """The dashboard's map for a filtered view: camera, offline basemap, overlays within the payload budget, sites.
+
+    ``extra_layers`` (MapLibre layer dicts: the mining footprints by year, the area of interest) are drawn
+    over the overlays, below the map selection and the sites.
 
     With ``countries_url`` (the app's ``/basemap/countries.geojson`` route) the land and outlines are
     fetched by MapLibre from that URL instead of travelling inside the figure: a smaller figure,
@@ -694,6 +694,7 @@ def make_dashboard_map(
             layers.append(outline_layer(gj))
     budget = max_payload_mb * 1e6 * 0.6
     layers += overlay_layers(overlay_frames, overlays, zoom=zoom, bounds=clip, budget_bytes=budget)
+    layers += list(extra_layers)
     if state.get("selection"):
         layers.append(selection_layer(state["selection"]))
     uirevision = "map|" + ",".join(state.get("countries") or []) + "|" + ",".join(map(str, map_view or []))

@@ -90,3 +90,29 @@ SHARE_LINK = "share-link"
 SHARE_COPY = "share-copy"
 SHARE_NOTE = "share-note"
 SHARE_REVOKE = "share-revoke"  # pattern-matching type: {"type": SHARE_REVOKE, "token": token}
+
+# area of interest (dashboard/aoi_panel.py)
+AOI = "aoi-ref"  # store: the AOI reference of the URL state (pa:<id>, up:<hash>, draw:<polygon>) or None
+AOI_SECTION = "aoi-section"
+AOI_KM = "aoi-km"
+AOI_DRAW_MODE = "aoi-draw-mode"  # what the map's lasso and box draw: a selection or the AOI
+AOI_UPLOAD = "aoi-upload"
+AOI_PICK_PA = "aoi-pick-pa"
+AOI_CLEAR = "aoi-clear"
+AOI_SUMMARY = "aoi-summary"
+AOI_NOTE = "aoi-note"  # one line in the count bar while an AOI filters the view
+AOI_REPORT = "aoi-report"
+AOI_DOWNLOAD = "aoi-download"
+
+# mining change year by year (dashboard/change_panel.py)
+CHANGE_SECTION = "change-section"
+CHANGE_YEAR = "change-year"
+CHANGE_PLAY = "change-play"
+CHANGE_TICK = "change-tick"
+CHANGE_STACK = "change-stack"
+CHANGE_MEASURE = "change-measure"
+CHANGE_CHART_NAME = "mining-by-year"  # the chart's name: its graph is chart(CHANGE_CHART_NAME), exports like the others
+CHANGE_TABLE = "change-table"
+CHANGE_EXPORT_CSV = "change-export-csv"
+CHANGE_DOWNLOAD = "change-download"
+CHANGE_APPLIED = "change-applied"  # store: the year last shown on the map (written by the browser)

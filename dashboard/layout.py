@@ -8,6 +8,8 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard import ids, shares
+from dashboard.aoi_panel import aoi_panel, mining_legend_items
+from dashboard.change_panel import change_panel
 from dashboard.data import Dataset
 from dashboard.figures import (
     CHART_NAMES,
@@ -38,6 +40,7 @@ OVERLAY_OPTIONS = [
     {"label": "Coral reefs", "value": "reefs"},
     {"label": "Arctic boundary", "value": "arctic"},
     {"label": "Country outlines", "value": "countries"},
+    {"label": "Mining footprints by year", "value": "mining"},
 ]
 
 
@@ -202,7 +205,8 @@ def _map_controls() -> html.Section:
         + [
             html.Li([html.Span(className="swatch", style={"background": OVERLAY_STYLE[k]["color"]}), k])
             for k in ("rainforest", "reefs", "arctic")
-        ],
+        ]
+        + mining_legend_items(),
         className="legend-list",
         **{"aria-label": "Overlay colours"},
     )
@@ -225,7 +229,7 @@ def _map_controls() -> html.Section:
             ),
             _labelled(
                 "Overlays",
-                dcc.Checklist(id=ids.MAP_OVERLAYS, options=OVERLAY_OPTIONS, value=["countries"]),
+                dcc.Checklist(id=ids.MAP_OVERLAYS, options=OVERLAY_OPTIONS, value=default_state()["overlays"]),
                 ids.MAP_OVERLAYS,
             ),
             legend,
@@ -619,6 +623,7 @@ def make_layout(
                                     ),
                                     legend_classes,
                                     html.Span(id=ids.SELECTION_NOTE, className="hint", **{"aria-live": "polite"}),
+                                    html.Span(id=ids.AOI_NOTE, className="hint", **{"aria-live": "polite"}),
                                     html.Button(
                                         "Clear map selection",
                                         id=ids.SELECTION_CLEAR,
@@ -664,10 +669,12 @@ def make_layout(
                                 role="region",
                                 **{"aria-label": "Map and site detail"},
                             ),
+                            aoi_panel(settings, (initial.get("state") or {}).get("aoi")),
                             html.Div(
                                 [_chart_card(name, fig) for name, fig in zip(CHART_NAMES, charts, strict=True)],
                                 className="charts",
                             ),
+                            change_panel(dataset),
                             _table(),
                         ],
                         className="main",

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.aoi import extra_map_layers
 from dashboard.data import Dataset, risk_config
 from dashboard.figures import CHART_NAMES, CHART_TITLES, MAP_COLUMNS, make_chart_figure, make_dashboard_map
 from dashboard.state import default_state
@@ -31,8 +32,9 @@ def map_figure(
     view: pd.DataFrame | None = None,
     selected: dict | None = None,
     countries_url: str | None = None,
+    extra_layers: tuple[dict, ...] | list[dict] = (),
 ) -> go.Figure:
-    """The map of the sites passing ``state``'s filters, with the overlays of ``dataset``."""
+    """The map of the sites passing ``state``'s filters, with the overlays of ``dataset`` and ``extra_layers``."""
     return make_dashboard_map(
         filter_view(scored, state) if view is None else view,
         all_sites=scored,
@@ -50,6 +52,7 @@ def map_figure(
         selected_site=selected,
         is_demo=dataset.is_demo,
         countries_url=countries_url,
+        extra_layers=extra_layers,
     )
 
 
@@ -61,12 +64,13 @@ def map_outputs(
     map_view: list[float] | None,
     site_id: str | None,
     countries_url: str,
+    extra_layers: tuple[dict, ...] | list[dict] = (),
 ) -> tuple[go.Figure, str]:
     """(map figure, 'N of M sites') for a render state: shared by the callback and the first page."""
     view = filter_view(scored, state, columns=MAP_COLUMNS)  # what the map reads: no copy of the other columns
     fig = map_figure(
         settings, dataset, scored, state, map_view,
-        view=view, selected=site_record(scored, site_id), countries_url=countries_url,
+        view=view, selected=site_record(scored, site_id), countries_url=countries_url, extra_layers=extra_layers,
     )  # fmt: skip
     return fig, count_text(len(view), len(scored))
 
@@ -89,7 +93,8 @@ def initial_outputs(settings: Settings, dataset: Dataset, scored: pd.DataFrame, 
     for a chain of callbacks; ``sync_state`` leaves them alone while the URL holds no state.
     """
     state = render_state(default_state())
-    fig, count = map_outputs(settings, dataset, scored, state, None, None, countries_url)
+    extra = extra_map_layers(settings, dataset, scored, state, None, None)  # the mining footprints by year
+    fig, count = map_outputs(settings, dataset, scored, state, None, None, countries_url, extra_layers=extra)
     return {
         "state": state,
         "map": fig,
@@ -111,7 +116,8 @@ def embed_page(
     require_chart(chart)
     view = filter_view(scored, render_state(state))
     if chart == "map":
-        fig = map_figure(settings, dataset, scored, state, state["view"], view=view)
+        extra = extra_map_layers(settings, dataset, scored, state, state["view"], dataset.workspace_id)
+        fig = map_figure(settings, dataset, scored, state, state["view"], view=view, extra_layers=extra)
         title = "ASM sites by risk class"
     else:
         (fig,) = chart_outputs(settings, dataset, view, state, (chart,))

@@ -9,7 +9,8 @@ owner's later uploads never reach a snapshot), copies otherwise. The snapshot fo
 temporary name and renamed into place in one step: a crash leaves either no snapshot or a complete one.
 
 A snapshot has the layout of a workspace (``manifest.json``, ``sites/``, ``protected_areas/``,
-``facts.parquet``), so ``dashboard.data`` builds its dataset the same way, read-only. The link is
+``facts.parquet``, and ``aoi/`` with the uploaded areas of interest), so ``dashboard.data`` builds its
+dataset the same way, read-only. The link is
 ``/s/<token>?<view>``; the dashboard serves it as a normal page whose data id is ``share:<token>``.
 
 Revocation: the owner's workspace lists its links (``shares.json``, beside the manifest so that
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.workspace import (
+    AOI_DIR,
     FACTS,
     KINDS,
     MANIFEST,
@@ -130,6 +132,10 @@ def create_snapshot(settings, workspace_id: str, view_query: str) -> str:
                 _link_or_copy(root / rel, staging / rel)
             if (root / FACTS).exists():
                 _link_or_copy(root / FACTS, staging / FACTS)
+            # uploaded areas of interest (immutable, by content hash): the view's aoi=up:<hash> works on the link
+            for path in sorted((root / AOI_DIR).glob("[0-9a-f]*/*")) if (root / AOI_DIR).is_dir() else ():
+                if path.is_file():
+                    _link_or_copy(path, staging / path.relative_to(root))
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         view = view_query if isinstance(view_query, str) and view_query.startswith("?") else ""
         snapshot = {**manifest, "snapshot": {"created_utc": created, "view": view[:20_000]}}

@@ -21,12 +21,17 @@ from geo.vocab import DECAY_KEYS, MERCURY_USE, RISK_CLASSES, WEIGHT_KEYS
 
 PA_MODES: tuple[str, ...] = ("any", "inside", "near", "far")
 ECOSYSTEMS: tuple[str, ...] = ("rainforest", "reef", "arctic")
-OVERLAYS: tuple[str, ...] = ("protected_areas", "rainforest", "reefs", "arctic", "countries")
+OVERLAYS: tuple[str, ...] = ("protected_areas", "rainforest", "reefs", "arctic", "countries", "mining")
 SIZE_BY: tuple[str, ...] = ("none", "workers", "mercury")
 MAX_DECAY_KM = 1000.0
 MAX_LIST = 300  # more values than any real filter has: a guard against hostile URLs
 MAX_QUERY_CHARS = 20_000
 MAX_SELECTION_VERTICES = 100  # a map selection (lasso or box) travels as its polygon: at most ~2 kB of the link
+MAX_AOI_KM = 500.0  # geo.aoi's largest buffer
+# an area of interest by reference: a protected area of the data (pa:<id>), a file uploaded to the workspace
+# (up:<content hash>), or a polygon drawn on the map, inline (draw:<lon,lat~...>, at most MAX_SELECTION_VERTICES)
+AOI_KINDS: tuple[str, ...] = ("pa", "up", "draw")
+_UPLOAD_REF = re.compile(r"^[0-9a-f]{16,64}$")
 
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_ .\-]{1,80}$")
@@ -52,7 +57,9 @@ def default_state() -> dict[str, Any]:
         "view": None,
         "selection": None,
         "size_by": "workers",
-        "overlays": ["countries"],
+        "overlays": ["countries", "mining"],
+        "aoi": None,
+        "aoi_km": 10.0,
         "messages": [],
     }
 
@@ -76,6 +83,8 @@ _KEYS = {
     "sel": "selection",
     "size": "size_by",
     "ov": "overlays",
+    "aoi": "aoi",
+    "aoikm": "aoi_km",
 }
 _URL_KEY = {v: k for k, v in _KEYS.items()}
 
@@ -87,7 +96,7 @@ def _fmt_num(x: float) -> str:
 def _encode_value(key: str, value: Any) -> str:
     if key in ("countries", "commodities", "risk_classes", "mercury_use", "ecosystems", "overlays"):
         return ",".join(str(v) for v in value) or "none"
-    if key in ("pa_km", "eco_km"):
+    if key in ("pa_km", "eco_km", "aoi_km"):
         return _fmt_num(float(value))
     if key == "weights":
         return ",".join(f"{k}:{_fmt_num(float(v))}" for k, v in sorted(value.items()))
@@ -208,6 +217,10 @@ def _decode_value(key: str, raw: str) -> Any:
         return raw if raw in (PA_MODES if key == "pa_mode" else SIZE_BY) else None
     if key in ("pa_km", "eco_km"):
         return _number(raw, 0.0, MAX_DECAY_KM)
+    if key == "aoi_km":
+        return _number(raw, 0.0, MAX_AOI_KM)
+    if key == "aoi":
+        return aoi_reference(raw)
     if key in ("date_from", "date_to"):
         return _date(raw)
     if key == "weights":
@@ -259,9 +272,30 @@ def _polygon(raw: str) -> list[list[float]] | None:
     return out
 
 
+def aoi_reference(raw: object) -> str | None:
+    """A valid AOI reference in its canonical form (``pa:<id>``, ``up:<hash>``, ``draw:<lon,lat~...>``), else None."""
+    if not isinstance(raw, str):
+        return None
+    kind, _, rest = raw.partition(":")
+    if kind == "pa":
+        return raw if _SITE_ID.match(rest) else None
+    if kind == "up":
+        return raw if _UPLOAD_REF.match(rest) else None
+    if kind == "draw":
+        ring = _polygon(rest)
+        return None if ring is None else "draw:" + _encode_value("selection", ring)
+    return None
+
+
+def aoi_polygon(reference: str) -> list[list[float]] | None:
+    """The [lon, lat] vertices of a drawn AOI reference (``draw:...``), else None."""
+    kind, _, rest = reference.partition(":") if isinstance(reference, str) else ("", "", "")
+    return _polygon(rest) if kind == "draw" else None
+
+
 def sanitise_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """Round-trip ``state`` through the URL form: the same validation as a shared link."""
     return decode_state(encode_state(state))
 
 
-__all__ = ["decode_state", "default_state", "encode_state", "sanitise_state"]
+__all__ = ["aoi_polygon", "aoi_reference", "decode_state", "default_state", "encode_state", "sanitise_state"]

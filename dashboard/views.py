@@ -7,7 +7,6 @@ categoricals, so a country filter on 100k rows compares small integer codes, not
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,8 +33,9 @@ from dashboard.risk_text import (
     short_number,
     with_explanations,
 )
-from dashboard.state import DECAY_KEYS, MAX_SELECTION_VERTICES, RISK_CLASSES, WEIGHT_KEYS, sanitise_state
+from dashboard.state import MAX_SELECTION_VERTICES, RISK_CLASSES, aoi_polygon, sanitise_state
 from dashboard.totals import DIGEST_ATTR, inputs_digest
+from dashboard.weights import weight_changes
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
 from scoring.pipeline import ordered_output_columns
@@ -153,6 +153,11 @@ def filter_mask(scored: pd.DataFrame, state: Mapping[str, Any]) -> np.ndarray:
             mask &= d < np.datetime64(state["date_to"]) + np.timedelta64(1, "D")
     if state.get("selection"):
         mask &= in_selection(_col(scored, "lon", np.nan), _col(scored, "lat", np.nan), state["selection"])
+    if state.get("aoi"):
+        # the AOI's sites carry their distance to it (dashboard.aoi.scored_with_aoi); a frame without
+        # the column was not screened, and shows nothing rather than everything
+        with np.errstate(invalid="ignore"):
+            mask &= _col(scored, "dist_aoi_km", np.nan) >= 0
     return mask
 
 
@@ -412,65 +417,6 @@ def data_bounds(view: pd.DataFrame) -> tuple[float, float, float, float] | None:
     return float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))
 
 
-# --- risk-model weights ------------------------------------------------------------------------------
-def default_weights(config: Mapping[str, Any] | str) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """The factor weights and decay (near_km, outer_km) of a risk configuration (TOML text or its dict)."""
-    cfg = tomllib.loads(config) if isinstance(config, str) else config
-    weights = {k: float(v) for k, v in cfg.get("weights", {}).items() if k in WEIGHT_KEYS}
-    decay = {
-        k: [float(v["near_km"]), float(v["outer_km"])]
-        for k, v in cfg.get("decay", {}).items()
-        if k in DECAY_KEYS and "near_km" in v and "outer_km" in v
-    }
-    return weights, decay
-
-
-def weight_changes(
-    weights: Mapping[str, float],
-    decay: Mapping[str, Sequence[float]],
-    defaults: tuple[dict[str, float], dict[str, list[float]]],
-) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """Only the weights and decay ranges that differ from the defaults (what goes in the URL)."""
-    dw, dd = defaults
-    w = {k: float(v) for k, v in weights.items() if v is not None and k in dw and abs(float(v) - dw[k]) > 1e-9}
-    d = {
-        k: [float(v[0]), float(v[1])]
-        for k, v in decay.items()
-        if v is not None and k in dd and (abs(v[0] - dd[k][0]) > 1e-9 or abs(v[1] - dd[k][1]) > 1e-9)
-    }
-    return w, d
-
-
-def typed_weight(value: Any, current: float | None) -> tuple[float | None, str]:
-    """(weight to apply or None, message) for a value typed in a weight box: 0-1, else refused in words."""
-    keep = f"; the weight stays at {current:g}" if isinstance(current, int | float) else ""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None, f"Not a number{keep}. Type a weight from 0 (factor off) to 1."
-    if not math.isfinite(x) or not 0.0 <= x <= 1.0:
-        return None, f"{value:g} is outside 0 to 1: not applied{keep}. A weight runs from 0 (factor off) to 1."
-    return x, ""
-
-
-def config_overrides(weights: Mapping[str, float], decay: Mapping[str, Sequence[float]]) -> dict[str, Any]:
-    """Nested TOML-shaped overrides for ``geo.risk.load_risk_config(text, overrides)``."""
-    out: dict[str, Any] = {}
-    if weights:
-        out["weights"] = {k: float(v) for k, v in sorted(weights.items())}
-    if decay:
-        out["decay"] = {k: {"near_km": float(v[0]), "outer_km": float(v[1])} for k, v in sorted(decay.items())}
-    return out
-
-
-def overrides_key(weights: Mapping[str, float], decay: Mapping[str, Sequence[float]]) -> tuple:
-    """A hashable form of the overrides, for caches."""
-    return (
-        tuple(sorted((k, round(float(v), 6)) for k, v in weights.items())),
-        tuple(sorted((k, round(float(v[0]), 6), round(float(v[1]), 6)) for k, v in decay.items())),
-    )
-
-
 def filters_summary(state: Mapping[str, Any]) -> dict[str, Any]:
     """The filters in use, in words, for exports and the briefing pack."""
     out: dict[str, Any] = {}
@@ -498,7 +444,21 @@ def filters_summary(state: Mapping[str, Any]) -> dict[str, Any]:
         out["decay changed (near_km, outer_km)"] = dict(state["decay"])
     if state.get("selection"):
         out["map selection"] = {"polygon (lon, lat)": [list(p) for p in state["selection"]]}
+    if state.get("aoi"):
+        out["area of interest"] = aoi_label(state["aoi"])
+        out["area of interest buffer km"] = float(state.get("aoi_km", 10.0))
     return out
+
+
+def aoi_label(reference: str) -> str:
+    """An AOI reference in words (the filters list of the exports, the panel)."""
+    kind, _, rest = reference.partition(":")
+    if kind == "pa":
+        return f"protected area {rest}"
+    if kind == "up":
+        return f"uploaded file (content {rest[:12]})"
+    ring = aoi_polygon(reference) or []
+    return "drawn on the map: " + "; ".join(f"{x:g}, {y:g}" for x, y in ring)
 
 
 # --- control options and messages ------------------------------------------------------------------
@@ -531,7 +491,7 @@ def date_bounds(scored: pd.DataFrame) -> tuple[str | None, str | None]:
 # --- controls <-> state ------------------------------------------------------------------------------
 CONTROL_KEYS: tuple[str, ...] = (
     "countries", "commodities", "risk_classes", "mercury_use", "pa_mode", "pa_km", "ecosystems", "eco_km",
-    "date_from", "date_to", "size_by", "overlays",
+    "date_from", "date_to", "size_by", "overlays", "aoi", "aoi_km",
 )  # fmt: skip
 
 

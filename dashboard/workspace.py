@@ -31,6 +31,7 @@ from layers.errors import LayerError
 from scoring.pipeline import facts_fingerprint
 
 WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+AOI_DIR = "aoi"  # uploaded areas of interest: <workspace>/aoi/<content hash>/<file> (dashboard.aoi_store)
 KINDS = ("sites", "protected_areas")
 MANIFEST = "manifest.json"
 FACTS = "facts.parquet"

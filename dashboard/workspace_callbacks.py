@@ -15,6 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import ids, shares
 from dashboard.context import current_settings, path_prefix
+from dashboard.state import decode_state
 from dashboard.upload_panel import form_options, workspace_panel
 from dashboard.uploads import apply_site_options
 from dashboard.workspace import read_manifest
@@ -116,7 +117,14 @@ def make_share_link(n, data_id, search, href):
         return f"{origin}s/{token}{view}", "A link to the same read-only snapshot, with this view.", no_update
     manifest = read_manifest(settings, data_id) if data_id else None
     if not manifest or not (manifest.get("sites") or manifest.get("protected_areas")):
-        return f"{origin}{view}", "The server's own data: this page's address shares the view.", no_update
+        note = "The server's own data: this page's address shares the view."
+        if str(decode_state(view).get("aoi") or "").startswith("up:"):  # kept in this browser's workspace only
+            note += (
+                " Not your uploaded area of interest: it stays in this browser's workspace, and the address opens"
+                " without it elsewhere. Draw the area or pick a protected area to share it, or upload your sites"
+                " too to make a read-only snapshot that holds it."
+            )
+        return f"{origin}{view}", note, no_update
     token = shares.create_snapshot(settings, data_id, view)
     note = (
         "A read-only snapshot of your uploads and this view. Anyone with the link"

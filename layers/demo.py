@@ -39,7 +39,7 @@ from layers.schema import CRS_WGS84
 
 log = logging.getLogger(__name__)
 
-DEMO_VERSION = "demo-v2"  # v2: amalgamation / retort / cyanidation; production at the model's productivity
+DEMO_VERSION = "demo-v3"  # v2: amalgamation / retort / cyanidation; v3: mining footprints by year
 DATASET_NOTE = "synthetic demo data"
 
 SITES_FILE = "sites.gpkg"
@@ -48,6 +48,9 @@ RAINFOREST_FILE = "rainforest.gpkg"
 REEFS_FILE = "reefs.gpkg"
 WATER_FILE = "water.gpkg"
 TREE_COVER_FILE = "tree_cover_pct.tif"
+MINING_FILE = "mining.gpkg"
+#: the years of the synthetic mining footprints (one "new ground" layer per year, as Amazon Mining Watch's)
+MINING_YEARS: tuple[int, ...] = tuple(range(2018, 2025))
 MANIFEST_FILE = "demo.json"
 
 
@@ -63,6 +66,7 @@ class DemoPaths:
     water: Path | None = None
     tree_cover: Path | None = None
     source_label: str = DATASET_NOTE  # pass as load_sites(..., source=...): "synthetic demo data (asm-risk, seed N)"
+    mining: Path | None = None  # footprints with a ``year`` column (layers.mining.load_mining)
 
 
 @dataclass(frozen=True)
@@ -225,17 +229,18 @@ def _paths(root: Path, seed: int) -> DemoPaths:
         water=root / WATER_FILE,
         tree_cover=root / TREE_COVER_FILE,
         source_label=site_source_label(seed),
+        mining=root / MINING_FILE,
     )
 
 
 def _complete(root: Path) -> bool:
     p = _paths(root, 0)
-    files = [root / MANIFEST_FILE, p.sites, p.protected_areas, p.rainforest, p.reefs, p.water, p.tree_cover]
+    files = [root / MANIFEST_FILE, p.sites, p.protected_areas, p.rainforest, p.reefs, p.water, p.tree_cover, p.mining]
     return all(f is not None and f.is_file() and f.stat().st_size > 0 for f in files)
 
 
 def ensure_demo_data(cache_dir: Path, *, seed: int, n_sites: int = 3000) -> DemoPaths:
-    """Generate the demo scenario into ``cache_dir/demo-v2-<seed>-<n>/`` (or reuse it) and return its paths.
+    """Generate the demo scenario into ``cache_dir/demo-v3-<seed>-<n>/`` (or reuse it) and return its paths.
 
     Deterministic: the same seed and size give the same content. Written into a
     temporary directory and renamed into place, so a reader never sees half a
@@ -286,7 +291,10 @@ def _generate(out: Path, *, seed: int, n_sites: int) -> None:
     hotspots = [h for h in _HOTSPOTS if h.iso3 in countries.index]
     # one independent stream per layer: changing one layer never reshuffles the others
     ss = np.random.SeedSequence(seed)
-    rng_sites, rng_pa, rng_forest, rng_reef, rng_water, rng_raster = (np.random.default_rng(s) for s in ss.spawn(6))
+    # (spawn(7)'s first six children are spawn(6)'s: the mining stream added in v3 changed no other layer)
+    rng_sites, rng_pa, rng_forest, rng_reef, rng_water, rng_raster, rng_mining = (
+        np.random.default_rng(s) for s in ss.spawn(7)
+    )
 
     sites = _make_sites(rng_sites, hotspots, countries, seed=seed, n_sites=n_sites)
     land = shapely.union_all(countries.geometry.values)
@@ -294,6 +302,7 @@ def _generate(out: Path, *, seed: int, n_sites: int) -> None:
     rainforest = _make_rainforest(rng_forest, land)
     reefs = _make_reefs(rng_reef, land)
     water = _make_water(rng_water, hotspots, countries)
+    mining = _make_mining(rng_mining, hotspots, countries, pa_poly)
 
     _write_gpkg(sites, out / SITES_FILE, "sites")
     _write_gpkg(pa_poly, out / PROTECTED_AREAS_FILE, "wdpa_poly")
@@ -302,6 +311,7 @@ def _generate(out: Path, *, seed: int, n_sites: int) -> None:
     _write_gpkg(reefs, out / REEFS_FILE, "reefs")
     _write_gpkg(water, out / WATER_FILE, "water")
     _write_tree_cover(rng_raster, sites, countries.loc["PER"].geometry, out / TREE_COVER_FILE)
+    _write_gpkg(mining, out / MINING_FILE, "mining")
 
     manifest = {
         "dataset": DATASET_NOTE,
@@ -315,6 +325,7 @@ def _generate(out: Path, *, seed: int, n_sites: int) -> None:
             "rainforest_polygons": len(rainforest),
             "reefs": len(reefs),
             "rivers": len(water),
+            "mining_footprints": len(mining),
         },
         "note": "All features are fictional except the Natural Earth country outlines used to place them.",
     }
@@ -343,9 +354,10 @@ def _polygon_from_offsets(lon: float, lat: float, east_km: np.ndarray, north_km:
     return shapely.make_valid(shapely.Polygon(np.column_stack([lons, lats])))
 
 
-def _blob(rng: np.random.Generator, lon: float, lat: float, radius_km: float, roughness: float = 0.3) -> BaseGeometry:
-    """An irregular star-shaped polygon of roughly ``radius_km`` around (lon, lat)."""
-    n = 48
+def _blob(
+    rng: np.random.Generator, lon: float, lat: float, radius_km: float, roughness: float = 0.3, n: int = 48
+) -> BaseGeometry:
+    """An irregular star-shaped polygon of roughly ``radius_km`` around (lon, lat), with ``n`` vertices."""
     theta = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
     r = np.ones(n)
     for k in range(2, 7):
@@ -683,3 +695,61 @@ def _write_tree_cover(rng: np.random.Generator, sites: gpd.GeoDataFrame, peru: B
         dst.write(data, 1)
         dst.set_band_description(1, "tree cover % (synthetic demo)")
         dst.update_tags(dataset=DATASET_NOTE, units="percent")
+
+
+# Mining rushes: hotspots whose footprints grow year by year towards a nearby protected area.
+_RUSH_MIXES = ("gold", "gold_silver", "bolivia", "tanzania", "zimbabwe")
+_RUSH_SKIP = ("GRL", "MNG", "SDN", "BFA", "MLI")
+
+
+def _make_mining(
+    rng: np.random.Generator, hotspots: list[_Hotspot], countries: gpd.GeoDataFrame, pa_poly: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Synthetic mining footprints by year: at each gold hotspot a front starts at the centre and moves
+    year by year into the nearest demo protected area of the same country, leaving small clearings
+    (0.05-1 km2) around it; the number of new clearings grows over the years (a rush).
+
+    One "new ground" polygon layer per year, like Amazon Mining Watch's per-year detections, written
+    as one file with a ``year`` column. Clearings are clipped to the country; some overlap earlier
+    ones (mined again), which the change computation counts once.
+    """
+    rows: list[tuple[int, str, str, BaseGeometry]] = []
+    pa_iso = pa_poly["ISO3"].to_numpy(dtype=object)
+    pa_geoms = np.asarray(pa_poly.geometry.values, dtype=object)
+    n_years = len(MINING_YEARS)
+    for h in hotspots:
+        if h.mix not in _RUSH_MIXES or h.iso3 in _RUSH_SKIP:
+            continue
+        country = countries.loc[h.iso3].geometry
+        mine = np.flatnonzero(pa_iso == h.iso3)
+        centre = shapely.Point(h.lon, h.lat)
+        if len(mine):  # the closest park is the rush's target (a choice of scene, not a measurement)
+            target = pa_geoms[mine[np.argmin(shapely.distance(pa_geoms[mine], centre))]]
+            tx, ty = shapely.get_coordinates(target.representative_point())[0]
+        else:
+            tx, ty = h.lon + 0.3, h.lat + 0.2
+        az, _, dist_m = GEOD.inv(h.lon, h.lat, tx, ty)
+        base = rng.uniform(4.0, 9.0)
+        for k, year in enumerate(MINING_YEARS):
+            # the front reaches the park's middle in the last year; new clearings grow ~25 % a year
+            flon, flat, _ = GEOD.fwd(h.lon, h.lat, az, dist_m * (k + 1) / n_years)
+            n_new = round(base * 1.25**k * h.weight / 3.0) + 2
+            lons, lats = _scatter(rng, float(flon), float(flat), max(2.0, h.sigma_km / 8.0), n_new)
+            for x, y in zip(lons, lats, strict=True):
+                g = _blob(rng, float(x), float(y), float(rng.uniform(0.15, 0.6)), roughness=0.5, n=16)
+                g = g.intersection(country)
+                parts = _polygons(g)
+                if parts:
+                    rows.append((year, h.iso3, h.label, shapely.MultiPolygon(parts)))
+    years, isos, regions, geoms = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return gpd.GeoDataFrame(
+        {
+            "year": np.asarray(years, dtype="int32"),
+            "iso3": list(isos),
+            "region": list(regions),
+            "name": "Demo mining clearing (synthetic)",
+            "dataset": DATASET_NOTE,
+        },
+        geometry=list(geoms),
+        crs=CRS_WGS84,
+    )

@@ -33,4 +33,8 @@ PROTECTED_AREA_UPLOAD_EXTENSIONS: tuple[str, ...] = tuple(
 UPLOAD_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "sites": SITE_UPLOAD_EXTENSIONS,
     "protected_areas": PROTECTED_AREA_UPLOAD_EXTENSIONS,
+    "aoi": PROTECTED_AREA_UPLOAD_EXTENSIONS,  # an area of interest: any vector file (polygons, lines, points)
 }
+
+# What the CLI and the dashboard write a risk table as (scoring.writers.write_table), by extension.
+OUTPUT_TABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")

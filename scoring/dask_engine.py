@@ -61,6 +61,7 @@ from layers.cache import content_hash, discard_entry, geoparquet_geometry_column
 from layers.cache import write_frame as _cache_write_frame  # the cache's own GeoParquet writer
 from layers.errors import LayerError
 from layers.schema import CRS_WGS84, LoadResult
+from scoring.dask_cluster import start_cluster
 from scoring.pipeline import (
     LayerSources,
     Scenario,
@@ -85,6 +86,7 @@ __all__ = [
     "read_sites_partition",
     "run_scoring_dask",
     "score_partition",
+    "score_scenario_dask",
     "start_cluster",
 ]
 
@@ -96,8 +98,6 @@ _POS = "_asm_pos"  # original position of a row, stored beside it in the plan fi
 _BATCH_BYTES = 32 * 2**20  # geometry (WKB) per record batch read by the driver
 _BATCH_ROWS = (1_000, 250_000)  # ... within these bounds of rows per batch
 _IO_BUFFER = 4 * 2**20  # read buffer: a batch is read page by page, not as a whole column chunk
-_MAX_WORKER_MEMORY = 4 * 2**30  # default per-worker cap on a LocalCluster, bytes
-_CONNECT_TIMEOUT_S = 20.0  # how long to wait for a remote scheduler
 _PLAN_FILE = "plan.json"
 CPU_ATTR = "asm_partition_cpu_s"  # attrs key of a partition frame: its CPU time on the worker (benchmarks)
 
@@ -645,55 +645,6 @@ def assemble(sites: gpd.GeoDataFrame, parts: list[pd.DataFrame], columns: list[s
     return out
 
 
-# ----------------------------------------------------------------------------- cluster
-def _default_memory_limit(n_workers: int) -> int:
-    import psutil
-
-    total = psutil.virtual_memory().total
-    return int(min(_MAX_WORKER_MEMORY, 0.75 * total / max(n_workers, 1)))
-
-
-def start_cluster(
-    scheduler: str | None = None, n_workers: int | None = None, memory_limit: int | str | None = None
-) -> tuple[object, object | None]:
-    """A ``distributed.Client``: to ``scheduler`` (tcp://host:port) or to a new LocalCluster.
-
-    The LocalCluster has ``n_workers`` (default: the CPU count) single-threaded worker
-    processes, each capped at ``memory_limit`` (default: min(4 GiB, 75 % of RAM / workers)).
-    Returns (client, cluster or None); close both.
-    """
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None:
-        if n_workers is not None:
-            raise ValueError("give either a scheduler address or a number of local workers, not both")
-        try:
-            return Client(scheduler, timeout=_CONNECT_TIMEOUT_S), None
-        except OSError as exc:
-            raise LayerError(
-                None,
-                f"cannot reach the Dask scheduler at {scheduler} ({exc})",
-                "start it (dask scheduler) or check the address, e.g. --scheduler tcp://10.0.0.5:8786",
-            ) from exc
-    n = n_workers if n_workers is not None else (os.cpu_count() or 1)
-    if n < 1:
-        raise ValueError(f"--workers must be at least 1, got {n}")
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        memory_limit=memory_limit if memory_limit is not None else _default_memory_limit(n),
-        dashboard_address=":0",
-        env={"NUMBA_NUM_THREADS": "1"},  # one thread per worker: numba's parallel kernels must not oversubscribe
-    )
-    try:
-        client = Client(cluster)
-    except Exception:
-        cluster.close()
-        raise
-    return client, cluster
-
-
 def _say(enabled: bool) -> Callable[[str], None]:
     def say(msg: str) -> None:
         if enabled:
@@ -737,8 +688,34 @@ def run_scoring_dask(
     t0 = time.perf_counter()
     say = _say(progress)
     scenario = load_scenario(sources, settings, say)
+    scored = score_scenario_dask(
+        scenario, settings, config, scheduler=scheduler, n_workers=n_workers, progress=progress,
+        partition_size=partition_size, memory_limit=memory_limit, client=client,
+    )  # fmt: skip
+    return scoring_result(scenario, scored, config, t0)
+
+
+def score_scenario_dask(
+    scenario: Scenario,
+    settings,
+    config: RiskConfig,
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    progress: bool | Callable[[str], None] = True,
+    partition_size: int | None = None,
+    memory_limit: int | str | None = None,
+    client: object | None = None,
+) -> gpd.GeoDataFrame:
+    """The facts and scores of a loaded scenario's sites on a Dask cluster (the sites in input order).
+
+    ``run_scoring_dask`` loads the scenario and calls this; ``scoring.screen`` calls it with the sites
+    an area of interest selected. ``progress`` is a flag (stderr) or a stage callback.
+    """
+    say = progress if callable(progress) else _say(progress)
+    show_bar = bool(progress) and not callable(progress)
     if scenario.sites.n_loaded == 0:  # nothing to partition: the single engine's empty table
-        return scoring_result(scenario, _empty_scored(scenario, settings, config), config, t0)
+        return _empty_scored(scenario, settings, config)
     plan = plan_partitions(scenario, settings, int(partition_size or DEFAULT_PARTITION_SIZE), say=say)
     own_client = client is None
     cluster = None
@@ -750,13 +727,13 @@ def run_scoring_dask(
         if link:
             say(f"Dask dashboard: {link}")
         say(f"scoring {plan.n_sites} sites in {plan.n_partitions} partitions")
-        parts = compute_partitions(client, scored, progress)
+        parts = compute_partitions(client, scored, show_bar)
     finally:
         if own_client and client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    return scoring_result(scenario, assemble(scenario.sites.data, parts, columns), config, t0)
+    return assemble(scenario.sites.data, parts, columns)
 
 
 def _progress_to_stderr(dask_progress, futures) -> None:

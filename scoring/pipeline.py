@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ from geo.regions import PolarRegion
 from geo.risk import RiskConfig, score_sites
 from geo.vocab import PA_CATEGORY_DISTANCE_COLUMNS
 from layers import countries as countries_mod
-from layers import ecosystems, protected_areas, rasters, sites
+from layers import ecosystems, mining, protected_areas, rasters, sites
 from layers.cache import cached_layer, content_hash, read_stored_table
 from layers.demo import ensure_demo_data
 from layers.errors import LayerError
@@ -63,6 +63,7 @@ class LayerSources:
     sites_options: SiteOptions = field(default_factory=SiteOptions)
     display_names: tuple[tuple[str, str], ...] = ()  # kind -> the name the user gave the file (uploads)
     include_proposed: bool = False
+    mining: tuple[Path, ...] = ()  # mining footprints with a year (layers.mining): the change figures
 
     @property
     def is_demo(self) -> bool:
@@ -83,6 +84,7 @@ class LayerSources:
             sites_layer=settings.sites_layer,
             sites_options=SiteOptions.from_mappings(settings.sites_columns, settings.sites_defaults),
             include_proposed=settings.include_proposed_protected_areas,
+            mining=tuple(Path(p) for p in settings.mining_paths),
         )
 
 
@@ -101,6 +103,7 @@ class Scenario:
     is_demo: bool
     sources: list[str] = field(default_factory=list)  # citations / provenance, one line each
     warnings: list[str] = field(default_factory=list)
+    mining: LoadResult | None = None  # footprints by year (layers.mining), when given
 
 
 def describe_file(path: Path | str) -> str:
@@ -134,6 +137,7 @@ def _demo_sources(settings) -> tuple[LayerSources, str]:
         reefs=paths.reefs,
         water=paths.water,
         rasters=raster_list,
+        mining=(Path(paths.mining),) if paths.mining is not None else (),
     )
     return sources, paths.source_label
 
@@ -268,9 +272,12 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
     is_demo = False
     label: str | None = None
     limits = zip_limits(settings)
+    user_mining = sources.mining  # footprints given with the default data stay the user's
     if sources.is_demo:
         progress("preparing the default data")
         sources, is_demo, label = default_sources(settings)
+        if user_mining:
+            sources = replace(sources, mining=user_mining)
     progress("loading countries")
     countries = countries_mod.load_countries(sources.countries)
     progress(f"loading sites: {describe_file(sources.sites)}")
@@ -295,6 +302,10 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
         warnings.extend(pa_result.warnings)
     else:
         warnings.insert(0, NO_PROTECTED_AREAS)
+    mining_result = load_mining_layer(sources, settings, progress)
+    if mining_result is not None:
+        provenance.append(mining_provenance(sources.mining, is_demo and not user_mining, Path(settings.cache_dir)))
+        warnings.extend(mining_result.warnings)
     return Scenario(
         sites=site_result,
         protected_areas=pa_result,
@@ -307,7 +318,25 @@ def load_scenario(sources: LayerSources, settings, progress: Progress = _noop) -
         is_demo=is_demo,
         sources=provenance,
         warnings=warnings,
+        mining=mining_result,
     )
+
+
+def load_mining_layer(sources: LayerSources, settings, progress: Progress = _noop) -> LoadResult | None:
+    """The mining footprints of ``sources`` (every file, each row with its year), or None when none is given."""
+    if not sources.mining:
+        return None
+    progress(f"loading mining footprints ({len(sources.mining)} file{'s' if len(sources.mining) > 1 else ''})")
+    return mining.load_mining(list(sources.mining), zip_limits=zip_limits(settings))
+
+
+def mining_provenance(paths: tuple[Path, ...], is_demo: bool, cache_dir: Path | None = None) -> str:
+    """The provenance line of the mining footprints: file names and content hashes (never a server folder)."""
+    if is_demo:
+        return f"mining footprints: {DEMO_LABEL}"
+    names = [dataset_label(p, cache_dir) for p in paths]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"mining footprints: {shown}"
 
 
 #: the facts' column contract; raise it when compute_facts gains or changes a column (2: the

@@ -23,8 +23,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from geo.risk import RiskConfig
+from layers.formats import OUTPUT_TABLE_EXTENSIONS
 
-TABLE_FORMATS: tuple[str, ...] = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")  # what write_table writes
+TABLE_FORMATS: tuple[str, ...] = OUTPUT_TABLE_EXTENSIONS  # what write_table writes (layers.formats: the one registry)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DEMO_NOTICE = "SYNTHETIC DEMO DATA: these sites and protected areas are generated, not real places or observations."
 LICENCE_NOTES = (
@@ -187,16 +188,24 @@ def write_table(
     filters: dict | None = None,
 ) -> Path:
     """Write the risk table in the format given by the extension, with its 'about' metadata."""
+    about = about_text(config, sources, is_demo=is_demo, n_rows=len(frame), filters=filters)
+    return write_with_about(frame, path, about)
+
+
+def write_with_about(
+    frame: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, about: str, *, sheet: str = "Risk"
+) -> Path:
+    """Write any table in the format given by the extension, with ``about`` beside it (``.about.txt``) or
+    inside it (XLSX 'Method' sheet, GeoPackage and GeoParquet metadata). Geo formats need a geometry column."""
     path = Path(path)
     ext = path.suffix.lower()
-    about = about_text(config, sources, is_demo=is_demo, n_rows=len(frame), filters=filters)
     if ext == ".csv":
         with atomic_path(path) as tmp:
             safe_csv(_plain_table(frame), tmp)
         _write_text(path.with_suffix(".about.txt"), about)
     elif ext == ".xlsx":
         with atomic_path(path) as tmp:
-            write_xlsx(frame, tmp, about)
+            write_xlsx(frame, tmp, about, sheet=sheet)
     elif ext in (".geojson", ".gpkg", ".parquet"):
         gdf = _geo_safe(gpd.GeoDataFrame(frame, geometry="geometry"))
         with atomic_path(path) as tmp:
@@ -219,7 +228,7 @@ def write_table(
     return path
 
 
-def write_xlsx(frame: pd.DataFrame, path: Path, about: str) -> None:
+def write_xlsx(frame: pd.DataFrame, path: Path, about: str, *, sheet: str = "Risk") -> None:
     """The data sheet, then a 'Method' sheet with method, weights, sources and licences."""
     data = neutralise_frame(_plain_table(frame))
     for col in data.columns:  # Excel has no time zones
@@ -228,10 +237,10 @@ def write_xlsx(frame: pd.DataFrame, path: Path, about: str) -> None:
     with pd.ExcelWriter(
         path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
     ) as xw:
-        data.to_excel(xw, sheet_name="Risk", index=False)
-        sheet = xw.sheets["Risk"]
-        sheet.freeze_panes(1, 0)  # the header row stays in view
-        sheet.autofilter(0, 0, len(data), max(len(data.columns) - 1, 0))
+        data.to_excel(xw, sheet_name=sheet, index=False)
+        book_sheet = xw.sheets[sheet]
+        book_sheet.freeze_panes(1, 0)  # the header row stays in view
+        book_sheet.autofilter(0, 0, len(data), max(len(data.columns) - 1, 0))
         method = pd.DataFrame({"Method & sources": [neutralise_formula_text(line) for line in about.splitlines()]})
         method.to_excel(xw, sheet_name="Method", index=False)
 
@@ -247,6 +256,12 @@ def _write_parquet_with_metadata(gdf: gpd.GeoDataFrame, path: Path, about: str) 
 def _write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_text_file(path: str | Path, text: str) -> Path:
+    """A text file (an HTML report, say), written atomically."""
+    _write_text(Path(path), text)
+    return Path(path)
 
 
 def write_rejected(rejected: pd.DataFrame, out: str | Path) -> Path | None:

@@ -8,7 +8,10 @@ Amazon Mining Watch's 2024 mining polygons with its protected areas (``--sites
 amazon_mining_watch/mining_202400_simplified.geojson --protected-areas
 amazon_mining_watch/protected_areas_impacts.geojson`` under ``--data``; skipped when absent). For each, at
 each width: the full page, the map, each chart, the site detail (a site opened from the table), the table,
-the weights panel and the standalone ``/embed/pa-distance`` page. It also prints the Tab presses from the top of the page to the table.
+the weights panel and the standalone ``/embed/pa-distance`` page; then an area of interest (the demo's Tapajós box,
+or the Crepori national forest on real data, where the seven Amazon Mining Watch years are loaded with
+``--mining``): the map and the AOI panel, the map with the year slider on 2021, the mining-by-year chart and panel,
+and the downloaded AOI report. It also prints the Tab presses from the top of the page to the table.
 """
 
 from __future__ import annotations
@@ -166,30 +169,102 @@ def shoot(url: str, name: str, out: Path, query: str) -> list[Path]:
     return files
 
 
+MINING_YEARS = range(2018, 2025)
+DEMO_AOI = "aoi=draw:-57.2,-6.2~-55.6,-6.2~-55.6,-4.6~-57.2,-4.6"  # the demo's Tapajós hotspot
+REAL_AOI = "aoi=pa:BR561_0"  # Floresta Nacional do Crepori, an Amazon Mining Watch protected area
+
+
+def _download(driver, button_id: str, folder: Path, timeout: float = 120) -> Path | None:
+    """Click a download button and wait for the file (headless Chromium downloads into ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    before = set(folder.iterdir())
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    button = driver.find_element("id", button_id)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = [p for p in set(folder.iterdir()) - before if not p.name.endswith(".crdownload")]
+        if new:
+            return new[0]
+        time.sleep(0.3)
+    return None
+
+
+def shoot_aoi_change(url: str, name: str, out: Path, query: str) -> list[Path]:
+    """The area of interest and the mining change: the AOI drawn with its summary panel, the map with the year
+    slider on a middle year, the mining-by-year chart and panel, and the AOI report page; at every width."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    files: list[Path] = []
+    driver = browser()
+    try:
+        for width, height in WIDTHS.items():
+            prefix = out / f"{name}-{width}"
+            _viewport(driver, width, height)
+            driver.get(url + "/" + query)
+            _ready(driver)
+            WebDriverWait(driver, 120).until(lambda d: "Sites in view" in d.find_element("id", "aoi-summary").text)
+            time.sleep(2.0)
+            _element_shot(driver, "#map-region", f := Path(f"{prefix}-aoi-map.png"))
+            files.append(f)
+            _element_shot(driver, "#aoi-section", f := Path(f"{prefix}-aoi-panel.png"))
+            files.append(f)
+            thumbs = driver.find_elements("css selector", "#change-year [role='slider']")
+            if thumbs and thumbs[0].get_attribute("aria-disabled") != "true":
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", thumbs[0])
+                thumbs[0].click()
+                thumbs[0].send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT, Keys.ARROW_LEFT)  # 2024 -> 2021
+                time.sleep(2.5)
+                _element_shot(driver, "#map-region", f := Path(f"{prefix}-year-2021-map.png"))
+                files.append(f)
+            _element_shot(driver, "#chart-mining-by-year", f := Path(f"{prefix}-chart-mining-by-year.png"))
+            files.append(f)
+            _element_shot(driver, "#change-section", f := Path(f"{prefix}-change-panel.png"))
+            files.append(f)
+            # a folder per width: Chromium overwrites a same-named file, which then never shows up as new
+            report = _download(driver, "aoi-report", out / f"{name}-{width}-downloads")
+            if report is not None:
+                driver.get(report.as_uri())
+                time.sleep(3.0)
+                driver.save_screenshot(str(f := Path(f"{prefix}-aoi-report-first-screen.png")))
+                files.append(f)
+                _full_page(driver, width, f := Path(f"{prefix}-aoi-report-full.png"))
+                files.append(f)
+    finally:
+        driver.quit()
+    return files
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "visual")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    runs = [("demo", [], "?c=COD&ov=protected_areas,rainforest,countries")]
+    runs = [("demo", [], "?c=COD&ov=protected_areas,rainforest,countries", f"?{DEMO_AOI}")]
     sites, pas = (args.data / p for p in REAL)
     if sites.exists() and pas.exists():
+        years = [args.data / f"amazon_mining_watch/mining_{y}00_simplified.geojson" for y in MINING_YEARS]
+        mining = [a for p in years if p.exists() for a in ("--mining", str(p))]
         runs.append(
             (
                 "amazon-mining-watch",
-                ["--sites", str(sites), "--protected-areas", str(pas)],
+                ["--sites", str(sites), "--protected-areas", str(pas), *mining],
                 "?ov=protected_areas,countries",
+                f"?ov=protected_areas,countries,mining&{REAL_AOI}",
             )
         )
     else:
         print(f"real data not found under {args.data}: demo only")
     written: list[Path] = []
-    for name, app_args, query in runs:
+    for name, app_args, query, aoi_query in runs:
         with tempfile.TemporaryDirectory(prefix="asm-visual-") as tmp:
             proc, url = serve(app_args, Path(tmp))
             try:
                 written += shoot(url, name, args.out, query)
+                written += shoot_aoi_change(url, name, args.out, aoi_query)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)

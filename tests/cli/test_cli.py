@@ -217,22 +217,3 @@ def test_invalid_settings_are_usage_errors(tmp_path, args, env, expected):
     r = run_cli(*args, cwd=tmp_path, env_extra=env)
     assert r.returncode == 2, r.stderr
     assert expected in r.stderr and "Traceback" not in r.stderr
-
-
-def test_score_never_imports_the_dashboard(french_csv: Path, tmp_path: Path) -> None:
-    """The CLI writes through scoring.writers: `score` runs without dashboard/ (nor dash) ever loaded."""
-    out = tmp_path / "risk.csv"
-    probe = (
-        "import sys, runpy; sys.argv = ['app.py', 'score', '--sites', sys.argv[1], '--out', sys.argv[2], '--no-progress']\n"
-        "try:\n    runpy.run_path(sys.argv[0].replace('app.py', '') + 'app.py', run_name='__main__')\n"
-        "except SystemExit as exc:\n    code = exc.code\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dashboard', 'dash', 'flask'))\n"
-        "print('EXIT', code, 'LOADED', loaded)\n"
-    )
-    r = subprocess.run(
-        [sys.executable, "-c", probe.replace("sys.argv[0].replace('app.py', '')", repr(str(ROOT) + "/")),
-         str(french_csv), str(out)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )  # fmt: skip
-    assert "EXIT 0 LOADED []" in r.stdout, r.stdout + r.stderr
-    assert out.exists()

@@ -79,10 +79,11 @@ def _sync(
     selected=None,
     clear=None,
     workspace=None,
+    draw_mode="selection",
 ):
     return cb.sync_state(
         search, *controls, list(weights), [list(d) for d in decay], site, relayout, selected, clear,
-        WEIGHT_IDS, DECAY_IDS, current, view, workspace,
+        WEIGHT_IDS, DECAY_IDS, current, view, workspace, draw_mode,
     )  # fmt: skip
 
 

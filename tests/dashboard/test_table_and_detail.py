@@ -140,7 +140,7 @@ def test_detail_headline_is_plain_text(setup):
 
 
 def test_a_typed_weight_outside_0_to_1_is_refused_in_words():
-    from dashboard.views import typed_weight
+    from dashboard.weights import typed_weight
 
     assert typed_weight(0.25, 1.0) == (0.25, "")
     assert typed_weight(0, 1.0) == (0.0, "")

@@ -14,12 +14,10 @@ from dashboard.views import (
     ROW,
     bounds_view,
     commodity_options,
-    config_overrides,
     contributions,
     controls_from_state,
     count_text,
     date_bounds,
-    default_weights,
     ecdf,
     filter_sites,
     filter_view,
@@ -35,8 +33,8 @@ from dashboard.views import (
     table_page,
     table_rows,
     view_from_relayout,
-    weight_changes,
 )
+from dashboard.weights import config_overrides, default_weights, weight_changes
 from layers.risk_config import default_risk_config
 
 

@@ -55,7 +55,7 @@ def _sha(path: Path) -> str:
 
 
 def test_layout_and_manifest(demo: DemoPaths) -> None:
-    assert demo.root.name == f"demo-v2-{SEED}-{N_SITES}"
+    assert demo.root.name == f"demo-v3-{SEED}-{N_SITES}"
     for p in (demo.sites, demo.protected_areas, demo.rainforest, demo.reefs, demo.water, demo.tree_cover):
         assert p is not None and p.is_file() and p.parent == demo.root
     manifest = json.loads((demo.root / "demo.json").read_text())
@@ -230,6 +230,31 @@ def test_make_demo_data_script(tmp_path: Path, capsys) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--out", str(tmp_path), "--seed", "3", "--n-sites", "150"]) == 0
-    assert "demo-v2-3-150" in capsys.readouterr().out
+    assert "demo-v3-3-150" in capsys.readouterr().out
     assert len(gpd.read_file(demo_dir(tmp_path, 3, 150) / "sites.gpkg")) == 150
     assert module.main(["--out", str(tmp_path), "--n-sites", "0"]) == 2
+
+
+def test_mining_footprints_are_a_rush_into_protected_areas_year_by_year(demo: DemoPaths, tmp_path: Path) -> None:
+    """The synthetic footprints load through layers.mining with nothing rejected, one layer per year
+    2018-2024, deterministically, and the mined area inside the demo parks grows every year."""
+    from geo.change import compute_mining_change
+    from layers.guard import ZipLimits
+    from layers.mining import load_mining
+    from layers.protected_areas import load_protected_areas
+
+    limits = ZipLimits(max_members=10, max_total_bytes=10**9, max_ratio=100.0)
+    loaded = load_mining(demo.mining, zip_limits=limits)
+    assert len(loaded.rejected) == 0 and loaded.warnings == []
+    assert sorted(loaded.data["year"].unique()) == list(demo_mod.MINING_YEARS)
+    assert (loaded.data["name"] == "Demo mining clearing (synthetic)").all()
+    counts = loaded.data["year"].value_counts().sort_index().to_numpy()
+    assert (np.diff(counts) > 0).all()  # more new clearings every year
+    again = gpd.read_file(ensure_demo_data(tmp_path, seed=SEED, n_sites=N_SITES).mining)
+    assert_geodataframe_equal(again, gpd.read_file(demo.mining))
+    pas = load_protected_areas(demo.protected_areas, zip_limits=limits).data
+    change = compute_mining_change(loaded.data, pas)
+    by_year = change.groupby("year")["mining_km2_cumulative"].sum()
+    assert (np.diff(by_year.to_numpy()) > 0).all() and by_year.iloc[-1] > 3 * by_year.iloc[0]
+    assert change["target_id"].nunique() >= 10  # the rush reaches many parks, in several countries
+    assert pas.set_index("pa_id").loc[change["target_id"].unique(), "iso3"].nunique() >= 5

@@ -14,7 +14,7 @@ from affine import Affine
 
 from geo.crs import geodesic_circle
 from layers.errors import LayerError
-from scoring import dask_engine
+from scoring import dask_cluster, dask_engine
 from scoring.dask_engine import (
     build_collection,
     plan_partitions,
@@ -255,7 +255,7 @@ def test_worker_memory_is_bounded(cluster_client):
 
 def test_unreachable_scheduler_is_a_layer_error(inputs, monkeypatch):
     sources, settings = inputs
-    monkeypatch.setattr(dask_engine, "_CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(dask_cluster, "_CONNECT_TIMEOUT_S", 1.0)
     with pytest.raises(LayerError, match="cannot reach the Dask scheduler"):
         run_scoring_dask(sources, settings, load_config(settings), scheduler="tcp://127.0.0.1:9", progress=False)
 

@@ -1,0 +1,292 @@
+"""The dashboard's area of interest and mining change on the built-in demo (its real loaders and files):
+the URL state, the screening joined to every view, the callbacks called as functions, the exports, the
+briefing pack and the AOI report; independent references for the AOI's membership."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+import flask
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+from dash.exceptions import PreventUpdate
+
+from dashboard import aoi_callbacks as acb
+from dashboard import callbacks as cb
+from dashboard import ids, shares
+from dashboard import workspace_callbacks as wcb
+from dashboard.aoi import aoi_features, get_screening, scored_for_state, with_aoi_columns
+from dashboard.aoi_store import aoi_file
+from dashboard.data import get_dataset
+from dashboard.exports import export_download
+from dashboard.mining import LAYER_PREFIX, change_in_view, get_change, mining_layers, year_layer_style
+from dashboard.state import decode_state, default_state, encode_state
+from dashboard.uploads import save_upload
+from dashboard.views import filter_view, render_state
+from dashboard.workspace import clear_workspace, new_workspace_id
+from layers.errors import LayerError
+from reports.aoi_report import report_site_count
+from settings import Settings
+from tests.geo.references import ref_distance_km
+
+BOX = "draw:-57.2,-6.2~-55.6,-6.2~-55.6,-4.6~-57.2,-4.6"  # around the demo's Tapajós hotspot (Brazil)
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    return Settings(cache_dir=tmp_path_factory.mktemp("cache"), demo_n_sites=600)
+
+
+@pytest.fixture(scope="module")
+def dataset(settings):
+    return get_dataset(settings)
+
+
+@pytest.fixture
+def server(settings):
+    app = flask.Flask("test")
+    app.config["ASM_SETTINGS"] = settings
+    with app.test_request_context():
+        yield app
+
+
+def trigger(prop_id: str | None, value=None) -> AttributeDict:
+    inputs = [] if prop_id is None else [{"prop_id": prop_id, "value": value}]
+    ctx = AttributeDict(triggered_inputs=inputs, updated_props={})
+    context_value.set(ctx)
+    return ctx
+
+
+def state_with(**changes) -> dict:
+    return render_state({**default_state(), **changes})
+
+
+# ------------------------------------------------------------------------------------------ URL state
+def test_aoi_references_round_trip_and_bad_ones_are_dropped_with_a_message():
+    for ref in ("pa:900000012", "up:" + "a" * 32, "draw:1.0000,2.0000~3.0000,2.0000~3.0000,4.0000"):
+        state = {**default_state(), "aoi": ref, "aoi_km": 25.0}
+        assert decode_state(encode_state(state))["aoi"] == ref
+        assert decode_state(encode_state(state))["aoi_km"] == 25.0
+    loose = encode_state({**default_state(), "aoi": "draw:1,2~3,2~3,4"})
+    assert decode_state(loose)["aoi"] == "draw:1.0000,2.0000~3.0000,2.0000~3.0000,4.0000"  # canonical form
+    for query in ("?aoi=evil:1", "?aoi=draw:1,2~3,4", "?aoi=up:../../etc", "?aoi=pa:%3Cscript%3E", "?aoikm=900"):
+        state = decode_state(query)
+        assert state["aoi"] is None and state["aoi_km"] == 10.0 and state["messages"], query
+
+
+# ------------------------------------------------------------------------------------------ screening and filtering
+def test_a_drawn_aoi_filters_to_the_sites_within_the_buffer_by_an_independent_reference(settings, dataset):
+    state = state_with(aoi=BOX, aoi_km=10.0)
+    scored = scored_for_state(settings, None, state)
+    view = filter_view(scored, state)
+    polygon = shapely.box(-57.2, -6.2, -55.6, -4.6)
+    lon, lat = dataset.scored["lon"].to_numpy(), dataset.scored["lat"].to_numpy()
+    near = np.flatnonzero((lon > -57.6) & (lon < -55.2) & (lat > -6.6) & (lat < -4.2))  # a generous box first
+    ref = np.array([ref_distance_km(lon[i], lat[i], polygon) for i in near])
+    assert len(view) > 20
+    assert set(view["site_id"]) >= set(dataset.scored["site_id"].iloc[near[ref <= 9.9]])
+    assert set(view["site_id"]) <= set(dataset.scored["site_id"].iloc[near[ref <= 10.1]])
+    inside = view.set_index("site_id")["in_aoi"]
+    for i in near:
+        sid = dataset.scored["site_id"].iat[i]
+        if sid in inside.index:
+            assert inside[sid] == polygon.covers(shapely.Point(lon[i], lat[i]))
+    # other filters combine with it, and without the AOI every site is back
+    assert len(filter_view(scored, {**state, "risk_classes": ["high", "very high"]})) < len(view)
+    assert len(filter_view(scored_for_state(settings, None, state_with()), state_with())) == len(dataset.scored)
+
+
+def test_a_frame_without_the_aoi_columns_shows_nothing_rather_than_everything(dataset):
+    assert len(filter_view(dataset.scored, state_with(aoi=BOX))) == 0
+
+
+def test_a_protected_area_as_the_aoi(settings, dataset):
+    pas = dataset.protected_areas
+    pa_id = str(pas["pa_id"].iat[0])
+    _frame, source = aoi_features(settings, dataset, None, f"pa:{pa_id}")
+    assert source.startswith("protected area ") and pa_id in source
+    screening, _ = get_screening(settings, None, f"pa:{pa_id}", 0.0)
+    own = screening.protected_areas.set_index("pa_id").loc[pa_id]
+    assert own["overlap_pct"] == pytest.approx(100.0, abs=0.01) and own["dist_km"] == 0.0
+    with pytest.raises(LayerError, match="not in these data"):
+        aoi_features(settings, dataset, None, "pa:no-such-park")
+
+
+def test_with_aoi_columns_marks_only_the_selected_sites(settings, dataset):
+    screening, _ = get_screening(settings, None, BOX, 10.0)
+    out = with_aoi_columns(dataset.scored, screening)
+    picked = out["dist_aoi_km"].notna()
+    assert picked.sum() == len(screening.sites) and not out.loc[~picked, "in_aoi"].any()
+    assert (out.loc[picked, "dist_aoi_km"] >= 0).all()
+
+
+# ------------------------------------------------------------------------------------------ callbacks
+def test_the_lasso_sets_the_aoi_only_in_aoi_mode(server):
+    box = {"points": [], "range": {"map": [[-57.2, -4.6], [-55.6, -6.2]]}}
+    trigger(f"{ids.MAP}.selectedData", box)
+    ref, workspace, own, picked = acb.set_aoi(box, None, None, None, "aoi", None, None)
+    assert ref.startswith("draw:") and decode_state("?aoi=" + ref)["aoi"] == ref
+    assert workspace is no_update and own is no_update and picked is None
+    with pytest.raises(PreventUpdate):
+        acb.set_aoi(box, None, None, None, "selection", None, None)
+    # and the selection callback leaves a lasso alone in AOI mode (no selection filter)
+    controls = [default_state()[k] for _, _, k in cb._CONTROLS]
+    with pytest.raises(PreventUpdate):
+        cb.sync_state("", *controls, [], [], None, None, box, None, [], [], None, None, None, "aoi")
+
+
+def test_an_uploaded_aoi_is_kept_in_the_workspace_by_its_content_hash(server, settings, tmp_path):
+    gj = gpd.GeoDataFrame({"name": ["concession"]}, geometry=[shapely.box(-57.0, -6.0, -56.0, -5.0)], crs="EPSG:4326")
+    raw = gj.to_json().encode()
+    contents = "data:application/geo+json;base64," + base64.b64encode(raw).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, workspace, own, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", None)
+    assert ref.startswith("up:") and isinstance(workspace, str)
+    assert own == workspace  # the new workspace is the browser's own (localStorage): the upload survives a reload
+    path = aoi_file(settings, workspace, ref[3:])
+    assert path is not None and path.read_bytes() == raw and path.name == "concession.geojson"
+    again, ws2, own2, _ = acb.set_aoi(None, contents, None, None, "selection", "copy.geojson", workspace)
+    assert again == ref and ws2 is no_update and own2 is no_update  # the same bytes: the same reference
+    state = state_with(aoi=ref, aoi_km=0.0)
+    _summary, note = acb.update_aoi_panel(state, workspace)
+    assert "Area of interest:" in note
+    # in another browser (another workspace) the link's upload is not there: a clear message, not all sites
+    with pytest.raises(LayerError, match="not in this browser's workspace"):
+        scored_for_state(settings, None, state)
+    bad = "data:text/csv;base64," + base64.b64encode(b"a,b\n1,2\n").decode()
+    with pytest.raises(LayerError):
+        acb.set_aoi(None, bad, None, None, "selection", "points.csv", workspace)
+
+
+def test_a_read_only_link_keeps_the_uploaded_aoi_and_takes_no_new_one(server, settings):
+    """A snapshot (/s/<token>) of a workspace with uploaded sites and an uploaded AOI shows the same AOI
+    selection; the owner's workspace going away changes nothing; revoked, the AOI is gone with it."""
+    sites = "site_id,name,commodity,longitude,latitude\nin1,Inside,gold,-56.5,-5.5\nout1,Outside,gold,-50.0,-2.0\n"
+    workspace = new_workspace_id()
+    save_upload(
+        settings, workspace, "sites", "sites.csv", "data:text/csv;base64," + base64.b64encode(sites.encode()).decode()
+    )
+    gj = gpd.GeoDataFrame({"name": ["concession"]}, geometry=[shapely.box(-57.0, -6.0, -56.0, -5.0)], crs="EPSG:4326")
+    contents = "data:application/geo+json;base64," + base64.b64encode(gj.to_json().encode()).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, ws, own, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", workspace)
+    assert ws is no_update and own is no_update  # kept in the workspace in view
+    state = state_with(aoi=ref, aoi_km=0.0)
+    mine = filter_view(scored_for_state(settings, workspace, state), state)
+    assert list(mine["site_id"]) == ["in1"]
+    token = shares.create_snapshot(settings, workspace, "?" + encode_state(state).lstrip("?"))
+    share = shares.share_id(token)
+    clear_workspace(settings, workspace)
+    assert aoi_file(settings, share, ref[3:]) is not None
+    theirs = filter_view(scored_for_state(settings, share, state), state)
+    assert list(theirs["site_id"]) == ["in1"]
+    with pytest.raises(LayerError, match="read-only shared snapshot"):
+        acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", share)
+    box = {"points": [], "range": {"map": [[-57.0, -5.0], [-56.0, -6.0]]}}
+    trigger(f"{ids.MAP}.selectedData", box)
+    drawn, *_ = acb.set_aoi(box, None, None, None, "aoi", None, share)  # drawing stays possible on a link
+    assert drawn.startswith("draw:")
+    shares.revoke(settings, token)
+    assert aoi_file(settings, share, ref[3:]) is None
+
+
+def test_a_link_without_uploaded_data_says_it_leaves_the_uploaded_aoi_behind(server, settings):
+    gj = gpd.GeoDataFrame({"name": ["concession"]}, geometry=[shapely.box(-57.0, -6.0, -56.0, -5.0)], crs="EPSG:4326")
+    contents = "data:application/geo+json;base64," + base64.b64encode(gj.to_json().encode()).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, workspace, _own, _ = acb.set_aoi(None, contents, None, None, "selection", "concession.geojson", None)
+    view = encode_state(state_with(aoi=ref))
+    link, note, _ = wcb.make_share_link(1, workspace, view, "http://host/" + view)
+    assert link == "http://host/" + view and "Not your uploaded area of interest" in note
+    _link, plain, _ = wcb.make_share_link(1, workspace, encode_state(state_with(aoi=BOX)), "http://host/")
+    assert "area of interest" not in plain  # a drawn AOI is in the address itself
+
+
+def test_the_panel_and_the_report_of_the_view(server, settings, dataset):
+    state = state_with(aoi=BOX, aoi_km=10.0)
+    summary, note = acb.update_aoi_panel(state, None)
+    text = json.dumps(summary.to_plotly_json(), default=str)
+    n = len(filter_view(scored_for_state(settings, None, state), state))
+    assert f"Area of interest: {n:,} sites inside or within 10 km." == note
+    for needle in ("Protected areas touched", "kg/yr", "90 % band", "Risk profile"):
+        assert needle in text
+    sent = acb.download_aoi_report(1, state, None, "http://x/?aoi=...")
+    html_text = base64.b64decode(sent["content"]).decode()
+    assert sent["filename"].startswith("aoi-report-") and sent["filename"].endswith(".html")
+    assert report_site_count(html_text) == n and "SYNTHETIC DEMO DATA" in html_text
+    assert "<script src" not in html_text
+    with pytest.raises(LayerError, match="no area of interest"):
+        acb.download_aoi_report(1, state_with(), None, None)
+
+
+def test_exports_and_the_briefing_follow_the_aoi(server, settings, dataset):
+    state = state_with(aoi=BOX, aoi_km=10.0)
+    scored = scored_for_state(settings, None, state)
+    name, data = export_download("csv", settings, dataset, scored, state)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        table = pd.read_csv(zf.open(name.removesuffix(".zip")))
+        about = zf.read(name.removesuffix(".csv.zip") + ".about.txt").decode()
+    assert len(table) == len(filter_view(scored, state)) and {"in_aoi", "dist_aoi_km"} <= set(table.columns)
+    assert "area of interest" in about
+    _, page = export_download("briefing", settings, dataset, scored, state)
+    text = page.decode()
+    assert "<h2>Area of interest</h2>" in text and "<h2>Mining year by year</h2>" in text
+    assert "Protected areas with the fastest growth" in text
+    _, chart = export_download("chart-html:mining-by-year", settings, dataset, scored, state)
+    assert b"Mining footprint inside protected areas" in chart
+
+
+# ------------------------------------------------------------------------------------------ the mining change
+def test_the_change_of_the_demo_and_its_view(settings, dataset):
+    table = get_change(settings, None)
+    assert sorted(table["year"].unique()) == list(range(2018, 2025))
+    assert {"country_iso3", "iucn_cat", "sites_new", "sites_cumulative", "mined_pct_cumulative"} <= set(table.columns)
+    per_year = table.groupby("year")["mining_km2_cumulative"].sum()
+    assert (np.diff(per_year.to_numpy()) > 0).all()
+    bra = change_in_view(table, {"countries": ["BRA"]})
+    assert len(bra) and set(bra["country_iso3"]) == {"BRA"}
+    screening, _ = get_screening(settings, None, BOX, 10.0)
+    ids_in_aoi = set(screening.protected_areas["pa_id"].astype(str))
+    in_aoi = change_in_view(table, {"aoi": BOX}, sorted(ids_in_aoi))
+    assert set(in_aoi["target_id"]) <= ids_in_aoi
+
+
+def test_the_change_panel_callbacks(server, settings, dataset):
+    fig, _growth = acb.update_change(state_with(), None, "country", "cumulative", 2021)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert bars and all(list(t.x) == list(range(2018, 2025)) for t in bars)
+    assert all(t.marker.line.width[3] == 2.5 and t.marker.line.width[0] == 0 for t in bars)  # 2021 outlined
+    by_pa, _ = acb.update_change(state_with(), None, "target", "new", None)
+    assert len([t for t in by_pa.data if t.type == "bar"]) <= 9  # the 8 largest and 'other protected areas'
+    sent = acb.download_change_csv(1, state_with(countries=["PER"]), None)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as zf:
+        table = pd.read_csv(zf.open("mining-by-year.csv"))
+        assert "EPSG:6933" in zf.read("mining-by-year.about.txt").decode()
+    assert set(table["country_iso3"]) == {"PER"}
+
+
+def test_the_map_carries_one_layer_per_year_and_the_aoi(server, settings, dataset):
+    layers = mining_layers(dataset, year=2020, zoom=3.0, bounds=None, budget_bytes=5e6)
+    assert [layer["name"] for layer in layers] == [f"{LAYER_PREFIX}{y}" for y in range(2018, 2025)]
+    assert [layer["visible"] for layer in layers] == [True, True, True, False, False, False, False]
+    assert year_layer_style(2020, 2020)["color"] != year_layer_style(2019, 2020)["color"]
+    small = mining_layers(dataset, year=None, zoom=3.0, bounds=None, budget_bytes=20_000)
+    assert sum(len(json.dumps(layer["source"])) for layer in small) <= 20_000 or len(small) == 7
+    fig, count = cb.update_map(state_with(aoi=BOX), None, None, None, 2019)
+    names = [layer.name for layer in fig.layout.map.layers]
+    assert "aoi" in names and "aoi-buffer" in names and f"{LAYER_PREFIX}2019" in names
+    assert fig.layout.map.zoom > 5  # framed on the AOI
+    assert count.startswith(
+        f"{len(filter_view(scored_for_state(settings, None, state_with(aoi=BOX)), state_with(aoi=BOX))):,} of"
+    )
+    off, _ = cb.update_map(state_with(overlays=["countries"]), None, None, None, None)
+    assert not [layer for layer in off.layout.map.layers if (layer.name or "").startswith(LAYER_PREFIX)]
