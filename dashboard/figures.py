@@ -327,7 +327,7 @@ def _cell_traces(cells: Cells) -> list[go.Scattermap]:
                 lon=cells.lon[sel].astype("float32"),
                 lat=cells.lat[sel].astype("float32"),
                 mode="markers",
-                name=f"{name} ({int(sel.sum()):,} cells)",
+                name=f"{name} ({plural(int(sel.sum()), 'cell')})",
                 legendgroup=name,
                 marker={"size": sizes[sel], "color": colour, "opacity": 0.8},
                 customdata=custom[sel],
