@@ -70,8 +70,9 @@ HOVER_LEAN = (
 )
 HOVER_TEXT_BYTES_PER_SITE = 60.0  # typical JSON size of a site's name, commodity and protected-area name
 #: above this many sites in the window around the view the map draws screen cells (dashboard.map_bins):
-#: 25,000 markers with their names are ~2.5 MB and ~60 ms to build; a cell map is ~4,000 markers at most
-MAX_MAP_POINTS = 25_000
+#: 12,000 markers with their names are ~0.7 MB and ~50 ms to build and serialise (the filter -> redraw budget
+#: at 100k sites is 200 ms for the map, the charts and the table); a cell map is ~4,000 markers at most
+MAX_MAP_POINTS = 12_000
 CELL_HOVER = (
     "<b>%{customdata[1]:,} sites</b> in this cell<br>very high %{customdata[5]:,} · high %{customdata[4]:,}"
     " · moderate %{customdata[3]:,} · low %{customdata[2]:,}<br>mean risk %{customdata[6]:.0f}/100"

@@ -12,6 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dashboard.figures import MAX_MAP_POINTS
 from tests.browser.conftest import shown_and_total
 
 N_SITES = 200_000
@@ -122,7 +123,7 @@ def test_zoomed_out_cells_then_points_and_a_site_opens(big_sites_url, browser):
         wait.until(lambda d, z=before["zoom"]: (s := _map(d)) and s["zoom"] > z + 1.5)  # zoomed in the browser
         wait.until(lambda d, n=answers: _map_answers(d) > n)  # and redrawn by the server for that view
     state = WebDriverWait(browser, 120).until(lambda d: (s := _map(d)) and s["kinds"] == ["sites"] and s)
-    assert 0 < state["markers"] <= 25_000, state
+    assert 0 < state["markers"] <= MAX_MAP_POINTS, state
     # a click on a site opens it
     target = browser.execute_script(TARGET)
     _click(browser, target["x"], target["y"])

@@ -133,7 +133,9 @@ def test_zoomed_in_the_map_sends_the_window_s_sites_and_a_click_finds_them(big):
     assert len(sites) == 4
     window = view_window(centre["lon"], centre["lat"], 6.0)
     inside = window.contains(*mercator_px(big["lon"].to_numpy(), big["lat"].to_numpy()))
-    assert 0 < inside.sum() <= 25_000
+    from dashboard.figures import MAX_MAP_POINTS
+
+    assert 0 < inside.sum() <= MAX_MAP_POINTS
     rows = np.concatenate([t.customdata[:, 0].astype(float) for t in sites if t.customdata is not None])
     assert sorted(rows.astype(int).tolist()) == np.flatnonzero(inside).tolist()
     first = sites[0].customdata[0]
