@@ -14,18 +14,22 @@ values). Every figure is compared with a NAMED BASELINE measured in the same run
 
 Medians of ``--repeat`` runs, on whatever machine runs it (numbers in docs/performance.md).
 
-``--baseline TREE`` measures instead the whole server path of a weight change, in this tree and in
-another checkout (e.g. the asm-risk-model 1.0 commit in a temporary worktree), each in a fresh
-subprocess that imports its own tree, interleaved round by round on the same synthetic facts:
+``--baseline TREE`` measures instead what the server does for the user, through the callbacks themselves
+(called as functions on a dataset built from the same synthetic facts), in this tree and in another
+checkout (e.g. the base commit of a branch in a temporary worktree), each in a fresh subprocess that
+imports its own tree, interleaved round by round (``--callbacks`` alone: this tree only):
 
-    git worktree add --detach /tmp/base 7cd8df0
-    python benchmarks/bench_dashboard.py --baseline /tmp/base --sizes 10000 100000
+    git worktree add --detach /tmp/base main
+    python benchmarks/bench_dashboard.py --baseline /tmp/base --sizes 10000 100000 1000000
 
-The path is what the callbacks do after a slider moves: re-score the facts with the new weights and
-prepare the frame (the tree's ``dashboard.data.rescore`` when it has one, else
-``prepare_scored(score_facts(...))`` as its ``get_scored`` did), filter, build and serialise the
-map, the five charts and the table's first block, and open one site's detail record. Wall time per
-step, and the process CPU time of the whole path (steadier while other jobs share the machine).
+* filter -> redraw: a different country / risk-class filter each time (no memo answers for those rows):
+  the map callback, the charts + table callback and the table's first block, each serialised as Dash
+  does (plotly's JSON encoder); the server total is their sum;
+* weight change -> redraw: a different weight each time (no cache answers): the same three callbacks,
+  the re-score included (in the first of them, as in the browser), and one site's detail;
+* the map's payload for the whole data (camera fitted), a filtered view and zoom 7 at the median site.
+
+Wall time and the process CPU time (steadier while other jobs share the machine).
 """
 
 from __future__ import annotations
@@ -145,83 +149,105 @@ def run(n: int, repeat: int) -> dict:
     return out
 
 
-# Runs inside the tree being measured (cwd = that tree): its own scoring, views and figures.
-_REDRAW_TIMER = r"""
-import json, statistics, sys, time
+# Runs inside the tree being measured (cwd = that tree): its own scoring, data caches, callbacks and figures.
+# The callbacks are called as plain functions (as tests/dashboard/test_callbacks.py does), on a dataset
+# built from the given facts; Dash serialises their outputs with plotly's JSON encoder, timed here too.
+_CALLBACK_TIMER = r"""
+import json, statistics, sys, tempfile, time
 sys.path.insert(0, ".")
+import flask
 import geopandas as gpd
-import plotly.io as pio
-try:
-    from scoring.pipeline import score_facts
-except ImportError:  # before the scoring package
-    from layers.pipeline import score_facts
-try:
-    from layers.risk_config import default_risk_config
-except ImportError:  # asm-risk-model 1.x kept the loader in geo.risk
-    from geo.risk import default_risk_config
-from dashboard import views
-from dashboard.figures import CHART_NAMES, make_chart_figure, make_dashboard_map
+from plotly.io.json import to_json_plotly
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+from dashboard import callbacks as cb
+from dashboard import data
+from dashboard.data import Dataset
 from dashboard.state import default_state
-try:
-    from dashboard.data import rescore
-except ImportError:  # the tree's get_scored: score (with the explanation sentence) and prepare
-    def rescore(facts, config):
-        return views.prepare_scored(score_facts(facts, config))
-try:
-    from dashboard.views import site_detail_record as detail_record
-except ImportError:
-    def detail_record(scored, site_id, config):
-        return views.site_record(scored, site_id)
+from dashboard.views import render_state
+from scoring.pipeline import score_facts
+from settings import Settings
 
 facts = gpd.read_parquet(sys.argv[1])
 repeats = int(sys.argv[2])
-cfg = default_risk_config()
-state = views.render_state(default_state())
+settings = Settings(cache_dir=tempfile.mkdtemp())
+t0 = time.perf_counter()
+dataset = Dataset(
+    facts=facts, scored=score_facts(facts, data.risk_config(settings)), countries=None, protected_areas=None,
+    sources=(), warnings=(), is_demo=False, n_rejected=0,
+)
+load_s = time.perf_counter() - t0
+data.get_dataset_for = cb.get_dataset_for = lambda s, ws: dataset  # the server's data: these facts
+server = flask.Flask("bench")
+server.config["ASM_SETTINGS"] = settings
+COUNTRIES = sorted(facts["country_iso3"].dropna().unique())
+CLASSES = ["low", "moderate", "high", "very high"]
 
-def charts(view, config):
-    out = []
-    for name in CHART_NAMES:
-        try:
-            fig = make_chart_figure(name, view, class_bounds=config.class_thresholds, config=config)
-        except TypeError:  # charts that take no configuration
-            fig = make_chart_figure(name, view, class_bounds=config.class_thresholds)
-        out.append(pio.to_json(fig, validate=False))
-    return out
+def size(out):
+    return len(to_json_plotly(out))
 
-def redraw(config):
+def clock(fn):
+    t = time.perf_counter()
+    c = time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t, time.process_time() - c
+
+def redraw(state, site=None, view=None):
+    # what a change of the render state asks of the server: the map, the charts and table, the first block
     t = {}
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    scored = rescore(facts, config)
-    t["rescore"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    view = views.filter_view(scored, state)
-    fig = make_dashboard_map(view, all_sites=scored, countries=None, overlay_frames={}, state=state)
-    pio.to_json(fig, validate=False)
-    t["map"] = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    charts(view, config)
-    t["charts"] = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    try:  # the callback's block: with the configuration (explanations and cell texts of those rows) where taken
-        block = views.table_page(view, {"startRow": 0, "endRow": 100}, None, config)
-    except TypeError:
-        block = views.table_page(view, {"startRow": 0, "endRow": 100})
-    json.dumps(block, default=str)
-    t["table_block"] = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    detail_record(scored, str(scored["site_id"].iloc[len(scored) // 2]), config)
-    t["detail"] = time.perf_counter() - t1
-    t["total"] = time.perf_counter() - t0
-    t["total_cpu"] = time.process_time() - c0  # steadier than wall time on a shared machine
+    context_value.set(AttributeDict(triggered_inputs=[], updated_props={}))
+    m, t["map"], c1 = clock(lambda: size(cb.update_map(state, None, view, None)))
+    _, t["charts_table"], c2 = clock(lambda: size(cb.update_charts_and_table(state, None)))
+    _, t["table_block"], c3 = clock(lambda: size(cb.table_block({"startRow": 0, "endRow": 100}, state, None, None)))
+    t["total"] = t["map"] + t["charts_table"] + t["table_block"]
+    t["total_cpu"] = c1 + c2 + c3
+    if site is not None:
+        _, t["detail"], _ = clock(lambda: size(cb.show_site(site, state, None)))
+    t["map_mb"] = m / 1e6
     return t
 
-redraw(cfg)  # warm-up: imports, JIT, caches
-runs = []
-for i in range(repeats):  # a different weight each time, as a slider moving: no cache can answer
-    runs.append(redraw(cfg.with_overrides({"weights.mercury": 0.5 + 0.05 * (i % 9), "weights.protected_area": 0.9})))
-print(json.dumps({k: statistics.median(r[k] for r in runs) for k in runs[0]}))
+def filtered(i):
+    # a different filter each time (as a user clicking through): no memo answers for these rows
+    countries = [c for j, c in enumerate(COUNTRIES) if (i + 1) >> j & 1] or COUNTRIES[:1]
+    return render_state({**default_state(), "countries": countries, "risk_classes": CLASSES[i % 3:]})
+
+out = {"load_s": load_s}
+with server.test_request_context():
+    redraw(render_state(default_state()))  # warm-up: imports, JIT, the default frame
+    site = str(dataset.scored["site_id"].iloc[len(facts) // 2])
+    runs = [redraw(filtered(i)) for i in range(repeats)]
+    out.update({"filter_" + k: statistics.median(r[k] for r in runs) for k in runs[0]})
+    runs = [
+        redraw(render_state({**default_state(), "weights": {"mercury": 0.5 + 0.05 * (i % 9), "protected_area": 0.9}}), site)
+        for i in range(repeats)
+    ]  # a different weight each time, as a slider moving: no cache can answer
+    out.update({"weight_" + k: statistics.median(r[k] for r in runs) for k in runs[0]})
+    world = redraw(render_state(default_state()))  # the whole data, the camera fitted to it
+    out["map_mb_world"] = world["map_mb"]
+    lon, lat = float(facts["lon"].median()), float(facts["lat"].median())
+    close = redraw(render_state(default_state()), view=[lon, lat, 7.0])
+    out["map_mb_zoom7"], out["map_s_zoom7"] = close["map_mb"], close["map"]
+print(json.dumps(out))
 """
+
+#: rows of the comparison: (key, label, unit)
+_ROWS = (
+    ("filter_map", "filter -> map callback", "ms"),
+    ("filter_charts_table", "filter -> charts + table callback", "ms"),
+    ("filter_table_block", "filter -> first table block", "ms"),
+    ("filter_total", "**filter -> redraw, server total**", "ms"),
+    ("filter_total_cpu", "filter -> redraw, process CPU", "ms"),
+    ("weight_map", "weight -> map callback (incl. re-score)", "ms"),
+    ("weight_charts_table", "weight -> charts + table callback", "ms"),
+    ("weight_table_block", "weight -> first table block", "ms"),
+    ("weight_total", "**weight -> redraw, server total**", "ms"),
+    ("weight_total_cpu", "weight -> redraw, process CPU", "ms"),
+    ("weight_detail", "weight -> site detail", "ms"),
+    ("map_mb_world", "map payload, whole data", "MB"),
+    ("filter_map_mb", "map payload, a filtered view", "MB"),
+    ("map_mb_zoom7", "map payload, zoom 7 at the median site", "MB"),
+    ("load_s", "dataset load (default score)", "s"),
+)
 
 
 def redraw_facts(n: int) -> gpd.GeoDataFrame:
@@ -229,46 +255,53 @@ def redraw_facts(n: int) -> gpd.GeoDataFrame:
     return model_facts(n)
 
 
-def _redraw_in(tree: Path, facts_path: Path, repeats: int) -> dict[str, float]:
+def _timer_in(tree: Path, facts_path: Path, repeats: int) -> dict[str, float]:
     r = subprocess.run(
-        [sys.executable, "-c", _REDRAW_TIMER, str(facts_path), str(repeats)],
+        [sys.executable, "-c", _CALLBACK_TIMER, str(facts_path), str(repeats)],
         cwd=tree, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if r.returncode != 0:
-        raise SystemExit(f"redraw timing in {tree} failed:\n{r.stderr[-3000:]}")
+        raise SystemExit(f"callback timing in {tree} failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def compare_redraw(baseline: Path, sizes: list[int], repeats: int, rounds: int) -> None:
-    """The weight-change path in this tree and in ``baseline``, interleaved; medians over rounds, and the ratio."""
-    keys = ("rescore", "map", "charts", "table_block", "detail", "total", "total_cpu")
+def _fmt(value: float, unit: str) -> str:
+    return f"{value * 1e3:,.0f}" if unit == "ms" else f"{value:,.2f}"
+
+
+def compare_callbacks(baseline: Path | None, sizes: list[int], repeats: int, rounds: int) -> None:
+    """The filter and weight-change paths through the callbacks, in this tree (and ``baseline``, interleaved)."""
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = Path(tmp) / f"facts_{n}.parquet"
             redraw_facts(n).to_parquet(path)
             runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
             for _ in range(rounds):
-                runs["base"].append(_redraw_in(baseline, path, repeats))
-                runs["this"].append(_redraw_in(ROOT, path, repeats))
-            print(f"\nweight change -> redraw, {n:,} sites ({rounds} interleaved rounds x {repeats} changes, medians)")
-            print("| step | this tree ms | baseline ms | ratio |\n|---|---|---|---|")
-            for key in keys:
+                if baseline is not None:
+                    runs["base"].append(_timer_in(baseline, path, repeats))
+                runs["this"].append(_timer_in(ROOT, path, repeats))
+            print(f"\n{n:,} sites ({rounds} round(s) x {repeats} changes, medians; baseline {baseline or '-'})")
+            print("| step | this tree | baseline | ratio |\n|---|---|---|---|")
+            for key, label, unit in _ROWS:
                 this = statistics.median(r[key] for r in runs["this"])
-                base = statistics.median(r[key] for r in runs["base"])
-                print(
-                    f"| {key} | {this * 1e3:,.1f} | {base * 1e3:,.1f} | {this / base if base else float('nan'):.2f} |"
-                )
+                if runs["base"] and key in runs["base"][0]:
+                    base = statistics.median(r[key] for r in runs["base"])
+                    ratio = f"{this / base:.2f}" if base else "-"
+                    print(f"| {label} ({unit}) | {_fmt(this, unit)} | {_fmt(base, unit)} | {ratio} |")
+                else:
+                    print(f"| {label} ({unit}) | {_fmt(this, unit)} | - | - |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--baseline", type=Path, help="checkout to compare the weight-change path with")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (with --baseline)")
+    parser.add_argument("--baseline", type=Path, help="checkout to compare the callbacks with (interleaved)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (with --baseline or --callbacks)")
+    parser.add_argument("--callbacks", action="store_true", help="the callbacks in this tree only")
     args = parser.parse_args()
-    if args.baseline is not None:
-        compare_redraw(args.baseline, args.sizes, args.repeat, args.rounds)
+    if args.baseline is not None or args.callbacks:
+        compare_callbacks(args.baseline, args.sizes, args.repeat, args.rounds)
         return 0
     rows = [run(n, args.repeat) for n in args.sizes]
     keys = list(rows[0])

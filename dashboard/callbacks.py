@@ -22,7 +22,7 @@ from dashboard.context import basemap_url, current_settings
 from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.figures import CHART_NAMES
+from dashboard.figures import CHART_COLUMNS, CHART_NAMES, map_follows_view
 from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
 from dashboard.risk_text import not_assessed_summary
@@ -34,6 +34,7 @@ from dashboard.views import (
     controls_from_state,
     country_options,
     drop_absent,
+    filter_mask,
     filter_view,
     render_state,
     selection_note,
@@ -75,6 +76,7 @@ _EXPORT_KINDS = {
     ids.EXPORT_BRIEFING: "briefing",
 }
 _WEIGHTS = {"type": ids.WEIGHT, "key": ALL}
+PANNED = "panned"  # the last item of a map view the user moved to (the map-view store), after [lon, lat, zoom]
 _DECAY = {"type": ids.DECAY, "key": ALL}
 
 
@@ -178,6 +180,7 @@ def sync_state(search, *args):
     )
     view_only = trigger == ids.SELECTED_SITE or (trigger == ids.MAP and prop != "selectedData")
     render = no_update if view_only else render_state(state)
+    panned = trigger == ids.MAP and prop != "selectedData"
     return (
         encode_state(state),
         render,
@@ -185,7 +188,9 @@ def sync_state(search, *args):
         [no_update] * len(wkeys),
         [no_update] * len(dkeys),
         no_update,
-        no_update,
+        # the view the user moved the map to, marked as such (a map of many sites is drawn for it, update_map);
+        # a new country choice re-fits the map
+        [*view, PANNED] if panned and view else (None if trigger == ids.FILTER_COUNTRY else no_update),
     )
 
 
@@ -289,9 +294,18 @@ def filter_from_chart(by_country, hg_country, commodity, histogram):
 )
 def update_map(state, workspace, map_view, site_id, year=None):
     settings, dataset, scored, state = _context(state, workspace)
+    panned = bool(map_view) and map_view[-1] == PANNED  # where the user moved the map (sync_state), not a link's
+    map_view = map_view[:3] if panned else map_view
+    if {t["prop_id"] for t in ctx.triggered} == {f"{ids.MAP_VIEW}.data"} and not map_follows_view(
+        int(filter_mask(scored, state).sum())
+    ):
+        raise PreventUpdate  # a pan or zoom over a map that draws every site: nothing to redraw
     map_view = map_view or aoi_view(settings, workspace, state)  # a new AOI is framed unless a link set the view
     extra = extra_map_layers(settings, dataset, scored, state, map_view, workspace, year)  # mining by year, the AOI
-    return map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url(), extra_layers=extra)
+    fig, count = map_outputs(settings, dataset, scored, state, map_view, site_id, basemap_url(), extra_layers=extra)
+    if panned:  # drawn for the user's camera, which stays where it is: a late answer never moves it back
+        fig.update_layout(uirevision="map|panned|" + ",".join(state.get("countries") or []))
+    return fig, count
 
 
 @callback(
@@ -305,7 +319,7 @@ def update_map(state, workspace, map_view, site_id, year=None):
 )
 def update_charts_and_table(state, workspace):
     settings, dataset, scored, state = _context(state, workspace)
-    view = filter_view(scored, state)
+    view = filter_view(scored, state, columns=CHART_COLUMNS)  # the charts' columns only: no copy of the rest
     figures = chart_outputs(settings, dataset, view, state)
     note = selection_note(len(view)) if state.get("selection") else ""
     return *figures, make_grid(), note, not state.get("selection")  # a fresh grid asks for its first block
@@ -331,7 +345,7 @@ def search_table(_text):
 def table_block(request, state, workspace, search):
     settings, _dataset, scored, state = _context(state, workspace)
     config = risk_config(settings, state.get("weights"), state.get("decay"))
-    return table_page(filter_view(scored, state), request, search, config)
+    return table_page(scored, request, search, config, within=filter_mask(scored, state))  # no copy of the view
 
 
 # --- site selection and detail ------------------------------------------------------------------------------
@@ -348,8 +362,12 @@ def select_site(map_click, cell, state, workspace):
         return (cell or {}).get("rowId") or no_update
     _settings, _dataset, scored, _state = _context(state, workspace)
     points = (map_click or {}).get("points") or [{}]
+    # a site's row position is its point id (a customdata held as a typed array never reaches clickData)
+    row = points[0].get("id")
     custom = points[0].get("customdata")
-    site = site_id_at(scored, custom[0]) if isinstance(custom, list) and custom else None
+    if row is None and isinstance(custom, list) and custom:
+        row = custom[0]
+    site = site_id_at(scored, row) if row is not None else None
     return site or no_update
 
 
@@ -400,6 +418,24 @@ clientside_callback(
     }""".replace("MAP_SELECTOR", json.dumps(f"#{ids.MAP} .js-plotly-plot")),
     Output(ids.SELECTED_LONLAT, "modified_timestamp"),
     Input(ids.SELECTED_LONLAT, "data"),
+    prevent_initial_call=True,
+)
+
+
+# A click on a cell of the aggregated map (point ids 'cell-<n>'; a site's id is its row, see figures.MAX_MAP_POINTS) zooms
+# in two steps around it, in the browser; the relayout event then asks the server for the closer view.
+clientside_callback(
+    """function(click) {
+        const p = click && click.points && click.points[0];
+        if (!p || String(p.id || "").indexOf("cell-") !== 0) { return dash_clientside.no_update; }
+        const gd = document.querySelector(MAP_SELECTOR);
+        if (!gd || !gd._fullLayout || !gd._fullLayout.map) { return dash_clientside.no_update; }
+        const zoom = Math.min(gd._fullLayout.map.zoom + 2, 18);
+        Plotly.relayout(gd, {"map.center": {lon: p.lon, lat: p.lat}, "map.zoom": zoom});
+        return dash_clientside.no_update;
+    }""".replace("MAP_SELECTOR", json.dumps(f"#{ids.MAP} .js-plotly-plot")),
+    Output(ids.MAP_VIEW, "modified_timestamp"),
+    Input(ids.MAP, "clickData"),
     prevent_initial_call=True,
 )
 

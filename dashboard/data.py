@@ -15,6 +15,7 @@ disk (``dashboard.workspace``).
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,7 @@ from dashboard import shares, workspace
 from dashboard.figures import countries_geojson
 from dashboard.views import prepare_scored
 from dashboard.weights import config_overrides, default_weights, overrides_key
-from geo.risk import RiskConfig
+from geo.risk import RiskConfig, ScoreBasis, score_attrs, score_basis, weighted_columns
 from layers.site_options import SiteOptions
 from scoring.pipeline import (
     LayerSources,
@@ -188,16 +189,56 @@ def _scored(settings_json: str, workspace_id: str | None, version: str | None, k
     decay = {k: (a, b) for k, a, b in key[1]}
     if not weights and not decay:
         return prepare_scored(dataset.scored)
-    return rescore(dataset.facts, risk_config(settings, weights, decay))
+    default = _scored(settings_json, workspace_id, version, ((), ()))
+    basis = _basis(settings_json, workspace_id, version, key[1])
+    return recombined(default, basis, risk_config(settings, weights, decay), dataset.facts.attrs)
+
+
+@lru_cache(maxsize=4)  # ~250 bytes a site: 250 MB for 1M sites
+def _basis(settings_json: str, workspace_id: str | None, version: str | None, decay_key: tuple) -> ScoreBasis:
+    """What no weight changes, per dataset and decay setting (the hazard half is shared with the default decay's)."""
+    settings = Settings.model_validate_json(settings_json)
+    facts = get_dataset_for(settings, workspace_id).facts
+    config = risk_config(settings, None, {k: (a, b) for k, a, b in decay_key})
+    reuse = _basis(settings_json, workspace_id, version, ()) if decay_key else None
+    return score_basis(facts, config, reuse=reuse)
 
 
 def rescore(facts: gpd.GeoDataFrame, config: RiskConfig) -> pd.DataFrame:
-    """The facts scored with a session's weights and prepared for filtering: what a weight change costs.
+    """The facts scored with a session's weights and prepared for filtering, from scratch (no cache).
 
     Without the explanation sentence (the bulk of a re-score on 100k sites): the table block, the
     site detail and the exports write it for the rows they show (``dashboard.risk_text.with_explanations``).
+    The dashboard itself re-scores with :func:`recombined`, which gives this very frame.
     """
     return prepare_scored(score_facts(facts, config, explain=False))
+
+
+def recombined(
+    prepared: pd.DataFrame, basis: ScoreBasis, config: RiskConfig, facts_attrs: dict[str, Any]
+) -> pd.DataFrame:
+    """A prepared scored frame of the same facts re-scored with ``config``: what a weight change costs.
+
+    Only the weighted columns are computed (``geo.risk.weighted_columns`` on the cached ``basis``);
+    every other column is shared with ``prepared`` (read-only by contract, copy-on-write), so the
+    frame equals ``rescore(facts, config)`` without copying a million rows. The explanation sentence
+    is left empty, as :func:`rescore` leaves it.
+    """
+    cols = weighted_columns(basis, config)
+    cols["risk_explanation"] = pd.Series("", index=prepared.index, dtype="str")
+    frame = pd.DataFrame(
+        {c: cols[c] if c in cols else prepared[c] for c in prepared.columns}, index=prepared.index, copy=False
+    )
+    if isinstance(prepared, gpd.GeoDataFrame):
+        # copy=False: without it the frame's ~60 column blocks are consolidated, a copy of every row (1.2 s at 1M)
+        frame = gpd.GeoDataFrame(frame, geometry=prepared.geometry.name, crs=prepared.crs, copy=False)
+    frame.attrs = {**score_attrs(facts_attrs, config, basis.receptors.absent), **_dashboard_attrs(prepared)}
+    return frame
+
+
+def _dashboard_attrs(prepared: pd.DataFrame) -> dict[str, Any]:
+    """The attrs ``prepare_scored`` adds (none the score writes)."""
+    return {k: v for k, v in prepared.attrs.items() if k.startswith("dashboard_")}
 
 
 @lru_cache(maxsize=32)
@@ -225,7 +266,14 @@ def get_scored(
     """The prepared scored frame (categorical filter columns) for a workspace and weight overrides (read-only)."""
     version = data_version(settings, workspace_id)
     ws = workspace_id if version else None
-    return _scored(settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
+    args = (settings.model_dump_json(), ws, version, overrides_key(weights or {}, decay or {}))
+    # the map, charts and table callbacks of one change arrive together: one of them re-scores, the
+    # others wait for its frame instead of re-scoring too (per process; a striped lock, bounded)
+    with _SCORED_LOCKS[hash(args) % len(_SCORED_LOCKS)]:
+        return _scored(*args)
+
+
+_SCORED_LOCKS = tuple(threading.Lock() for _ in range(16))
 
 
 def countries_geojson_bytes(settings: Settings, tolerance_deg: float, bounds: tuple[float, ...] | None) -> bytes:

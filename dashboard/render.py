@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from dashboard.aoi import extra_map_layers
 from dashboard.data import Dataset, risk_config
-from dashboard.figures import CHART_NAMES, CHART_TITLES, make_chart_figure, make_dashboard_map
+from dashboard.figures import CHART_NAMES, CHART_TITLES, MAP_COLUMNS, make_chart_figure, make_dashboard_map
 from dashboard.state import default_state
 from dashboard.views import count_text, filter_view, render_state, site_record
 from scoring.errors import NotFoundError
@@ -67,7 +67,7 @@ def map_outputs(
     extra_layers: tuple[dict, ...] | list[dict] = (),
 ) -> tuple[go.Figure, str]:
     """(map figure, 'N of M sites') for a render state: shared by the callback and the first page."""
-    view = filter_view(scored, state)
+    view = filter_view(scored, state, columns=MAP_COLUMNS)  # what the map reads: no copy of the other columns
     fig = map_figure(
         settings, dataset, scored, state, map_view,
         view=view, selected=site_record(scored, site_id), countries_url=countries_url, extra_layers=extra_layers,

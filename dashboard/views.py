@@ -14,6 +14,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dashboard.chart_data import (  # noqa: F401  (re-exported: the chart summaries were defined here)
+    BUFFER_MARKS_KM,
+    commodity_counts,
+    ecdf,
+    mercury_by_country,
+    risk_by_country,
+    share_within,
+)
+from dashboard.ordering import sorted_positions
 from dashboard.risk_text import (
     complete_cell_text,
     finite,
@@ -25,15 +34,13 @@ from dashboard.risk_text import (
     with_explanations,
 )
 from dashboard.state import MAX_SELECTION_VERTICES, RISK_CLASSES, aoi_polygon, sanitise_state
-from dashboard.totals import grouped_mercury_totals
+from dashboard.totals import DIGEST_ATTR, inputs_digest
 from dashboard.weights import weight_changes
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
-from geo.summary import config_of
 from scoring.pipeline import ordered_output_columns
 
 CATEGORY_COLUMNS: tuple[str, ...] = ("country_iso3", "commodity", "risk_class", "mercury_use", "processing")
-BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
 
 # The grid's columns: the core of the output contract (the full contract is in every export).
 # The risk score and class come right after the id and name: visible at 1400 px without scrolling.
@@ -77,6 +84,7 @@ def prepare_scored(scored: pd.DataFrame) -> pd.DataFrame:
         out["risk_class"] = out["risk_class"].cat.set_categories(list(RISK_CLASSES))
     if "observed_date" in out.columns and not pd.api.types.is_datetime64_any_dtype(out["observed_date"]):
         out["observed_date"] = pd.to_datetime(out["observed_date"], errors="coerce")
+    out.attrs[DIGEST_ATTR] = inputs_digest(out)  # once per dataset: the mercury totals' memo keys views by it
     return out
 
 
@@ -153,9 +161,12 @@ def filter_mask(scored: pd.DataFrame, state: Mapping[str, Any]) -> np.ndarray:
     return mask
 
 
-def filter_view(scored: pd.DataFrame, state: Mapping[str, Any]) -> pd.DataFrame:
-    """The rows passing every filter (a view: treat as read-only)."""
-    return scored[filter_mask(scored, state)]
+def filter_view(scored: pd.DataFrame, state: Mapping[str, Any], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows passing every filter (a view: treat as read-only); with ``columns``, only those (and ROW)."""
+    mask = filter_mask(scored, state)
+    if columns is not None:  # a narrow view: a million-row take copies only what its reader needs
+        scored = scored[[c for c in dict.fromkeys([*columns, ROW]) if c in scored.columns]]
+    return scored if mask.all() else scored[mask]
 
 
 def filter_sites(
@@ -366,73 +377,6 @@ def mercury_text(record: Mapping[str, Any]) -> str:
     if not (finite(low) and finite(high)):
         return f"{short_number(central)} kg/yr"
     return f"{short_number(central)} kg/yr (90% range {short_number(low)}–{short_number(high)})"
-
-
-# --- summaries ----------------------------------------------------------------------------------
-def risk_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
-    """Site counts by country (rows) and risk class (columns), the ``top`` countries by count."""
-    if view.empty:
-        return pd.DataFrame(columns=list(RISK_CLASSES))
-    # group on the categorical codes (prepare_scored): no string conversion of 100k rows
-    country = view["country_iso3"]
-    if isinstance(country.dtype, pd.CategoricalDtype) and country.isna().any():
-        country = country.cat.add_categories(["—"]).fillna("—")
-    elif not isinstance(country.dtype, pd.CategoricalDtype):
-        country = country.astype("string").fillna("—")
-    tab = view.groupby([country, view["risk_class"]], observed=True).size().unstack(fill_value=0)
-    tab.columns = tab.columns.astype(str)
-    tab.index = tab.index.astype(str)
-    tab = tab.reindex(columns=list(RISK_CLASSES), fill_value=0)
-    tab = tab[tab.sum(axis=1) > 0]
-    return tab.loc[tab.sum(axis=1).sort_values(ascending=False).index[:top]]
-
-
-def commodity_counts(view: pd.DataFrame) -> pd.Series:
-    """Site counts by primary commodity, largest first."""
-    if view.empty:
-        return pd.Series(dtype="int64")
-    counts = view["commodity"].astype("string").fillna("—").value_counts()
-    return counts[counts > 0]
-
-
-def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig | None = None) -> pd.DataFrame:
-    """Mercury estimate (kg/yr) by country: hg_kg_per_yr, hg_kg_per_yr_low, hg_kg_per_yr_high, n_sites and
-    n_hg_unknown_size (mercury-using sites of unknown size: not in the totals).
-
-    The band is p5-p95 of the country's summed Monte Carlo draws (``geo.uncertainty.mercury_totals``, as
-    ``geo.summary.summarise_by`` gives them) under ``config``, the configuration the view was scored with
-    (default: the one stored in ``view.attrs``); remembered across weight changes (``dashboard.totals``).
-    """
-    cols = ["hg_kg_per_yr_low", "hg_kg_per_yr", "hg_kg_per_yr_high"]
-    empty = pd.DataFrame(columns=[*cols, "n_sites", "n_hg_unknown_size"])
-    if view.empty or any(c not in view.columns for c in cols) or "country_iso3" not in view.columns:
-        return empty
-    config = config if config is not None else config_of(view)
-    if config is None:  # no risk configuration to draw the totals from
-        return empty
-    summary = grouped_mercury_totals(view, config, "country_iso3").set_index("country_iso3")
-    out = summary[[*cols, "n_sites", "n_hg_unknown_size"]]
-    return out.sort_values(["hg_kg_per_yr", "n_hg_unknown_size"], ascending=False).head(top)
-
-
-def ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical CDF (x sorted, share 0-1) of the finite values, thinned to at most ``max_points`` steps."""
-    x = np.sort(values[np.isfinite(values)])
-    if x.size == 0:
-        return x, x
-    y = np.arange(1, x.size + 1, dtype="float64") / x.size
-    if x.size > max_points:
-        idx = np.unique(np.linspace(0, x.size - 1, max_points).astype(int))
-        x, y = x[idx], y[idx]
-    return x, y
-
-
-def share_within(values: np.ndarray, marks_km: Sequence[float] = BUFFER_MARKS_KM) -> dict[float, float]:
-    """Share (0-1) of the finite distances at or under each mark."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return dict.fromkeys(marks_km, math.nan)
-    return {m: float(np.mean(finite <= m)) for m in marks_km}
 
 
 # --- map view --------------------------------------------------------------------------------------
@@ -708,43 +652,38 @@ def table_page(
     request: Mapping[str, Any] | None,
     search: str | None = None,
     config: RiskConfig | None = None,
+    *,
+    within: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One block of grid rows for an AG Grid infinite-model request: sorted, column-filtered, searched.
 
     Returns ``{"rowData": [...], "rowCount": n}`` (n = rows matching, so the grid sizes its scrollbar).
     Only the requested rows are serialised (with their explanations and receptors not assessed when
-    ``config`` is given), so a 100k-site view costs one block, not 100k rows.
+    ``config`` is given), so a 100k-site view costs one block, not 100k rows. ``within`` (a mask over
+    ``view``, e.g. the dashboard's filters over the whole frame) limits the rows without copying them.
     """
     request = request or {}
-    frame = view
-    mask = np.ones(len(frame), dtype=bool)
+    rows = np.arange(len(view)) if within is None else np.flatnonzero(within)
     for col, cond in (request.get("filterModel") or {}).items():
-        if col in frame.columns and isinstance(cond, Mapping):
-            mask &= _condition_mask(frame[col], cond)
+        if col in view.columns and isinstance(cond, Mapping):
+            rows = rows[_condition_mask(view[col].iloc[rows], cond)]
     if search and search.strip():
         needle = search.strip()
-        hit = np.zeros(len(frame), dtype=bool)
+        hit = np.zeros(len(rows), dtype=bool)
         for col in ("site_id", "name", "country_iso3", "commodity", "nearest_protected_area", "risk_class"):
-            if col in frame.columns:
-                hit |= (
-                    frame[col]
-                    .astype("string")
-                    .str.contains(needle, case=False, regex=False)
-                    .fillna(False)
-                    .to_numpy(dtype=bool)
-                )
-        mask &= hit
-    frame = frame[mask]
-    sort = [s for s in (request.get("sortModel") or []) if s.get("colId") in frame.columns]
-    if sort:
-        frame = frame.sort_values(
-            [s["colId"] for s in sort],
-            ascending=[s.get("sort") != "desc" for s in sort],
-            na_position="last",
-            kind="stable",
-        )
-    elif "risk_0_100" in frame.columns:
-        frame = frame.sort_values("risk_0_100", ascending=False, na_position="last", kind="stable")
+            if col in view.columns:
+                text = view[col].iloc[rows].astype("string")
+                hit |= text.str.contains(needle, case=False, regex=False).fillna(False).to_numpy(dtype=bool)
+        rows = rows[hit]
+    sort = [s for s in (request.get("sortModel") or []) if s.get("colId") in view.columns]
+    if not sort and "risk_0_100" in view.columns:
+        sort = [{"colId": "risk_0_100", "sort": "desc"}]
     start = max(int(request.get("startRow") or 0), 0)
     end = max(int(request.get("endRow") or start + 100), start)
-    return {"rowData": table_rows(frame.iloc[start:end], config), "rowCount": len(frame)}
+    if sort:  # only the sort keys are ordered, only as far as this block (not the whole view)
+        by, ascending = [s["colId"] for s in sort], [s.get("sort") != "desc" for s in sort]
+        keys = view[by] if len(rows) == len(view) else view[by].iloc[rows]
+        block = rows[sorted_positions(keys, by, ascending, end)[start:end]]
+    else:
+        block = rows[start:end]
+    return {"rowData": table_rows(view.iloc[block], config), "rowCount": len(rows)}

@@ -32,6 +32,7 @@ is the exact probability that the site's class is high or very high.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -60,6 +61,7 @@ from geo.mercury import (
     release_quantile,
     site_mercury,
 )
+from geo.risk_combine import m_at_kernel, out_rows, weighted_kernel
 from geo.risk_config import (
     MODEL_VERSION,
     RATIO_KEYS,
@@ -143,6 +145,7 @@ __all__ = [
     "RISK_CLASSES",
     "RISK_CLASS_DTYPE",
     "SENSITIVITY_FACTORS",
+    "WEIGHTED_COLUMNS",
     "ConfigTypeError",
     "Decay",
     "FactsReachError",
@@ -150,6 +153,7 @@ __all__ = [
     "OutOfRangeError",
     "RiskConfig",
     "RiskConfigError",
+    "ScoreBasis",
     "Spread",
     "TomlSyntaxError",
     "UnknownKeyError",
@@ -159,7 +163,9 @@ __all__ = [
     "compute_sensitivity_terms",
     "explain_site",
     "risk_explanations",
+    "score_basis",
     "score_sites",
+    "weighted_columns",
 ]
 
 
@@ -242,63 +248,265 @@ def _risk_of_m(m: np.ndarray, p: _Parts) -> np.ndarray:
     return 1.0 - (1.0 - p.g * m) * (1.0 - p.K * hazard)
 
 
-def _subset(p: _Parts, idx: np.ndarray) -> _Parts:
-    return _Parts(p.K[idx], p.h0[idx], p.w_hg, p.mu[idx], p.g[idx])
-
-
 def _m_at(threshold: float, p: _Parts) -> np.ndarray:
     """The smallest mercury index whose risk reaches ``threshold``, where risk(0) < threshold <= risk(1).
 
     risk(m) = 1 - (1 - g m) F(m) with F(m) = a - b m while mu m <= 1 (a = 1 - K h0,
     b = K (1 - h0) w_hg mu) and F = c2 beyond; (1 - g m) F(m) = 1 - threshold is a quadratic
-    in m, solved in the cancellation-free form 2c / (B + sqrt(B^2 - 4Ac)).
+    in m, solved in the cancellation-free form 2c / (B + sqrt(B^2 - 4Ac)) (``geo.risk_combine.m_at_kernel``:
+    one pass, bitwise the whole-array NumPy formula, tested).
     """
-    y = 1.0 - threshold
-    a = 1.0 - p.K * p.h0
-    b = p.K * (1.0 - p.h0) * p.w_hg * p.mu
-    big_b = p.g * a + b
-    c = a - y
-    root = 2.0 * c / (big_b + np.sqrt(np.maximum(big_b * big_b - 4.0 * p.g * b * c, 0.0)))
-    c2 = a - b / p.mu  # F once the local index is capped at 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        beyond = (1.0 - y / c2) / p.g
-    return np.where(root * p.mu <= 1.0, root, beyond)
+    out = np.empty(len(p.K))
+    f64 = np.float64
+    m_at_kernel(
+        float(threshold), p.K.astype(f64, copy=False), p.h0.astype(f64, copy=False), float(p.w_hg),
+        p.mu.astype(f64, copy=False), p.g.astype(f64, copy=False), out,
+    )  # fmt: skip
+    return out
 
 
-def _p_at_or_above(sm: SiteMercury, parts: _Parts, threshold: float, cfg: RiskConfig) -> np.ndarray:
-    """P(risk >= threshold) per site, exact: the risk is monotone in the mercury index alone."""
-    n = len(parts.K)
-    r0 = _risk_of_m(np.zeros(n), parts)
-    r1 = _risk_of_m(np.ones(n), parts)
+def _p_at_or_above(
+    sm: SiteMercury, parts: _Parts, threshold: float, cfg: RiskConfig, r0: np.ndarray, r1: np.ndarray
+) -> np.ndarray:
+    """P(risk >= threshold) per site, exact: the risk is monotone in the mercury index alone.
+
+    ``r0`` and ``r1`` are every site's risk at a mercury index of 0 and 1; ``parts`` holds the sites
+    strictly between (``r0 < threshold <= r1``), in order, the only ones whose answer is not 0 or 1.
+    """
     out = np.where(r0 >= threshold, 1.0, 0.0)
     active = np.flatnonzero((r0 < threshold) & (r1 >= threshold))
     if len(active) == 0:
         return out
-    sub = _subset(parts, active)
-    sub_sm = SiteMercury(*(f[active] for f in sm))
-    m_star = np.clip(_m_at(threshold, sub), 0.0, 1.0)
+    # only the release distribution is read below: take those three fields, not all fourteen
+    sub_sm = sm._replace(p_use=sm.p_use[active], log_median=sm.log_median[active], sigma=sm.sigma[active])
+    m_star = np.clip(_m_at(threshold, parts), 0.0, 1.0)
     p = index_exceedance(sub_sm, m_star, cfg)
     # a site whose index takes one value when mercury is used (no spread, or size unknown) is decided
     # at that value, so that a site exactly on the boundary does not depend on rounding
-    point = (sub_sm.sigma == 0) | ~np.isfinite(sub_sm.log_median)
-    if point.any():
-        m_used = index_quantile(sub_sm, 1.0 - 1e-12, cfg)
-        p = np.where(point, sub_sm.p_use * (_risk_of_m(m_used, sub) >= threshold), p)
+    point = np.flatnonzero((sub_sm.sigma == 0) | ~np.isfinite(sub_sm.log_median))
+    if len(point):  # element by element, so computing these sites alone gives the same numbers
+        at = sm._replace(p_use=sub_sm.p_use[point], log_median=sub_sm.log_median[point], sigma=sub_sm.sigma[point])
+        m_used = index_quantile(at, 1.0 - 1e-12, cfg)
+        point_parts = _Parts(parts.K[point], parts.h0[point], parts.w_hg, parts.mu[point], parts.g[point])
+        p[point] = at.p_use * (_risk_of_m(m_used, point_parts) >= threshold)
     out[active] = p
     return out
 
 
+# --------------------------------------------------------------------------- what no weight changes
+#: configuration parts only the recombination reads (:func:`weighted_columns`): a basis serves every
+#: configuration that agrees with its own outside them
+WEIGHT_CONFIG_PARTS: tuple[str, ...] = ("classes", "combine", "weights")
+#: parts only the receptor half of a basis reads: a change there keeps the hazard half
+RECEPTOR_ONLY_PARTS: tuple[str, ...] = ("decay", "iucn_weights")
+#: the output columns a weight (or the background sensitivity, or a class threshold) changes, in output order
+WEIGHTED_COLUMNS: tuple[str, ...] = (
+    "hazard_index", "sensitivity_index", *CONTRIB_COLUMNS, "risk_0_100", "risk_0_100_low", "risk_0_100_high",
+    "p_high_or_above", "risk_class", "score_complete",
+)  # fmt: skip
+
+
+def config_key(cfg: RiskConfig, leave_out: tuple[str, ...]) -> str:
+    """A digest of a configuration without the parts in ``leave_out`` (canonical JSON, SHA-256 prefix).
+
+    The halves of a basis are keyed by what they may *not* depend on, so a part added to the
+    configuration later invalidates a basis until it is declared irrelevant here.
+    """
+    kept = {k: v for k, v in cfg.to_dict().items() if k not in leave_out}
+    canon = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def _hazard_key(cfg: RiskConfig) -> str:
+    return config_key(cfg, WEIGHT_CONFIG_PARTS + RECEPTOR_ONLY_PARTS)
+
+
+def _receptor_key(cfg: RiskConfig) -> str:
+    return config_key(cfg, WEIGHT_CONFIG_PARTS)
+
+
+class HazardBasis(NamedTuple):
+    """The mercury and land-use side of every site's score: all of a configuration but the weights and the receptors' parts."""
+
+    key: str
+    sm: SiteMercury
+    footprint: np.ndarray  # ha, median
+    land_use_index: np.ndarray  # 0-1
+    mu: np.ndarray  # cyanidation factor of the local mercury index (1 without)
+    m_index: tuple[np.ndarray, np.ndarray, np.ndarray]  # mercury index at the release's p5, p50, p95
+    hazard: pd.DataFrame  # the HAZARD_COLUMNS, on the facts' index
+    commodity_missing: np.ndarray  # bool
+    size_unknown: np.ndarray  # bool: a mercury user of unknown size (no release range)
+
+
+class ReceptorBasis(NamedTuple):
+    """The receptor side (all of a configuration but the weights): each receptor's decay term and whether it was assessed."""
+
+    key: str
+    terms: np.ndarray  # (len(RECEPTORS), n) float64, 0-1, before weighting
+    assessed: dict[str, np.ndarray]
+    absent: list[str]  # receptors whose layer is not in the facts at all
+    assessed_mask: np.ndarray  # int64 bit mask over RECEPTORS
+    receptors_assessed: pd.Categorical  # RECEPTOR_LABELS
+    missing_factors: pd.Categorical
+
+
+class ScoreBasis(NamedTuple):
+    """What a score needs from the facts that no weight changes: built once, recombined on every weight change."""
+
+    hazard: HazardBasis
+    receptors: ReceptorBasis
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.hazard.mu)
+
+
+def hazard_basis(facts: pd.DataFrame, cfg: RiskConfig) -> HazardBasis:
+    """The mercury release (and its percentiles), the footprint and the land-use index of every site."""
+    sm = site_mercury(facts, cfg)
+    footprint = compute_footprint_ha(facts, cfg)
+    quantiles = tuple(release_quantile(sm, q) for q in (0.05, 0.5, 0.95))
+    # a mercury user of unknown size (release NaN) gets the unknown-size index
+    m_index = tuple(
+        np.where(np.isnan(hg), cfg.unknown_size_index, np.nan_to_num(mercury_index(hg, cfg))) for hg in quantiles
+    )
+    commodity_missing = (
+        facts["commodity"].isna().to_numpy() if "commodity" in facts.columns else np.ones(len(facts), dtype=bool)
+    )
+    hz = hazard_columns(sm, cfg, facts.index, quantiles)  # type: ignore[arg-type]
+    return HazardBasis(
+        key=_hazard_key(cfg),
+        sm=sm,
+        footprint=footprint,
+        land_use_index=compute_land_use_index(facts, cfg, footprint),
+        mu=np.where(sm.cyanide, cfg.cyanidation_index_factor, 1.0),
+        m_index=m_index,  # type: ignore[arg-type]
+        hazard=hz[list(HAZARD_COLUMNS)],
+        commodity_missing=commodity_missing,
+        size_unknown=np.isnan(quantiles[2]),  # the release's upper range needs a size the site does not have
+    )
+
+
+def receptor_basis(facts: pd.DataFrame, cfg: RiskConfig, commodity_missing: np.ndarray) -> ReceptorBasis:
+    """Every receptor's decay term (:func:`compute_sensitivity_terms`) and the assessed / missing labels."""
+    terms, assessed, absent = compute_sensitivity_terms(facts, cfg)
+    mask = np.zeros(len(facts), dtype=np.int64)
+    for bit, r in enumerate(RECEPTORS):
+        mask |= assessed[r].astype(np.int64) << bit
+    missing = {"commodity": commodity_missing, **{r: ~assessed[r] for r in RECEPTORS}}
+    return ReceptorBasis(
+        key=_receptor_key(cfg),
+        terms=np.ascontiguousarray(np.stack([terms[r] for r in RECEPTORS])),
+        assessed=assessed,
+        absent=absent,
+        assessed_mask=mask,
+        receptors_assessed=pd.Categorical.from_codes(mask, categories=list(RECEPTOR_LABELS)),
+        missing_factors=_missing_labels(missing),
+    )
+
+
+def score_basis(facts: pd.DataFrame, config: RiskConfig, *, reuse: ScoreBasis | None = None) -> ScoreBasis:
+    """The weight-independent parts of :func:`score_sites` for ``facts`` under ``config``.
+
+    Parameters
+    ----------
+    facts : DataFrame or GeoDataFrame
+        As for :func:`score_sites`.
+    config : RiskConfig
+    reuse : ScoreBasis, optional
+        A basis of the *same facts* under another configuration: each half whose configuration
+        parts agree with ``config``'s is kept (a decay change rebuilds the receptor half only).
+
+    Returns
+    -------
+    ScoreBasis; ``score_sites(facts, c, basis=...)`` for any ``c`` that agrees with ``config``
+    outside the weights, ``[combine]`` and ``[classes]`` equals ``score_sites(facts, c)`` exactly.
+
+    Raises
+    ------
+    FactsReachError
+        When ``decay.protected_area.outer_km`` exceeds the facts' protected-area reach.
+    """
+    if reuse is not None and not reuse.hazard.hazard.index.equals(facts.index):
+        raise ValueError(
+            f"the basis to reuse was built on other facts ({reuse.n_sites:,} sites, these have {len(facts):,} "
+            "or another index): build a new one with score_basis(facts, config)"
+        )
+    hz = reuse.hazard if reuse is not None and reuse.hazard.key == _hazard_key(config) else None
+    hz = hz if hz is not None else hazard_basis(facts, config)
+    rec = reuse.receptors if reuse is not None and reuse.receptors.key == _receptor_key(config) else None
+    return ScoreBasis(hz, rec if rec is not None else receptor_basis(facts, config, hz.commodity_missing))
+
+
+# --------------------------------------------------------------------------- what the weights change
+def weighted_columns(basis: ScoreBasis, config: RiskConfig) -> dict[str, Any]:
+    """The :data:`WEIGHTED_COLUMNS` of every site: the basis recombined with ``config``'s weights.
+
+    Parameters
+    ----------
+    basis : ScoreBasis
+        From :func:`score_basis` under a configuration that agrees with ``config`` outside
+        :data:`WEIGHT_CONFIG_PARTS`.
+    config : RiskConfig
+
+    Returns
+    -------
+    dict column -> array (``risk_class`` an ordered categorical), in output order.
+
+    Raises
+    ------
+    ValueError
+        When the basis was built under a configuration that disagrees with ``config`` outside the weights.
+    """
+    cfg = config
+    hz, rec = basis.hazard, basis.receptors
+    if hz.key != _hazard_key(cfg) or rec.key != _receptor_key(cfg):
+        raise ValueError(
+            "this score basis was built under another mercury, footprint, land-use, decay or IUCN configuration: "
+            "build it again with score_basis(facts, config)"
+        )
+    w, f, n = cfg.weights, cfg.background_sensitivity, basis.n_sites
+    m_low, m_mid, m_high = hz.m_index
+    rows = out_rows(len(RECEPTORS))
+    out = np.empty((len(rows), n))
+    codes_ = np.empty(n, dtype=np.int8)
+    weighted_kernel(
+        rec.terms, np.asarray([w[r] for r in RECEPTORS], dtype=np.float64), float(f), float(w["mercury"]),
+        float(w["land_use"]), float(w["mercury_air"]), hz.land_use_index, hz.mu, hz.sm.air_median,
+        m_low, m_mid, m_high, np.asarray(cfg.class_thresholds, dtype=np.float64), out, codes_,
+    )  # fmt: skip
+    row = dict(zip(rows, out, strict=True))
+    # P(high or above) is solved only for the sites whose class depends on the release (NumPy on that subset)
+    threshold = cfg.class_thresholds[1] / 100.0 - 1e-12  # the tiny tolerance keeps p = 1 exactly on the threshold
+    r0, r1 = row["risk_at_m0"], row["risk_at_m1"]
+    active = np.flatnonzero((r0 < threshold) & (r1 >= threshold))
+    sens = row["sensitivity_index"][active]
+    parts = _Parts(
+        f + (1.0 - f) * sens, w["land_use"] * hz.land_use_index[active], w["mercury"], hz.mu[active],
+        w["mercury_air"] * hz.sm.air_median[active],
+    )  # fmt: skip
+    needed = sum(1 << bit for bit, r in enumerate(RECEPTORS) if w[r] > 0)
+    cols: dict[str, Any] = {"hazard_index": row["hazard_index"], "sensitivity_index": row["sensitivity_index"]}
+    for j, name in enumerate(CONTRIB_COLUMNS):
+        cols[name] = out[2 + j]
+    cols.update(
+        risk_0_100=row["risk_0_100"],
+        # a mercury user of unknown size: the score stands on the assumed unknown_size_index, and its
+        # range and chance of high are not estimated (NaN), rather than a zero-width range that looks certain
+        risk_0_100_low=np.where(hz.size_unknown, np.nan, row["risk_0_100_low"]),
+        risk_0_100_high=np.where(hz.size_unknown, np.nan, row["risk_0_100_high"]),
+        p_high_or_above=np.where(hz.size_unknown, np.nan, _p_at_or_above(hz.sm, parts, threshold, cfg, r0, r1)),
+        risk_class=pd.Categorical.from_codes(codes_, dtype=RISK_CLASS_DTYPE),
+        score_complete=(rec.assessed_mask & needed) == needed,
+    )
+    return cols
+
+
 # --------------------------------------------------------------------------- score
-def _combine(xs: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Probabilistic OR of weighted terms, and each term's proportional share of it."""
-    total = 1.0 - np.prod([1.0 - x for x in xs], axis=0)
-    s = np.sum(xs, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(s > 0, total / s, 0.0)
-    return total, [x * scale for x in xs]
-
-
-def score_sites(facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True) -> pd.DataFrame:
+def score_sites(
+    facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True, basis: ScoreBasis | None = None
+) -> pd.DataFrame:
     """Score every site: hazard, sensitivity, ``risk_0_100`` with its band, class and contributions.
 
     Pure and vectorised: no spatial operation, no per-row Python, so a weight change
@@ -316,6 +524,9 @@ def score_sites(facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True
         E.g. ``layers.risk_config.default_risk_config()`` (``config/risk.toml``).
     explain : bool, default True
         Build the ``risk_explanation`` sentence (vectorised; False leaves it empty).
+    basis : ScoreBasis, optional
+        :func:`score_basis` of these facts: its halves are reused where their configuration
+        parts agree with ``config`` (a weight change then costs only :func:`weighted_columns`).
 
     Returns
     -------
@@ -333,74 +544,20 @@ def score_sites(facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True
     cfg = config
     if not isinstance(cfg, RiskConfig):
         raise TypeError("score_sites needs a RiskConfig, e.g. layers.risk_config.default_risk_config()")
-    w, f = cfg.weights, cfg.background_sensitivity
-    sm = site_mercury(facts, cfg)
-    footprint = compute_footprint_ha(facts, cfg)
-    land_use_index = compute_land_use_index(facts, cfg, footprint)
-    terms, assessed, absent = compute_sensitivity_terms(facts, cfg)
-    S, b = _combine([w[r] * terms[r] for r in RECEPTORS])
-    K = f + (1.0 - f) * S
-    mu = np.where(sm.cyanide, cfg.cyanidation_index_factor, 1.0)
-    parts = _Parts(K, w["land_use"] * land_use_index, w["mercury"], mu, w["mercury_air"] * sm.air_median)
-
-    quantiles = tuple(release_quantile(sm, q) for q in (0.05, 0.5, 0.95))
-    size_unknown = np.isnan(quantiles[2])  # the release's upper range needs a size the site does not have
-    # a mercury user of unknown size (release NaN) gets the unknown-size index
-    m_low, m_mid, m_high = (
-        np.where(np.isnan(hg), cfg.unknown_size_index, np.nan_to_num(mercury_index(hg, cfg))) for hg in quantiles
-    )
-    H, (a_hg, a_lu) = _combine([w["mercury"] * np.minimum(1.0, mu * m_mid), parts.h0])
-    L = H * K
-    G = parts.g * m_mid
-    # Shapley split of 1 - (1 - G)(1 - L) between the global and local terms; inside L, each side is
-    # shared in proportion to its weighted terms and the H x S product half-and-half between the sides
-    local_share, global_share = 100.0 * (1.0 - G / 2.0), 100.0 * G * (1.0 - L / 2.0)
-    hazard_scale = local_share * (f + (1.0 - f) * S / 2.0)
-    sens_scale = local_share * (1.0 - f) * H / 2.0
-    contrib = {"contrib_mercury": a_hg * hazard_scale, "contrib_land_use": a_lu * hazard_scale}
-    contrib["contrib_mercury_air"] = global_share
-    for name, bj in zip(RECEPTORS, b, strict=True):
-        contrib[f"contrib_{name}"] = bj * sens_scale
-    risk = np.clip(100.0 * (1.0 - (1.0 - G) * (1.0 - L)), 0.0, 100.0)
-    thresholds = np.asarray(cfg.class_thresholds)
-    risk_class = pd.Categorical.from_codes(
-        np.searchsorted(thresholds, risk, side="right").astype(np.int8), dtype=RISK_CLASS_DTYPE
-    )
-    # the high class starts at class_thresholds[1]; the tiny tolerance keeps p = 1 for a site exactly on it
-    p_high = _p_at_or_above(sm, parts, cfg.class_thresholds[1] / 100.0 - 1e-12, cfg)
-
-    mask = np.zeros(len(facts), dtype=np.int64)
-    for bit, r in enumerate(RECEPTORS):
-        mask |= assessed[r].astype(np.int64) << bit
-    needed = sum(1 << bit for bit, r in enumerate(RECEPTORS) if w[r] > 0)
-    commodity_missing = (
-        facts["commodity"].isna().to_numpy() if "commodity" in facts.columns else np.ones(len(facts), dtype=bool)
-    )
-    missing = {"commodity": commodity_missing, **{r: ~assessed[r] for r in RECEPTORS}}
-
-    hz = hazard_columns(sm, cfg, facts.index, quantiles)  # type: ignore[arg-type]
-    out_cols: dict[str, Any] = {c: hz[c] for c in HAZARD_COLUMNS}
+    basis = score_basis(facts, cfg, reuse=basis)
+    hz, rec = basis.hazard, basis.receptors
+    weighted = weighted_columns(basis, cfg)
+    out_cols: dict[str, Any] = {c: hz.hazard[c] for c in HAZARD_COLUMNS}
+    out_cols.update(footprint_ha_est=hz.footprint, mercury_index=hz.m_index[1], land_use_index=hz.land_use_index)
+    out_cols.update({c: weighted[c] for c in WEIGHTED_COLUMNS if c != "score_complete"})
     out_cols.update(
-        footprint_ha_est=footprint,
-        mercury_index=m_mid,
-        land_use_index=land_use_index,
-        hazard_index=H,
-        sensitivity_index=S,
-        **contrib,
-        risk_0_100=risk,
-        # a mercury user of unknown size: the score stands on the assumed unknown_size_index, and its
-        # range and chance of high are not estimated (NaN), rather than a zero-width range that looks certain
-        risk_0_100_low=np.where(size_unknown, np.nan, np.clip(100.0 * _risk_of_m(m_low, parts), 0.0, 100.0)),
-        risk_0_100_high=np.where(size_unknown, np.nan, np.clip(100.0 * _risk_of_m(m_high, parts), 0.0, 100.0)),
-        p_high_or_above=np.where(size_unknown, np.nan, p_high),
-        risk_class=risk_class,
-        receptors_assessed=pd.Categorical.from_codes(mask, categories=list(RECEPTOR_LABELS)),
-        score_complete=(mask & needed) == needed,
-        missing_factors=_missing_labels(missing),
+        receptors_assessed=rec.receptors_assessed,
+        score_complete=weighted["score_complete"],
+        missing_factors=rec.missing_factors,
     )
     new = pd.DataFrame(out_cols, index=facts.index)
     if explain:
-        new["risk_explanation"] = _explanations(facts, new, assessed, cfg)
+        new["risk_explanation"] = _explanations(facts, new, rec.assessed, cfg)
     else:
         new["risk_explanation"] = pd.Series("", index=facts.index, dtype="str")
 
@@ -410,15 +567,20 @@ def score_sites(facts: pd.DataFrame, config: RiskConfig, *, explain: bool = True
     result = pd.concat([base, new], axis=1) if len(base.columns) else new
     if isinstance(facts, gpd.GeoDataFrame) and not isinstance(result, gpd.GeoDataFrame):
         result = gpd.GeoDataFrame(result, geometry=facts.geometry.name, crs=facts.crs)
-    result.attrs = {
-        **facts.attrs,
+    result.attrs = score_attrs(facts.attrs, cfg, rec.absent)
+    return result
+
+
+def score_attrs(facts_attrs: Mapping[str, Any], cfg: RiskConfig, absent: list[str]) -> dict[str, Any]:
+    """The ``attrs`` of a :func:`score_sites` result: the facts' own plus the model, configuration and missing layers."""
+    return {
+        **facts_attrs,
         "risk_model_version": cfg.version,
         "risk_config_fingerprint": cfg.fingerprint,
         # as JSON text: pandas deep-copies attrs on every operation, a string costs nothing to copy
         "risk_config": json.dumps(cfg.to_dict(), sort_keys=True),
-        "risk_missing_layers": absent,
+        "risk_missing_layers": list(absent),
     }
-    return result
 
 
 def _missing_labels(missing: Mapping[str, np.ndarray]) -> pd.Categorical:

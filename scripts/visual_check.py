@@ -1,7 +1,7 @@
 """Visual check before a stop: the dashboard on the demo and on real data, full-page and per-chart screenshots at
 1400, 1024 and 390 px wide, written to a folder outside git. Look at every PNG.
 
-    python scripts/visual_check.py [--out /tmp/visual] [--data ../shared/data]
+    python scripts/visual_check.py [--out /tmp/visual] [--data ../shared/data] [--large N] [--only-large]
 
 It starts ``python app.py`` twice on free ports (each with a temporary cache): the built-in demo, and
 Amazon Mining Watch's 2024 mining polygons with its protected areas (``--sites
@@ -12,6 +12,8 @@ the weights panel and the standalone ``/embed/pa-distance`` page; then an area o
 or the Crepori national forest on real data, where the seven Amazon Mining Watch years are loaded with
 ``--mining``): the map and the AOI panel, the map with the year slider on 2021, the mining-by-year chart and panel,
 and the downloaded AOI report. It also prints the Tab presses from the top of the page to the table.
+A first run serves ``--large`` (200,000) synthetic sites from a generated CSV and shoots the map zoomed out
+(cells), a cell's hover card, and zoomed in (the sites of the view); ``--only-large`` shoots that run alone.
 """
 
 from __future__ import annotations
@@ -237,6 +239,57 @@ def shoot_aoi_change(url: str, name: str, out: Path, query: str) -> list[Path]:
     return files
 
 
+LARGE_CENTRES = ((25.0, -3.0), (-1.5, 7.0), (-60.0, -5.0), (115.0, -1.0))  # fictional clusters
+
+
+def write_large_sites(path: Path, n: int, seed: int = 2026) -> Path:
+    """``n`` synthetic sites (fictional, four clusters) as a CSV the app reads with ``--sites``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centre = np.asarray(LARGE_CENTRES)[rng.integers(0, len(LARGE_CENTRES), n)]
+    lon, lat = centre[:, 0] + rng.normal(0, 3.0, n), centre[:, 1] + rng.normal(0, 3.0, n)
+    workers, use = rng.integers(5, 3000, n), rng.choice(["yes", "no", "unknown"], n)
+    commodity = rng.choice(["gold", "cassiterite", "coltan"], n, p=[0.7, 0.2, 0.1])
+    with open(path, "w") as f:
+        f.write("site_id,name,commodity,longitude,latitude,workers,mercury_use\n")
+        f.writelines(
+            f"s{i},Site {i},{commodity[i]},{lon[i]:.5f},{lat[i]:.5f},{workers[i]},{use[i]}\n" for i in range(n)
+        )
+    return path
+
+
+def shoot_large(url: str, name: str, out: Path) -> list[Path]:
+    """The map of a large dataset at each width: zoomed out (cells), a cell's hover card, and zoomed in (sites)."""
+    files: list[Path] = []
+    driver = browser()
+    try:
+        for width, height in WIDTHS.items():
+            prefix = out / f"{name}-{width}"
+            _viewport(driver, width, height)
+            for label, query in (("cells", "?ov=countries"), ("sites", "?ov=countries&v=28.0,-3.0,8.5")):
+                driver.get(url + "/" + query)
+                _ready(driver)
+                driver.save_screenshot(str(f := Path(f"{prefix}-{label}-first-screen.png")))
+                files.append(f)
+                _element_shot(driver, "#map-region", f := Path(f"{prefix}-{label}-map.png"))
+                files.append(f)
+                if label == "cells":  # the hover card of the fullest cell
+                    driver.execute_script(
+                        "const gd = document.querySelector('#map-sites .js-plotly-plot');"
+                        "const t = gd._fullData.findIndex(t => t.meta === 'cells' && t.lon && t.lon.length);"
+                        "const c = gd._fullData[t].customdata; let best = 0;"
+                        "for (let i = 0; i < c.length; i++) { if (c[i][1] > c[best][1]) { best = i; } }"
+                        "Plotly.Fx.hover(gd, [{curveNumber: t, pointNumber: best}], 'map');"
+                    )
+                    time.sleep(1.0)
+                    _element_shot(driver, "#map-region", f := Path(f"{prefix}-cells-hover.png"))
+                    files.append(f)
+    finally:
+        driver.quit()
+    return files
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     out = Path(tempfile.gettempdir()) / "visual"
@@ -247,6 +300,8 @@ def main() -> int:
         default=ROOT.parent / "shared" / "data",
         help="the shared data folder holding amazon_mining_watch/ (default ../shared/data); demo only without it",
     )
+    parser.add_argument("--large", type=int, default=200_000, help="sites of the synthetic large dataset (0: none)")
+    parser.add_argument("--only-large", action="store_true", help="shoot the large dataset only")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     runs = [("demo", [], "?c=COD&ov=protected_areas,rainforest,countries", f"?{DEMO_AOI}")]
@@ -265,7 +320,16 @@ def main() -> int:
     else:
         print(f"real data not found under {args.data}: demo only")
     written: list[Path] = []
-    for name, app_args, query, aoi_query in runs:
+    if args.large:  # the map at scale: cells zoomed out, sites zoomed in (docs/performance.md)
+        with tempfile.TemporaryDirectory(prefix="asm-visual-") as tmp:
+            sites_csv = write_large_sites(Path(tmp) / f"sites_{args.large}.csv", args.large)
+            proc, url = serve(["--sites", str(sites_csv)], Path(tmp))
+            try:
+                written += shoot_large(url, f"large-{args.large // 1000}k", args.out)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    for name, app_args, query, aoi_query in [] if args.only_large else runs:
         with tempfile.TemporaryDirectory(prefix="asm-visual-") as tmp:
             proc, url = serve(app_args, Path(tmp))
             try:

@@ -79,9 +79,10 @@ def test_plotly_click_event_on_the_map_opens_the_detail(app_url, browser):
     site_id = browser.execute_script(
         "const gd=document.querySelector('#map-sites .js-plotly-plot');"
         "const t=gd._fullData.findIndex(t => t.lon && t.lon.length);"
-        "const cd=gd._fullData[t].customdata[0];"
-        "gd.emit('plotly_click', {points: [{curveNumber: t, pointNumber: 0, customdata: Array.from(cd)}]});"
-        "return cd.length > 3 ? cd[3] : null;"
+        "const tr=gd._fullData[t];"  # a site's point id is its row; the name leads its hover text
+        "gd.emit('plotly_click', {points: [{curveNumber: t, pointNumber: 0, id: tr.ids[0],"
+        " customdata: Array.from(tr.customdata[0])}]});"
+        "return tr.text[0].split('</b>')[0].replace('<b>', '');"
     )
     _wait(browser).until(lambda d: "Nearest protected areas" in d.find_element(By.ID, "detail-site").text)
     assert site_id in browser.find_element(By.ID, "detail-site").text

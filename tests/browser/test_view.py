@@ -72,7 +72,7 @@ const canvas = m.getCanvas().getBoundingClientRect();
 for (let i = 0; i < trace.lon.length; i++) {
   const p = m.project([trace.lon[i], trace.lat[i]]);
   if (p.x > 60 && p.y > 60 && p.x < canvas.width - 60 && p.y < canvas.height - 60) {
-    return {x: p.x, y: p.y, w: canvas.width, h: canvas.height, name: trace.customdata[i][3]};
+    return {x: p.x, y: p.y, w: canvas.width, h: canvas.height, name: trace.text[i].split('</b>')[0].replace('<b>', '')};
   }
 }
 return null;

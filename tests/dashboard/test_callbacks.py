@@ -113,6 +113,7 @@ def test_sync_writes_the_url_when_a_control_changes(app):
     assert decode_state(out[0])["countries"] == ["PER"]
     assert decode_state(out[0])["weights"] == {"mercury": 0.5}
     assert decode_state(out[0])["view"] is None  # a new country choice re-fits the map
+    assert out[-1] is None  # and forgets where the user had moved it
     assert out[1]["countries"] == ["PER"]
     assert all(v is no_update for v in out[2 : 2 + N_CONTROLS])
 
@@ -121,7 +122,30 @@ def test_sync_map_pan_updates_the_url_but_does_not_redraw(app):
     trigger(f"{ids.MAP}.relayoutData", {})
     out = _sync("?c=PER", _controls(countries=["PER"]), relayout={"map.center": {"lon": -70, "lat": -9}, "map.zoom": 5})
     assert decode_state(out[0])["view"] == [-70.0, -9.0, 5.0]
-    assert out[1] is no_update
+    assert out[1] is no_update  # the charts and the table stay
+    assert out[-1] == [-70.0, -9.0, 5.0, cb.PANNED]  # the map's view: update_map decides whether it redraws
+
+
+def test_a_pan_redraws_only_a_map_of_many_sites(app, monkeypatch):
+    from dash.exceptions import PreventUpdate
+
+    from dashboard import figures
+
+    state = render_state(default_state())
+    trigger(f"{ids.MAP_VIEW}.data", [-1.5, 7.0, 7.0])
+    with pytest.raises(PreventUpdate):  # 600 sites: every one is drawn whatever the view
+        cb.update_map(state, None, [-1.5, 7.0, 7.0], None)
+    monkeypatch.setattr(figures, "MAX_MAP_POINTS", 100)  # as if there were too many to draw at once
+    far, _ = cb.update_map(state, None, [10.0, 5.0, 0.5], None)
+    assert {t.meta for t in far.data[:-1]} == {"cells"}
+    near, _ = cb.update_map(state, None, [-1.5, 7.0, 9.0, cb.PANNED], None)  # one cluster, close up
+    assert {t.meta for t in near.data[:-1]} == {"sites"}
+    assert 0 < sum(len(t.lon) for t in near.data[:-1]) <= 100
+    # drawn for where the user is: the camera is the view, and a later pan's answer will not move it back
+    assert near.layout.map.zoom == 9.0 and near.layout.uirevision == "map|panned|"
+    assert far.layout.uirevision != near.layout.uirevision  # a link's view is applied
+    trigger(f"{ids.STATE}.data", state)  # a filter change redraws whatever the size
+    assert cb.update_map(state, None, [-1.5, 7.0, 7.0], None)[0].data
 
 
 def test_update_map_and_count(app):
@@ -179,6 +203,9 @@ def test_select_site_from_table_row_and_from_map_point(app):
     assert cb.select_site(None, {"rowId": "S000007"}, None, None) == "S000007"
     trigger(f"{ids.MAP}.clickData")
     assert cb.select_site({"points": [{"customdata": [12.0, 50.0, 1.0]}]}, None, None, None) == app["site_id"].iloc[12]
+    # as the browser sends it: the point's id is its row (a typed-array customdata is not in clickData)
+    assert cb.select_site({"points": [{"id": "12", "lon": 1.0}]}, None, None, None) == app["site_id"].iloc[12]
+    assert cb.select_site({"points": [{"id": "cell-4"}]}, None, None, None) is no_update  # a cell zooms in instead
     assert cb.select_site({"points": [{}]}, None, None, None) is no_update
 
 

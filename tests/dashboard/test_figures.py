@@ -45,22 +45,25 @@ def test_map_has_one_trace_per_class_plus_selection(scored):
     assert "glyphs" not in style and "sprite" not in style
 
 
-def test_hover_uses_customdata_never_per_point_text(scored):
+def test_hover_numbers_are_a_typed_array_and_names_travel_once(scored):
     fig = make_map_figure(scored)
     trace = fig.data[2]
-    assert trace.text is None and trace.hovertext is None
-    assert "%{customdata[3]}" in trace.hovertemplate and "(high)" in trace.hovertemplate
+    assert trace.customdata.dtype == np.float32 and trace.customdata.shape[1] == 3  # row, risk, distance
+    assert (
+        "%{text}" in trace.hovertemplate and "%{hovertext}" in trace.hovertemplate and "(high)" in trace.hovertemplate
+    )
     row = trace.customdata[0]
     rec = site_record(scored, scored["site_id"].iloc[int(row[0])])
-    assert row[3] == rec["name"] and row[4] == rec["commodity"]
+    assert trace.text[0] == f"<b>{rec['name']}</b><br>{rec['commodity']}"
+    assert trace.hovertext[0] == rec["nearest_protected_area"]
     assert rec["risk_class"] == "high"
     assert isinstance(trace.lon, np.ndarray) and trace.lon.dtype == np.float32
 
 
 def test_large_views_switch_to_a_lean_numeric_hover_card():
     big = prepare_scored(synthetic_scored(60_000, seed=4, geometry=False))  # 60k x 60 B of names > 2.5 MB
-    fig = make_map_figure(big, max_payload_mb=5.0)
-    assert fig.data[0].customdata.dtype == np.float32
+    fig = make_map_figure(big, max_payload_mb=5.0, max_points=100_000)  # points allowed: the lean card
+    assert fig.data[0].customdata.dtype == np.float32 and fig.data[0].text is None
     assert fig.data[0].hovertemplate == HOVER_LEAN.replace("CLASS", "low")
     assert figure_payload_bytes(fig) < 5e6
 

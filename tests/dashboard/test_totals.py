@@ -9,7 +9,7 @@ import pytest
 from benchmarks.synthetic_scored import model_facts
 from dashboard import totals
 from dashboard.data import rescore
-from dashboard.views import mercury_by_country
+from dashboard.views import ROW, mercury_by_country
 from geo.summary import summarise_by
 from layers.risk_config import default_risk_config
 
@@ -76,7 +76,8 @@ def test_what_changes_the_mercury_changes_the_totals(facts, calls):
         (rescore(facts.iloc[::-1], CFG).iloc[::-1], CFG),  # same sites, same order after a round trip
     ]
     results = [mercury_by_country(v, config=c) for v, c in cases]
-    assert len(calls) == 4  # the last case is the first view again: same order, same key
+    # the last case is another prepared frame (its own digest): drawn again, to the same totals
+    assert len(calls) == 5
     for changed in results[:3]:
         assert not changed.equals(base)
     pd.testing.assert_frame_equal(results[3], base)
@@ -86,3 +87,20 @@ def test_the_memo_is_bounded(facts, calls):
     for i in range(totals.MAX_ENTRIES + 5):
         mercury_by_country(rescore(facts.iloc[: 100 + i], CFG), config=CFG)
     assert len(totals._cache) == totals.MAX_ENTRIES
+
+
+def test_a_view_of_a_prepared_frame_is_keyed_by_the_frame_digest_and_its_rows(facts, calls):
+    scored = rescore(facts, CFG)
+    assert totals.DIGEST_ATTR in scored.attrs and ROW == "_row"  # the column inputs_key reads by default
+    some = scored[scored["country_iso3"].isin(["GHA", "PER"]).to_numpy()]
+    key = totals.inputs_key(some, "country_iso3")
+    assert key[:2] == ("rows of", scored.attrs[totals.DIGEST_ATTR])
+    assert totals.inputs_key(scored.iloc[1:], "country_iso3") != totals.inputs_key(scored.iloc[:-1], "country_iso3")
+    reweighted = rescore(facts, CFG.with_overrides({"weights.mercury": 0.2}))
+    assert totals.inputs_key(reweighted[reweighted.index.isin(some.index)], "country_iso3") == key
+    # without the digest (a frame not prepared by the dashboard) the rows' inputs are hashed, to the same totals
+    bare = some.copy()
+    bare.attrs = {}
+    assert totals.inputs_key(bare, "country_iso3")[0] != "rows of"
+    pd.testing.assert_frame_equal(mercury_by_country(bare, config=CFG), mercury_by_country(some, config=CFG))
+    assert len(calls) == 2

@@ -18,7 +18,7 @@ from dashboard.briefing import make_briefing_html
 from dashboard.data import Dataset
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.figures import make_map_figure, make_static_map_figure, site_customdata
+from dashboard.figures import make_map_figure, make_static_map_figure, site_customdata, site_hover_text
 from dashboard.layout import make_grid
 from dashboard.render import embed_page
 from dashboard.state import decode_state, default_state
@@ -119,10 +119,12 @@ def evil(tmp_path_factory):
 
 def test_hover_customdata_is_escaped(evil):
     _, _, scored = evil
-    custom = site_customdata(scored)
-    names = set(custom[:, 3])
+    text, pa_names = site_hover_text(scored)
+    names = {t.removeprefix("<b>").split("</b><br>")[0] for t in text}
     assert IMG_ESCAPED in names and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in names
-    assert not any("<" in str(v) for v in custom[:, 3:].ravel())
+    # the only markup is the card's own bold and line break around the escaped values
+    assert not any("<" in t.replace("<b>", "", 1).replace("</b><br>", "", 1) for t in text)
+    assert not any("<" in str(v) for v in pa_names)
     fig = make_map_figure(scored)
     payload = fig.to_json()
     assert IMG not in payload and SCRIPT not in payload
