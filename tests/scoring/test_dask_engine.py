@@ -270,3 +270,52 @@ def test_bad_partition_size_is_refused(inputs, tmp_path):
     scenario = load_scenario(sources, settings)
     with pytest.raises(ValueError, match="partition_size must be positive"):
         plan_partitions(scenario, settings, 0, plans_dir=tmp_path / "plans")
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_no_site(inputs, single):
+    """SIGKILL one worker process of a real LocalCluster while it scores a partition: the nanny
+    restarts it, the scheduler recomputes what it held, and the table is the single engine's."""
+    import os
+    import signal
+    import threading
+    import time
+
+    sources, settings = inputs
+    client, cluster = start_cluster(n_workers=2, memory_limit="1GiB")
+    try:
+        pids = client.run(os.getpid)
+        out: dict = {}
+
+        def run() -> None:
+            try:
+                out["result"] = run_scoring_dask(
+                    sources, settings, load_config(settings), client=client, partition_size=15, progress=False
+                )
+            except BaseException as exc:  # surfaced by the assertion below
+                out["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        victim = None
+        deadline = time.monotonic() + 300
+        while victim is None and thread.is_alive() and time.monotonic() < deadline:
+            for worker, keys in client.processing().items():
+                if any("score_partition" in str(k) for k in keys) and worker in pids:
+                    victim = worker
+                    break
+            else:
+                time.sleep(0.02)
+        assert victim is not None, "no partition was ever seen running (the run ended first)"
+        os.kill(pids[victim], signal.SIGKILL)
+        killed_mid_run = thread.is_alive()
+        thread.join(timeout=600)
+        assert "error" not in out, out.get("error")
+        assert killed_mid_run
+        scored = out["result"].scored
+        assert len(scored) == N_SITES and scored["site_id"].is_unique
+        _assert_same(single.scored, scored)
+        # the killed process is gone; its nanny started a new one
+        assert pids[victim] not in client.run(os.getpid).values()
+    finally:
+        client.close()
+        cluster.close()
