@@ -82,6 +82,7 @@ __all__ = [
     "compute_partitions",
     "plan_partitions",
     "read_layer_slice",
+    "read_layer_slice_wkb",
     "read_sites_partition",
     "run_scoring_dask",
     "score_partition",
@@ -500,6 +501,48 @@ def read_layer_slice(s: LayerSlice) -> gpd.GeoDataFrame:
     return sub.drop(columns=[_POS]).reset_index(drop=True)
 
 
+def read_layer_slice_wkb(s: LayerSlice) -> pd.DataFrame:
+    """:func:`read_layer_slice` without GEOS: the targets' attribute columns and their WKB as an
+    Arrow-backed ``geometry`` column (``pd.ArrowDtype(binary)``: no Python object per row), which the
+    worker hands to the proximity engine as an Arrow table, decoded straight into the kernels'
+    arrays as the single engine decodes a cached layer (``compute_protected_area_proximity_arrow``)."""
+    pf = pq.ParquetFile(s.path)
+    geom_col = geoparquet_geometry_column(pf.schema_arrow, s.path)
+    table = pf.read_row_groups(list(s.row_groups)) if s.row_groups else pf.schema_arrow.empty_table()
+    groups = np.asarray(s.row_groups, dtype=np.int64)
+    local = np.searchsorted(groups, s.rows // TARGET_ROW_GROUP) * TARGET_ROW_GROUP + s.rows % TARGET_ROW_GROUP
+    table = table.take(pa.array(local, type=pa.int64()))
+    order = np.argsort(table.column(_POS).to_numpy(), kind="stable")  # the layer's input order, as the single engine
+    table = table.take(pa.array(order, type=pa.int64())).drop_columns([_POS])
+    geom = table.column(geom_col).combine_chunks()
+    frame = table.drop_columns([geom_col]).to_pandas()
+    frame["geometry"] = pd.Series(pd.arrays.ArrowExtensionArray(geom), index=frame.index)
+    return frame
+
+
+@dataclass
+class ArrowLayer(LoadResult):
+    """A layer handed to ``compute_facts`` as an Arrow table with a WKB ``geometry`` column (a worker's
+    protected areas): the proximity engine decodes it itself; no GeoDataFrame is built."""
+
+    table: pa.Table | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        return False
+
+    @property
+    def n_loaded(self) -> int:
+        return self.table.num_rows if self.table is not None else 0
+
+
+def _layer_result(frame: pd.DataFrame) -> LoadResult:
+    if isinstance(frame, gpd.GeoDataFrame):
+        return LoadResult(data=frame)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return ArrowLayer(data=gpd.GeoDataFrame(geometry=[], crs=CRS_WGS84), table=table)
+
+
 def _score_frame(
     sites: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
@@ -511,7 +554,7 @@ def _score_frame(
     pa_frame = layers.get("protected_areas")
     scenario = Scenario(
         sites=LoadResult(data=sites),
-        protected_areas=LoadResult(data=pa_frame) if pa_frame is not None else None,
+        protected_areas=_layer_result(pa_frame) if pa_frame is not None else None,
         rainforest=layers.get("rainforest"),
         reefs=layers.get("reefs"),
         water=layers.get("water"),
@@ -572,7 +615,7 @@ def build_collection(
     for name in names:
         s = plan.layers[name].slice(0)
         first = LayerSlice(s.path, (int(s.rows[0] // TARGET_ROW_GROUP),), s.rows[:1])
-        one_target[name] = read_layer_slice(first)
+        one_target[name] = _SLICE_READERS.get(name, read_layer_slice)(first)
         layer_meta[name] = one_target[name].iloc[:0]
     scored_meta = _score_frame(site_meta.drop(columns=[_POS]), one_target, settings, config, arctic, rasters)
     columns = list(scored_meta.columns)
@@ -584,7 +627,7 @@ def build_collection(
         )
         targets = [
             dd.from_map(
-                read_layer_slice,
+                _SLICE_READERS.get(name, read_layer_slice),
                 [plan.layers[name].slice(i) for i in range(n)],
                 meta=layer_meta[name],
                 label=f"asm-{name}",
@@ -603,6 +646,11 @@ def build_collection(
             align_dataframes=False,  # partition i of every collection is the same Hilbert partition
         )
     return sites, scored, columns
+
+
+#: how a worker reads its targets of a layer: protected areas as WKB (the bulk of the work and of
+#: the bytes), the few large polygons of the other layers as GeoDataFrames (GEOS tests "inside")
+_SLICE_READERS: dict[str, Callable[[LayerSlice], pd.DataFrame]] = {"protected_areas": read_layer_slice_wkb}
 
 
 # ----------------------------------------------------------------------------- assembly

@@ -319,3 +319,33 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_site(inputs, single):
     finally:
         client.close()
         cluster.close()
+
+
+def test_workers_get_protected_areas_as_wkb_and_score_them_as_from_geometries(inputs, tmp_path):
+    import shapely
+
+    from scoring.dask_engine import read_layer_slice_wkb
+
+    sources, settings = inputs
+    scenario = load_scenario(sources, settings)
+    plan = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans")
+    names = list(plan.layers)
+    k = names.index("protected_areas")
+    for number in (0, 3):
+        s = plan.layers["protected_areas"].slice(number)
+        wkb = read_layer_slice_wkb(s)
+        gdf = read_layer_slice(s)
+        assert not isinstance(wkb, gpd.GeoDataFrame) and isinstance(wkb["geometry"].dtype, pd.ArrowDtype)
+        assert list(wkb["pa_id"]) == list(gdf["pa_id"])  # same rows, same (input) order
+        assert shapely.equals_exact(shapely.from_wkb(wkb["geometry"].to_numpy()), gdf.geometry.values, 0.0).all()
+        sites = read_sites_partition(str(plan.sites_path), number)
+        layers = [read_layer_slice(plan.layers[name].slice(number)) for name in names]
+        kwargs = dict(layer_names=names, settings=settings, config=load_config(settings), arctic=scenario.arctic)
+        from_geoms = score_partition(sites, *layers, **kwargs)
+        layers[k] = wkb
+        from_wkb = score_partition(sites, *layers, **kwargs)
+        pd.testing.assert_frame_equal(from_wkb, from_geoms, check_exact=True)
+    # the collection the cluster computes reads the protected areas with the WKB reader
+    _, scored, _ = build_collection(plan, settings, load_config(settings), scenario.arctic)
+    graph = dict(scored.__dask_graph__())
+    assert any("read_layer_slice_wkb" in repr(v) for v in graph.values())
