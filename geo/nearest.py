@@ -474,6 +474,9 @@ class GroupIndex:
     trees: tuple[shapely.STRtree | None, ...]
     owners: tuple[np.ndarray, ...]  # target of each entry of trees[g]
     multi: np.ndarray  # bool per target: more than one entry (it can meet an envelope twice)
+    # per group, a k-d tree on unit vectors of sampled boundary vertices of its targets (None when
+    # the targets have no flat arrays yet): the distance to any such vertex bounds the nearest
+    vertex_trees: tuple[object | None, ...] = ()
 
 
 def group_index(tg: PreparedTargets, groups: np.ndarray, n_groups: int) -> GroupIndex:
@@ -488,7 +491,29 @@ def group_index(tg: PreparedTargets, groups: np.ndarray, n_groups: int) -> Group
         trees.append(shapely.STRtree(entries[sel]) if len(sel) else None)
         owners.append(owner[sel])
     multi = np.bincount(owner[usable], minlength=len(tg)) > 1
-    return GroupIndex(tuple(trees), tuple(owners), multi)
+    return GroupIndex(tuple(trees), tuple(owners), multi, _vertex_trees(tg, np.asarray(groups), n_groups))
+
+
+_BLOCKS_PER_SAMPLE = 4  # one sampled vertex per this many 16-vertex blocks of a target's boundary
+
+
+def _vertex_trees(tg: PreparedTargets, groups: np.ndarray, n_groups: int) -> tuple[object | None, ...]:
+    """Per group, a k-d tree on the first vertex of every ``_BLOCKS_PER_SAMPLE``-th block of each
+    target's flat arrays (empty tuple when ``tg`` has none)."""
+    if tg.flat is None or not (tg.flat.remap >= 0).all():
+        return ()
+    from scipy.spatial import cKDTree
+
+    flat = tg.flat.flat
+    pos = tg.flat.remap  # target -> its position in the flat arrays
+    b0, b1 = flat.tgt_blk[pos], flat.tgt_blk[pos + 1]
+    k = -(-(b1 - b0) // _BLOCKS_PER_SAMPLE)  # ceil: every target with a block has a sample
+    owner = np.repeat(np.arange(len(pos)), k)
+    step = np.arange(len(owner)) - np.repeat(np.cumsum(k) - k, k)
+    v = flat.blk_v0[np.repeat(b0, k) + step * _BLOCKS_PER_SAMPLE]
+    xyz = np.column_stack([flat.vx[v], flat.vy[v], flat.vz[v]])
+    g = groups[owner]
+    return tuple(cKDTree(xyz[g == c]) if (g == c).any() else None for c in range(n_groups))
 
 
 def nearest_in_groups(
@@ -513,6 +538,12 @@ def nearest_in_groups(
             continue
         sel = np.flatnonzero(group == g)
         s = site[sel]
+        if index.vertex_trees:
+            radius = np.full(n, np.nan)
+            radius[s] = np.minimum(_vertex_bound_km(sites, s, index.vertex_trees[g]), reach_km)
+            found = _nearest_within(sites, tg, index, g, radius)[s]
+            out[sel] = np.where(found <= reach_km, found, np.inf)
+            continue
         cand_s, cand_t = [], []
         b = sites.bounds[s]
         for shift, near_seam in ((0.0, None), (-360.0, b[:, 2] > 150.0), (360.0, b[:, 0] < -150.0)):
@@ -530,14 +561,32 @@ def nearest_in_groups(
         ub = kclosest.min_at(n, cs, d0)
         radius = np.full(n, np.nan)
         radius[s] = np.minimum(ub[s] * (1 + 1e-9) + 1e-9, reach_km)
-        boxes, owner, wrapped, _ = lonlat_envelopes(sites.bounds, radius)
-        qi, qe = tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
-        ps, pt = owner[qi], index.owners[g][qe]
-        dup = wrapped[ps] | index.multi[pt]
-        if dup.any():  # a target can meet both halves of a wrapped envelope, or meet it by two parts
-            s2, t2 = unique_pairs(ps[dup], pt[dup], len(tg))
-            ps, pt = np.concatenate([ps[~dup], s2]), np.concatenate([pt[~dup], t2])
-        d, _ = exact_km(sites, tg, ps, pt, radius[ps], None, no_thresholds)
-        found = kclosest.min_at(n, ps, d)[s]
+        found = _nearest_within(sites, tg, index, g, radius)[s]
         out[sel] = np.where(found <= reach_km, found, np.inf)
     return out
+
+
+def _vertex_bound_km(sites: Sites, s: np.ndarray, tree) -> np.ndarray:
+    """Upper bound (km) of each site's distance to the nearest target of a vertex tree: the arc to
+    the nearest sampled vertex (from the site's first point) times the largest radius of curvature."""
+    if tree is None:
+        return np.full(len(s), np.inf)
+    p = sites.sub_start[s]
+    chord, _ = tree.query(np.column_stack([sites.sx[p], sites.sy[p], sites.sz[p]]))
+    ang = 2.0 * np.arcsin(np.minimum(np.asarray(chord) / 2.0, 1.0))
+    return ang * (R_MAX_KM * (1 + 1e-9)) + 1e-9
+
+
+def _nearest_within(sites: Sites, tg: PreparedTargets, index: GroupIndex, g: int, radius: np.ndarray) -> np.ndarray:
+    """Per site, the distance (km) to the nearest target of group ``g`` within ``radius`` (NaN: not
+    searched); ``inf`` where none is within. Exact where it is the nearest (:func:`exact_km`)."""
+    n = len(sites.geoms)
+    boxes, owner, wrapped, _ = lonlat_envelopes(sites.bounds, radius)
+    qi, qe = index.trees[g].query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+    ps, pt = owner[qi], index.owners[g][qe]
+    dup = wrapped[ps] | index.multi[pt]
+    if dup.any():  # a target can meet both halves of a wrapped envelope, or meet it by two parts
+        s2, t2 = unique_pairs(ps[dup], pt[dup], len(tg))
+        ps, pt = np.concatenate([ps[~dup], s2]), np.concatenate([pt[~dup], t2])
+    d, _ = exact_km(sites, tg, ps, pt, radius[ps], None, np.zeros(0))
+    return kclosest.min_at(n, ps, d)
