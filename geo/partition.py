@@ -102,12 +102,13 @@ SITE_COST_PAIRS = 8.0
 def site_costs(site_bounds: np.ndarray, target_boxes: np.ndarray, radius_km: float) -> np.ndarray:
     """Estimated proximity cost of each site: ``SITE_COST_PAIRS`` plus its candidate pairs.
 
-    The candidates of a site are the targets whose box centre lies in the 3 x 3 lon/lat cells
-    around the site's, cells of ``radius_km`` (at least 0.05°) in latitude and as many degrees in
-    longitude: a histogram, so the estimate costs O(sites + targets) whatever their number.
-    Most of a partition's time is walking its (site, target) candidate pairs, so partitions of
-    equal estimated cost take about equal time, where partitions of equal size did not (a
-    partition in a dense cluster of protected areas took 6x the median).
+    The candidates of a site are the targets whose box centre lies in the lon/lat cells around the
+    site's that its envelope of ``radius_km`` covers, as the engine's envelopes do
+    (``geo.nearest.lonlat_envelopes``): cells of ``radius_km`` (at least 0.05°) in latitude, one
+    cell either side; in longitude ``1 / cos(latitude)`` cells either side (an envelope widens
+    towards the poles). Counted with a summed-area table, so the estimate costs O(sites + targets)
+    whatever the radius. Most of a partition's time is walking its (site, target) candidate pairs,
+    so partitions of equal estimated cost take about equal time.
 
     Parameters
     ----------
@@ -133,12 +134,18 @@ def site_costs(site_bounds: np.ndarray, target_boxes: np.ndarray, radius_km: flo
         return cx, cy
 
     tx, ty = cells(0.5 * (tb[:, 0] + tb[:, 2]), 0.5 * (tb[:, 1] + tb[:, 3]))
-    grid = np.zeros((ny + 2, nx + 2))  # one cell of padding on each side
-    np.add.at(grid, (ty + 1, tx + 1), 1.0)
-    near = sum(np.roll(np.roll(grid, dy, axis=0), dx, axis=1) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-    ok = np.isfinite(b).all(axis=1)
-    sx, sy = cells(0.5 * (b[ok, 0] + b[ok, 2]), 0.5 * (b[ok, 1] + b[ok, 3]))
-    cost[ok] += near[sy + 1, sx + 1]
+    grid = np.zeros((ny, nx))
+    np.add.at(grid, (ty, tx), 1.0)
+    area = np.zeros((ny + 1, nx + 1))  # area[y, x] = targets in cells [0, y) x [0, x)
+    area[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
+    ok = np.flatnonzero(np.isfinite(b).all(axis=1))
+    lat = 0.5 * (b[ok, 1] + b[ok, 3])
+    sx, sy = cells(0.5 * (b[ok, 0] + b[ok, 2]), lat)
+    y0, y1 = np.maximum(sy - 1, 0), np.minimum(sy + 2, ny)
+    phi = np.minimum(np.abs(lat) + cell, 89.0)  # the envelope's widest latitude
+    wx = np.minimum(np.ceil(1.0 / np.cos(np.radians(phi))).astype(np.int64), nx)
+    x0, x1 = np.maximum(sx - wx, 0), np.minimum(sx + wx + 1, nx)  # (no wrap at ±180°: an estimate)
+    cost[ok] += area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
     return cost
 
 

@@ -271,3 +271,12 @@ def test_a_dense_cluster_gets_short_partitions():
     starts = balanced_starts(cost, 4)
     sizes = np.diff(starts)
     assert sizes[:3].max() < 100 / 2 and sizes[-1] > 100  # the cluster split three ways, open country in one
+
+
+def test_site_costs_follow_the_envelope_east_west_near_the_poles():
+    from geo.partition import SITE_COST_PAIRS, site_costs
+
+    # a PA 1° of longitude away: ~111 km at the equator (outside a 25 km envelope), ~19 km at 80°N
+    sites = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 80.0, 0.0, 80.0]])
+    pas = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 80.0, 1.0, 80.0]])
+    assert site_costs(sites, pas, 25.0).tolist() == [SITE_COST_PAIRS, SITE_COST_PAIRS + 1]
