@@ -17,13 +17,21 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# numba compiles a kernel on its first call (most of a fresh clone's first run): compile them all once
+# here, into numba's cache next to their source, and again whenever a kernel's source changes
+KERNEL_SOURCES := $(wildcard geo/_kernels/*.py) geo/crs.py geo/uncertainty.py scripts/compile_kernels.py
+
+.kernels-compiled: $(VENV)/.runtime $(KERNEL_SOURCES)
+	$(PY) scripts/compile_kernels.py
+	touch $@
+
 browser-deps:
 	bash scripts/install_browser.sh
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime .kernels-compiled
 	$(PY) app.py
 
-test: $(VENV)/.dev browser-deps
+test: $(VENV)/.dev .kernels-compiled browser-deps
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

@@ -129,6 +129,12 @@ def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_pa
         scored = score_facts(compute_facts(scenario, settings), config)
         out["total_s"] = time.perf_counter() - t0
     else:
+        if engine == "dask_count":  # the baseline cut: partitions of equal size, not of equal estimated cost
+            import numpy as np
+
+            from geo import partition
+
+            partition.site_costs = lambda bounds, *_a, **_k: np.ones(len(bounds))
         from distributed import get_task_stream
 
         from scoring import dask_engine
@@ -237,6 +243,34 @@ def _run(engine: str, sites_path: Path, pa_path: Path, workers: int, partition_s
     return out
 
 
+def cost_model(run: dict, workers: tuple[int, ...] = (1, 2, 16, 64), overhead_s: float = 0.005) -> dict:
+    """Modelled wall time of the tasks on n single-threaded workers, from one run's measured costs.
+
+    T(n) = T_serial + max(sum(c) / n, max(c)) + n_tasks * overhead, where c are the partitions' CPU
+    seconds (measured on the workers, ``CPU_ATTR``: steady on a shared machine, unlike wall times),
+    T_serial the run's driver-side parts (cached plan, graph, assembly) and ``overhead_s`` the
+    scheduler's cost per task (distributed's is of the order of a millisecond; 5 ms is generous).
+    ``observed_overhead_per_task_s`` is the tasks' wall time beyond the ideal two-worker schedule,
+    per task: on a loaded machine it measures the queue for the cores, not the scheduler. The
+    partitions are those of this run: with more workers, smaller partitions lower max(c) (see
+    docs/performance.md).
+    """
+    c = run["task_cpu_s"]
+    total, longest = sum(c), max(c)
+    serial = run["plan_cached_s"] + run.get("graph_s", 0.0) + run["assemble_s"]
+    ideal2 = max(total / 2, longest)
+    observed = (run["tasks_wall_s"] - run.get("graph_s", 0.0) - ideal2) / max(len(c), 1)
+    return {
+        "sum_task_cpu_s": round(total, 2),
+        "max_task_cpu_s": round(longest, 2),
+        "median_task_cpu_s": round(sorted(c)[len(c) // 2], 2),
+        "max_over_median": round(longest / max(sorted(c)[len(c) // 2], 1e-9), 2),
+        "serial_s": round(serial, 2),
+        "observed_overhead_per_task_s": round(observed, 3),
+        **{f"T_{n}_workers_s": round(serial + max(total / n, longest) + len(c) * overhead_s, 1) for n in workers},
+    }
+
+
 def _compare(a: dict, b: dict) -> dict:
     import numpy as np
     import pandas as pd
@@ -259,10 +293,10 @@ def main() -> None:
     ap.add_argument("--polygons", type=int, default=300_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--partition-size", type=int, default=25_000)
-    ap.add_argument("--engines", nargs="+", default=["single", "dask"], choices=["single", "dask"])
+    ap.add_argument("--engines", nargs="+", default=["single", "dask"], choices=["single", "dask", "dask_count"])
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
-    ap.add_argument("--child", choices=["single", "dask"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["single", "dask", "dask_count"], help=argparse.SUPPRESS)
     ap.add_argument("--sites-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--pa-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -280,8 +314,12 @@ def main() -> None:
             sites_path = prepare_sites(raw_sites, a.data / f"bench_dask_{raw_sites.name}")
             runs = {e: _run(e, sites_path, pa_path, a.workers, a.partition_size, Path(tmp)) for e in a.engines}
             row = {"n_sites": n, "n_polygons": a.polygons, "workers": a.workers, "runs": runs}
-            if len(runs) == 2:
-                row["agreement"] = _compare(runs["single"], runs["dask"])
+            for e in runs:
+                if e != "single" and "single" in runs:
+                    row[f"agreement_{e}"] = _compare(runs["single"], runs[e])
+            for e, r in runs.items():
+                if "task_cpu_s" in r:
+                    row[f"model_{e}"] = cost_model(r)
             for r in runs.values():
                 r.pop("result_path")
             results.append(row)

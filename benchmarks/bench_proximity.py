@@ -84,13 +84,13 @@ def _run_ours(sites_path: Path, pa_path: Path, mode: str = "arrow"):
     )
 
 
-def _run_sjoin(sites_path: Path, pa_path: Path, with_area: bool = False):
+def _run_sjoin(sites_path: Path, pa_path: Path, with_area: bool = False, id_col: str = "pa_id"):
     import geopandas as gpd
     import pandas as pd
     import shapely
 
     sites = gpd.read_parquet(sites_path)
-    pa = gpd.read_parquet(pa_path)[["pa_id", "geometry"]]
+    pa = gpd.read_parquet(pa_path, columns=[id_col, "geometry"]).rename(columns={id_col: "pa_id"})
     s_m = sites[["geometry"]].to_crs(METRIC_CRS)
     pa_m = pa.to_crs(METRIC_CRS)
     near = gpd.sjoin_nearest(s_m, pa_m, how="left", distance_col="dist_m")
@@ -109,7 +109,7 @@ def _run_sjoin(sites_path: Path, pa_path: Path, with_area: bool = False):
             parts = gpd.GeoDataFrame({"site": j.index.to_numpy()}, geometry=pieces, crs=METRIC_CRS)
             area = parts.dissolve(by="site").area / 1e6
             out["area10_km2"] = area.reindex(sites.index, fill_value=0.0)
-    return out[["dist_km", "pa_id", "n10"]]
+    return out if id_col != "pa_id" else out[["dist_km", "pa_id", "n10"]]
 
 
 def _duckdb_spatial():
@@ -131,7 +131,7 @@ def _duckdb_spatial():
     return con
 
 
-def _run_duckdb(sites_path: Path, pa_path: Path):
+def _run_duckdb(sites_path: Path, pa_path: Path, id_col: str = "pa_id", every_count: bool = False):
     """Baseline (b): DuckDB spatial, the same columns as (a), in the same metric CRS (EPSG:8857).
 
     ``ST_DWithin`` joins run on DuckDB's SPATIAL_JOIN operator: every (site, PA) pair within 25 km
@@ -143,7 +143,7 @@ def _run_duckdb(sites_path: Path, pa_path: Path):
     con = _duckdb_spatial()
     threads = con.sql("select current_setting('threads')").fetchone()[0]
     tr = f"ST_Transform(geometry, 'EPSG:4326', '{METRIC_CRS}', always_xy := true)"
-    con.sql(f"create table pa as select pa_id, {tr} as g from read_parquet('{pa_path}')")
+    con.sql(f"create table pa as select {id_col} as pa_id, {tr} as g from read_parquet('{pa_path}')")
     con.sql(f"create table s as select (row_number() over ()) - 1 as sid, {tr} as g from read_parquet('{sites_path}')")
     counts = ", ".join(f"count(distinct pa_id) filter (where d <= {d * 1000.0}) as n{d:g}" for d in BUFFERS_KM)
     con.sql(
@@ -162,12 +162,16 @@ def _run_duckdb(sites_path: Path, pa_path: Path):
             + f"join pa on ST_DWithin(s.g, pa.g, {radius_km * 1000.0}) group by s.sid"
         )
     out = con.sql("select * from s anti join res using (sid)").fetchall()
-    frame = con.sql("select sid, dist_km, pa_id, n10 from res order by sid").df()
+    cols = (
+        ["dist_km", "pa_id", *(f"n{d:g}" for d in BUFFERS_KM), "inside"] if every_count else ["dist_km", "pa_id", "n10"]
+    )
+    frame = con.sql(f"select sid, {', '.join(cols)} from res order by sid").df()
     if out:
-        missing = pd.DataFrame({"sid": [r[0] for r in out], "dist_km": float("nan"), "pa_id": None, "n10": 0})
+        missing = pd.DataFrame({"sid": [r[0] for r in out], "dist_km": float("nan"), "pa_id": None})
         frame = pd.concat([frame, missing]).sort_values("sid")
+        frame = frame.fillna({c: (False if c == "inside" else 0) for c in cols if c not in ("dist_km", "pa_id")})
     print(f"duckdb {con.sql('select version()').fetchone()[0]}, threads={threads}", file=sys.stderr)
-    return frame.set_index("sid")[["dist_km", "pa_id", "n10"]]
+    return frame.set_index("sid")[cols]
 
 
 def _warm() -> None:

@@ -42,7 +42,16 @@ from geo._kernels.flat import SitePoints
 from geo.crs import GEOD, R_MAX_KM, R_MIN_KM, lonlat_of_unit_vectors
 from geo.targets import FlatSet, PreparedTargets, as_geom_array, flat_for, no_missing, prepare_targets, subset
 
-__all__ = ["Sites", "count_within_km", "lonlat_envelopes", "nearest_distance_km", "prepare_sites"]
+__all__ = [
+    "GroupIndex",
+    "Sites",
+    "count_within_km",
+    "group_index",
+    "lonlat_envelopes",
+    "nearest_distance_km",
+    "nearest_in_groups",
+    "prepare_sites",
+]
 
 _LAT_DEG_KM = 110.5  # < 110.574 km, the shortest meridional degree
 _LON_DEG_KM = 111.3  # < a·π/180 = 111.319 km, a degree of longitude at the equator
@@ -337,7 +346,7 @@ def pairs_within(
     The pairs within ``all_within_km`` come out in the order they have without ``groups``, so
     that anything summed over them is summed in the same order.
     """
-    if groups is None:
+    if groups is None or not np.any(radius_km > all_within_km):
         ps, pt = _candidates(sites, tg, radius_km)
     else:
         ps, pt = _candidates(sites, tg, np.minimum(radius_km, all_within_km))
@@ -410,8 +419,7 @@ def complete_nearest(
             cand_t.append(qt)
         cs, ct = unique_pairs(np.concatenate(cand_s), np.concatenate(cand_t), len(tg))
         d0, _ = exact_km(sites, tg, cs, ct, np.full(len(cs), np.inf))
-        ub = np.full(n, np.inf)
-        np.minimum.at(ub, cs, d0)
+        ub = kclosest.min_at(n, cs, d0)
         radius = np.full(n, np.nan)
         radius[todo] = ub[todo] * (1 + 1e-9) + 1e-9
         ps, pt, d, _ = pairs_within(sites, tg, radius, inside)
@@ -455,3 +463,130 @@ def _nearest_extended(sites: Sites, tg: PreparedTargets, todo: np.ndarray, best:
     b2, a2, _ = kclosest.site_reduce(len(sites.geoms), ps, pt, d, np.zeros(0))
     best[todo] = b2[todo]
     arg[todo] = a2[todo]
+
+
+@dataclass(frozen=True)
+class GroupIndex:
+    """One STRtree per group of targets (e.g. per IUCN category) over the entries of the targets'
+    own tree (boxes of WKB targets, parts of targets split at ±180°): the nearest target of one
+    group is searched among that group's targets only. Build once per layer (:func:`group_index`)."""
+
+    trees: tuple[shapely.STRtree | None, ...]
+    owners: tuple[np.ndarray, ...]  # target of each entry of trees[g]
+    multi: np.ndarray  # bool per target: more than one entry (it can meet an envelope twice)
+    # per group, a k-d tree on unit vectors of sampled boundary vertices of its targets (None when
+    # the targets have no flat arrays yet): the distance to any such vertex bounds the nearest
+    vertex_trees: tuple[object | None, ...] = ()
+
+
+def group_index(tg: PreparedTargets, groups: np.ndarray, n_groups: int) -> GroupIndex:
+    """A :class:`GroupIndex` of ``tg`` for ``groups`` (a code in [0, n_groups) per target)."""
+    entries = np.asarray(tg.tree.geometries, dtype=object)
+    owner = tg.owners(np.arange(len(entries)))
+    usable = ~(shapely.is_missing(entries) | shapely.is_empty(entries))
+    entry_group = np.asarray(groups)[owner]
+    trees, owners = [], []
+    for g in range(n_groups):
+        sel = np.flatnonzero(usable & (entry_group == g))
+        trees.append(shapely.STRtree(entries[sel]) if len(sel) else None)
+        owners.append(owner[sel])
+    multi = np.bincount(owner[usable], minlength=len(tg)) > 1
+    return GroupIndex(tuple(trees), tuple(owners), multi, _vertex_trees(tg, np.asarray(groups), n_groups))
+
+
+_BLOCKS_PER_SAMPLE = 4  # one sampled vertex per this many 16-vertex blocks of a target's boundary
+
+
+def _vertex_trees(tg: PreparedTargets, groups: np.ndarray, n_groups: int) -> tuple[object | None, ...]:
+    """Per group, a k-d tree on the first vertex of every ``_BLOCKS_PER_SAMPLE``-th block of each
+    target's flat arrays (empty tuple when ``tg`` has none)."""
+    if tg.flat is None or not (tg.flat.remap >= 0).all():
+        return ()
+    from scipy.spatial import cKDTree
+
+    flat = tg.flat.flat
+    pos = tg.flat.remap  # target -> its position in the flat arrays
+    b0, b1 = flat.tgt_blk[pos], flat.tgt_blk[pos + 1]
+    k = -(-(b1 - b0) // _BLOCKS_PER_SAMPLE)  # ceil: every target with a block has a sample
+    owner = np.repeat(np.arange(len(pos)), k)
+    step = np.arange(len(owner)) - np.repeat(np.cumsum(k) - k, k)
+    v = flat.blk_v0[np.repeat(b0, k) + step * _BLOCKS_PER_SAMPLE]
+    xyz = np.column_stack([flat.vx[v], flat.vy[v], flat.vz[v]])
+    g = groups[owner]
+    return tuple(cKDTree(xyz[g == c]) if (g == c).any() else None for c in range(n_groups))
+
+
+def nearest_in_groups(
+    sites: Sites, tg: PreparedTargets, index: GroupIndex, site: np.ndarray, group: np.ndarray, reach_km: float
+) -> np.ndarray:
+    """Geodesic distance (km) from ``site[i]`` to the nearest target of group ``group[i]`` within
+    ``reach_km``; ``inf`` when none is that close. The sites must intersect no target of their group.
+
+    Per group, as :func:`complete_nearest`: a degree-space nearest query on the group's own tree
+    (also across ±180°) gives one candidate whose exact distance D bounds the answer from above;
+    then every target of the group within min(D, reach) is measured, exactly where it may be the
+    nearest. Only the group's targets near each site are walked: a search of every target out to
+    the reach would walk millions of pairs for the sites that have no target of a rare group nearby.
+    """
+    out = np.full(len(site), np.inf)
+    n = len(sites.geoms)
+    no_thresholds = np.zeros(0)
+    max_deg = 2.0 * reach_km / _LAT_DEG_KM
+    for g in np.unique(group):
+        tree = index.trees[g]
+        if tree is None:
+            continue
+        sel = np.flatnonzero(group == g)
+        s = site[sel]
+        if index.vertex_trees:
+            radius = np.full(n, np.nan)
+            radius[s] = np.minimum(_vertex_bound_km(sites, s, index.vertex_trees[g]), reach_km)
+            found = _nearest_within(sites, tg, index, g, radius)[s]
+            out[sel] = np.where(found <= reach_km, found, np.inf)
+            continue
+        cand_s, cand_t = [], []
+        b = sites.bounds[s]
+        for shift, near_seam in ((0.0, None), (-360.0, b[:, 2] > 150.0), (360.0, b[:, 0] < -150.0)):
+            # any candidate bounds the answer: the shifted queries only sharpen it near ±180°, and
+            # beyond ``max_distance`` (degrees) the reach itself is the bound
+            q = s if near_seam is None else s[near_seam]
+            if len(q) == 0:
+                continue
+            geoms = sites.geoms[q] if shift == 0.0 else _shifted(sites.geoms[q], shift)
+            qi, qe = tree.query_nearest(geoms, max_distance=max_deg)
+            cand_s.append(q[qi])
+            cand_t.append(index.owners[g][qe])
+        cs, ct = unique_pairs(np.concatenate(cand_s), np.concatenate(cand_t), len(tg))
+        d0, _ = exact_km(sites, tg, cs, ct, np.full(len(cs), np.inf), None, no_thresholds)
+        ub = kclosest.min_at(n, cs, d0)
+        radius = np.full(n, np.nan)
+        radius[s] = np.minimum(ub[s] * (1 + 1e-9) + 1e-9, reach_km)
+        found = _nearest_within(sites, tg, index, g, radius)[s]
+        out[sel] = np.where(found <= reach_km, found, np.inf)
+    return out
+
+
+def _vertex_bound_km(sites: Sites, s: np.ndarray, tree) -> np.ndarray:
+    """Upper bound (km) of each site's distance to the nearest target of a vertex tree: the arc to
+    the nearest sampled vertex (from the site's first point) times the largest radius of curvature."""
+    if tree is None:
+        return np.full(len(s), np.inf)
+    p = sites.sub_start[s]
+    chord, _ = tree.query(np.column_stack([sites.sx[p], sites.sy[p], sites.sz[p]]))
+    ang = 2.0 * np.arcsin(np.minimum(np.asarray(chord) / 2.0, 1.0))
+    return ang * (R_MAX_KM * (1 + 1e-9)) + 1e-9
+
+
+def _nearest_within(sites: Sites, tg: PreparedTargets, index: GroupIndex, g: int, radius: np.ndarray) -> np.ndarray:
+    """Per site, the distance (km) to the nearest target of group ``g`` within ``radius`` (NaN: not
+    searched); ``inf`` where none is within. Exact where it is the nearest (:func:`exact_km`)."""
+    n = len(sites.geoms)
+    boxes, owner, wrapped, _ = lonlat_envelopes(sites.bounds, radius)
+    qi, qe = index.trees[g].query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+    ps, pt = owner[qi], index.owners[g][qe]
+    dup = wrapped[ps] | index.multi[pt]
+    if dup.any():  # a target can meet both halves of a wrapped envelope, or meet it by two parts
+        s2, t2 = unique_pairs(ps[dup], pt[dup], len(tg))
+        ps, pt = np.concatenate([ps[~dup], s2]), np.concatenate([pt[~dup], t2])
+    d, _ = exact_km(sites, tg, ps, pt, radius[ps], None, np.zeros(0))
+    return kclosest.min_at(n, ps, d)

@@ -7,8 +7,9 @@ never the whole layer.
 Partitions
 ----------
 Sites are ordered along a Hilbert curve over a 2^16 x 2^16 lon/lat grid (cells of
-0.0055° x 0.0027°) and cut into runs of equal size, so a partition is spatially compact
-and the partitions are balanced.
+0.0055° x 0.0027°) and cut into runs of about equal estimated cost (:func:`site_costs`,
+:func:`balanced_starts`), so a partition is spatially compact and the partitions take about
+equal time: a run in a dense cluster of targets holds fewer sites than one in open country.
 
 Which targets a partition needs
 -------------------------------
@@ -55,7 +56,9 @@ from geo.nearest import lonlat_envelopes
 from geo.targets import PreparedTargets, prepare_targets
 
 __all__ = [
+    "SITE_COST_PAIRS",
     "TargetBoxes",
+    "balanced_starts",
     "envelope_boxes",
     "first_vertices",
     "hilbert_keys",
@@ -63,6 +66,7 @@ __all__ = [
     "partition_starts",
     "select_targets",
     "select_targets_in_boxes",
+    "site_costs",
     "spatial_order",
     "target_boxes",
     "upper_bound_from_vertices",
@@ -87,6 +91,93 @@ def partition_starts(n: int, partition_size: int) -> np.ndarray:
     if partition_size < 1:
         raise ValueError(f"partition_size must be positive, got {partition_size}")
     return np.r_[np.arange(0, n, partition_size), n].astype(np.int64) if n else np.zeros(1, dtype=np.int64)
+
+
+#: cost of a site beyond its candidate pairs, in candidate pairs (preparing its point, reducing its
+#: pairs, its share of the scoring and of the Monte Carlo): a rough weight; it only sets how the
+#: partitions are cut, never what they compute
+SITE_COST_PAIRS = 8.0
+
+
+def site_costs(site_bounds: np.ndarray, target_boxes: np.ndarray, radius_km: float) -> np.ndarray:
+    """Estimated proximity cost of each site: ``SITE_COST_PAIRS`` plus its candidate pairs.
+
+    The candidates of a site are the targets whose box centre lies in the lon/lat cells around the
+    site's that its envelope of ``radius_km`` covers, as the engine's envelopes do
+    (``geo.nearest.lonlat_envelopes``): cells of ``radius_km`` (at least 0.05°) in latitude, one
+    cell either side; in longitude ``1 / cos(latitude)`` cells either side (an envelope widens
+    towards the poles). Counted with a summed-area table, so the estimate costs O(sites + targets)
+    whatever the radius. Most of a partition's time is walking its (site, target) candidate pairs,
+    so partitions of equal estimated cost take about equal time.
+
+    Parameters
+    ----------
+    site_bounds : (n, 4) lon/lat bounds of the sites (NaN rows for missing sites: cost SITE_COST_PAIRS).
+    target_boxes : (k, 4) lon/lat boxes of the targets (``TargetBoxes.boxes``).
+    radius_km : the largest distance within which every target counts (e.g. the largest buffer).
+
+    Returns
+    -------
+    numpy.ndarray of float64, one cost per site.
+    """
+    b = np.asarray(site_bounds, dtype=np.float64).reshape(-1, 4)
+    cost = np.full(len(b), SITE_COST_PAIRS)
+    tb = np.asarray(target_boxes, dtype=np.float64).reshape(-1, 4)
+    if len(b) == 0 or len(tb) == 0:
+        return cost
+    cell = max(float(radius_km) / 110.5, 0.05)
+    nx, ny = int(np.ceil(360.0 / cell)), int(np.ceil(180.0 / cell))
+
+    def cells(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cx = np.clip(((lon + 180.0) / cell).astype(np.int64), 0, nx - 1)
+        cy = np.clip(((lat + 90.0) / cell).astype(np.int64), 0, ny - 1)
+        return cx, cy
+
+    tx, ty = cells(0.5 * (tb[:, 0] + tb[:, 2]), 0.5 * (tb[:, 1] + tb[:, 3]))
+    grid = np.zeros((ny, nx))
+    np.add.at(grid, (ty, tx), 1.0)
+    area = np.zeros((ny + 1, nx + 1))  # area[y, x] = targets in cells [0, y) x [0, x)
+    area[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
+    ok = np.flatnonzero(np.isfinite(b).all(axis=1))
+    lat = 0.5 * (b[ok, 1] + b[ok, 3])
+    sx, sy = cells(0.5 * (b[ok, 0] + b[ok, 2]), lat)
+    y0, y1 = np.maximum(sy - 1, 0), np.minimum(sy + 2, ny)
+    phi = np.minimum(np.abs(lat) + cell, 89.0)  # the envelope's widest latitude
+    wx = np.minimum(np.ceil(1.0 / np.cos(np.radians(phi))).astype(np.int64), nx)
+    x0, x1 = np.maximum(sx - wx, 0), np.minimum(sx + wx + 1, nx)  # (no wrap at ±180°: an estimate)
+    cost[ok] += area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
+    return cost
+
+
+def balanced_starts(cost: np.ndarray, n_parts: int) -> np.ndarray:
+    """Boundaries of ``n_parts`` runs of consecutive items of about equal total ``cost``.
+
+    Parameters
+    ----------
+    cost : non-negative cost of each item, in the order the runs are cut (e.g. along a Hilbert curve).
+    n_parts : number of runs, 1 <= n_parts <= len(cost) (0 when there is no item).
+
+    Returns
+    -------
+    numpy.ndarray of int64 of length ``n_parts + 1``: run ``i`` is ``[starts[i], starts[i+1])``;
+    every run holds at least one item.
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    n = len(c)
+    if n == 0:
+        return np.zeros(1, dtype=np.int64)
+    if not 1 <= n_parts <= n:
+        raise ValueError(f"n_parts must be between 1 and {n}, got {n_parts}")
+    cum = np.cumsum(np.maximum(c, 0.0))
+    goal = cum[-1] * np.arange(1, n_parts) / n_parts
+    inner = np.searchsorted(cum, goal, side="left") + 1  # the item that reaches the goal closes the run
+    starts = np.r_[0, inner, n].astype(np.int64)
+    # every run non-empty: at least i items before boundary i and n_parts - i after it
+    i = np.arange(n_parts + 1)
+    starts = np.maximum(starts, i)
+    starts = np.maximum.accumulate(starts - i) + i
+    starts = np.minimum(starts, n - (n_parts - i))
+    return starts
 
 
 def first_vertices(geoms: np.ndarray | Sequence[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:

@@ -43,10 +43,12 @@ from geo.disc_area import area_within_disc_km2
 from geo.nearest import (
     complete_nearest,
     count_within_km,
+    group_index,
     intersecting_pairs,
     lonlat_envelopes,
     nearest_all,
     nearest_distance_km,
+    nearest_in_groups,
     pairs_within,
     prepare_sites,
 )
@@ -250,6 +252,7 @@ def _pa_facts(
     if reach is not None:
         category = _iucn_codes(attrs["iucn_cat"])
         cat_min = np.full((n, n_cat), np.inf)
+        groups = None  # per-category trees, built on first need
     for b0 in range(0, n, _SITE_BATCH):
         rows = order[b0 : b0 + _SITE_BATCH]
         m = len(rows)
@@ -258,17 +261,21 @@ def _pa_facts(
         # exact distances where a count, the area selection or the nearest PA depends on them
         if reach is None:
             ps, pt, dist, fs = pairs_within(site_prep, tg, np.full(m, max(radii)), inside, None, np.asarray(radii))
-        else:  # the same search out to the reach, where it also keeps the nearest PA of each category
-            r_all = max(*radii, reach)
-            thresholds_all = np.asarray([*radii, reach])
+        else:  # the same search, where it also makes the nearest PA of each category exact
+            r_near = max(radii)
             ps, pt, dist, fs = pairs_within(
-                site_prep, tg, np.full(m, r_all), inside, None, thresholds_all, category, max(radii)
+                site_prep, tg, np.full(m, r_near), inside, None, np.asarray(radii), category, r_near
             )
             within = dist <= reach
             key = ps[within] * n_cat + category[pt[within]]
-            cat_min[rows] = kclosest.min_at(m * n_cat, key, dist[within]).reshape(m, n_cat)
-            near = dist <= max(radii)
-            ps, pt, dist = ps[near], pt[near], dist[near]
+            b_cat = kclosest.min_at(m * n_cat, key, dist[within]).reshape(m, n_cat)
+            if reach > r_near:  # categories with no PA that near: searched among their own PAs only
+                if groups is None:
+                    groups = group_index(tg, category, n_cat)
+                valid = np.isfinite(site_prep.bounds).all(axis=1)
+                s_far, c_far = np.nonzero(np.isinf(b_cat) & valid[:, None])
+                b_cat[s_far, c_far] = nearest_in_groups(site_prep, tg, groups, s_far, c_far, reach)
+            cat_min[rows] = b_cat
         b_best, b_arg, b_counts = kclosest.site_reduce(m, ps, pt, dist, thresholds)
         if dup_ids:  # several rows of one PA count once, at their smallest distance
             g = pd.DataFrame({"s": ps, "c": codes[pt], "d": dist}).groupby(["s", "c"], sort=False)["d"].min()

@@ -43,6 +43,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -52,16 +53,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import shapely
 
 from geo import partition as gpart
 from geo.regions import PolarRegion
 from geo.risk import SENSITIVITY_FACTORS, RiskConfig
 from layers.cache import content_hash, discard_entry, geoparquet_geometry_column
-from layers.cache import write_frame as _cache_write_frame  # the cache's own GeoParquet writer
-from layers.errors import LayerError
 from layers.schema import CRS_WGS84, LoadResult
 from scoring.dask_cluster import start_cluster
+from scoring.dask_io import _POS, _external_sort, _read_geoparquet, _scan_layer, _scan_sites, _SiteScan, _write_frame
 from scoring.pipeline import (
     LayerSources,
     Scenario,
@@ -83,6 +82,7 @@ __all__ = [
     "compute_partitions",
     "plan_partitions",
     "read_layer_slice",
+    "read_layer_slice_wkb",
     "read_sites_partition",
     "run_scoring_dask",
     "score_partition",
@@ -90,14 +90,10 @@ __all__ = [
     "start_cluster",
 ]
 
-PLAN_VERSION = 1  # bump when the plan files or the selection rule change: older plans are then never used
+PLAN_VERSION = 2  # bump when the plan files or the selection rule change: older plans are then never used
 DEFAULT_PARTITION_SIZE = 25_000  # sites per partition (and per row group of the sites GeoParquet)
 TARGET_ROW_GROUP = 2_000  # polygons per row group of a layer GeoParquet: small, so a task reads few
 LAYER_NAMES = ("protected_areas", "rainforest", "reefs", "water")
-_POS = "_asm_pos"  # original position of a row, stored beside it in the plan files
-_BATCH_BYTES = 32 * 2**20  # geometry (WKB) per record batch read by the driver
-_BATCH_ROWS = (1_000, 250_000)  # ... within these bounds of rows per batch
-_IO_BUFFER = 4 * 2**20  # read buffer: a batch is read page by page, not as a whole column chunk
 _PLAN_FILE = "plan.json"
 CPU_ATTR = "asm_partition_cpu_s"  # attrs key of a partition frame: its CPU time on the worker (benchmarks)
 
@@ -132,9 +128,10 @@ class Plan:
     directory: Path
     key: str
     n_sites: int
-    partition_size: int
+    partition_size: int  # sites per partition on average (the partitions are cut by estimated cost)
     layers: dict[str, LayerPlan]
     reused: bool  # True when the plan came from the cache
+    starts: tuple[int, ...] = ()  # partition i holds Hilbert positions starts[i]:starts[i + 1]
 
     @property
     def sites_path(self) -> Path:
@@ -142,162 +139,13 @@ class Plan:
 
     @property
     def n_partitions(self) -> int:
-        return len(gpart.partition_starts(self.n_sites, self.partition_size)) - 1
+        return (
+            len(self.starts) - 1 if self.starts else len(gpart.partition_starts(self.n_sites, self.partition_size)) - 1
+        )
 
     @property
     def targets_per_task(self) -> dict[str, list[int]]:
         return {name: [len(t) for t in lp.targets] for name, lp in self.layers.items()}
-
-
-# ----------------------------------------------------------------------------- GeoParquet helpers
-def _open(path: Path | str) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(path, buffer_size=_IO_BUFFER, pre_buffer=False)
-    except (OSError, pa.ArrowException) as exc:
-        raise LayerError(path, f"cannot read the GeoParquet for the Dask planner ({exc})", "re-run the load") from exc
-
-
-def _batch_rows(pf: pq.ParquetFile, column: str) -> int:
-    """Rows per record batch so that a batch holds about ``_BATCH_BYTES`` of ``column``."""
-    meta = pf.metadata
-    if meta.num_rows == 0:
-        return _BATCH_ROWS[0]
-    j = pf.schema_arrow.get_field_index(column)
-    size = sum(meta.row_group(i).column(j).total_uncompressed_size for i in range(meta.num_row_groups))
-    per_row = max(size / meta.num_rows, 1.0)
-    return int(np.clip(_BATCH_BYTES / per_row, *_BATCH_ROWS))
-
-
-def _output_schema(schema: pa.Schema, geom_col: str) -> pa.Schema:
-    """The input schema plus the position column; the file-wide bbox is dropped from the geo metadata."""
-    meta = dict(schema.metadata or {})
-    geo = json.loads(meta[b"geo"])
-    geo["columns"][geom_col].pop("bbox", None)
-    meta[b"geo"] = json.dumps(geo).encode("utf-8")
-    return schema.append(pa.field(_POS, pa.int64())).with_metadata(meta)
-
-
-def _frame_from_table(table: pa.Table, geom_col: str) -> gpd.GeoDataFrame:
-    frame = table.to_pandas()
-    frame[geom_col] = gpd.GeoSeries.from_wkb(frame[geom_col], crs=CRS_WGS84).values
-    out = gpd.GeoDataFrame(frame, geometry=geom_col, crs=CRS_WGS84).reset_index(drop=True)
-    return out.rename_geometry("geometry") if geom_col != "geometry" else out
-
-
-def _read_geoparquet(path: str, row_groups: Sequence[int]) -> gpd.GeoDataFrame:
-    """Only the given row groups of a plan GeoParquet (WKB geometry, EPSG:4326), index reset."""
-    pf = pq.ParquetFile(path)
-    geom_col = geoparquet_geometry_column(pf.schema_arrow, path)
-    table = pf.read_row_groups(list(row_groups)) if row_groups else pf.schema_arrow.empty_table()
-    return _frame_from_table(table, geom_col)
-
-
-def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
-    """An in-memory layer as GeoParquet, written exactly as the layer cache writes its entries.
-
-    So the bytes, hence the content hash and the plan key, are the same whether the layer came
-    from the loader (a cache miss) or from the cache (``stored_path``) on the next run.
-    """
-    try:
-        _cache_write_frame(frame, path)
-    except (pa.ArrowException, TypeError, ValueError) as exc:
-        raise LayerError(
-            path,
-            f"cannot write the layer as GeoParquet for the Dask workers ({exc})",
-            "check that every attribute column holds plain values (text, numbers, dates)",
-        ) from exc
-
-
-# ----------------------------------------------------------------------------- streamed scans
-@dataclass
-class _SiteScan:
-    keys: np.ndarray  # Hilbert key of each site (input order)
-    bounds: np.ndarray  # (n, 4) lon/lat
-    lon1: np.ndarray  # a vertex of each site, for the nearest-distance bound
-    lat1: np.ndarray
-
-
-def _scan_sites(path: Path) -> _SiteScan:
-    pf = _open(path)
-    geom_col = geoparquet_geometry_column(pf.schema_arrow, path)
-    keys, bounds, lon1, lat1 = [], [], [], []
-    for batch in pf.iter_batches(batch_size=_batch_rows(pf, geom_col), columns=["lon", "lat", geom_col]):
-        lon = batch.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
-        lat = batch.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
-        keys.append(gpart.hilbert_keys(lon, lat))
-        geoms = shapely.from_wkb(batch.column(geom_col).to_numpy(zero_copy_only=False))
-        bounds.append(shapely.bounds(geoms))
-        x, y = gpart.first_vertices(geoms)
-        lon1.append(x)
-        lat1.append(y)
-    if not keys:
-        return _SiteScan(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), np.zeros(0))
-    return _SiteScan(np.concatenate(keys), np.concatenate(bounds), np.concatenate(lon1), np.concatenate(lat1))
-
-
-def _scan_layer(path: Path) -> tuple[np.ndarray, gpart.TargetBoxes]:
-    """Hilbert key of each target's box centre, and the boxes and sampled vertices of the layer."""
-    pf = _open(path)
-    geom_col = geoparquet_geometry_column(pf.schema_arrow, path)
-    keys, parts, offset = [], [], 0
-    for batch in pf.iter_batches(batch_size=_batch_rows(pf, geom_col), columns=[geom_col]):
-        geoms = shapely.from_wkb(batch.column(0).to_numpy(zero_copy_only=False))
-        b = shapely.bounds(geoms)
-        keys.append(gpart.hilbert_keys((b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0))
-        parts.append(gpart.target_boxes(geoms, offset))
-        offset += len(geoms)
-        del geoms
-    return (np.concatenate(keys) if keys else np.zeros(0, np.int64)), gpart.TargetBoxes.concat(parts)
-
-
-def _external_sort(src: Path, rank: np.ndarray, group_size: int, out: Path, scratch: Path) -> None:
-    """Rewrite ``src`` with row ``i`` at position ``rank[i]``, in row groups of ``group_size`` rows.
-
-    Two streamed passes: each record batch is sorted and spilled as one row group per bucket it
-    touches (a bucket is a run of whole output row groups, about one batch in size); then each
-    bucket is read back from its spilled row groups, sorted and written. A column ``_asm_pos``
-    holds each row's position in ``src``. Memory: about one batch and one bucket.
-    """
-    pf = _open(src)
-    geom_col = geoparquet_geometry_column(pf.schema_arrow, src)
-    schema = _output_schema(pf.schema_arrow, geom_col)
-    batch_rows = _batch_rows(pf, geom_col)
-    bucket_rows = group_size * max(1, batch_rows // group_size)
-    spill = scratch / f"spill-{uuid.uuid4().hex}.parquet"
-    spilled: dict[int, list[int]] = {}
-    n_spilled = 0
-    offset = 0
-    with pq.ParquetWriter(spill, schema, compression="none") as writer:  # read once, soon: no codec
-        for batch in pf.iter_batches(batch_size=batch_rows):
-            n = len(batch)
-            r = rank[offset : offset + n]
-            order = np.argsort(r, kind="stable")
-            table = pa.Table.from_batches([batch]).append_column(_POS, pa.array(np.arange(offset, offset + n)))
-            table = table.take(pa.array(order)).cast(schema)
-            bucket = r[order] // bucket_rows
-            cuts = np.r_[0, np.flatnonzero(np.diff(bucket)) + 1, n]
-            for s, e in pairwise(cuts):
-                writer.write_table(table.slice(s, e - s), row_group_size=int(e - s))
-                spilled.setdefault(int(bucket[s]), []).append(n_spilled)
-                n_spilled += 1
-            offset += n
-            del table
-    try:
-        sp = pq.ParquetFile(spill)
-        tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
-        # WKB coordinates do not compress (random doubles): lz4 for the attributes only
-        codecs = {name: ("none" if name == geom_col else "lz4") for name in schema.names}
-        with pq.ParquetWriter(tmp, schema, compression=codecs) as writer:
-            for bucket in range(-(-offset // bucket_rows)):
-                table = sp.read_row_groups(spilled[bucket])
-                pos = table.column(_POS).to_numpy()
-                table = table.take(pa.array(np.argsort(rank[pos], kind="stable")))
-                writer.write_table(table, row_group_size=group_size)  # buckets hold whole groups
-            if offset == 0:
-                writer.write_table(schema.empty_table())
-        os.replace(tmp, out)
-    finally:
-        spill.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- plan
@@ -385,7 +233,10 @@ def _load_plan(directory: Path, key: str) -> Plan:
     meta = json.loads((directory / _PLAN_FILE).read_text(encoding="utf-8"))
     if meta.get("plan_version") != PLAN_VERSION or meta.get("key") != key:
         raise ValueError("plan.json belongs to another key or plan version")
-    n_parts = len(gpart.partition_starts(int(meta["n_sites"]), int(meta["partition_size"]))) - 1
+    starts = tuple(int(x) for x in meta["starts"])
+    n_parts = len(starts) - 1
+    if starts[0] != 0 or starts[-1] != int(meta["n_sites"]) or any(b <= a for a, b in pairwise(starts)):
+        raise ValueError("plan.json's partition boundaries do not cover the sites")
     if n_parts and pq.ParquetFile(directory / "sites.parquet").metadata.num_row_groups != n_parts:
         raise ValueError("sites.parquet does not have one row group per partition")
     layers = {}
@@ -396,36 +247,71 @@ def _load_plan(directory: Path, key: str) -> Plan:
             raise ValueError(f"{name} target files do not match the partitions")
         targets = tuple(rows[offsets[i] : offsets[i + 1]] for i in range(n_parts))
         layers[name] = LayerPlan(directory / f"{name}.parquet", targets)
-    return Plan(directory, key, int(meta["n_sites"]), int(meta["partition_size"]), layers, reused=True)
+    return Plan(directory, key, int(meta["n_sites"]), int(meta["partition_size"]), layers, True, starts)
+
+
+def _cost_radius_km(settings) -> float:
+    """Every PA within this distance is walked for every site: what a site's cost grows with."""
+    return float(max([*settings.buffer_distances_km, settings.protected_area_km2_buffer_km]))
+
+
+def _plan_layer(name: str, scan, sites: _SiteScan, part_of: np.ndarray, settings, src: Path, out: Path, scratch: Path):
+    """Select each partition's targets of one layer, and write the layer in Hilbert order."""
+    keys, boxes = scan
+    lrank = _inverse(np.argsort(keys, kind="stable"))
+    ub = gpart.upper_bound_from_vertices(sites.lon1, sites.lat1, boxes.vertices)
+    chosen = gpart.select_targets_in_boxes(sites.bounds, part_of, boxes, _min_radius_km(name, settings), ub)
+    first = int(boxes.owner.min()) if len(boxes.owner) else 0
+    targets = []
+    for rows in chosen:  # input positions -> positions in the Hilbert-ordered file
+        if len(rows) == 0:  # only sites without geometry: keep one target so the columns exist
+            rows = np.array([first], dtype=np.int64)
+        targets.append(np.sort(lrank[rows]))
+    del boxes, ub
+    starts = gpart.partition_starts(len(keys), TARGET_ROW_GROUP)
+    _external_sort(src, lrank, starts, out / f"{name}.parquet", scratch)
+    _save_targets(out, name, targets)
 
 
 def _build_plan(paths: dict[str, Path], settings, partition_size: int, out: Path, scratch: Path) -> dict:
-    """Write the plan files into ``out`` (streamed; see the module docstring). Returns plan.json's content."""
-    sites = _scan_sites(paths["sites"])
-    n = len(sites.keys)
-    rank = _inverse(np.argsort(sites.keys, kind="stable"))
-    part_of = rank // partition_size
-    _external_sort(paths["sites"], rank, partition_size, out / "sites.parquet", scratch)
-    del rank
-    layer_meta = {}
-    for name in LAYER_NAMES:
-        if name not in paths:
-            continue
-        keys, boxes = _scan_layer(paths[name])
-        lrank = _inverse(np.argsort(keys, kind="stable"))
-        ub = gpart.upper_bound_from_vertices(sites.lon1, sites.lat1, boxes.vertices)
-        chosen = gpart.select_targets_in_boxes(sites.bounds, part_of, boxes, _min_radius_km(name, settings), ub)
-        first = int(boxes.owner.min()) if len(boxes.owner) else 0
-        targets = []
-        for rows in chosen:  # input positions -> positions in the Hilbert-ordered file
-            if len(rows) == 0:  # only sites without geometry: keep one target so the columns exist
-                rows = np.array([first], dtype=np.int64)
-            targets.append(np.sort(lrank[rows]))
-        del boxes, ub
-        _external_sort(paths[name], lrank, TARGET_ROW_GROUP, out / f"{name}.parquet", scratch)
-        _save_targets(out, name, targets)
-        layer_meta[name] = {"rows": len(keys)}
-    return {"n_sites": n, "partition_size": int(partition_size), "layers": layer_meta}
+    """Write the plan files into ``out`` (streamed; see the module docstring). Returns plan.json's content.
+
+    The scans of the inputs, then the per-layer selections and the sorted rewrites, run in
+    threads (GEOS, Arrow and the k-d tree release the GIL): a first run plans in about the time
+    of its largest layer instead of the sum of all.
+    """
+    names = [name for name in LAYER_NAMES if name in paths]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names) + 1, os.cpu_count() or 1, 4))) as pool:
+        site_job = pool.submit(_scan_sites, paths["sites"])
+        scans = {name: pool.submit(_scan_layer, paths[name]) for name in names}
+        sites = site_job.result()
+        n = len(sites.keys)
+        order = np.argsort(sites.keys, kind="stable")
+        n_parts = len(gpart.partition_starts(n, partition_size)) - 1
+        if "protected_areas" in scans and n:  # partitions of equal estimated cost, not of equal size
+            pa_boxes = scans["protected_areas"].result()[1].boxes
+            cost = gpart.site_costs(sites.bounds[order], pa_boxes, _cost_radius_km(settings))
+        else:
+            cost = np.ones(n)
+        starts = gpart.balanced_starts(cost, n_parts)
+        rank = _inverse(order)
+        del order, cost
+        part_of = np.searchsorted(starts, rank, side="right") - 1
+        jobs = [pool.submit(_external_sort, paths["sites"], rank, starts, out / "sites.parquet", scratch)]
+        layer_meta = {}
+        for name in names:
+            scan = scans.pop(name).result()
+            layer_meta[name] = {"rows": len(scan[0])}
+            jobs.append(pool.submit(_plan_layer, name, scan, sites, part_of, settings, paths[name], out, scratch))
+            del scan
+        for job in jobs:
+            job.result()
+    return {
+        "n_sites": n,
+        "partition_size": int(partition_size),
+        "starts": [int(x) for x in starts],
+        "layers": layer_meta,
+    }
 
 
 def plan_partitions(
@@ -477,7 +363,7 @@ def plan_partitions(
                 raise
             # another run wrote the same plan first: same inputs, same content; use that one
         plan = _load_plan(entry, key)
-        return Plan(plan.directory, key, plan.n_sites, plan.partition_size, plan.layers, reused=False)
+        return Plan(plan.directory, key, plan.n_sites, plan.partition_size, plan.layers, False, plan.starts)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -500,6 +386,48 @@ def read_layer_slice(s: LayerSlice) -> gpd.GeoDataFrame:
     return sub.drop(columns=[_POS]).reset_index(drop=True)
 
 
+def read_layer_slice_wkb(s: LayerSlice) -> pd.DataFrame:
+    """:func:`read_layer_slice` without GEOS: the targets' attribute columns and their WKB as an
+    Arrow-backed ``geometry`` column (``pd.ArrowDtype(binary)``: no Python object per row), which the
+    worker hands to the proximity engine as an Arrow table, decoded straight into the kernels'
+    arrays as the single engine decodes a cached layer (``compute_protected_area_proximity_arrow``)."""
+    pf = pq.ParquetFile(s.path)
+    geom_col = geoparquet_geometry_column(pf.schema_arrow, s.path)
+    table = pf.read_row_groups(list(s.row_groups)) if s.row_groups else pf.schema_arrow.empty_table()
+    groups = np.asarray(s.row_groups, dtype=np.int64)
+    local = np.searchsorted(groups, s.rows // TARGET_ROW_GROUP) * TARGET_ROW_GROUP + s.rows % TARGET_ROW_GROUP
+    table = table.take(pa.array(local, type=pa.int64()))
+    order = np.argsort(table.column(_POS).to_numpy(), kind="stable")  # the layer's input order, as the single engine
+    table = table.take(pa.array(order, type=pa.int64())).drop_columns([_POS])
+    geom = table.column(geom_col).combine_chunks()
+    frame = table.drop_columns([geom_col]).to_pandas()
+    frame["geometry"] = pd.Series(pd.arrays.ArrowExtensionArray(geom), index=frame.index)
+    return frame
+
+
+@dataclass
+class ArrowLayer(LoadResult):
+    """A layer handed to ``compute_facts`` as an Arrow table with a WKB ``geometry`` column (a worker's
+    protected areas): the proximity engine decodes it itself; no GeoDataFrame is built."""
+
+    table: pa.Table | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        return False
+
+    @property
+    def n_loaded(self) -> int:
+        return self.table.num_rows if self.table is not None else 0
+
+
+def _layer_result(frame: pd.DataFrame) -> LoadResult:
+    if isinstance(frame, gpd.GeoDataFrame):
+        return LoadResult(data=frame)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return ArrowLayer(data=gpd.GeoDataFrame(geometry=[], crs=CRS_WGS84), table=table)
+
+
 def _score_frame(
     sites: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
@@ -511,7 +439,7 @@ def _score_frame(
     pa_frame = layers.get("protected_areas")
     scenario = Scenario(
         sites=LoadResult(data=sites),
-        protected_areas=LoadResult(data=pa_frame) if pa_frame is not None else None,
+        protected_areas=_layer_result(pa_frame) if pa_frame is not None else None,
         rainforest=layers.get("rainforest"),
         reefs=layers.get("reefs"),
         water=layers.get("water"),
@@ -572,7 +500,7 @@ def build_collection(
     for name in names:
         s = plan.layers[name].slice(0)
         first = LayerSlice(s.path, (int(s.rows[0] // TARGET_ROW_GROUP),), s.rows[:1])
-        one_target[name] = read_layer_slice(first)
+        one_target[name] = _SLICE_READERS.get(name, read_layer_slice)(first)
         layer_meta[name] = one_target[name].iloc[:0]
     scored_meta = _score_frame(site_meta.drop(columns=[_POS]), one_target, settings, config, arctic, rasters)
     columns = list(scored_meta.columns)
@@ -584,7 +512,7 @@ def build_collection(
         )
         targets = [
             dd.from_map(
-                read_layer_slice,
+                _SLICE_READERS.get(name, read_layer_slice),
                 [plan.layers[name].slice(i) for i in range(n)],
                 meta=layer_meta[name],
                 label=f"asm-{name}",
@@ -603,6 +531,11 @@ def build_collection(
             align_dataframes=False,  # partition i of every collection is the same Hilbert partition
         )
     return sites, scored, columns
+
+
+#: how a worker reads its targets of a layer: protected areas as WKB (the bulk of the work and of
+#: the bytes), the few large polygons of the other layers as GeoDataFrames (GEOS tests "inside")
+_SLICE_READERS: dict[str, Callable[[LayerSlice], pd.DataFrame]] = {"protected_areas": read_layer_slice_wkb}
 
 
 # ----------------------------------------------------------------------------- assembly

@@ -6,6 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo.crs import GEOD, geodesic_circle
 from geo.partition import (
@@ -236,3 +238,45 @@ def test_wkb_prepared_targets_select_what_is_needed():
             assert set(need.tolist()) <= set(got[part[s]].tolist())
     for g, r in zip(got, reference, strict=True):
         assert set(g.tolist()) <= set(r.tolist())  # part boxes are never looser than whole boxes
+
+
+# ----------------------------------------------------------------------------- cost-balanced cuts
+@given(st.lists(st.floats(0.0, 1e4), min_size=1, max_size=300), st.data())
+@settings(max_examples=200, deadline=None)
+def test_balanced_starts_cover_every_item_in_non_empty_runs_of_about_equal_cost(costs, data):
+    from geo.partition import balanced_starts
+
+    c = np.asarray(costs)
+    k = data.draw(st.integers(1, len(c)))
+    starts = balanced_starts(c, k)
+    assert len(starts) == k + 1 and starts[0] == 0 and starts[-1] == len(c)
+    assert (np.diff(starts) >= 1).all()
+    run_costs = np.add.reduceat(c, starts[:-1])
+    # a run without its last item stays within an equal share (the last item closes it)
+    assert (run_costs - c[starts[1:] - 1] <= c.sum() / k * (1 + 1e-9) + 1e-6).all()
+
+
+def test_a_dense_cluster_gets_short_partitions():
+    from geo.partition import SITE_COST_PAIRS, balanced_starts, site_costs
+
+    rng = np.random.default_rng(1)
+    # 50 PAs around (0, 0); none near (50, 50)
+    cx, cy = rng.uniform(-0.05, 0.05, 50), rng.uniform(-0.05, 0.05, 50)
+    boxes = np.column_stack([cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01])
+    near = np.tile([0.0, 0.0, 0.0, 0.0], (100, 1))
+    far = np.tile([50.0, 50.0, 50.0, 50.0], (100, 1))
+    sites = np.vstack([near, far, np.full((1, 4), np.nan)])
+    cost = site_costs(sites, boxes, 25.0)
+    assert np.all(cost[:100] == SITE_COST_PAIRS + 50) and np.all(cost[100:] == SITE_COST_PAIRS)
+    starts = balanced_starts(cost, 4)
+    sizes = np.diff(starts)
+    assert sizes[:3].max() < 100 / 2 and sizes[-1] > 100  # the cluster split three ways, open country in one
+
+
+def test_site_costs_follow_the_envelope_east_west_near_the_poles():
+    from geo.partition import SITE_COST_PAIRS, site_costs
+
+    # a PA 1° of longitude away: ~111 km at the equator (outside a 25 km envelope), ~19 km at 80°N
+    sites = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 80.0, 0.0, 80.0]])
+    pas = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 80.0, 1.0, 80.0]])
+    assert site_costs(sites, pas, 25.0).tolist() == [SITE_COST_PAIRS, SITE_COST_PAIRS + 1]

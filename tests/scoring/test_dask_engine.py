@@ -226,7 +226,11 @@ def test_plan_sends_each_task_only_its_targets(inputs, tmp_path):
         arctic=scenario.arctic,
         rasters=scenario.rasters,
     )
-    assert len(new) == 40 and "risk_0_100" in new.columns and "dist_protected_area_km" in new.columns
+    assert (
+        len(new) == plan.starts[2] - plan.starts[1]
+        and "risk_0_100" in new.columns
+        and "dist_protected_area_km" in new.columns
+    )
     assert sorted(new["_asm_pos"]) == sorted(sites["_asm_pos"])
 
 
@@ -270,3 +274,82 @@ def test_bad_partition_size_is_refused(inputs, tmp_path):
     scenario = load_scenario(sources, settings)
     with pytest.raises(ValueError, match="partition_size must be positive"):
         plan_partitions(scenario, settings, 0, plans_dir=tmp_path / "plans")
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_no_site(inputs, single):
+    """SIGKILL one worker process of a real LocalCluster while it scores a partition: the nanny
+    restarts it, the scheduler recomputes what it held, and the table is the single engine's."""
+    import os
+    import signal
+    import threading
+    import time
+
+    sources, settings = inputs
+    client, cluster = start_cluster(n_workers=2, memory_limit="1GiB")
+    try:
+        pids = client.run(os.getpid)
+        out: dict = {}
+
+        def run() -> None:
+            try:
+                out["result"] = run_scoring_dask(
+                    sources, settings, load_config(settings), client=client, partition_size=15, progress=False
+                )
+            except BaseException as exc:  # surfaced by the assertion below
+                out["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        victim = None
+        deadline = time.monotonic() + 300
+        while victim is None and thread.is_alive() and time.monotonic() < deadline:
+            for worker, keys in client.processing().items():
+                if any("score_partition" in str(k) for k in keys) and worker in pids:
+                    victim = worker
+                    break
+            else:
+                time.sleep(0.02)
+        assert victim is not None, "no partition was ever seen running (the run ended first)"
+        os.kill(pids[victim], signal.SIGKILL)
+        killed_mid_run = thread.is_alive()
+        thread.join(timeout=600)
+        assert "error" not in out, out.get("error")
+        assert killed_mid_run
+        scored = out["result"].scored
+        assert len(scored) == N_SITES and scored["site_id"].is_unique
+        _assert_same(single.scored, scored)
+        # the killed process is gone; its nanny started a new one
+        assert pids[victim] not in client.run(os.getpid).values()
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_workers_get_protected_areas_as_wkb_and_score_them_as_from_geometries(inputs, tmp_path):
+    import shapely
+
+    from scoring.dask_engine import read_layer_slice_wkb
+
+    sources, settings = inputs
+    scenario = load_scenario(sources, settings)
+    plan = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans")
+    names = list(plan.layers)
+    k = names.index("protected_areas")
+    for number in (0, 3):
+        s = plan.layers["protected_areas"].slice(number)
+        wkb = read_layer_slice_wkb(s)
+        gdf = read_layer_slice(s)
+        assert not isinstance(wkb, gpd.GeoDataFrame) and isinstance(wkb["geometry"].dtype, pd.ArrowDtype)
+        assert list(wkb["pa_id"]) == list(gdf["pa_id"])  # same rows, same (input) order
+        assert shapely.equals_exact(shapely.from_wkb(wkb["geometry"].to_numpy()), gdf.geometry.values, 0.0).all()
+        sites = read_sites_partition(str(plan.sites_path), number)
+        layers = [read_layer_slice(plan.layers[name].slice(number)) for name in names]
+        kwargs = dict(layer_names=names, settings=settings, config=load_config(settings), arctic=scenario.arctic)
+        from_geoms = score_partition(sites, *layers, **kwargs)
+        layers[k] = wkb
+        from_wkb = score_partition(sites, *layers, **kwargs)
+        pd.testing.assert_frame_equal(from_wkb, from_geoms, check_exact=True)
+    # the collection the cluster computes reads the protected areas with the WKB reader
+    _, scored, _ = build_collection(plan, settings, load_config(settings), scenario.arctic)
+    graph = dict(scored.__dask_graph__())
+    assert any("read_layer_slice_wkb" in repr(v) for v in graph.values())

@@ -15,7 +15,7 @@ from geo.crs import geodesic_circle
 from geo.partition import hilbert_keys
 from layers.cache import write_frame as cache_write_frame
 from layers.errors import LayerError
-from scoring import dask_engine
+from scoring import dask_engine, dask_io
 from scoring.dask_engine import plan_partitions, read_layer_slice
 from scoring.pipeline import LayerSources, Scenario, load_scenario
 from settings import Settings
@@ -129,7 +129,7 @@ class _OnDisk:
 
 
 class _Recorder:
-    """Wraps ``dask_engine._open``: records every batch read from the inputs and forbids whole reads."""
+    """Wraps ``dask_io._open``: records every batch read from the inputs and forbids whole reads."""
 
     def __init__(self, inputs: set[Path], real) -> None:
         self.inputs = inputs
@@ -168,10 +168,10 @@ def test_planning_streams_the_stored_geoparquet_in_small_batches(inputs, tmp_pat
     assert pq.ParquetFile(pa_path).metadata.num_row_groups == 1  # one big row group, as the cache writes it
     reference = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans-memory")
 
-    monkeypatch.setattr(dask_engine, "_BATCH_ROWS", (7, 7))  # a row budget far below the layer
+    monkeypatch.setattr(dask_io, "_BATCH_ROWS", (7, 7))  # a row budget far below the layer
     monkeypatch.setattr(dask_engine, "TARGET_ROW_GROUP", 5)  # many layer row groups and spill buckets
-    recorder = _Recorder({sites_path, pa_path}, dask_engine._open)
-    monkeypatch.setattr(dask_engine, "_open", recorder)
+    recorder = _Recorder({sites_path, pa_path}, dask_io._open)
+    monkeypatch.setattr(dask_io, "_open", recorder)
     on_disk = Scenario(
         sites=_OnDisk(sites_path, len(sites)),
         protected_areas=_OnDisk(pa_path, len(pas)),
