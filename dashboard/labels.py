@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from geo.vocab import AMALGAMATION, CYANIDATION, DECAY_KEYS, PRACTICE_WORDS, RECEPTORS, RETORT, WEIGHT_KEYS
-
-#: short label of each factor of the score (a weight slider, a waterfall bar)
-FACTOR_LABELS = MappingProxyType(
-    {
-        "mercury": "Mercury (local)",
-        "land_use": "Land use",
-        "mercury_air": "Mercury to air (global)",
-        "protected_area": "Protected areas",
-        "rainforest": "Rainforest",
-        "reef": "Coral reefs",
-        "arctic": "Arctic",
-        "water": "Rivers and lakes",
-    }
+from geo.vocab import (
+    AMALGAMATION,
+    CYANIDATION,
+    DECAY_KEYS,
+    FACTOR_LABELS,
+    PRACTICE_WORDS,
+    RECEPTORS,
+    RETORT,
+    WEIGHT_KEYS,
 )
 
 #: what moving a factor's weight does, one sentence each (shown under its slider)

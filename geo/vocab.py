@@ -155,3 +155,17 @@ HG_BASES: tuple[str, ...] = (
     *SIZE_BASES,
     *(f"{b}; mercury use uncertain" for b in SIZE_BASES),
 )
+
+#: short label of each factor of the score (a weight slider, a waterfall bar)
+FACTOR_LABELS = MappingProxyType(
+    {
+        "mercury": "Mercury (local)",
+        "land_use": "Land use",
+        "mercury_air": "Mercury to air (global)",
+        "protected_area": "Protected areas",
+        "rainforest": "Rainforest",
+        "reef": "Coral reefs",
+        "arctic": "Arctic",
+        "water": "Rivers and lakes",
+    }
+)

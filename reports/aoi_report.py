@@ -13,6 +13,11 @@ import datetime as dt
 import html
 import json
 
+import numpy as np
+import pandas as pd
+
+from geo.risk import assessed_receptors
+from geo.vocab import FACTOR_LABELS, RECEPTORS
 from reports.html import figure_div, fmt_number, page, table_html
 from reports.maps import make_aoi_map_figure
 from scoring.screen import AOI_METHOD, AoiReport, risk_profile
@@ -48,7 +53,7 @@ TOTAL_COLUMNS = (
 SITE_COLUMNS = (
     ("site_id", "site"), ("name", "name"), ("country_iso3", "country"), ("commodity", "commodity"),
     ("risk_0_100", "risk"), ("risk_0_100_low", "risk low"), ("risk_0_100_high", "risk high"), ("risk_class", "class"),
-    ("p_high_or_above", "P(high or above)"), ("hg_kg_per_yr", "mercury kg/yr"), ("hg_kg_per_yr_low", "low"),
+    ("not_assessed", "receptors not assessed (partial score)"), ("p_high_or_above", "P(high or above)"), ("hg_kg_per_yr", "mercury kg/yr"), ("hg_kg_per_yr_low", "low"),
     ("hg_kg_per_yr_high", "high"), ("in_aoi", "inside the AOI"), ("dist_aoi_km", "km from the AOI"),
     ("nearest_protected_area", "nearest protected area"), ("dist_protected_area_km", "km to it"),
 )  # fmt: skip
@@ -98,15 +103,42 @@ def _pa_table(report: AoiReport) -> str:
     )  # fmt: skip
 
 
+def _not_assessed(sites: pd.DataFrame, weights) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Per site, the receptors with a weight that its score did not assess (their layer was not loaded), in
+    words ('' when none), and (receptor words, sites) for each such receptor: a partial score is said, not
+    passed off as a site far from that receptor."""
+    words = np.full(len(sites), "", dtype=object)
+    if "receptors_assessed" not in sites.columns:
+        return words, []
+    assessed, counts = assessed_receptors(sites), []
+    for r in RECEPTORS:
+        gap = ~assessed[r]
+        if float(weights.get(r, 0.0)) <= 0 or not gap.any():
+            continue
+        label = FACTOR_LABELS[r].lower()
+        words[gap] = np.where(words[gap] == "", label, words[gap] + ", " + label)
+        counts.append((label, int(gap.sum())))
+    return words, counts
+
+
 def _sites_table(report: AoiReport) -> str:
     sites = report.sites
+    words, counts = _not_assessed(sites, report.config.weights)
     shown = sites.head(MAX_SITE_ROWS)
+    if counts:
+        shown = shown.assign(not_assessed=words[: len(shown)])
     note = (
         f"<p class='note'>The {MAX_SITE_ROWS:,} highest-risk sites of {len(sites):,}; the full list is in the table "
         "outputs (python app.py screen --out sites.csv, or the dashboard's exports).</p>"
         if len(sites) > MAX_SITE_ROWS
         else ""
     )
+    if counts:
+        items = "".join(f"<li>{html.escape(label)}: {n:,} of {len(sites):,} sites</li>" for label, n in counts)
+        note += (
+            "<p><b>Receptors not assessed</b>: these scores are partial (the layer was not loaded, so the receptor "
+            f"counts neither as near nor as far; load it to complete them):</p><ul>{items}</ul>"
+        )
     table = table_html(
         shown, SITE_COLUMNS,
         formats={"p_high_or_above": _pct, "risk_0_100": lambda v: fmt_number(v if v != v else round(v, 1))},

@@ -196,6 +196,24 @@ def test_screen_report_is_offline_and_complete(concession, sites_csv, parks, tmp
     assert text.count("<script type='text/javascript'>/**") <= 1  # plotly.js inlined once
 
 
+def test_screen_report_says_which_scores_are_partial(concession, sites_csv, parks, tmp_path):
+    """With sites and protected areas only, rainforest, reefs and water were not assessed: the report says so
+    (per site, and how many sites per receptor), as the dashboard's table and briefing pack do."""
+    out = tmp_path / "report.html"
+    r = run_cli("screen", "--aoi", str(concession), "--sites", str(sites_csv), "--protected-areas", str(parks),
+                "--out", str(out), "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "Receptors not assessed" in text and "these scores are partial" in text
+    for label in ("rainforest", "coral reefs", "rivers and lakes"):
+        assert f"<li>{label}: 3 of 3 sites</li>" in text, label
+    assert not re.search(r"<li>protected areas: [\d,]+ of", text)  # loaded, so assessed
+    assert "receptors not assessed (partial score)" in text
+    assert (
+        len(re.findall(r"<td>rainforest, coral reefs, rivers and lakes</td>", text)) == 3
+    )  # each site: what its score lacks
+
+
 def test_screen_union_and_a_road_with_a_buffer(sites_csv, parks, tmp_path):
     """Two overlapping polygons screened as their union, and a line (a road) screened within its buffer."""
     two = tmp_path / "two.geojson"
