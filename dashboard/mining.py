@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from dashboard.basemap import simplified_geojson, tolerance_for_zoom
 from dashboard.data import Dataset, get_dataset_for
@@ -84,6 +85,66 @@ def year_layer_style(layer_year: int, year: int | None) -> dict[str, Any]:
     }
 
 
+MIN_FEATURE_BYTES = 100  # a simplified footprint's GeoJSON feature is never smaller (a ring of 4 rounded points)
+CELL_PIXELS = 2.0  # zoomed out, footprints too many to draw one by one are drawn as cells of this many pixels
+
+
+def _cells_geojson(frame: pd.DataFrame, *, cell_deg: float, bounds: Sequence[float] | None) -> dict:
+    """The footprints as the square cells (``cell_deg`` wide, a grid fixed to the world) their bounding boxes
+    touch, for footprints of at most 2 x 2 cells; larger ones as their own polygons simplified to half a cell.
+
+    Display only, for a zoomed-out map: a footprint smaller than a cell is smaller than two screen pixels, so it
+    shows as the cell it falls in (as a point would) and is never dropped. Horizontal runs of cells are merged
+    into one rectangle, so a dense mining district costs a few rectangles per row of cells.
+    """
+    geoms = np.asarray(frame.geometry.values)
+    if bounds is not None:
+        keep = shapely.intersects(geoms, shapely.box(*bounds))
+        geoms, frame = geoms[keep], frame[keep]
+    if len(geoms) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    b = shapely.bounds(geoms)
+    i0, j0 = np.floor(b[:, 0] / cell_deg).astype(np.int64), np.floor(b[:, 1] / cell_deg).astype(np.int64)
+    i1, j1 = np.floor(b[:, 2] / cell_deg).astype(np.int64), np.floor(b[:, 3] / cell_deg).astype(np.int64)
+    small = (i1 - i0 <= 1) & (j1 - j0 <= 1)
+    ii, jj = [], []
+    for di in (0, 1):
+        for dj in (0, 1):
+            m = small & (i0 + di <= i1) & (j0 + dj <= j1)
+            ii.append(i0[m] + di)
+            jj.append(j0[m] + dj)
+    cells = np.unique(np.stack([np.concatenate(jj), np.concatenate(ii)], axis=1), axis=0)  # sorted by row, column
+    features = []
+    if len(cells):
+        row, col = cells[:, 0], cells[:, 1]
+        start = np.ones(len(cells), dtype=bool)
+        start[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1] + 1)  # a new run of adjacent cells in a row
+        first = np.flatnonzero(start)
+        last = np.append(first[1:], len(cells)) - 1
+        x0, x1 = col[first] * cell_deg, (col[last] + 1) * cell_deg
+        y0, y1 = row[first] * cell_deg, (row[first] + 1) * cell_deg
+        rings = [
+            [[[a, c], [b_, c], [b_, d], [a, d], [a, c]]]
+            for a, b_, c, d in zip(
+                np.round(x0, 5).tolist(),
+                np.round(x1, 5).tolist(),
+                np.round(y0, 5).tolist(),
+                np.round(y1, 5).tolist(),
+                strict=True,
+            )
+        ]
+        features.append(
+            {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon", "coordinates": rings}}
+        )
+    if (~small).any():
+        features += simplified_geojson(frame[~small], tolerance_deg=cell_deg / 2.0, bounds=bounds)["features"]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _size(layers: list[dict]) -> int:
+    return sum(len(json.dumps(layer["source"])) for layer in layers)
+
+
 def mining_layers(
     dataset: Dataset,
     *,
@@ -92,41 +153,51 @@ def mining_layers(
     bounds: Sequence[float] | None,
     budget_bytes: float,
 ) -> list[dict]:
-    """One MapLibre fill layer per footprint year (``mining-<year>``), clipped to ``bounds`` and simplified to the
-    zoom; the tolerance doubles until the layers fit ``budget_bytes``. ``year`` None: the last year."""
+    """One MapLibre fill layer per footprint year (``mining-<year>``), clipped to ``bounds``: the footprints
+    simplified to the zoom when they fit ``budget_bytes``, else (zoomed out over many footprints) the cells of
+    ``CELL_PIXELS`` screen pixels they fall in, the cells doubling until the layers fit. ``year`` None: the last
+    year.
+
+    Simplifying never removes a polygon, so polygons alone have a floor (6.5 MB for the seven Amazon Mining Watch
+    years at zoom 3), which the browser had to parse and tessellate before the page answered."""
     years = mining_years(dataset)
     if not years:
         return []
     year = years[-1] if year is None else int(year)
     frame = dataset.mining
-    tol = tolerance_for_zoom(zoom)
     by_year = {y: frame[frame["year"] == y] for y in years}
-    previous = float("inf")
-    for _ in range(10):
-        layers = []
-        for y in years:
-            gj = simplified_geojson(by_year[y], tolerance_deg=tol, bounds=bounds)
-            layers.append(
-                {
-                    "name": f"{LAYER_PREFIX}{y}",
-                    "sourcetype": "geojson",
-                    "source": gj,
-                    "type": "fill",
-                    "below": "traces",
-                    **year_layer_style(y, year),
-                }
-            )
-        size = sum(len(json.dumps(layer["source"])) for layer in layers)
-        # simplifying never removes a polygon: once a coarser tolerance stops shrinking the payload, more passes
-        # only repeat the work (ten passes over the seven AMW years took 31 s for the same 7 MB)
-        if size <= budget_bytes or size > 0.9 * previous:
-            return layers
-        previous = size
-        tol *= 2.0
+
+    def layers_of(draw) -> list[dict]:
+        return [
+            {
+                "name": f"{LAYER_PREFIX}{y}",
+                "sourcetype": "geojson",
+                "source": draw(by_year[y]),
+                "type": "fill",
+                "below": "traces",
+                **year_layer_style(y, year),
+            }
+            for y in years
+        ]
+
+    tol = tolerance_for_zoom(zoom)
+    shown = int(shapely.intersects(frame.geometry.values, shapely.box(*bounds)).sum()) if bounds else len(frame)
+    layers = (
+        None  # polygons cannot fit the budget: do not build them to find out
+        if shown * MIN_FEATURE_BYTES > budget_bytes
+        else layers_of(lambda f: simplified_geojson(f, tolerance_deg=tol, bounds=bounds))
+    )
+    cell = tolerance_for_zoom(zoom, CELL_PIXELS)
+    for _ in range(12):
+        if layers is not None and _size(layers) <= budget_bytes:
+            break
+        layers = layers_of(lambda f, c=cell: _cells_geojson(f, cell_deg=c, bounds=bounds))
+        cell *= 2.0
     return layers
 
 
 __all__ = [
+    "CELL_PIXELS",
     "LAYER_PREFIX",
     "change_in_view",
     "compute_change",
