@@ -21,9 +21,11 @@ child (the machine is shared). Reported per run: wall times of the parts, the ta
 (distributed's task stream), the number of targets per task, the peak RSS per process, and the
 largest distance difference between the two engines.
 
-Usage::
+Usage (the figures of docs/performance.md, "Dask engine")::
 
-    .venv/bin/python benchmarks/bench_dask.py --sites 100000 1000000 --polygons 300000 --workers 2 --data /tmp/benchdata
+    .venv/bin/python benchmarks/bench_dask.py --sites 1000000 --polygons 300000 --workers 2 \
+        --engines single dask dask_count --data /tmp/benchdata
+    # the 16- and 64-worker model: the same with --engines dask --partition-size 15625 (then 3907)
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Partitions
 Sites are ordered along a Hilbert curve over a 2^16 x 2^16 lon/lat grid (cells of
 0.0055° x 0.0027°) and cut into runs of about equal estimated cost (:func:`site_costs`,
 :func:`balanced_starts`), so a partition is spatially compact and the partitions take about
-equal time: a run in a dense cluster of targets holds fewer sites than one in open country.
+equal time: a run in a dense cluster of targets, or at high latitude, holds fewer sites than
+one in open country near the equator.
 
 Which targets a partition needs
 -------------------------------
