@@ -97,11 +97,11 @@ def partition_starts(n: int, partition_size: int) -> np.ndarray:
 
 #: a site's own work, in candidate pairs, at the equator: preparing its point, its nearest-PA search
 #: per IUCN category (out to 200 km), its share of the scoring and of the Monte Carlo. Fitted on the
-#: measured CPU seconds of 80 partitions of 25,000 sites (1M synthetic sites x 300k PAs, equal-size
-#: and equal-cost cuts, docs/performance.md "Dask engine"): a partition's time is ~2.1 µs per
-#: candidate pair within 25 km plus ~34 µs per site x 1 / cos(latitude) (r = 0.96; a constant
-#: per-site weight explains it with r = 0.81). It only sets how the partitions are cut, never what
-#: they compute.
+#: measured CPU seconds of 80 partitions (25,000 sites on average; 1M synthetic sites x 300k PAs cut
+#: by size and by the earlier estimate, docs/performance.md "Dask engine"): a partition's time is
+#: ~2.1 µs per candidate pair within 25 km plus ~34 µs per site x 1 / cos(latitude) (r = 0.96; a
+#: constant per-site weight explains it with r = 0.81). It only sets how the partitions are cut,
+#: never what they compute.
 SITE_COST_PAIRS = 16.0
 #: latitude (degrees) beyond which a site's own work is taken as at this latitude: the fit above
 #: holds sites up to ~80°, and 1 / cos(latitude) would make a site by the pole cost thousands of pairs
