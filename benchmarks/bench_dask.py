@@ -21,9 +21,11 @@ child (the machine is shared). Reported per run: wall times of the parts, the ta
 (distributed's task stream), the number of targets per task, the peak RSS per process, and the
 largest distance difference between the two engines.
 
-Usage::
+Usage (the figures of docs/performance.md, "Dask engine")::
 
-    .venv/bin/python benchmarks/bench_dask.py --sites 100000 1000000 --polygons 300000 --workers 2 --data /tmp/benchdata
+    .venv/bin/python benchmarks/bench_dask.py --sites 1000000 --polygons 300000 --workers 2 \
+        --engines single dask dask_count --data /tmp/benchdata
+    # the 16- and 64-worker model: the same with --engines dask --partition-size 15625 (then 3907)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -117,7 +120,15 @@ def _scenario(sites_path: Path, pa_path: Path):
     return scenario, settings
 
 
-def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_path: Path, partition_size: int) -> None:
+def _child(
+    engine: str,
+    sites_path: Path,
+    pa_path: Path,
+    workers: int,
+    result_path: Path,
+    partition_size: int,
+    keep_plans: Path | None = None,
+) -> None:
     from scoring.pipeline import compute_facts, load_config, score_facts
 
     t_read = time.perf_counter()
@@ -125,24 +136,30 @@ def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_pa
     config = load_config(settings)
     out: dict = {"engine": engine, "n_sites": len(scenario.sites.data), "read_s": time.perf_counter() - t_read}
     t0 = time.perf_counter()
+    cpu0 = time.process_time()  # every thread of this process (the single engine's numba threads too)
     if engine == "single":
         scored = score_facts(compute_facts(scenario, settings), config)
         out["total_s"] = time.perf_counter() - t0
+        out["total_cpu_s"] = time.process_time() - cpu0
     else:
         if engine == "dask_count":  # the baseline cut: partitions of equal size, not of equal estimated cost
             import numpy as np
 
             from geo import partition
 
-            partition.site_costs = lambda bounds, *_a, **_k: np.ones(len(bounds))
+            # the estimate is still computed (and recorded per partition in the plan); only the cut ignores it
+            equal_cost_cut = partition.balanced_starts
+            partition.balanced_starts = lambda cost, n_parts: equal_cost_cut(np.ones(len(cost)), n_parts)
         from distributed import get_task_stream
 
         from scoring import dask_engine
 
         with tempfile.TemporaryDirectory(dir=result_path.parent) as tmp:
-            plans = Path(tmp) / "plans"
+            plans = keep_plans / engine if keep_plans else Path(tmp) / "plans"
+            shutil.rmtree(plans, ignore_errors=True)  # a cold plan
             plan = dask_engine.plan_partitions(scenario, settings, partition_size, plans_dir=plans)
             out["plan_s"] = time.perf_counter() - t0
+            out["plan_cpu_s"] = time.process_time() - cpu0
             t = time.perf_counter()
             again = dask_engine.plan_partitions(scenario, settings, partition_size, plans_dir=plans)
             out["plan_cached_s"] = time.perf_counter() - t
@@ -157,7 +174,8 @@ def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_pa
                 with get_task_stream(client) as ts:
                     parts = dask_engine.compute_partitions(client, collection)
                 out["tasks_wall_s"] = time.perf_counter() - t2
-                out["task_cpu_s"] = sorted(float(p.attrs[dask_engine.CPU_ATTR]) for p in parts)
+                out["partition_cpu_s"] = [round(float(p.attrs[dask_engine.CPU_ATTR]), 3) for p in parts]  # in order
+                out["task_cpu_s"] = sorted(out["partition_cpu_s"])
                 t3 = time.perf_counter()
                 scored = dask_engine.assemble(scenario.sites.data, parts, columns)
                 out["assemble_s"] = time.perf_counter() - t3
@@ -165,10 +183,19 @@ def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_pa
                 client.close()
                 cluster.close()
         durations = []
+        first: dict[str, tuple[float, int]] = {}  # worker -> its first partition (it pays the worker's warm-up)
         for rec in ts.data:
             compute = [s for s in rec["startstops"] if s["action"] == "compute"]
             durations += [s["stop"] - s["start"] for s in compute]
+            key = rec["key"]
+            if compute and isinstance(key, tuple) and "score_partition" in str(key[0]):
+                start = min(s["start"] for s in compute)
+                if rec["worker"] not in first or start < first[rec["worker"]][0]:
+                    first[rec["worker"]] = (start, int(key[-1]))
+        out["first_partition_per_worker"] = sorted(p for _, p in first.values())
         out["n_partitions"] = plan.n_partitions
+        out["partition_starts"] = list(plan.starts)
+        out["partition_estimated_cost"] = list(plan.estimated_cost)
         out["task_s"] = sorted(durations)
         out["targets_per_task"] = plan.targets_per_task["protected_areas"]
         out["n_targets"] = scenario.protected_areas.n_loaded
@@ -180,7 +207,7 @@ def _child(engine: str, sites_path: Path, pa_path: Path, workers: int, result_pa
 
 
 # ----------------------------------------------------------------------------- parent side
-def _sample(proc, peaks: dict, labels: dict, stop: threading.Event) -> None:
+def _sample(proc, peaks: dict, labels: dict, stop: threading.Event, cpu: dict | None = None) -> None:
     import psutil
 
     root = psutil.Process(proc.pid)
@@ -198,10 +225,24 @@ def _sample(proc, peaks: dict, labels: dict, stop: threading.Event) -> None:
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
+            if cpu is not None:
+                try:
+                    t = p.cpu_times()
+                    cpu[p.pid] = max(cpu.get(p.pid, 0.0), t.user + t.system)  # the last sample before it exits
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
         stop.wait(0.2)
 
 
-def _run(engine: str, sites_path: Path, pa_path: Path, workers: int, partition_size: int, tmp: Path) -> dict:
+def _run(
+    engine: str,
+    sites_path: Path,
+    pa_path: Path,
+    workers: int,
+    partition_size: int,
+    tmp: Path,
+    keep_plans: Path | None = None,
+) -> dict:
     result = tmp / f"{engine}_{sites_path.stem}.json"
     cmd = [
         sys.executable,
@@ -218,14 +259,16 @@ def _run(engine: str, sites_path: Path, pa_path: Path, workers: int, partition_s
         str(partition_size),
         "--result",
         str(result),
+        *(["--keep-plans", str(keep_plans)] if keep_plans else []),
     ]
     peaks: dict[int, int] = {}
     labels: dict[int, str] = {}
+    cpu: dict[int, float] = {}
     stop = threading.Event()
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env={**os.environ, "ASM_CACHE_DIR": str(tmp / "cache")})  # cold hash memo
-    sampler = threading.Thread(target=_sample, args=(proc, peaks, labels, stop), daemon=True)
+    sampler = threading.Thread(target=_sample, args=(proc, peaks, labels, stop, cpu), daemon=True)
     sampler.start()
     rc = proc.wait()
     stop.set()
@@ -238,6 +281,12 @@ def _run(engine: str, sites_path: Path, pa_path: Path, workers: int, partition_s
     out["peak_rss_mb"] = sorted(
         ({"process": labels.get(pid, "?"), "mb": round(rss / 2**20)} for pid, rss in peaks.items()),
         key=lambda d: (d["process"], -d["mb"]),
+    )
+    # CPU seconds per process over its life (user + system, every thread; sampled every 0.2 s, so a
+    # process's last 0.2 s may be missing): the steadier measure of work on a shared machine
+    out["process_cpu_s"] = sorted(
+        ({"process": labels.get(pid, "?"), "s": round(t, 1)} for pid, t in cpu.items()),
+        key=lambda d: (d["process"], -d["s"]),
     )
     out["result_path"] = str(result.with_suffix(".parquet"))
     return out
@@ -260,7 +309,22 @@ def cost_model(run: dict, workers: tuple[int, ...] = (1, 2, 16, 64), overhead_s:
     serial = run["plan_cached_s"] + run.get("graph_s", 0.0) + run["assemble_s"]
     ideal2 = max(total / 2, longest)
     observed = (run["tasks_wall_s"] - run.get("graph_s", 0.0) - ideal2) / max(len(c), 1)
+    est = run.get("partition_estimated_cost") or []
+    cpu = run.get("partition_cpu_s") or []
+    warm = set(run.get("first_partition_per_worker", []))
+    rest = [i for i in range(len(cpu)) if i not in warm]  # a worker's first partition also pays its warm-up
+    fit = {}
+    if len(est) == len(cpu) and len(rest) > 2:
+        import numpy as np
+
+        e, m = np.asarray(est)[rest], np.asarray(cpu)[rest]
+        fit = {
+            "max_over_median_without_first": round(float(m.max() / np.median(m)), 2),
+            "corr_estimate_cpu": round(float(np.corrcoef(e, m)[0, 1]), 3) if e.std() > 0 and m.std() > 0 else None,
+            "cpu_us_per_estimated_pair": round(float(m.sum() / e.sum() * 1e6), 3),
+        }
     return {
+        **fit,
         "sum_task_cpu_s": round(total, 2),
         "max_task_cpu_s": round(longest, 2),
         "median_task_cpu_s": round(sorted(c)[len(c) // 2], 2),
@@ -269,6 +333,19 @@ def cost_model(run: dict, workers: tuple[int, ...] = (1, 2, 16, 64), overhead_s:
         "observed_overhead_per_task_s": round(observed, 3),
         **{f"T_{n}_workers_s": round(serial + max(total / n, longest) + len(c) * overhead_s, 1) for n in workers},
     }
+
+
+def partition_table(engine: str, run: dict) -> str:
+    """Each partition's sites, targets, estimated cost (candidate pairs) and measured CPU seconds, in order."""
+    cpu = run["partition_cpu_s"]
+    est = run.get("partition_estimated_cost") or [float("nan")] * len(cpu)
+    starts = run["partition_starts"]
+    warm = set(run.get("first_partition_per_worker", []))
+    lines = [f"{engine}: partition, sites, PA targets, estimated cost (pairs), CPU s ('*': a worker's first)"]
+    for i, (c, e) in enumerate(zip(cpu, est, strict=True)):
+        n = starts[i + 1] - starts[i]
+        lines.append(f"  {i:4d} {n:8d} {run['targets_per_task'][i]:8d} {e:12.0f} {c:8.2f}{' *' if i in warm else ''}")
+    return "\n".join(lines)
 
 
 def _compare(a: dict, b: dict) -> dict:
@@ -296,13 +373,19 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["single", "dask"], choices=["single", "dask", "dask_count"])
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument(
+        "--keep-plans",
+        type=Path,
+        default=None,
+        help="keep each Dask engine's partition plan in DIR/<engine> (to study the partitions; replaced each run)",
+    )
     ap.add_argument("--child", choices=["single", "dask", "dask_count"], help=argparse.SUPPRESS)
     ap.add_argument("--sites-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--pa-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        _child(a.child, a.sites_file, a.pa_file, a.workers, a.result, a.partition_size)
+        _child(a.child, a.sites_file, a.pa_file, a.workers, a.result, a.partition_size, a.keep_plans)
         return
 
     import make_synthetic
@@ -312,7 +395,9 @@ def main() -> None:
         for n in a.sites:
             raw_sites, pa_path = make_synthetic.write(n, a.polygons, a.data)
             sites_path = prepare_sites(raw_sites, a.data / f"bench_dask_{raw_sites.name}")
-            runs = {e: _run(e, sites_path, pa_path, a.workers, a.partition_size, Path(tmp)) for e in a.engines}
+            runs = {
+                e: _run(e, sites_path, pa_path, a.workers, a.partition_size, Path(tmp), a.keep_plans) for e in a.engines
+            }
             row = {"n_sites": n, "n_polygons": a.polygons, "workers": a.workers, "runs": runs}
             for e in runs:
                 if e != "single" and "single" in runs:
@@ -320,8 +405,10 @@ def main() -> None:
             for e, r in runs.items():
                 if "task_cpu_s" in r:
                     row[f"model_{e}"] = cost_model(r)
-            for r in runs.values():
+            for e, r in runs.items():
                 r.pop("result_path")
+                if "partition_cpu_s" in r:
+                    print(partition_table(e, r), flush=True)
             results.append(row)
             print(json.dumps(row, indent=1), flush=True)
     if a.out:

@@ -9,7 +9,8 @@ Partitions
 Sites are ordered along a Hilbert curve over a 2^16 x 2^16 lon/lat grid (cells of
 0.0055° x 0.0027°) and cut into runs of about equal estimated cost (:func:`site_costs`,
 :func:`balanced_starts`), so a partition is spatially compact and the partitions take about
-equal time: a run in a dense cluster of targets holds fewer sites than one in open country.
+equal time: a run in a dense cluster of targets, or at high latitude, holds fewer sites than
+one in open country near the equator.
 
 Which targets a partition needs
 -------------------------------
@@ -56,6 +57,7 @@ from geo.nearest import lonlat_envelopes
 from geo.targets import PreparedTargets, prepare_targets
 
 __all__ = [
+    "SITE_COST_MAX_LAT",
     "SITE_COST_PAIRS",
     "TargetBoxes",
     "balanced_starts",
@@ -93,22 +95,32 @@ def partition_starts(n: int, partition_size: int) -> np.ndarray:
     return np.r_[np.arange(0, n, partition_size), n].astype(np.int64) if n else np.zeros(1, dtype=np.int64)
 
 
-#: cost of a site beyond its candidate pairs, in candidate pairs (preparing its point, reducing its
-#: pairs, its share of the scoring and of the Monte Carlo): a rough weight; it only sets how the
-#: partitions are cut, never what they compute
-SITE_COST_PAIRS = 8.0
+#: a site's own work, in candidate pairs, at the equator: preparing its point, its nearest-PA search
+#: per IUCN category (out to 200 km), its share of the scoring and of the Monte Carlo. Fitted on the
+#: measured CPU seconds of 80 partitions (25,000 sites on average; 1M synthetic sites x 300k PAs cut
+#: by size and by the earlier estimate, docs/performance.md "Dask engine"): a partition's time is
+#: ~2.1 µs per candidate pair within 25 km plus ~34 µs per site x 1 / cos(latitude) (r = 0.96; a
+#: constant per-site weight explains it with r = 0.81). It only sets how the partitions are cut,
+#: never what they compute.
+SITE_COST_PAIRS = 16.0
+#: latitude (degrees) beyond which a site's own work is taken as at this latitude: the fit above
+#: holds sites up to ~80°, and 1 / cos(latitude) would make a site by the pole cost thousands of pairs
+SITE_COST_MAX_LAT = 80.0
 
 
 def site_costs(site_bounds: np.ndarray, target_boxes: np.ndarray, radius_km: float) -> np.ndarray:
-    """Estimated proximity cost of each site: ``SITE_COST_PAIRS`` plus its candidate pairs.
+    """Estimated proximity cost of each site, in candidate pairs: its own work plus its candidate pairs.
 
-    The candidates of a site are the targets whose box centre lies in the lon/lat cells around the
-    site's that its envelope of ``radius_km`` covers, as the engine's envelopes do
+    A site's own work is ``SITE_COST_PAIRS / cos(latitude)`` (latitude capped at
+    ``SITE_COST_MAX_LAT``): a fit of measured partition times, not a derivation (plausibly the
+    lon/lat envelopes of its category searches, which widen east-west as 1 / cos(latitude)).
+    Its candidates are the targets whose box centre lies in the lon/lat cells around the site's
+    that its envelope of ``radius_km`` covers, as the engine's envelopes do
     (``geo.nearest.lonlat_envelopes``): cells of ``radius_km`` (at least 0.05°) in latitude, one
     cell either side; in longitude ``1 / cos(latitude)`` cells either side (an envelope widens
     towards the poles). Counted with a summed-area table, so the estimate costs O(sites + targets)
-    whatever the radius. Most of a partition's time is walking its (site, target) candidate pairs,
-    so partitions of equal estimated cost take about equal time.
+    whatever the radius. Partitions of equal estimated cost take about equal time (see
+    ``SITE_COST_PAIRS`` for the fit).
 
     Parameters
     ----------
@@ -122,8 +134,11 @@ def site_costs(site_bounds: np.ndarray, target_boxes: np.ndarray, radius_km: flo
     """
     b = np.asarray(site_bounds, dtype=np.float64).reshape(-1, 4)
     cost = np.full(len(b), SITE_COST_PAIRS)
+    ok = np.flatnonzero(np.isfinite(b).all(axis=1))
+    lat = 0.5 * (b[ok, 1] + b[ok, 3])
+    cost[ok] = SITE_COST_PAIRS / np.cos(np.radians(np.minimum(np.abs(lat), SITE_COST_MAX_LAT)))
     tb = np.asarray(target_boxes, dtype=np.float64).reshape(-1, 4)
-    if len(b) == 0 or len(tb) == 0:
+    if len(ok) == 0 or len(tb) == 0:
         return cost
     cell = max(float(radius_km) / 110.5, 0.05)
     nx, ny = int(np.ceil(360.0 / cell)), int(np.ceil(180.0 / cell))
@@ -138,8 +153,6 @@ def site_costs(site_bounds: np.ndarray, target_boxes: np.ndarray, radius_km: flo
     np.add.at(grid, (ty, tx), 1.0)
     area = np.zeros((ny + 1, nx + 1))  # area[y, x] = targets in cells [0, y) x [0, x)
     area[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
-    ok = np.flatnonzero(np.isfinite(b).all(axis=1))
-    lat = 0.5 * (b[ok, 1] + b[ok, 3])
     sx, sy = cells(0.5 * (b[ok, 0] + b[ok, 2]), lat)
     y0, y1 = np.maximum(sy - 1, 0), np.minimum(sy + 2, ny)
     phi = np.minimum(np.abs(lat) + cell, 89.0)  # the envelope's widest latitude

@@ -44,7 +44,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -90,7 +90,7 @@ __all__ = [
     "start_cluster",
 ]
 
-PLAN_VERSION = 2  # bump when the plan files or the selection rule change: older plans are then never used
+PLAN_VERSION = 3  # bump when the plan files or the selection rule change: older plans are then never used
 DEFAULT_PARTITION_SIZE = 25_000  # sites per partition (and per row group of the sites GeoParquet)
 TARGET_ROW_GROUP = 2_000  # polygons per row group of a layer GeoParquet: small, so a task reads few
 LAYER_NAMES = ("protected_areas", "rainforest", "reefs", "water")
@@ -132,6 +132,7 @@ class Plan:
     layers: dict[str, LayerPlan]
     reused: bool  # True when the plan came from the cache
     starts: tuple[int, ...] = ()  # partition i holds Hilbert positions starts[i]:starts[i + 1]
+    estimated_cost: tuple[float, ...] = ()  # per partition, ``geo.partition.site_costs`` summed (candidate pairs)
 
     @property
     def sites_path(self) -> Path:
@@ -247,7 +248,8 @@ def _load_plan(directory: Path, key: str) -> Plan:
             raise ValueError(f"{name} target files do not match the partitions")
         targets = tuple(rows[offsets[i] : offsets[i + 1]] for i in range(n_parts))
         layers[name] = LayerPlan(directory / f"{name}.parquet", targets)
-    return Plan(directory, key, int(meta["n_sites"]), int(meta["partition_size"]), layers, True, starts)
+    cost = tuple(float(x) for x in meta.get("estimated_cost", ()))
+    return Plan(directory, key, int(meta["n_sites"]), int(meta["partition_size"]), layers, True, starts, cost)
 
 
 def _cost_radius_km(settings) -> float:
@@ -294,6 +296,7 @@ def _build_plan(paths: dict[str, Path], settings, partition_size: int, out: Path
         else:
             cost = np.ones(n)
         starts = gpart.balanced_starts(cost, n_parts)
+        estimated = np.add.reduceat(cost, starts[:-1]) if n else np.zeros(0)
         rank = _inverse(order)
         del order, cost
         part_of = np.searchsorted(starts, rank, side="right") - 1
@@ -310,6 +313,7 @@ def _build_plan(paths: dict[str, Path], settings, partition_size: int, out: Path
         "n_sites": n,
         "partition_size": int(partition_size),
         "starts": [int(x) for x in starts],
+        "estimated_cost": [round(float(x), 1) for x in estimated],
         "layers": layer_meta,
     }
 
@@ -363,7 +367,7 @@ def plan_partitions(
                 raise
             # another run wrote the same plan first: same inputs, same content; use that one
         plan = _load_plan(entry, key)
-        return Plan(plan.directory, key, plan.n_sites, plan.partition_size, plan.layers, False, plan.starts)
+        return replace(plan, reused=False)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -260,17 +260,17 @@ def test_a_dense_cluster_gets_short_partitions():
     from geo.partition import SITE_COST_PAIRS, balanced_starts, site_costs
 
     rng = np.random.default_rng(1)
-    # 50 PAs around (0, 0); none near (50, 50)
+    # 50 PAs around (0, 0); none near (50, 0)
     cx, cy = rng.uniform(-0.05, 0.05, 50), rng.uniform(-0.05, 0.05, 50)
     boxes = np.column_stack([cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01])
     near = np.tile([0.0, 0.0, 0.0, 0.0], (100, 1))
-    far = np.tile([50.0, 50.0, 50.0, 50.0], (100, 1))
+    far = np.tile([50.0, 0.0, 50.0, 0.0], (300, 1))
     sites = np.vstack([near, far, np.full((1, 4), np.nan)])
     cost = site_costs(sites, boxes, 25.0)
     assert np.all(cost[:100] == SITE_COST_PAIRS + 50) and np.all(cost[100:] == SITE_COST_PAIRS)
     starts = balanced_starts(cost, 4)
     sizes = np.diff(starts)
-    assert sizes[:3].max() < 100 / 2 and sizes[-1] > 100  # the cluster split three ways, open country in one
+    assert sizes[0] < 100 and sizes[-1] > 100  # the cluster's sites in short runs, open country in long ones
 
 
 def test_site_costs_follow_the_envelope_east_west_near_the_poles():
@@ -279,4 +279,36 @@ def test_site_costs_follow_the_envelope_east_west_near_the_poles():
     # a PA 1° of longitude away: ~111 km at the equator (outside a 25 km envelope), ~19 km at 80°N
     sites = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 80.0, 0.0, 80.0]])
     pas = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 80.0, 1.0, 80.0]])
-    assert site_costs(sites, pas, 25.0).tolist() == [SITE_COST_PAIRS, SITE_COST_PAIRS + 1]
+    own = SITE_COST_PAIRS / np.cos(np.radians([0.0, 80.0]))
+    np.testing.assert_allclose(site_costs(sites, pas, 25.0), own + np.array([0.0, 1.0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lat", [0.0, 30.0, 60.0, 75.0, -75.0])
+def test_a_sites_own_cost_grows_as_one_over_cos_latitude_without_any_target_near(lat):
+    """Measured (docs/performance.md, "Dask engine"): the equal-size partitions at 60-80° took 2-4x the
+    CPU of equatorial ones with as many candidate pairs; a site's own work must weigh that much."""
+    from geo.partition import SITE_COST_MAX_LAT, SITE_COST_PAIRS, site_costs
+
+    pas = np.array([[100.0, 0.0, 100.1, 0.1]])  # far from every site
+    sites = np.array([[0.0, lat, 0.0, lat], [10.0, 89.5, 10.0, 89.5]])
+    cost = site_costs(sites, pas, 25.0)
+    assert cost[0] == pytest.approx(SITE_COST_PAIRS / np.cos(np.radians(lat)), rel=1e-12)
+    # by the pole the weight stops growing: at most that of SITE_COST_MAX_LAT
+    assert cost[1] == pytest.approx(SITE_COST_PAIRS / np.cos(np.radians(SITE_COST_MAX_LAT)), rel=1e-12)
+    # the same with no target at all (the early return)
+    np.testing.assert_allclose(site_costs(sites, np.zeros((0, 4)), 25.0), cost)
+
+
+def test_sites_at_high_latitude_get_shorter_partitions_than_equatorial_ones():
+    """1,000 sites in empty country at the equator, then 1,000 at 70°N: cut in two by cost, the first
+    partition holds the equatorial sites and (1 - cos 70°) / 2 of the northern ones (an equal-size cut
+    would put the boundary between the two runs)."""
+    from geo.partition import balanced_starts, site_costs
+
+    sites = np.vstack([np.tile([0.0, 0.0, 0.0, 0.0], (1000, 1)), np.tile([0.0, 70.0, 0.0, 70.0], (1000, 1))])
+    cost = site_costs(sites, np.zeros((0, 4)), 25.0)
+    starts = balanced_starts(cost, 2)
+    # in equatorial-site units the total is 1000 (1 + 1 / cos 70°); half of it is the 1000 equatorial
+    # sites and (1 / cos 70° - 1) / 2 x 1000 units of northern sites, each 1 / cos 70° units
+    expected = 1000 + 1000 * (1 - np.cos(np.radians(70.0))) / 2
+    assert abs(int(starts[1]) - expected) <= 1

@@ -234,6 +234,25 @@ def test_plan_sends_each_task_only_its_targets(inputs, tmp_path):
     assert sorted(new["_asm_pos"]) == sorted(sites["_asm_pos"])
 
 
+def test_plan_records_each_partitions_estimated_cost_and_cuts_them_about_equal(inputs, tmp_path):
+    from geo.partition import site_costs, target_boxes
+
+    sources, settings = inputs
+    scenario = load_scenario(sources, settings)
+    plan = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans")
+    # independently: the estimate of every site in the plan's (Hilbert) order, summed per partition
+    sites = gpd.read_parquet(plan.sites_path)
+    boxes = target_boxes(scenario.protected_areas.data.geometry.to_numpy()).boxes
+    radius = max([*settings.buffer_distances_km, settings.protected_area_km2_buffer_km])
+    cost = site_costs(sites.geometry.bounds.to_numpy(), boxes, radius)
+    per_part = np.add.reduceat(cost, np.asarray(plan.starts[:-1]))
+    np.testing.assert_allclose(plan.estimated_cost, per_part, atol=0.051)  # stored to 0.1 pair
+    # each run closes on the site that reaches its share: no partition exceeds a share by a site's cost
+    assert max(plan.estimated_cost) <= cost.sum() / plan.n_partitions + cost.max() + 0.051
+    again = plan_partitions(scenario, settings, 40, plans_dir=tmp_path / "plans")
+    assert again.reused and again.estimated_cost == plan.estimated_cost
+
+
 def test_the_work_is_a_dask_geopandas_collection(inputs, tmp_path):
     import dask.dataframe as dd
     import dask_geopandas
