@@ -16,6 +16,7 @@ site's representative point (``shapely.point_on_surface``).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import shapely
 
@@ -25,6 +26,11 @@ from geo.nearest import Sites
 from geo.targets import FlatSet, PreparedTargets, flat_for
 
 __all__ = ["area_within_disc_km2"]
+
+#: sites per chunk the union kernel's threads take in turn: a site's cost grows with the pieces in its
+#: disc and sites come along a Hilbert curve, so equal halves are unequal work (the first half of a
+#: 100k benchmark batch cost 1.3 s, the second 0.9 s); results do not depend on the schedule
+_UNION_CHUNK = 32
 
 
 def area_within_disc_km2(
@@ -74,6 +80,10 @@ def area_within_disc_km2(
         site_ptr = np.r_[starts, len(us)].astype(np.int64)
         fs, local = flat_for(tg, ut, reuse)
         kernel = kunion.union_disc_area.for_work(len(site_ids))
-        area = kernel(lon0, lat0, site_ids, site_ptr, local, float(r_km), fs.flat)
+        previous = numba.set_parallel_chunksize(_UNION_CHUNK)
+        try:
+            area = kernel(lon0, lat0, site_ids, site_ptr, local, float(r_km), fs.flat)
+        finally:
+            numba.set_parallel_chunksize(previous)
         out[site_ids] += area
     return out

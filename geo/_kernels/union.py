@@ -59,13 +59,16 @@ class Pieces(NamedTuple):
 
 class Grid(NamedTuple):
     """A uniform grid of ``g`` x ``g`` cells of side ``cell`` (km) over the disc's square [-r, r]²;
-    the pieces of cell c are ``cell_items[cell_ptr[c]:cell_ptr[c + 1]]``, and piece a lies in the
-    cells ``c_x0[a]..c_x1[a]`` x ``c_y0[a]..c_y1[a]``."""
+    the pieces of cell c are ``cell_items[cell_ptr[c]:cell_ptr[c + 1]]``, in piece order, hence
+    grouped by polygon; ``run_end[it]`` is the end of the run of item ``it``'s polygon in its cell
+    (the walks skip a polygon's own pieces a run at a time); piece a lies in the cells
+    ``c_x0[a]..c_x1[a]`` x ``c_y0[a]..c_y1[a]``."""
 
     g: int
     cell: float
     cell_ptr: np.ndarray
     cell_items: np.ndarray
+    run_end: np.ndarray
     c_x0: np.ndarray
     c_x1: np.ndarray
     c_y0: np.ndarray
@@ -115,6 +118,20 @@ def _cross_ray(mx: float, my: float, ax: float, ay: float, bx: float, by: float)
 
 
 @jit
+def _crossing(ax: float, ay: float, bx: float, by: float) -> int:
+    """Signed crossing of the half-line y = 0, x > 0 by segment A->B: +1 upwards, -1 downwards, else 0.
+
+    Summed over a closed chain it is the chain's winding number around the origin, as the sum of
+    the angles it sweeps (atan2) is 2π times it; a vertex on the line counts as below it on both
+    edges that share it, so no crossing is counted twice or missed."""
+    if (ay > 0.0) == (by > 0.0):
+        return 0
+    if ax + (0.0 - ay) * (bx - ax) / (by - ay) <= 0.0:
+        return 0
+    return 1 if by > 0.0 else -1
+
+
+@jit
 def _grid_size(n_pieces: int) -> int:
     """Cells per side of a site's piece grid: about one piece per cell, 1..``_GRID_MAX``."""
     return max(1, min(_GRID_MAX, int(math.sqrt(n_pieces)) + 1))
@@ -153,17 +170,20 @@ def _clip_polygon(
     nsg: int,
     angles: np.ndarray,
     na: int,
-) -> tuple[int, int, float]:
+) -> tuple[int, int, int]:
     """Append the pieces of polygon ``t`` (the disc's polygon ``li``) to ``pieces`` from ``nsg``, and
     the angles where they cross the circle to ``angles`` from ``na``.
 
-    Returns (pieces now, angles now, winding angle of the polygon around the centre): 2π inside
+    Returns (pieces now, angles now, winding number of the polygon around the centre): 1 inside
     (exterior rings counter-clockwise, holes clockwise), 0 outside.
     """
     vx, vy, vz, brk, orient, seam = flat.vx, flat.vy, flat.vz, flat.brk, flat.orient, flat.seam
     blk_v0, blk_v1, cx, cy, cz, crad = flat.blk_v0, flat.blk_v1, flat.cx, flat.cy, flat.cz, flat.crad
     sax, say, sbx, sby, spoly, sdir, sk, sfull0, sfull1 = pieces
-    wind = 0.0
+    wind = 0
+    held = -1  # the vertex whose projection (hx, hy) is at hand: an edge's end is the next one's start
+    hx = 0.0
+    hy = 0.0
     for b in range(flat.tgt_blk[t], flat.tgt_blk[t + 1]):
         near = angle(fr.ox, fr.oy, fr.oz, cx[b], cy[b], cz[b]) - crad[b] <= theta_r * 1.01 + 1e-12
         k1 = blk_v1[b]
@@ -180,12 +200,19 @@ def _clip_polygon(
                 last = jj if brk[jj] else jj + 1
                 ax, ay = project(vx[k], vy[k], vz[k], fr)
                 bx, by = project(vx[last], vy[last], vz[last], fr)
-                wind += orient[k] * math.atan2(ax * by - ay * bx, ax * bx + ay * by)
+                wind += orient[k] * _crossing(ax, ay, bx, by)
                 k = jj + 1
                 continue
-            ax, ay = project(vx[k], vy[k], vz[k], fr)
+            if held == k:
+                ax = hx
+                ay = hy
+            else:
+                ax, ay = project(vx[k], vy[k], vz[k], fr)
             bx, by = project(vx[k + 1], vy[k + 1], vz[k + 1], fr)
-            wind += orient[k] * math.atan2(ax * by - ay * bx, ax * bx + ay * by)
+            held = k + 1
+            hx = bx
+            hy = by
+            wind += orient[k] * _crossing(ax, ay, bx, by)
             kk = k
             k += 1
             if seam[kk]:
@@ -245,7 +272,17 @@ def _piece_grid(pieces: Pieces, nsg: int, r_km: float, eps: float) -> Grid:
             for gx in range(c_x0[a], c_x1[a] + 1):
                 cell_items[fill[gy * g + gx]] = a
                 fill[gy * g + gx] += 1
-    return Grid(g, cell, cell_ptr, cell_items, c_x0, c_x1, c_y0, c_y1)
+    # pieces come polygon by polygon, so each cell lists them grouped by polygon: most of a piece's
+    # cell mates are its own polygon's (the walks skip those), and a run is skipped in one step
+    spoly = pieces.spoly
+    run_end = np.empty(cell_ptr[-1], dtype=np.int64)
+    for cc in range(g * g):
+        end = cell_ptr[cc + 1]
+        for it in range(cell_ptr[cc + 1] - 1, cell_ptr[cc] - 1, -1):
+            if it + 1 < cell_ptr[cc + 1] and spoly[cell_items[it + 1]] != spoly[cell_items[it]]:
+                end = it + 1
+            run_end[it] = end
+    return Grid(g, cell, cell_ptr, cell_items, run_end, c_x0, c_x1, c_y0, c_y1)
 
 
 @jit
@@ -280,7 +317,7 @@ def _classify(
     On return ``parity`` holds the status at M of every polygon but ``pa``.
     """
     sax, say, sbx, sby, spoly, sdir = pieces.sax, pieces.say, pieces.sbx, pieces.sby, pieces.spoly, pieces.sdir
-    g, cell, cell_ptr, cell_items = grid.g, grid.cell, grid.cell_ptr, grid.cell_items
+    g, cell, cell_ptr, cell_items, run_end = grid.g, grid.cell, grid.cell_ptr, grid.cell_items, grid.run_end
     parity, coinc, stamp = scratch
     if not from_p:
         px = 0.0
@@ -307,14 +344,18 @@ def _classify(
     t_dy = 1.0 / ddy if ddy > 0.0 else np.inf
     for _ in range(2 * g + 2):
         cc = iy * g + ix
-        for it in range(cell_ptr[cc], cell_ptr[cc + 1]):
+        it = cell_ptr[cc]
+        it1 = cell_ptr[cc + 1]
+        while it < it1:
             c = cell_items[it]
+            lj = spoly[c]
+            if lj == pa:  # M's own polygon: its pieces are not tested
+                it = run_end[it]
+                continue
+            it += 1
             if stamp[c] == call:
                 continue
             stamp[c] = call
-            lj = spoly[c]
-            if lj == pa:
-                continue
             if _cross_ray(mx - px, my - py, sax[c] - px, say[c] - py, sbx[c] - px, sby[c] - py):
                 parity[lj] = not parity[lj]
             if pa >= 0:
@@ -357,7 +398,7 @@ def _split_at_crossings(a: int, pieces: Pieces, grid: Grid, eps: float, ts: np.n
 
     Returns (number of parameters in ``ts``, touched)."""
     sax, say, sbx, sby, spoly = pieces.sax, pieces.say, pieces.sbx, pieces.sby, pieces.spoly
-    g, cell_ptr, cell_items = grid.g, grid.cell_ptr, grid.cell_items
+    g, cell_ptr, cell_items, run_end = grid.g, grid.cell_ptr, grid.cell_items, grid.run_end
     pa = spoly[a]
     ax = sax[a]
     ay = say[a]
@@ -369,10 +410,14 @@ def _split_at_crossings(a: int, pieces: Pieces, grid: Grid, eps: float, ts: np.n
     touched = False
     for gy in range(grid.c_y0[a], grid.c_y1[a] + 1):
         for gx in range(grid.c_x0[a], grid.c_x1[a] + 1):
-            for it in range(cell_ptr[gy * g + gx], cell_ptr[gy * g + gx + 1]):
+            it = cell_ptr[gy * g + gx]
+            it1 = cell_ptr[gy * g + gx + 1]
+            while it < it1:
                 c = cell_items[it]
-                if spoly[c] == pa:
+                if spoly[c] == pa:  # its own polygon's run: skipped whole
+                    it = run_end[it]
                     continue
+                it += 1
                 ex2 = sbx[c] - sax[c]
                 ey2 = sby[c] - say[c]
                 fx = sax[c] - ax
@@ -593,7 +638,7 @@ def union_disc_area(
         for li in range(m):
             li_first = nsg
             nsg, na, wind = _clip_polygon(tgt[p0 + li], li, fr, flat, r_km, theta_r, pieces, nsg, angles, na)
-            status0[li] = wind > math.pi  # 2π inside (minus 2π per hole containing it), else 0
+            status0[li] = wind > 0  # 1 inside (minus 1 per hole containing it), else 0
             if status0[li] and nsg == li_first:
                 covered = True  # the centre is inside li and li's boundary stays outside the disc
         if covered:  # the disc lies inside one polygon: the union covers all of it
