@@ -22,7 +22,7 @@ from dashboard.context import basemap_url, current_settings
 from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.figures import CHART_COLUMNS, CHART_NAMES, map_follows_view
+from dashboard.figures import CHART_COLUMNS, COUNT_CHARTS, MERCURY_CHART, MONTE_CARLO_CHARTS, map_follows_view
 from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
 from dashboard.risk_text import not_assessed_summary
@@ -309,7 +309,7 @@ def update_map(state, workspace, map_view, site_id, year=None):
 
 
 @callback(
-    *[Output(ids.chart(name), "figure") for name in CHART_NAMES],
+    *[Output(ids.chart(name), "figure") for name in COUNT_CHARTS],
     Output(ids.TABLE_WRAP, "children"),
     Output(ids.SELECTION_NOTE, "children"),
     Output(ids.SELECTION_CLEAR, "hidden"),
@@ -318,11 +318,28 @@ def update_map(state, workspace, map_view, site_id, year=None):
     prevent_initial_call=True,
 )
 def update_charts_and_table(state, workspace):
+    """The charts that count the view (milliseconds), the table and the selection note; not the Monte Carlo."""
     settings, dataset, scored, state = _context(state, workspace)
     view = filter_view(scored, state, columns=CHART_COLUMNS)  # the charts' columns only: no copy of the rest
-    figures = chart_outputs(settings, dataset, view, state)
+    figures = chart_outputs(settings, dataset, view, state, COUNT_CHARTS)
     note = selection_note(len(view)) if state.get("selection") else ""
     return *figures, make_grid(), note, not state.get("selection")  # a fresh grid asks for its first block
+
+
+@callback(
+    Output(ids.chart(MERCURY_CHART), "figure"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    prevent_initial_call=True,
+)
+def update_mercury_chart(state, workspace):
+    """The mercury totals by country: a Monte Carlo of the view's sites (1,000 draws each, remembered per view),
+    in its own request so that the map, the counts, the other charts and the table never wait for it; its
+    card says it is computing meanwhile (``layout._chart_card``)."""
+    settings, dataset, scored, state = _context(state, workspace)
+    view = filter_view(scored, state, columns=CHART_COLUMNS)
+    (figure,) = chart_outputs(settings, dataset, view, state, MONTE_CARLO_CHARTS)
+    return figure
 
 
 @callback(

@@ -85,6 +85,12 @@ CHART_NAMES: tuple[str, ...] = (
     "commodity-mix",
     "mercury-by-country",
 )
+#: the charts drawn by their own callback (a Monte Carlo of the view: the other charts, the map and the table
+#: never wait for it; see dashboard.callbacks.update_mercury_chart)
+MERCURY_CHART = "mercury-by-country"
+MONTE_CARLO_CHARTS: tuple[str, ...] = (MERCURY_CHART,)
+#: the charts the charts + table callback draws (counts of the view: milliseconds)
+COUNT_CHARTS: tuple[str, ...] = tuple(n for n in CHART_NAMES if n not in MONTE_CARLO_CHARTS)
 #: the columns the map reads (a filter copies only these for it)
 MAP_COLUMNS: tuple[str, ...] = (
     "lon", "lat", "risk_class", "risk_0_100", "dist_protected_area_km", "name", "commodity", "nearest_protected_area",

@@ -15,6 +15,7 @@ from dashboard.figures import (
     CHART_NAMES,
     CHART_TITLES,
     IUCN_GROUPS,
+    MONTE_CARLO_CHARTS,
     OVERLAY_STYLE,
     RISK_COLOURS,
     RISK_ORDER,
@@ -423,6 +424,10 @@ def _upload(settings) -> html.Section:
     )
 
 
+#: what the mercury chart's card shows while its Monte Carlo runs
+COMPUTING_TEXT = "Computing the mercury totals (1,000 Monte Carlo draws of every site in view)…"
+
+
 def _chart_card(name: str, figure=None) -> html.Div:
     buttons = [
         html.Button(
@@ -433,6 +438,16 @@ def _chart_card(name: str, figure=None) -> html.Div:
         )
         for fmt in ("png", "svg", "html")
     ]
+    # a Monte Carlo chart arrives after the others (its own callback): its last figure stays in view, dimmed,
+    # under a message saying what is being computed (not a blank card, not a silent stale chart)
+    computing = (
+        {
+            "custom_spinner": html.Div(COMPUTING_TEXT, className="chart-computing", role="status"),
+            "overlay_style": {"visibility": "visible", "opacity": 0.35},
+        }
+        if name in MONTE_CARLO_CHARTS
+        else {}
+    )
     return html.Div(
         [
             dcc.Loading(
@@ -443,6 +458,7 @@ def _chart_card(name: str, figure=None) -> html.Div:
                     style={"height": "320px"},
                 ),
                 type="dot",
+                **computing,
             ),
             html.Div(buttons, className="button-row chart-exports"),
         ],
