@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from dashboard.chart_data import (  # noqa: F401  (re-exported: the chart summaries were defined here)
@@ -84,15 +85,25 @@ def prepare_scored(scored: pd.DataFrame) -> pd.DataFrame:
         out["risk_class"] = out["risk_class"].cat.set_categories(list(RISK_CLASSES))
     if "observed_date" in out.columns and not pd.api.types.is_datetime64_any_dtype(out["observed_date"]):
         out["observed_date"] = pd.to_datetime(out["observed_date"], errors="coerce")
+    for col in out.columns:
+        arr = out[col].array
+        if isinstance(arr, pd.arrays.ArrowStringArray) and arr._pa_array.num_chunks > 1:
+            # one chunk: taking 100 rows of a column read in row groups concatenated every chunk first
+            # (~2-4 ms a column at 1M rows, in every table block, map and filter); once per dataset here
+            out[col] = pd.Series(
+                type(arr)(pa.chunked_array([arr._pa_array.combine_chunks()]), dtype=arr.dtype), index=out.index
+            )
     out.attrs[DIGEST_ATTR] = inputs_digest(out)  # once per dataset: the mercury totals' memo keys views by it
     return out
 
 
 def _isin(series: pd.Series, values: Iterable[str]) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.categories
-        wanted = np.flatnonzero(cats.isin(list(values)))
-        return np.isin(series.cat.codes.to_numpy(), wanted)
+        # a lookup of each code in a table of the categories (code -1, missing, reads the last entry: False):
+        # one gather over the rows, where np.isin sorted or compared every row (~15-25 ms at 1M rows)
+        wanted = np.zeros(len(series.cat.categories) + 1, dtype=bool)
+        wanted[:-1] = series.cat.categories.isin(list(values))
+        return wanted[series.cat.codes.to_numpy()]
     return series.isin(list(values)).fillna(False).to_numpy(dtype=bool)
 
 

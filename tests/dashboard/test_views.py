@@ -122,6 +122,30 @@ def test_categorical_and_string_filters_agree():
     assert len(fast) > 0
 
 
+def test_category_filters_agree_with_pandas_with_missing_values_and_many_categories():
+    rng = np.random.default_rng(5)
+    names = np.array([f"C{i:03d}" for i in range(300)], dtype=object)  # int16 codes
+    raw = pd.DataFrame({"country_iso3": rng.choice(names, 5000), "commodity": rng.choice(["gold", "tin"], 5000)})
+    raw.loc[rng.random(5000) < 0.1, "country_iso3"] = None  # code -1: never matches a choice
+    prepared = prepare_scored(raw)
+    for chosen in (["C000"], ["C001", "C299", "XYZ"], ["XYZ"], list(names)):
+        state = {**default_state(), "countries": chosen}
+        expected = raw["country_iso3"].isin(chosen).to_numpy()
+        assert (filter_view(prepared, state)[ROW].to_numpy() == np.flatnonzero(expected)).all()
+
+
+def test_prepared_text_columns_are_one_chunk_and_equal(tmp_path):
+    """Text read in row groups is one Arrow chunk once prepared (a take of 100 rows no longer joins them all)."""
+    raw = synthetic_scored(3000, geometry=False)
+    raw.to_parquet(tmp_path / "s.parquet", row_group_size=500)
+    read = pd.read_parquet(tmp_path / "s.parquet")
+    assert read["name"].array._pa_array.num_chunks > 1
+    prepared = prepare_scored(read)
+    for col in ("site_id", "name", "nearest_protected_area"):
+        assert prepared[col].array._pa_array.num_chunks == 1 and prepared[col].dtype == read[col].dtype
+        pd.testing.assert_series_equal(prepared[col], read[col])
+
+
 def test_filter_sites_keeps_the_old_keyword_interface(small):
     assert _ids(filter_sites(small, countries=["GHA"], risk_classes=["low"])) == ["b"]
     assert _ids(filter_sites(small)) == ["a", "b", "c", "d", "e"]
