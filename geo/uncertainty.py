@@ -68,29 +68,40 @@ def _totals_kernel(
 
     Sites are split into one contiguous chunk per thread (each thread adds into its own
     accumulators, summed at the end); within a chunk the caller sorts the sites by
-    ``spread_class`` so that the row of ``site_factor`` in use stays in cache.
+    ``spread_class`` so that the row of ``site_factor`` in use stays in cache. A site's draws
+    are one pass over contiguous rows (the accumulators are group x draw), without a branch: a
+    draw in which the site uses no mercury adds exactly 0.0, so the sums are those of adding only
+    the draws that use it, in the same order (the loop vectorises; ~2x fewer cycles a draw).
     """
     n_draws = world_productivity.shape[0]
     n = key.shape[0]
-    hg = np.zeros((n_threads, n_draws, n_groups))
-    air = np.zeros((n_threads, n_draws, n_groups))
+    hg = np.zeros((n_threads, n_groups, n_draws))
+    air = np.zeros((n_threads, n_groups, n_draws))
     streams = np.empty(n_draws, np.uint64)
     for k in range(n_draws):
         streams[k] = _mix64(seed ^ (np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)))
+    no_productivity = np.ones(n_draws)  # x 1.0 is exact: a site without the shared productivity term
     chunk = (n + n_threads - 1) // n_threads
     for t in prange(n_threads):
         for s in range(t * chunk, min(n, (t + 1) * chunk)):
-            g, ks, med, cls, r = group[s], key[s], median[s], spread_class[s], ratio_type[s]
-            always, with_prod, a_med = not uncertain[s], shares_productivity[s], air_median[s]
-            for k in range(n_draws):
-                h = _mix64(ks ^ streams[k])
-                if always or float(h >> np.uint64(40)) * (1.0 / 16777216.0) < p_use[k]:
-                    v = med * site_factor[cls, np.int64(h & np.uint64(0xFFFF))] * world_ratio[r, k]
-                    if with_prod:
-                        v *= world_productivity[k]
-                    hg[t, k, g] += v
-                    air[t, k, g] += v * min(1.0, a_med * air_mult[k])
-    return hg.sum(axis=0), air.sum(axis=0)
+            ks, med, a_med = key[s], median[s], air_median[s]
+            hg_row, air_row = hg[t, group[s]], air[t, group[s]]
+            factor, ratio = site_factor[spread_class[s]], world_ratio[ratio_type[s]]
+            productivity = world_productivity if shares_productivity[s] else no_productivity
+            if uncertain[s]:
+                for k in range(n_draws):
+                    h = _mix64(ks ^ streams[k])
+                    v = med * factor[np.int64(h & np.uint64(0xFFFF))] * ratio[k] * productivity[k]
+                    v = v if float(h >> np.uint64(40)) * (1.0 / 16777216.0) < p_use[k] else 0.0
+                    hg_row[k] += v
+                    air_row[k] += v * min(1.0, a_med * air_mult[k])
+            else:
+                for k in range(n_draws):
+                    h = _mix64(ks ^ streams[k])
+                    v = med * factor[np.int64(h & np.uint64(0xFFFF))] * ratio[k] * productivity[k]
+                    hg_row[k] += v
+                    air_row[k] += v * min(1.0, a_med * air_mult[k])
+    return hg.sum(axis=0).T.copy(), air.sum(axis=0).T.copy()
 
 
 def site_keys(frame: pd.DataFrame) -> np.ndarray:
