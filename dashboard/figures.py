@@ -36,6 +36,7 @@ from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names
     simplified_geojson,
     tolerance_for_zoom,
 )
+from dashboard.chart_data import sorted_distances
 from dashboard.labels import FACTOR_LABELS
 from dashboard.map_bins import Cells, bin_sites, cell_marker_px, mercator_px, view_window
 from dashboard.state import RISK_CLASSES
@@ -438,7 +439,7 @@ def make_distance_figure(
     places shapes on a log axis by data value) while their labels are annotations in log10 km.
     """
     dist = _num(view, "dist_protected_area_km", "float64")
-    x, y = ecdf(dist)
+    x, y = ecdf(sorted_distances(view), presorted=True)
     shown = np.maximum(x, DISTANCE_FLOOR_KM)
     fig = go.Figure(
         go.Scatter(

@@ -301,3 +301,24 @@ def test_options_and_dates(small):
     assert commodity_options(small)[0] == {"label": "coltan", "value": "coltan"}
     assert date_bounds(small) == ("2018-01-01", "2021-06-30")
     assert date_bounds(small.drop(columns=["observed_date"])) == (None, None)
+
+
+def test_a_views_sorted_distances_come_off_the_prepared_frame_and_equal_a_sort():
+    from dashboard.chart_data import DIST_DIGEST_ATTR, sorted_distances
+    from dashboard.figures import CHART_COLUMNS, make_distance_figure
+
+    raw = synthetic_scored(4000, seed=4, geometry=False)
+    raw.loc[raw.index[::7], "dist_protected_area_km"] = np.nan  # not assessed: not in the curve
+    raw.loc[raw.index[::11], "dist_protected_area_km"] = 0.0  # inside: ties
+    prepared = prepare_scored(raw)
+    assert prepared.attrs[DIST_DIGEST_ATTR]
+    for state in (default_state(), {**default_state(), "countries": ["COD", "PER"], "risk_classes": ["high"]}):
+        view = filter_view(prepared, state, columns=CHART_COLUMNS)
+        dist = view["dist_protected_area_km"].to_numpy(dtype="float64", na_value=np.nan)
+        np.testing.assert_array_equal(sorted_distances(view), np.sort(dist[np.isfinite(dist)]))
+        plain = pd.DataFrame({"dist_protected_area_km": dist})  # no prepared frame behind it: sorted here
+        assert make_distance_figure(view).to_json() == make_distance_figure(plain).to_json()
+    other = prepared.copy()
+    other["dist_protected_area_km"] = other["dist_protected_area_km"][::-1].to_numpy()
+    prepare_scored(other.drop(columns=[ROW]))  # another frame's distances under another digest: no mix-up
+    np.testing.assert_array_equal(sorted_distances(prepared), np.sort(raw["dist_protected_area_km"].dropna()))
