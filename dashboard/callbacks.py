@@ -36,6 +36,7 @@ from dashboard.views import (
     drop_absent,
     filter_mask,
     filter_view,
+    mercury_view_key,
     render_state,
     selection_note,
     selection_polygon,
@@ -328,18 +329,24 @@ def update_charts_and_table(state, workspace):
 
 @callback(
     Output(ids.chart(MERCURY_CHART), "figure"),
+    Output(ids.MERCURY_DRAWN, "data"),
     Input(ids.STATE, "data"),
     Input(ids.WORKSPACE, "data"),
+    State(ids.MERCURY_DRAWN, "data"),
     prevent_initial_call=True,
 )
-def update_mercury_chart(state, workspace):
+def update_mercury_chart(state, workspace, drawn=None):
     """The mercury totals by country: a Monte Carlo of the view's sites (1,000 draws each, remembered per view),
     in its own request so that the map, the counts, the other charts and the table never wait for it; its
-    card says it is computing meanwhile (``layout._chart_card``)."""
+    card says it is computing meanwhile (``layout._chart_card``). A weight or decay change leaves it alone:
+    no site's release depends on them, so nothing is drawn, looked up or hashed."""
+    key = mercury_view_key(state, workspace)
+    if key == drawn:
+        raise PreventUpdate
     settings, dataset, scored, state = _context(state, workspace)
     view = filter_view(scored, state, columns=CHART_COLUMNS)
     (figure,) = chart_outputs(settings, dataset, view, state, MONTE_CARLO_CHARTS)
-    return figure
+    return figure, key
 
 
 @callback(

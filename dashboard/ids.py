@@ -13,6 +13,9 @@ OWN_WORKSPACE = "app-workspace"  # the user's own workspace id (localStorage; th
 SELECTED_SITE = "app-selected-site"
 SELECTED_LONLAT = "app-selected-lonlat"
 MAP_VIEW = "app-map-view"  # a map view restored from a shared link
+MERCURY_DRAWN = (
+    "app-mercury-drawn"  # what the mercury chart shows: its view without the weights (a weight change skips it)
+)
 SHARE = "app-share"
 MAP_REGION = "map-region"  # skip-link targets
 TABLE_REGION = "table-region"

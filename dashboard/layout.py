@@ -31,6 +31,7 @@ from dashboard.views import (
     commodity_options,
     country_options,
     date_bounds,
+    mercury_view_key,
     plural,
 )
 
@@ -592,6 +593,10 @@ def make_layout(
             ),
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.STATE, data=initial.get("state")),
+            # the page's mercury chart is drawn for the first state (a weight change then draws it no more)
+            dcc.Store(
+                id=ids.MERCURY_DRAWN, data=mercury_view_key(initial["state"], None) if "state" in initial else None
+            ),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
             # callback on page load, so the first visit keeps the page as drawn; a stored workspace id fires
             dcc.Store(id=ids.OWN_WORKSPACE, storage_type="local", data=""),

@@ -6,6 +6,7 @@ categoricals, so a country filter on 100k rows compares small integer codes, not
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -180,6 +181,13 @@ def filter_view(scored: pd.DataFrame, state: Mapping[str, Any], columns: Sequenc
     if columns is not None:  # a narrow view: a million-row take copies only what its reader needs
         scored = scored[[c for c in dict.fromkeys([*columns, ROW]) if c in scored.columns]]
     return scored if mask.all() else scored[mask]
+
+
+def mercury_view_key(state: Mapping[str, Any] | None, workspace: str | None) -> str:
+    """What the mercury totals of a render state depend on: its data and filters, not its weights or decay
+    (a site's release does not depend on them), as canonical JSON."""
+    filters = {k: v for k, v in (state or {}).items() if k not in ("weights", "decay")}
+    return json.dumps([workspace or None, filters], sort_keys=True, separators=(",", ":"), default=str)
 
 
 def filter_sites(

@@ -12,6 +12,7 @@ import pytest
 from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from dash.exceptions import PreventUpdate
 
 from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard import callbacks as cb
@@ -308,7 +309,7 @@ def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app, 
     assert first["count"] == count == f"{len(app):,} of {len(app):,} sites"
     assert first["map"].to_json() == fig.to_json()
     *figures, _grid, _note, _hidden = cb.update_charts_and_table(first["state"], None)
-    figures.insert(CHART_NAMES.index(MERCURY_CHART), cb.update_mercury_chart(first["state"], None))
+    figures.insert(CHART_NAMES.index(MERCURY_CHART), cb.update_mercury_chart(first["state"], None)[0])
     assert [f.to_json() for f in first["charts"]] == [f.to_json() for f in figures]
 
 
@@ -323,7 +324,7 @@ def test_the_charts_and_table_never_wait_for_the_monte_carlo(app, monkeypatch):
     *figures, _grid, _note, _hidden = cb.update_charts_and_table(state, None)
     titles = [f.layout.title.text.split(" — ")[0] for f in figures]  # " — synthetic demo data" aside
     assert draws == [] and titles == [CHART_TITLES[n] for n in COUNT_CHARTS]
-    fig = cb.update_mercury_chart(state, None)
+    fig, drawn = cb.update_mercury_chart(state, None)
     assert draws == [1] and fig.layout.title.text.startswith(CHART_TITLES[MERCURY_CHART])
     assert sorted(fig.data[0].x) == ["COD", "GHA"]
     settings = Settings()
@@ -331,6 +332,16 @@ def test_the_charts_and_table_never_wait_for_the_monte_carlo(app, monkeypatch):
     view = filter_view(app, state, columns=CHART_COLUMNS)
     (direct,) = chart_outputs(settings, dataset, view, state, (MERCURY_CHART,))
     assert fig.to_json() == direct.to_json() and draws == [1]  # the same figure, from the memo
+    # a weight or decay change leaves the chart alone (no release depends on them): not even a memo lookup
+    reweighted = render_state({**state, "weights": {"mercury": 0.3}, "decay": {"reef": [5.0, 40.0]}})
+    inputs_key = totals.inputs_key
+    monkeypatch.setattr(totals, "inputs_key", None)  # a lookup would call it
+    with pytest.raises(PreventUpdate):
+        cb.update_mercury_chart(reweighted, None, drawn)
+    monkeypatch.setattr(totals, "inputs_key", inputs_key)
+    _fig, other = cb.update_mercury_chart(render_state({**state, "countries": ["GHA"]}), None, drawn)
+    assert other != drawn  # a filter change draws it
+    assert cb.update_mercury_chart(state, "another-workspace", drawn)[1] != drawn  # and other data
 
 
 def test_basemap_url_follows_the_path_prefix(app):
