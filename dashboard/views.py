@@ -179,7 +179,11 @@ def filter_view(scored: pd.DataFrame, state: Mapping[str, Any], columns: Sequenc
     """The rows passing every filter (a view: treat as read-only); with ``columns``, only those (and ROW)."""
     mask = filter_mask(scored, state)
     if columns is not None:  # a narrow view: a million-row take copies only what its reader needs
-        scored = scored[[c for c in dict.fromkeys([*columns, ROW]) if c in scored.columns]]
+        # built from the columns themselves (copy=False): selecting them from a re-scored frame of many
+        # blocks consolidated them first, a copy of every row; the frame's attrs (its digests) are kept
+        attrs = scored.attrs
+        scored = pd.DataFrame({c: scored[c] for c in dict.fromkeys([*columns, ROW]) if c in scored.columns}, copy=False)
+        scored.attrs = dict(attrs)
     return scored if mask.all() else scored[mask]
 
 
