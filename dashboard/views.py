@@ -37,7 +37,7 @@ from dashboard.risk_text import (
     with_explanations,
 )
 from dashboard.state import MAX_SELECTION_VERTICES, RISK_CLASSES, aoi_polygon, sanitise_state
-from dashboard.totals import DIGEST_ATTR, inputs_digest
+from dashboard.totals import DIGEST_ATTR, inputs_digest, remember_draw_inputs
 from dashboard.weights import weight_changes
 from geo.proximity import nearest_features
 from geo.risk import RiskConfig
@@ -97,6 +97,7 @@ def prepare_scored(scored: pd.DataFrame) -> pd.DataFrame:
             )
     remember_sorted_distances(out)  # the distance chart of any view of it reads them off (no sort of 1M rows)
     out.attrs[DIGEST_ATTR] = inputs_digest(out)  # once per dataset: the mercury totals' memo keys views by it
+    remember_draw_inputs(out)  # the Monte Carlo inputs of every row, once: a new view takes its rows
     return out
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -130,6 +131,63 @@ def world_draws(cfg: RiskConfig) -> dict[str, np.ndarray]:
     return {"productivity": productivity, "ratio": ratio, "p_use": p_use, "air_mult": air_mult}
 
 
+class DrawInputs(NamedTuple):
+    """What the Monte Carlo reads of each site (arrays of one length, one entry a row).
+
+    Row by row (:func:`draw_inputs`), so the inputs of a subset of rows are those rows' entries
+    (:meth:`take`): a caller that draws totals for many subsets of one frame computes them once.
+    """
+
+    key: np.ndarray  # uint64: the site key that seeds its draws (site_keys)
+    p_use: np.ndarray  # float64 probability that the site releases mercury
+    log_median: np.ndarray  # float64 ln(kg Hg/yr) median release if used (NaN: size unknown or none)
+    sigma_site: np.ndarray  # float64 the site-level log-sd
+    shares_productivity: np.ndarray  # bool: the world productivity draw applies
+    ratio_type: np.ndarray  # int8 index into RATIO_KEYS (-1: no mercury)
+    air_median: np.ndarray  # float64 median share of the release emitted to air
+
+    def take(self, rows: np.ndarray) -> DrawInputs:
+        """The inputs of ``rows`` (positions), in their order."""
+        return DrawInputs(*(a[rows] for a in self))
+
+
+def draw_inputs(frame: pd.DataFrame, cfg: RiskConfig, sm: SiteMercury | None = None) -> DrawInputs:
+    """The Monte Carlo inputs of every row of ``frame`` (``sm``: its ``site_mercury``, when computed already)."""
+    sm = site_mercury(frame, cfg) if sm is None else sm
+    return DrawInputs(
+        site_keys(frame), sm.p_use, sm.log_median, sm.sigma_site, sm.coef_productivity > 0, sm.ratio_type,
+        sm.air_median,
+    )  # fmt: skip
+
+
+def _draws(d: DrawInputs, cfg: RiskConfig, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    take = (d.p_use > 0) & np.isfinite(d.log_median) & (group >= 0)
+    w = world_draws(cfg)
+    idx = np.flatnonzero(take)
+    # the site-level log-sd takes a few values (size basis x amalgamation type): one row of exp(sd x z) each
+    spreads, spread_class = np.unique(np.round(d.sigma_site[idx], 12), return_inverse=True)
+    order = idx[np.argsort(spread_class, kind="stable")]
+    spread_class = np.sort(spread_class, kind="stable")
+    return _totals_kernel(
+        d.key[order],
+        np.exp(d.log_median[order]),
+        spread_class.astype(np.int64),
+        d.shares_productivity[order],
+        d.ratio_type[order].astype(np.int64),
+        d.p_use[order] < 1.0,
+        d.air_median[order],
+        group[order],
+        int(n_groups),
+        w["productivity"],
+        w["ratio"],
+        w["p_use"],
+        w["air_mult"],
+        np.exp(spreads[:, None] * NORMAL_TABLE[None, :]) if len(spreads) else np.ones((1, 1)),
+        np.uint64(cfg.seed),
+        numba.get_num_threads(),
+    )
+
+
 def total_draws(
     frame: pd.DataFrame, cfg: RiskConfig, group: np.ndarray | None = None, n_groups: int = 1
 ) -> tuple[np.ndarray, np.ndarray, SiteMercury]:
@@ -150,34 +208,8 @@ def total_draws(
     sm : the sites' :class:`geo.mercury.SiteMercury`.
     """
     sm = site_mercury(frame, cfg)
-    if group is None:
-        group = np.zeros(len(frame), dtype=np.int64)
-    group = np.asarray(group, dtype=np.int64)
-    take = (sm.p_use > 0) & np.isfinite(sm.log_median) & (group >= 0)
-    w = world_draws(cfg)
-    idx = np.flatnonzero(take)
-    # the site-level log-sd takes a few values (size basis x amalgamation type): one row of exp(sd x z) each
-    spreads, spread_class = np.unique(np.round(sm.sigma_site[idx], 12), return_inverse=True)
-    order = idx[np.argsort(spread_class, kind="stable")]
-    spread_class = np.sort(spread_class, kind="stable")
-    hg, air = _totals_kernel(
-        site_keys(frame)[order],
-        np.exp(sm.log_median[order]),
-        spread_class.astype(np.int64),
-        sm.coef_productivity[order] > 0,
-        sm.ratio_type[order].astype(np.int64),
-        sm.p_use[order] < 1.0,
-        sm.air_median[order],
-        group[order],
-        int(n_groups),
-        w["productivity"],
-        w["ratio"],
-        w["p_use"],
-        w["air_mult"],
-        np.exp(spreads[:, None] * NORMAL_TABLE[None, :]) if len(spreads) else np.ones((1, 1)),
-        np.uint64(cfg.seed),
-        numba.get_num_threads(),
-    )
+    group = np.zeros(len(frame), dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    hg, air = _draws(draw_inputs(frame, cfg, sm), cfg, group, n_groups)
     return hg, air, sm
 
 
@@ -188,6 +220,7 @@ def mercury_totals(
     *,
     group: np.ndarray | None = None,
     n_groups: int | None = None,
+    inputs: DrawInputs | None = None,
 ) -> pd.DataFrame:
     """Mercury totals with 90 % bands, for the whole frame or per group (any subset of sites).
 
@@ -202,6 +235,9 @@ def mercury_totals(
     group, n_groups : optional
         Group codes computed by the caller (0 .. n_groups-1, e.g. ``groupby(...).ngroup()``)
         instead of ``by``; the result then has no key columns, one row per code.
+    inputs : DrawInputs, optional
+        The rows' Monte Carlo inputs when the caller holds them (e.g. ``draw_inputs`` of a larger frame,
+        taken at these rows); default: computed from ``frame``. The totals are the same either way.
 
     Returns
     -------
@@ -223,8 +259,12 @@ def mercury_totals(
     else:
         codes = np.zeros(len(frame), dtype=np.int64)
         out = pd.DataFrame({"n_sites": [len(frame)]})
-    hg, air, sm = total_draws(frame, cfg, codes, len(out))
-    unknown = (sm.p_use > 0) & np.isnan(sm.log_median) & (codes >= 0)
+    if inputs is None:
+        inputs = draw_inputs(frame, cfg)
+    elif len(inputs.key) != len(frame):
+        raise ValueError(f"inputs for {len(inputs.key):,} rows given for a frame of {len(frame):,}: take its rows")
+    hg, air = _draws(inputs, cfg, codes, len(out))
+    unknown = (inputs.p_use > 0) & np.isnan(inputs.log_median) & (codes >= 0)
     out["n_hg_unknown_size"] = np.bincount(codes[unknown], minlength=len(out)).astype(np.int64)
     for name, draws in (("hg_kg_per_yr", hg), ("hg_kg_per_yr_air", air)):
         low, mid, high = np.percentile(draws, PERCENTILES, axis=0)
