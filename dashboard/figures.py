@@ -92,6 +92,8 @@ MERCURY_CHART = "mercury-by-country"
 MONTE_CARLO_CHARTS: tuple[str, ...] = (MERCURY_CHART,)
 #: the charts the charts + table callback draws (counts of the view: milliseconds)
 COUNT_CHARTS: tuple[str, ...] = tuple(n for n in CHART_NAMES if n not in MONTE_CARLO_CHARTS)
+#: the charts no weight or decay changes (distances, commodities, mercury release): a weight change leaves them be
+WEIGHT_FREE_CHARTS: tuple[str, ...] = ("pa-distance", "commodity-mix", MERCURY_CHART)
 #: the columns the map reads (a filter copies only these for it)
 MAP_COLUMNS: tuple[str, ...] = (
     "lon", "lat", "risk_class", "risk_0_100", "dist_protected_area_km", "name", "commodity", "nearest_protected_area",

@@ -31,7 +31,7 @@ from dashboard.views import (
     commodity_options,
     country_options,
     date_bounds,
-    mercury_view_key,
+    filters_key,
     plural,
 )
 
@@ -575,6 +575,7 @@ def make_layout(
     """
     weights, decay = weight_defaults or ({}, {})
     initial = initial or {}
+    drawn = filters_key(initial["state"], None) if "state" in initial else None
     charts = initial.get("charts") or [None] * len(CHART_NAMES)
     legend_classes = html.Ul(
         [html.Li([html.Span(className="swatch", style={"background": RISK_COLOURS[c]}), c]) for c in RISK_ORDER],
@@ -593,10 +594,9 @@ def make_layout(
             ),
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.STATE, data=initial.get("state")),
-            # the page's mercury chart is drawn for the first state (a weight change then draws it no more)
-            dcc.Store(
-                id=ids.MERCURY_DRAWN, data=mercury_view_key(initial["state"], None) if "state" in initial else None
-            ),
+            # the page's charts are drawn for the first state: a weight change then leaves those no weight changes
+            dcc.Store(id=ids.MERCURY_DRAWN, data=drawn),
+            dcc.Store(id=ids.CHARTS_DRAWN, data=drawn),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
             # callback on page load, so the first visit keeps the page as drawn; a stored workspace id fires
             dcc.Store(id=ids.OWN_WORKSPACE, storage_type="local", data=""),

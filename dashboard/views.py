@@ -188,9 +188,9 @@ def filter_view(scored: pd.DataFrame, state: Mapping[str, Any], columns: Sequenc
     return scored if mask.all() else scored[mask]
 
 
-def mercury_view_key(state: Mapping[str, Any] | None, workspace: str | None) -> str:
-    """What the mercury totals of a render state depend on: its data and filters, not its weights or decay
-    (a site's release does not depend on them), as canonical JSON."""
+def filters_key(state: Mapping[str, Any] | None, workspace: str | None) -> str:
+    """A render state's data and filters without its weights and decay, as canonical JSON: what the charts that
+    no weight changes (``figures.WEIGHT_FREE_CHARTS``: the release, the distances, the commodities) depend on."""
     filters = {k: v for k, v in (state or {}).items() if k not in ("weights", "decay")}
     return json.dumps([workspace or None, filters], sort_keys=True, separators=(",", ":"), default=str)
 

@@ -19,7 +19,14 @@ from dashboard import callbacks as cb
 from dashboard import ids, totals
 from dashboard.context import basemap_url, show_error
 from dashboard.data import Dataset
-from dashboard.figures import CHART_COLUMNS, CHART_NAMES, CHART_TITLES, COUNT_CHARTS, MERCURY_CHART
+from dashboard.figures import (
+    CHART_COLUMNS,
+    CHART_NAMES,
+    CHART_TITLES,
+    COUNT_CHARTS,
+    MERCURY_CHART,
+    WEIGHT_FREE_CHARTS,
+)
 from dashboard.render import chart_outputs, initial_outputs
 from dashboard.state import decode_state, default_state
 from dashboard.views import filter_view, prepare_scored, render_state
@@ -160,12 +167,12 @@ def test_update_map_and_count(app):
 
 def test_charts_and_table_follow_filters_and_map_selection(app):
     state = render_state({**default_state(), "commodities": ["gold"]})
-    *figures, grid, note, hidden = cb.update_charts_and_table(state, None)
+    *figures, grid, note, hidden, _drawn = cb.update_charts_and_table(state, None)
     assert len(figures) == len(COUNT_CHARTS) == 4 and grid.id == ids.TABLE and note == "" and hidden
     box = [[-4.0, 4.0], [1.0, 4.0], [1.0, 10.0], [-4.0, 10.0]]  # around Ghana
     chosen = state | {"selection": box}
     expected = app[(app["commodity"] == "gold") & app["lon"].between(-4, 1) & app["lat"].between(4, 10)]
-    *_, note, hidden = cb.update_charts_and_table(chosen, None)
+    *_, note, hidden, _drawn = cb.update_charts_and_table(chosen, None)
     assert note == f"Map selection: {len(expected):,} sites in the drawn area." and not hidden
     page = cb.table_block({"startRow": 0, "endRow": 500}, chosen, None, None)
     assert page["rowCount"] == len(expected) > 0
@@ -308,7 +315,7 @@ def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app, 
     fig, count = cb.update_map(first["state"], None, None, None)
     assert first["count"] == count == f"{len(app):,} of {len(app):,} sites"
     assert first["map"].to_json() == fig.to_json()
-    *figures, _grid, _note, _hidden = cb.update_charts_and_table(first["state"], None)
+    *figures, _grid, _note, _hidden, _drawn = cb.update_charts_and_table(first["state"], None)
     figures.insert(CHART_NAMES.index(MERCURY_CHART), cb.update_mercury_chart(first["state"], None)[0])
     assert [f.to_json() for f in first["charts"]] == [f.to_json() for f in figures]
 
@@ -321,7 +328,7 @@ def test_the_charts_and_table_never_wait_for_the_monte_carlo(app, monkeypatch):
     real = totals.mercury_totals
     monkeypatch.setattr(totals, "mercury_totals", lambda *a, **k: draws.append(1) or real(*a, **k))
     state = render_state({**default_state(), "countries": ["GHA", "COD"]})
-    *figures, _grid, _note, _hidden = cb.update_charts_and_table(state, None)
+    *figures, _grid, _note, _hidden, charts_drawn = cb.update_charts_and_table(state, None)
     titles = [f.layout.title.text.split(" — ")[0] for f in figures]  # " — synthetic demo data" aside
     assert draws == [] and titles == [CHART_TITLES[n] for n in COUNT_CHARTS]
     fig, drawn = cb.update_mercury_chart(state, None)
@@ -342,6 +349,14 @@ def test_the_charts_and_table_never_wait_for_the_monte_carlo(app, monkeypatch):
     _fig, other = cb.update_mercury_chart(render_state({**state, "countries": ["GHA"]}), None, drawn)
     assert other != drawn  # a filter change draws it
     assert cb.update_mercury_chart(state, "another-workspace", drawn)[1] != drawn  # and other data
+    # the other charts: a weight change redraws the classes and scores, not the distances or commodities
+    assert charts_drawn == drawn
+    *figures, grid, _note, _hidden, again = cb.update_charts_and_table(reweighted, None, charts_drawn)
+    changed = dict(zip(COUNT_CHARTS, figures, strict=True))
+    assert again == charts_drawn and grid.id == ids.TABLE
+    assert all((changed[n] is no_update) == (n in WEIGHT_FREE_CHARTS) for n in COUNT_CHARTS)
+    *figures, _grid, _note, _hidden, _k = cb.update_charts_and_table({**reweighted, "countries": ["GHA"]}, None, drawn)
+    assert not any(f is no_update for f in figures)  # a filter change redraws them all
 
 
 def test_basemap_url_follows_the_path_prefix(app):
