@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import ids, shares
 from dashboard.aoi import aoi_view, extra_map_layers, scored_for_state
 from dashboard.context import basemap_url, current_settings
-from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
+from dashboard.data import data_version, get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
 from dashboard.figures import (
@@ -331,7 +331,7 @@ def update_charts_and_table(state, workspace, drawn=None):
     """The charts that count the view (milliseconds), the table and the selection note; not the Monte Carlo.
     A weight or decay change redraws only the charts it changes (the classes and scores), not the distances
     or the commodities of the same sites."""
-    key = filters_key(state, workspace)
+    key = filters_key(state, workspace, data_version(current_settings(), workspace))
     settings, dataset, scored, state = _context(state, workspace)
     names = tuple(n for n in COUNT_CHARTS if key != drawn or n not in WEIGHT_FREE_CHARTS)
     view = filter_view(scored, state, columns=CHART_COLUMNS)  # the charts' columns only: no copy of the rest
@@ -354,7 +354,7 @@ def update_mercury_chart(state, workspace, drawn=None):
     in its own request so that the map, the counts, the other charts and the table never wait for it; its
     card says it is computing meanwhile (``layout._chart_card``). A weight or decay change leaves it alone:
     no site's release depends on them, so nothing is drawn, looked up or hashed."""
-    key = filters_key(state, workspace)
+    key = filters_key(state, workspace, data_version(current_settings(), workspace))
     if key == drawn:
         raise PreventUpdate
     settings, dataset, scored, state = _context(state, workspace)

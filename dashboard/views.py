@@ -188,11 +188,12 @@ def filter_view(scored: pd.DataFrame, state: Mapping[str, Any], columns: Sequenc
     return scored if mask.all() else scored[mask]
 
 
-def filters_key(state: Mapping[str, Any] | None, workspace: str | None) -> str:
-    """A render state's data and filters without its weights and decay, as canonical JSON: what the charts that
-    no weight changes (``figures.WEIGHT_FREE_CHARTS``: the release, the distances, the commodities) depend on."""
+def filters_key(state: Mapping[str, Any] | None, workspace: str | None, version: str | None = None) -> str:
+    """A render state's data (the workspace and its data version: an upload or a new default redraws) and
+    filters without its weights and decay, as canonical JSON: what the charts that no weight changes
+    (``figures.WEIGHT_FREE_CHARTS``: the release, the distances, the commodities) depend on."""
     filters = {k: v for k, v in (state or {}).items() if k not in ("weights", "decay")}
-    return json.dumps([workspace or None, filters], sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps([workspace or None, version, filters], sort_keys=True, separators=(",", ":"), default=str)
 
 
 def filter_sites(

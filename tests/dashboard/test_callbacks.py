@@ -386,3 +386,25 @@ def test_the_mercury_card_says_it_is_computing_over_its_last_figure():
     assert loading.custom_spinner.children == COMPUTING_TEXT and loading.custom_spinner.role == "status"
     assert loading.overlay_style["visibility"] == "visible"  # the last figure stays, dimmed: not a blank card
     assert getattr(_chart_card("risk-histogram").children[0], "custom_spinner", None) is None
+
+
+def test_new_data_in_the_same_workspace_redraws_the_charts_no_weight_changes(app):
+    """A second upload into a workspace (same id, new data version) redraws the distances, commodities and mercury."""
+    from dashboard.data import data_version
+    from dashboard.uploads import save_upload
+    from dashboard.workspace import new_workspace_id
+
+    ws = new_workspace_id()
+    settings = flask.current_app.config["ASM_SETTINGS"]
+    csv = "site_id,lon,lat,commodity\na,-1.9,6.2,gold\nb,-1.8,6.3,tin\n"
+    content = "data:text/csv;base64," + base64.b64encode(csv.encode()).decode()
+    save_upload(settings, ws, "sites", "sites.csv", content)
+    first = data_version(settings, ws)
+    state = render_state(default_state())
+    *_, drawn = cb.update_charts_and_table(state, ws)
+    _fig, mercury_drawn = cb.update_mercury_chart(state, ws)
+    save_upload(settings, ws, "sites", "sites.csv", content.replace("tin", "copper"))
+    assert data_version(settings, ws) != first
+    *figures, _grid, _note, _hidden, _key = cb.update_charts_and_table(state, ws, drawn)
+    assert not any(f is no_update for f in figures)
+    assert cb.update_mercury_chart(state, ws, mercury_drawn)[1] != mercury_drawn
