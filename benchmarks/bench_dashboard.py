@@ -24,7 +24,8 @@ imports its own tree, interleaved round by round (``--callbacks`` alone: this tr
 
 * filter -> redraw: a different country / risk-class filter each time (no memo answers for those rows):
   the map callback, the charts + table callback and the table's first block, each serialised as Dash
-  does (plotly's JSON encoder); the server total is their sum;
+  does (plotly's JSON encoder); the server total is their sum; the mercury chart's callback (a Monte Carlo
+  of the view, a request of its own where the tree has one) is timed apart, and "everything" adds it;
 * weight change -> redraw: a different weight each time (no cache answers): the same three callbacks,
   the re-score included (in the first of them, as in the browser), and one site's detail;
 * the map's payload for the whole data (camera fitted), a filtered view and zoom 7 at the median site.
@@ -153,13 +154,14 @@ def run(n: int, repeat: int) -> dict:
 # The callbacks are called as plain functions (as tests/dashboard/test_callbacks.py does), on a dataset
 # built from the given facts; Dash serialises their outputs with plotly's JSON encoder, timed here too.
 _CALLBACK_TIMER = r"""
-import json, statistics, sys, tempfile, time
+import inspect, json, statistics, sys, tempfile, time
 sys.path.insert(0, ".")
 import flask
 import geopandas as gpd
 from plotly.io.json import to_json_plotly
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from dash.exceptions import PreventUpdate
 from dashboard import callbacks as cb
 from dashboard import data
 from dashboard.data import Dataset
@@ -197,14 +199,36 @@ def redraw(state, site=None, view=None):
     t = {}
     context_value.set(AttributeDict(triggered_inputs=[], updated_props={}))
     m, t["map"], c1 = clock(lambda: size(cb.update_map(state, None, view, None)))
-    _, t["charts_table"], c2 = clock(lambda: size(cb.update_charts_and_table(state, None)))
+    _, t["charts_table"], c2 = clock(lambda: charts_and_table(state))
     _, t["table_block"], c3 = clock(lambda: size(cb.table_block({"startRow": 0, "endRow": 100}, state, None, None)))
     t["total"] = t["map"] + t["charts_table"] + t["table_block"]
     t["total_cpu"] = c1 + c2 + c3
+    t["mercury"] = t["mercury_cpu"] = 0.0  # a tree whose charts callback draws the Monte Carlo chart itself
+    if hasattr(cb, "update_mercury_chart"):  # its own request: the rest never waits for it
+        _, t["mercury"], t["mercury_cpu"] = clock(lambda: mercury_chart(state))
+    t["all"], t["all_cpu"] = t["total"] + t["mercury"], t["total_cpu"] + t["mercury_cpu"]
     if site is not None:
         _, t["detail"], _ = clock(lambda: size(cb.show_site(site, state, None)))
     t["map_mb"] = m / 1e6
     return t
+
+DRAWN = [None]  # what the page's mercury chart shows (its store): a weight change leaves it alone
+CHARTS = [None]  # the same for the other charts (a tree with the store)
+
+def charts_and_table(state):
+    if "drawn" not in inspect.signature(cb.update_charts_and_table).parameters:  # a tree without the store
+        return size(cb.update_charts_and_table(state, None))
+    out = cb.update_charts_and_table(state, None, CHARTS[0])
+    CHARTS[0] = out[-1]
+    return size(out)
+
+def mercury_chart(state):
+    try:
+        out = cb.update_mercury_chart(state, None, DRAWN[0])
+    except PreventUpdate:
+        return 0
+    DRAWN[0] = out[1]
+    return size(out)
 
 def filtered(i):
     # a different filter each time (as a user clicking through): no memo answers for these rows
@@ -237,11 +261,18 @@ _ROWS = (
     ("filter_table_block", "filter -> first table block", "ms"),
     ("filter_total", "**filter -> redraw, server total**", "ms"),
     ("filter_total_cpu", "filter -> redraw, process CPU", "ms"),
+    ("filter_mercury", "filter -> mercury chart callback (Monte Carlo; its own request)", "ms"),
+    ("filter_mercury_cpu", "filter -> mercury chart callback, process CPU", "ms"),
+    ("filter_all", "filter -> everything, mercury chart included", "ms"),
+    ("filter_all_cpu", "filter -> everything, process CPU", "ms"),
     ("weight_map", "weight -> map callback (incl. re-score)", "ms"),
     ("weight_charts_table", "weight -> charts + table callback", "ms"),
     ("weight_table_block", "weight -> first table block", "ms"),
     ("weight_total", "**weight -> redraw, server total**", "ms"),
     ("weight_total_cpu", "weight -> redraw, process CPU", "ms"),
+    ("weight_mercury", "weight -> mercury chart callback (left alone: no release depends on weights)", "ms"),
+    ("weight_all", "weight -> everything, mercury chart included", "ms"),
+    ("weight_all_cpu", "weight -> everything, process CPU", "ms"),
     ("weight_detail", "weight -> site detail", "ms"),
     ("map_mb_world", "map payload, whole data", "MB"),
     ("filter_map_mb", "map payload, a filtered view", "MB"),

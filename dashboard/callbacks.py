@@ -19,10 +19,17 @@ from dash.exceptions import PreventUpdate
 from dashboard import ids, shares
 from dashboard.aoi import aoi_view, extra_map_layers, scored_for_state
 from dashboard.context import basemap_url, current_settings
-from dashboard.data import get_dataset_for, get_scored, risk_config, weight_defaults
+from dashboard.data import data_version, get_dataset_for, get_scored, risk_config, weight_defaults
 from dashboard.detail import make_detail
 from dashboard.exports import export_download
-from dashboard.figures import CHART_COLUMNS, CHART_NAMES, map_follows_view
+from dashboard.figures import (
+    CHART_COLUMNS,
+    COUNT_CHARTS,
+    MERCURY_CHART,
+    MONTE_CARLO_CHARTS,
+    WEIGHT_FREE_CHARTS,
+    map_follows_view,
+)
 from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
 from dashboard.risk_text import not_assessed_summary
@@ -36,6 +43,7 @@ from dashboard.views import (
     drop_absent,
     filter_mask,
     filter_view,
+    filters_key,
     render_state,
     selection_note,
     selection_polygon,
@@ -309,20 +317,50 @@ def update_map(state, workspace, map_view, site_id, year=None):
 
 
 @callback(
-    *[Output(ids.chart(name), "figure") for name in CHART_NAMES],
+    *[Output(ids.chart(name), "figure") for name in COUNT_CHARTS],
     Output(ids.TABLE_WRAP, "children"),
     Output(ids.SELECTION_NOTE, "children"),
     Output(ids.SELECTION_CLEAR, "hidden"),
+    Output(ids.CHARTS_DRAWN, "data"),
     Input(ids.STATE, "data"),
     Input(ids.WORKSPACE, "data"),
+    State(ids.CHARTS_DRAWN, "data"),
     prevent_initial_call=True,
 )
-def update_charts_and_table(state, workspace):
+def update_charts_and_table(state, workspace, drawn=None):
+    """The charts that count the view (milliseconds), the table and the selection note; not the Monte Carlo.
+    A weight or decay change redraws only the charts it changes (the classes and scores), not the distances
+    or the commodities of the same sites."""
+    key = filters_key(state, workspace, data_version(current_settings(), workspace))
     settings, dataset, scored, state = _context(state, workspace)
+    names = tuple(n for n in COUNT_CHARTS if key != drawn or n not in WEIGHT_FREE_CHARTS)
     view = filter_view(scored, state, columns=CHART_COLUMNS)  # the charts' columns only: no copy of the rest
-    figures = chart_outputs(settings, dataset, view, state)
+    figures = dict(zip(names, chart_outputs(settings, dataset, view, state, names), strict=True))
     note = selection_note(len(view)) if state.get("selection") else ""
-    return *figures, make_grid(), note, not state.get("selection")  # a fresh grid asks for its first block
+    # a fresh grid asks for its first block
+    return *[figures.get(n, no_update) for n in COUNT_CHARTS], make_grid(), note, not state.get("selection"), key
+
+
+@callback(
+    Output(ids.chart(MERCURY_CHART), "figure"),
+    Output(ids.MERCURY_DRAWN, "data"),
+    Input(ids.STATE, "data"),
+    Input(ids.WORKSPACE, "data"),
+    State(ids.MERCURY_DRAWN, "data"),
+    prevent_initial_call=True,
+)
+def update_mercury_chart(state, workspace, drawn=None):
+    """The mercury totals by country: a Monte Carlo of the view's sites (1,000 draws each, remembered per view),
+    in its own request so that the map, the counts, the other charts and the table never wait for it; its
+    card says it is computing meanwhile (``layout._chart_card``). A weight or decay change leaves it alone:
+    no site's release depends on them, so nothing is drawn, looked up or hashed."""
+    key = filters_key(state, workspace, data_version(current_settings(), workspace))
+    if key == drawn:
+        raise PreventUpdate
+    settings, dataset, scored, state = _context(state, workspace)
+    view = filter_view(scored, state, columns=CHART_COLUMNS)
+    (figure,) = chart_outputs(settings, dataset, view, state, MONTE_CARLO_CHARTS)
+    return figure, key
 
 
 @callback(

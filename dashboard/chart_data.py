@@ -7,7 +7,10 @@ a filter change on a million sites redraws the charts from ``bincount`` over sma
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +22,13 @@ from geo.risk import RiskConfig
 from geo.summary import config_of
 
 BUFFER_MARKS_KM: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0)
+#: the distance the ECDF chart draws
+DIST_COLUMN = "dist_protected_area_km"
+#: ``attrs`` key of a prepared frame's digest of its distance column (``remember_sorted_distances``)
+DIST_DIGEST_ATTR = "dashboard_dist_digest"
+_SORTED_MAX = 8  # prepared frames whose sorted distances are kept (8 bytes + 4 a site each)
+_sorted: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_sorted_lock = threading.Lock()
 
 
 def risk_by_country(view: pd.DataFrame, top: int = 25) -> pd.DataFrame:
@@ -84,9 +94,53 @@ def mercury_by_country(view: pd.DataFrame, top: int = 25, *, config: RiskConfig 
     return out.sort_values(["hg_kg_per_yr", "n_hg_unknown_size"], ascending=False).head(top)
 
 
-def ecdf(values: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical CDF (x sorted, share 0-1) of the finite values, thinned to at most ``max_points`` steps."""
-    x = np.sort(values[np.isfinite(values)])
+def remember_sorted_distances(prepared: pd.DataFrame) -> None:
+    """Sort a prepared frame's distances once (per dataset), for :func:`sorted_distances` of its views.
+
+    Sets ``attrs[DIST_DIGEST_ATTR]`` (a digest of the column in row order) and keeps the stable sort
+    order and the sorted values under it (per process, bounded; a memo of a pure function, not user state).
+    """
+    if DIST_COLUMN not in prepared.columns:
+        return
+    dist = prepared[DIST_COLUMN].to_numpy(dtype="float64", na_value=np.nan)
+    digest = hashlib.blake2b(np.ascontiguousarray(dist).tobytes(), digest_size=16).hexdigest()
+    prepared.attrs[DIST_DIGEST_ATTR] = digest
+    order = np.argsort(dist, kind="stable").astype(np.int32)  # NaN last
+    with _sorted_lock:
+        _sorted[digest] = (order, dist[order])
+        _sorted.move_to_end(digest)
+        while len(_sorted) > _SORTED_MAX:
+            _sorted.popitem(last=False)
+
+
+def sorted_distances(view: pd.DataFrame, *, row_column: str = "_row") -> np.ndarray:
+    """The finite distances of ``view``, sorted.
+
+    A view of a prepared frame (``row_column`` its rows' positions there, ``attrs`` the frame's distance
+    digest) reads them off the frame's sorted distances: one pass over the frame's rows, where a weight
+    change on a million sites sorted the million distances again (~50-80 ms). Small views are sorted.
+    """
+    if DIST_COLUMN not in view.columns:
+        return np.empty(0)
+    dist = view[DIST_COLUMN].to_numpy(dtype="float64", na_value=np.nan)
+    digest = view.attrs.get(DIST_DIGEST_ATTR)
+    with _sorted_lock:
+        memo = _sorted.get(digest) if digest is not None else None
+    if memo is not None and row_column in view.columns and len(view) * 16 >= len(memo[0]):
+        order, whole = memo
+        in_view = np.zeros(len(order), dtype=bool)
+        in_view[view[row_column].to_numpy()] = True
+        x = whole[in_view[order]]
+        return x[np.isfinite(x)]
+    return np.sort(dist[np.isfinite(dist)])
+
+
+def ecdf(values: np.ndarray, max_points: int = 400, *, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical CDF (x sorted, share 0-1) of the finite values, thinned to at most ``max_points`` steps.
+
+    ``presorted``: ``values`` are finite and sorted already (:func:`sorted_distances`).
+    """
+    x = values if presorted else np.sort(values[np.isfinite(values)])
     if x.size == 0:
         return x, x
     y = np.arange(1, x.size + 1, dtype="float64") / x.size

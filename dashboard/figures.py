@@ -36,6 +36,7 @@ from dashboard.basemap import (  # noqa: F401  (re-exported: the basemap's names
     simplified_geojson,
     tolerance_for_zoom,
 )
+from dashboard.chart_data import sorted_distances
 from dashboard.labels import FACTOR_LABELS
 from dashboard.map_bins import Cells, bin_sites, cell_marker_px, mercator_px, view_window
 from dashboard.state import RISK_CLASSES
@@ -85,6 +86,14 @@ CHART_NAMES: tuple[str, ...] = (
     "commodity-mix",
     "mercury-by-country",
 )
+#: the charts drawn by their own callback (a Monte Carlo of the view: the other charts, the map and the table
+#: never wait for it; see dashboard.callbacks.update_mercury_chart)
+MERCURY_CHART = "mercury-by-country"
+MONTE_CARLO_CHARTS: tuple[str, ...] = (MERCURY_CHART,)
+#: the charts the charts + table callback draws (counts of the view: milliseconds)
+COUNT_CHARTS: tuple[str, ...] = tuple(n for n in CHART_NAMES if n not in MONTE_CARLO_CHARTS)
+#: the charts no weight or decay changes (distances, commodities, mercury release): a weight change leaves them be
+WEIGHT_FREE_CHARTS: tuple[str, ...] = ("pa-distance", "commodity-mix", MERCURY_CHART)
 #: the columns the map reads (a filter copies only these for it)
 MAP_COLUMNS: tuple[str, ...] = (
     "lon", "lat", "risk_class", "risk_0_100", "dist_protected_area_km", "name", "commodity", "nearest_protected_area",
@@ -432,7 +441,7 @@ def make_distance_figure(
     places shapes on a log axis by data value) while their labels are annotations in log10 km.
     """
     dist = _num(view, "dist_protected_area_km", "float64")
-    x, y = ecdf(dist)
+    x, y = ecdf(sorted_distances(view), presorted=True)
     shown = np.maximum(x, DISTANCE_FLOOR_KM)
     fig = go.Figure(
         go.Scatter(

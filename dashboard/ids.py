@@ -13,6 +13,10 @@ OWN_WORKSPACE = "app-workspace"  # the user's own workspace id (localStorage; th
 SELECTED_SITE = "app-selected-site"
 SELECTED_LONLAT = "app-selected-lonlat"
 MAP_VIEW = "app-map-view"  # a map view restored from a shared link
+# what the charts show: their view without its weights (filters_key); a weight change leaves the charts no
+# weight changes alone
+MERCURY_DRAWN = "app-mercury-drawn"
+CHARTS_DRAWN = "app-charts-drawn"
 SHARE = "app-share"
 MAP_REGION = "map-region"  # skip-link targets
 TABLE_REGION = "table-region"

@@ -15,6 +15,7 @@ from dashboard.figures import (
     CHART_NAMES,
     CHART_TITLES,
     IUCN_GROUPS,
+    MONTE_CARLO_CHARTS,
     OVERLAY_STYLE,
     RISK_COLOURS,
     RISK_ORDER,
@@ -30,6 +31,7 @@ from dashboard.views import (
     commodity_options,
     country_options,
     date_bounds,
+    filters_key,
     plural,
 )
 
@@ -423,6 +425,10 @@ def _upload(settings) -> html.Section:
     )
 
 
+#: what the mercury chart's card shows while its Monte Carlo runs
+COMPUTING_TEXT = "Computing the mercury totals (1,000 Monte Carlo draws of every site in view)…"
+
+
 def _chart_card(name: str, figure=None) -> html.Div:
     buttons = [
         html.Button(
@@ -433,6 +439,16 @@ def _chart_card(name: str, figure=None) -> html.Div:
         )
         for fmt in ("png", "svg", "html")
     ]
+    # a Monte Carlo chart arrives after the others (its own callback): its last figure stays in view, dimmed,
+    # under a message saying what is being computed (not a blank card, not a silent stale chart)
+    computing = (
+        {
+            "custom_spinner": html.Div(COMPUTING_TEXT, className="chart-computing", role="status"),
+            "overlay_style": {"visibility": "visible", "opacity": 0.35},
+        }
+        if name in MONTE_CARLO_CHARTS
+        else {}
+    )
     return html.Div(
         [
             dcc.Loading(
@@ -443,6 +459,7 @@ def _chart_card(name: str, figure=None) -> html.Div:
                     style={"height": "320px"},
                 ),
                 type="dot",
+                **computing,
             ),
             html.Div(buttons, className="button-row chart-exports"),
         ],
@@ -558,6 +575,7 @@ def make_layout(
     """
     weights, decay = weight_defaults or ({}, {})
     initial = initial or {}
+    drawn = filters_key(initial["state"], None) if "state" in initial else None
     charts = initial.get("charts") or [None] * len(CHART_NAMES)
     legend_classes = html.Ul(
         [html.Li([html.Span(className="swatch", style={"background": RISK_COLOURS[c]}), c]) for c in RISK_ORDER],
@@ -576,6 +594,9 @@ def make_layout(
             ),
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.STATE, data=initial.get("state")),
+            # the page's charts are drawn for the first state: a weight change then leaves those no weight changes
+            dcc.Store(id=ids.MERCURY_DRAWN, data=drawn),
+            dcc.Store(id=ids.CHARTS_DRAWN, data=drawn),
             # "" (no workspace) rather than None: a Store whose value equals its stored value fires no
             # callback on page load, so the first visit keeps the page as drawn; a stored workspace id fires
             dcc.Store(id=ids.OWN_WORKSPACE, storage_type="local", data=""),

@@ -126,7 +126,12 @@ def bin_sites(
     row = np.floor(y / size).astype(np.int64) - first_row
     key = np.clip(row, 0, n_rows - 1) * n_cols + np.clip(col, 0, n_cols - 1)
     n_keys = n_rows * n_cols
-    count_all = np.bincount(key, minlength=n_keys)
+    # sites per cell and class in one count (class -1, none, in slot 0): not one pass per class
+    codes = np.asarray(class_code, dtype=np.int64)
+    codes = np.where((codes >= 0) & (codes < n_classes), codes, -1)
+    per_class = np.bincount(key * (n_classes + 1) + (codes + 1), minlength=n_keys * (n_classes + 1))
+    per_class = per_class.reshape(n_keys, n_classes + 1)
+    count_all = per_class.sum(axis=1)
     cells = np.flatnonzero(count_all)
     count = count_all[cells]
 
@@ -136,8 +141,7 @@ def bin_sites(
     # a cell's sites are within one cell of each other, so their mean x never straddles the antimeridian
     mean_x = per_cell(x) / count
     mean_y = per_cell(y) / count
-    codes = np.asarray(class_code, dtype=np.int64)
-    by_class = np.stack([per_cell((codes == c).astype("float64")) for c in range(n_classes)]).astype(np.int64)
+    by_class = np.ascontiguousarray(per_class[cells, 1:].T)
     present = by_class > 0
     top = np.where(present.any(axis=0), n_classes - 1 - np.argmax(present[::-1], axis=0), -1).astype(np.int8)
     risk = np.asarray(risk, dtype="float64")

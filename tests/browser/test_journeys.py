@@ -53,6 +53,11 @@ def test_filter_by_country_changes_counts_map_table_and_url(app_url, browser):
     _wait(browser).until(lambda d: map_point_count(d) == shown)
     _wait(browser).until(lambda d: (ids := _first_table_ids(d)) and all(i and "GHA" in i for i in ids))
     assert "c=GHA" in browser.current_url
+    # the charts follow, the mercury totals too (their own request, after the others): one bar, Ghana's
+    bars = "return document.querySelector('#chart-CHART .js-plotly-plot')._fullData[0].x"
+    _wait(browser).until(lambda d: d.execute_script(bars.replace("CHART", "commodity-mix")) is not None)
+    _wait(browser).until(lambda d: d.execute_script(bars.replace("CHART", "mercury-by-country")) == ["GHA"])
+    assert not browser.find_elements(By.CSS_SELECTOR, ".chart-computing")  # and its 'computing' note is gone
 
 
 def test_click_a_table_row_opens_the_site_detail(app_url, browser):

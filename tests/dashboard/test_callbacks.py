@@ -12,15 +12,24 @@ import pytest
 from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from dash.exceptions import PreventUpdate
 
 from benchmarks.synthetic_scored import synthetic_protected_areas, synthetic_scored
 from dashboard import callbacks as cb
-from dashboard import ids
+from dashboard import ids, totals
 from dashboard.context import basemap_url, show_error
 from dashboard.data import Dataset
-from dashboard.render import initial_outputs
+from dashboard.figures import (
+    CHART_COLUMNS,
+    CHART_NAMES,
+    CHART_TITLES,
+    COUNT_CHARTS,
+    MERCURY_CHART,
+    WEIGHT_FREE_CHARTS,
+)
+from dashboard.render import chart_outputs, initial_outputs
 from dashboard.state import decode_state, default_state
-from dashboard.views import prepare_scored, render_state
+from dashboard.views import filter_view, prepare_scored, render_state
 from layers.errors import LayerError
 from settings import Settings
 
@@ -158,12 +167,12 @@ def test_update_map_and_count(app):
 
 def test_charts_and_table_follow_filters_and_map_selection(app):
     state = render_state({**default_state(), "commodities": ["gold"]})
-    *figures, grid, note, hidden = cb.update_charts_and_table(state, None)
-    assert len(figures) == 5 and grid.id == ids.TABLE and note == "" and hidden
+    *figures, grid, note, hidden, _drawn = cb.update_charts_and_table(state, None)
+    assert len(figures) == len(COUNT_CHARTS) == 4 and grid.id == ids.TABLE and note == "" and hidden
     box = [[-4.0, 4.0], [1.0, 4.0], [1.0, 10.0], [-4.0, 10.0]]  # around Ghana
     chosen = state | {"selection": box}
     expected = app[(app["commodity"] == "gold") & app["lon"].between(-4, 1) & app["lat"].between(4, 10)]
-    *_, note, hidden = cb.update_charts_and_table(chosen, None)
+    *_, note, hidden, _drawn = cb.update_charts_and_table(chosen, None)
     assert note == f"Map selection: {len(expected):,} sites in the drawn area." and not hidden
     page = cb.table_block({"startRow": 0, "endRow": 500}, chosen, None, None)
     assert page["rowCount"] == len(expected) > 0
@@ -306,8 +315,48 @@ def test_initial_outputs_are_what_the_callbacks_draw_for_the_default_state(app, 
     fig, count = cb.update_map(first["state"], None, None, None)
     assert first["count"] == count == f"{len(app):,} of {len(app):,} sites"
     assert first["map"].to_json() == fig.to_json()
-    *figures, _grid, _note, _hidden = cb.update_charts_and_table(first["state"], None)
+    *figures, _grid, _note, _hidden, _drawn = cb.update_charts_and_table(first["state"], None)
+    figures.insert(CHART_NAMES.index(MERCURY_CHART), cb.update_mercury_chart(first["state"], None)[0])
     assert [f.to_json() for f in first["charts"]] == [f.to_json() for f in figures]
+
+
+def test_the_charts_and_table_never_wait_for_the_monte_carlo(app, monkeypatch):
+    """The mercury chart is its own request: the charts + table callback draws no Monte Carlo, and the
+    mercury callback draws the chart the page and the embed route draw for the same state."""
+    totals.clear()
+    draws = []
+    real = totals.mercury_totals
+    monkeypatch.setattr(totals, "mercury_totals", lambda *a, **k: draws.append(1) or real(*a, **k))
+    state = render_state({**default_state(), "countries": ["GHA", "COD"]})
+    *figures, _grid, _note, _hidden, charts_drawn = cb.update_charts_and_table(state, None)
+    titles = [f.layout.title.text.split(" — ")[0] for f in figures]  # " — synthetic demo data" aside
+    assert draws == [] and titles == [CHART_TITLES[n] for n in COUNT_CHARTS]
+    fig, drawn = cb.update_mercury_chart(state, None)
+    assert draws == [1] and fig.layout.title.text.startswith(CHART_TITLES[MERCURY_CHART])
+    assert sorted(fig.data[0].x) == ["COD", "GHA"]
+    settings = Settings()
+    dataset = cb.get_dataset_for(settings, None)
+    view = filter_view(app, state, columns=CHART_COLUMNS)
+    (direct,) = chart_outputs(settings, dataset, view, state, (MERCURY_CHART,))
+    assert fig.to_json() == direct.to_json() and draws == [1]  # the same figure, from the memo
+    # a weight or decay change leaves the chart alone (no release depends on them): not even a memo lookup
+    reweighted = render_state({**state, "weights": {"mercury": 0.3}, "decay": {"reef": [5.0, 40.0]}})
+    inputs_key = totals.inputs_key
+    monkeypatch.setattr(totals, "inputs_key", None)  # a lookup would call it
+    with pytest.raises(PreventUpdate):
+        cb.update_mercury_chart(reweighted, None, drawn)
+    monkeypatch.setattr(totals, "inputs_key", inputs_key)
+    _fig, other = cb.update_mercury_chart(render_state({**state, "countries": ["GHA"]}), None, drawn)
+    assert other != drawn  # a filter change draws it
+    assert cb.update_mercury_chart(state, "another-workspace", drawn)[1] != drawn  # and other data
+    # the other charts: a weight change redraws the classes and scores, not the distances or commodities
+    assert charts_drawn == drawn
+    *figures, grid, _note, _hidden, again = cb.update_charts_and_table(reweighted, None, charts_drawn)
+    changed = dict(zip(COUNT_CHARTS, figures, strict=True))
+    assert again == charts_drawn and grid.id == ids.TABLE
+    assert all((changed[n] is no_update) == (n in WEIGHT_FREE_CHARTS) for n in COUNT_CHARTS)
+    *figures, _grid, _note, _hidden, _k = cb.update_charts_and_table({**reweighted, "countries": ["GHA"]}, None, drawn)
+    assert not any(f is no_update for f in figures)  # a filter change redraws them all
 
 
 def test_basemap_url_follows_the_path_prefix(app):
@@ -328,3 +377,34 @@ def test_the_alert_clears_after_a_later_success_and_the_rejected_button_says_why
     assert cb.clear_alert_after_success("sites.csv: 2 sites loaded, 0 rejected") is None
     disabled, title = cb.update_rejected_button(None, None)
     assert disabled and "No rejected rows" in title
+
+
+def test_the_mercury_card_says_it_is_computing_over_its_last_figure():
+    from dashboard.layout import COMPUTING_TEXT, _chart_card
+
+    loading = _chart_card(MERCURY_CHART).children[0]
+    assert loading.custom_spinner.children == COMPUTING_TEXT and loading.custom_spinner.role == "status"
+    assert loading.overlay_style["visibility"] == "visible"  # the last figure stays, dimmed: not a blank card
+    assert getattr(_chart_card("risk-histogram").children[0], "custom_spinner", None) is None
+
+
+def test_new_data_in_the_same_workspace_redraws_the_charts_no_weight_changes(app):
+    """A second upload into a workspace (same id, new data version) redraws the distances, commodities and mercury."""
+    from dashboard.data import data_version
+    from dashboard.uploads import save_upload
+    from dashboard.workspace import new_workspace_id
+
+    ws = new_workspace_id()
+    settings = flask.current_app.config["ASM_SETTINGS"]
+    csv = "site_id,lon,lat,commodity\na,-1.9,6.2,gold\nb,-1.8,6.3,tin\n"
+    content = "data:text/csv;base64," + base64.b64encode(csv.encode()).decode()
+    save_upload(settings, ws, "sites", "sites.csv", content)
+    first = data_version(settings, ws)
+    state = render_state(default_state())
+    *_, drawn = cb.update_charts_and_table(state, ws)
+    _fig, mercury_drawn = cb.update_mercury_chart(state, ws)
+    save_upload(settings, ws, "sites", "sites.csv", content.replace("tin", "copper"))
+    assert data_version(settings, ws) != first
+    *figures, _grid, _note, _hidden, _key = cb.update_charts_and_table(state, ws, drawn)
+    assert not any(f is no_update for f in figures)
+    assert cb.update_mercury_chart(state, ws, mercury_drawn)[1] != mercury_drawn

@@ -104,3 +104,27 @@ def test_a_view_of_a_prepared_frame_is_keyed_by_the_frame_digest_and_its_rows(fa
     assert totals.inputs_key(bare, "country_iso3")[0] != "rows of"
     pd.testing.assert_frame_equal(mercury_by_country(bare, config=CFG), mercury_by_country(some, config=CFG))
     assert len(calls) == 2
+
+
+def test_a_views_monte_carlo_inputs_are_its_rows_of_the_frames_and_give_the_same_totals(facts, monkeypatch):
+    """A new view takes its rows' inputs from those of its prepared frame (computed once), to exactly the totals
+    computed from the view itself; inputs of another configuration or frame are never used."""
+    from geo import uncertainty
+
+    totals.clear()
+    scored = rescore(facts, CFG)  # prepare_scored remembers its inputs
+    assert len(totals._inputs) == 1
+    computed = []
+    real = uncertainty.site_mercury
+    monkeypatch.setattr(uncertainty, "site_mercury", lambda *a, **k: computed.append(1) or real(*a, **k))
+    some = scored[scored["country_iso3"].isin(["GHA", "COD"]).to_numpy() & (scored["risk_0_100"] > 30).to_numpy()]
+    got = totals.grouped_mercury_totals(some, CFG, "country_iso3")
+    assert computed == []  # taken, not computed
+    bare = some.drop(columns=[ROW])  # no positions in a frame: its own inputs, computed here
+    pd.testing.assert_frame_equal(got, uncertainty.mercury_totals(bare, CFG, "country_iso3"), check_exact=True)
+    assert computed == [1]
+    other = CFG.with_overrides({"mercury.productivity_g_au_per_worker_yr.median": 40.0})
+    assert totals._view_inputs(some, other) is None  # another mercury configuration: not these inputs
+    assert totals._view_inputs(some, CFG.with_overrides({"weights.mercury": 0.2})) is not None  # weights: same
+    with pytest.raises(ValueError, match="take its rows"):
+        uncertainty.mercury_totals(some, CFG, inputs=uncertainty.draw_inputs(scored, CFG))

@@ -122,6 +122,30 @@ def test_categorical_and_string_filters_agree():
     assert len(fast) > 0
 
 
+def test_category_filters_agree_with_pandas_with_missing_values_and_many_categories():
+    rng = np.random.default_rng(5)
+    names = np.array([f"C{i:03d}" for i in range(300)], dtype=object)  # int16 codes
+    raw = pd.DataFrame({"country_iso3": rng.choice(names, 5000), "commodity": rng.choice(["gold", "tin"], 5000)})
+    raw.loc[rng.random(5000) < 0.1, "country_iso3"] = None  # code -1: never matches a choice
+    prepared = prepare_scored(raw)
+    for chosen in (["C000"], ["C001", "C299", "XYZ"], ["XYZ"], list(names)):
+        state = {**default_state(), "countries": chosen}
+        expected = raw["country_iso3"].isin(chosen).to_numpy()
+        assert (filter_view(prepared, state)[ROW].to_numpy() == np.flatnonzero(expected)).all()
+
+
+def test_prepared_text_columns_are_one_chunk_and_equal(tmp_path):
+    """Text read in row groups is one Arrow chunk once prepared (a take of 100 rows no longer joins them all)."""
+    raw = synthetic_scored(3000, geometry=False)
+    raw.to_parquet(tmp_path / "s.parquet", row_group_size=500)
+    read = pd.read_parquet(tmp_path / "s.parquet")
+    assert read["name"].array._pa_array.num_chunks > 1
+    prepared = prepare_scored(read)
+    for col in ("site_id", "name", "nearest_protected_area"):
+        assert prepared[col].array._pa_array.num_chunks == 1 and prepared[col].dtype == read[col].dtype
+        pd.testing.assert_series_equal(prepared[col], read[col])
+
+
 def test_filter_sites_keeps_the_old_keyword_interface(small):
     assert _ids(filter_sites(small, countries=["GHA"], risk_classes=["low"])) == ["b"]
     assert _ids(filter_sites(small)) == ["a", "b", "c", "d", "e"]
@@ -277,3 +301,24 @@ def test_options_and_dates(small):
     assert commodity_options(small)[0] == {"label": "coltan", "value": "coltan"}
     assert date_bounds(small) == ("2018-01-01", "2021-06-30")
     assert date_bounds(small.drop(columns=["observed_date"])) == (None, None)
+
+
+def test_a_views_sorted_distances_come_off_the_prepared_frame_and_equal_a_sort():
+    from dashboard.chart_data import DIST_DIGEST_ATTR, sorted_distances
+    from dashboard.figures import CHART_COLUMNS, make_distance_figure
+
+    raw = synthetic_scored(4000, seed=4, geometry=False)
+    raw.loc[raw.index[::7], "dist_protected_area_km"] = np.nan  # not assessed: not in the curve
+    raw.loc[raw.index[::11], "dist_protected_area_km"] = 0.0  # inside: ties
+    prepared = prepare_scored(raw)
+    assert prepared.attrs[DIST_DIGEST_ATTR]
+    for state in (default_state(), {**default_state(), "countries": ["COD", "PER"], "risk_classes": ["high"]}):
+        view = filter_view(prepared, state, columns=CHART_COLUMNS)
+        dist = view["dist_protected_area_km"].to_numpy(dtype="float64", na_value=np.nan)
+        np.testing.assert_array_equal(sorted_distances(view), np.sort(dist[np.isfinite(dist)]))
+        plain = pd.DataFrame({"dist_protected_area_km": dist})  # no prepared frame behind it: sorted here
+        assert make_distance_figure(view).to_json() == make_distance_figure(plain).to_json()
+    other = prepared.copy()
+    other["dist_protected_area_km"] = other["dist_protected_area_km"][::-1].to_numpy()
+    prepare_scored(other.drop(columns=[ROW]))  # another frame's distances under another digest: no mix-up
+    np.testing.assert_array_equal(sorted_distances(prepared), np.sort(raw["dist_protected_area_km"].dropna()))

@@ -137,3 +137,49 @@ def test_one_total_for_all_sites_and_empty_frames():
     assert len(empty) == 0
     none = mercury_totals(sites.iloc[:0], CFG)
     assert none["hg_kg_per_yr"].iloc[0] == 0.0
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _reference_totals(args: tuple, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's sums written out in NumPy, site by site in the kernel's order (each thread's chunk)."""
+    key, med, cls, prod, rtype, unc, a_med, group, n_groups, wp, wr, p_use, air_mult, factor, seed = args
+    n_draws, n = len(wp), len(key)
+    streams = _mix64(seed ^ (np.arange(n_draws, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
+    hg, air = np.zeros((n_threads, n_draws, n_groups)), np.zeros((n_threads, n_draws, n_groups))
+    chunk = -(-n // n_threads)
+    for t in range(n_threads):
+        for s in range(t * chunk, min(n, (t + 1) * chunk)):
+            h = _mix64(key[s] ^ streams)
+            v = med[s] * factor[cls[s], (h & np.uint64(0xFFFF)).astype(np.int64)] * wr[rtype[s]]
+            if prod[s]:
+                v = v * wp
+            used = ~unc[s] | ((h >> np.uint64(40)).astype(np.float64) * (1.0 / 16777216.0) < p_use)
+            hg[t, used, group[s]] += v[used]
+            air[t, used, group[s]] += v[used] * np.minimum(1.0, a_med[s] * air_mult[used])
+    return hg.sum(axis=0), air.sum(axis=0)
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_the_kernel_adds_exactly_the_documented_draws(n_threads):
+    """Bitwise the sums of each site's draws that use mercury, added in site order (any loop layout must keep it)."""
+    from geo.uncertainty import _totals_kernel
+
+    rng = np.random.default_rng(8)
+    n, n_groups, n_draws = 257, 5, 400
+    args = (
+        rng.integers(0, 2**63, n).astype(np.uint64), rng.lognormal(0.0, 1.0, n),
+        np.sort(rng.integers(0, 3, n)).astype(np.int64), rng.random(n) < 0.5, rng.integers(0, 3, n).astype(np.int64),
+        rng.random(n) < 0.4, rng.random(n), rng.integers(0, n_groups, n).astype(np.int64), n_groups,
+        rng.lognormal(0.0, 0.3, n_draws), rng.lognormal(0.0, 0.3, (3, n_draws)), rng.random(n_draws),
+        rng.lognormal(0.0, 0.2, n_draws), np.exp(rng.standard_normal((3, 1 << 16))), np.uint64(42),
+    )  # fmt: skip
+    hg, air = _totals_kernel(*args, n_threads)
+    ref_hg, ref_air = _reference_totals(args, n_threads)
+    assert hg.shape == (n_draws, n_groups)
+    np.testing.assert_array_equal(hg, ref_hg)
+    np.testing.assert_allclose(air, ref_air, rtol=1e-14)  # x * y + z may be one fused multiply-add there
