@@ -125,7 +125,8 @@ def zip_limits(settings) -> ZipLimits:
     )
 
 
-def _demo_sources(settings) -> tuple[LayerSources, str]:
+def demo_sources(settings) -> tuple[LayerSources, str]:
+    """The built-in demo scenario's layer files (generated into the cache dir on first use) and its label."""
     paths = ensure_demo_data(Path(settings.cache_dir), seed=settings.demo_seed, n_sites=settings.demo_n_sites)
     raster_list: tuple[tuple[str, Path], ...] = ()
     if paths.tree_cover is not None and Path(paths.tree_cover).exists():
@@ -171,7 +172,7 @@ def default_sources(settings) -> tuple[LayerSources, bool, str | None]:
     fetched = _fetched_sources(settings)
     if fetched is not None:
         return fetched, False, None
-    demo, label = _demo_sources(settings)
+    demo, label = demo_sources(settings)
     return demo, True, label
 
 
@@ -511,6 +512,7 @@ __all__ = [
     "Scenario",
     "ScoringResult",
     "compute_facts",
+    "demo_sources",
     "load_config",
     "load_scenario",
     "ordered_output_columns",

@@ -32,19 +32,11 @@ def compile_kernels() -> float:
     from geo._kernels import twins
     from geo.summary import summarise_standard
     from geo.uncertainty import mercury_totals
-    from layers.demo import ensure_demo_data
-    from scoring.pipeline import LayerSources, load_config, load_protected_areas_cached, run_scoring
+    from scoring.pipeline import demo_sources, load_config, load_protected_areas_cached, run_scoring
     from settings import get_settings
 
     settings = get_settings()
-    paths = ensure_demo_data(Path(settings.cache_dir), seed=settings.demo_seed, n_sites=settings.demo_n_sites)
-    sources = LayerSources(
-        sites=paths.sites,
-        protected_areas=paths.protected_areas,
-        rainforest=paths.rainforest,
-        reefs=paths.reefs,
-        water=paths.water,
-    )
+    sources, _label = demo_sources(settings)  # the scenario `make run` serves, as the CLI's pipeline builds it
     config = load_config(settings)
     default = twins.PARALLEL_MIN
     try:
