@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # --- dashboard ----------------------------------------------------------
     basemap: Literal["offline", "carto-positron", "open-street-map"] = "offline"
     max_map_payload_mb: float = 5.0
+    # after a protected-area upload the map's PA overlay is switched on when the layer has at most this many
+    # areas (a country's WDPA extract); larger layers stay off until the analyst ticks the overlay (0: never)
+    pa_overlay_auto_max: int = Field(20_000, ge=0)
 
     # --- demo data ----------------------------------------------------------
     demo_seed: int = 20261130

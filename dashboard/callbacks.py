@@ -34,7 +34,7 @@ from dashboard.layout import banner, make_grid, not_assessed_note
 from dashboard.render import chart_outputs, map_outputs
 from dashboard.risk_text import not_assessed_summary
 from dashboard.state import decode_state, default_state, encode_state
-from dashboard.uploads import save_upload
+from dashboard.uploads import overlays_after_upload, save_upload
 from dashboard.views import (
     CONTROL_KEYS,
     commodity_options,
@@ -541,15 +541,17 @@ def export_view(*args):
     Output(ids.WORKSPACE, "data"),
     Output(ids.UPLOAD_STATUS, "children"),
     Output(ids.OWN_WORKSPACE, "data"),
+    Output(ids.MAP_OVERLAYS, "value", allow_duplicate=True),
     Input(ids.UPLOAD_SITES, "contents"),
     Input(ids.UPLOAD_PA, "contents"),
     State(ids.UPLOAD_SITES, "filename"),
     State(ids.UPLOAD_PA, "filename"),
     State(ids.WORKSPACE, "data"),
     State(ids.URL, "href"),
+    State(ids.MAP_OVERLAYS, "value"),
     prevent_initial_call=True,
 )
-def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace, href=None):
+def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace, href=None, overlays=None):
     settings = current_settings()
     is_sites = ctx.triggered_id == ids.UPLOAD_SITES
     if shares.token_of(workspace) is not None:
@@ -557,15 +559,14 @@ def upload_layer(sites_contents, pa_contents, sites_name, pa_name, workspace, hr
             None, "this page shows a read-only shared snapshot", "open the dashboard's home page to upload"
         )
     workspace = workspace or new_workspace_id()
+    kind = "sites" if is_sites else "protected_areas"
     save_upload(
-        settings,
-        workspace,
-        "sites" if is_sites else "protected_areas",
-        sites_name if is_sites else pa_name,
-        sites_contents if is_sites else pa_contents,
+        settings, workspace, kind, sites_name if is_sites else pa_name, sites_contents if is_sites else pa_contents
     )
-    get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
-    return workspace, panel_for(workspace, href), workspace
+    dataset = get_dataset_for(settings, workspace)  # the facts now, under the progress indicator (no re-parse)
+    pas = dataset.protected_areas
+    shown = overlays_after_upload(overlays, kind, 0 if pas is None else len(pas), settings)
+    return workspace, panel_for(workspace, href), workspace, no_update if shown is None else shown
 
 
 @callback(

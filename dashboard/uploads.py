@@ -200,3 +200,15 @@ def _reasons(rejected: pd.DataFrame | None) -> dict[str, int]:
         return {}
     counts = rejected["reason"].astype("string").fillna("unknown").value_counts()
     return {str(k): int(v) for k, v in counts.items()}
+
+
+def overlays_after_upload(overlays: list[str] | None, kind: str, n_areas: int, settings: Settings) -> list[str] | None:
+    """The map's overlays after an upload: a protected-area layer the analyst just gave is drawn at once.
+
+    Only for ``protected_areas`` uploads holding 1 to ``settings.pa_overlay_auto_max`` areas (a WDPA-sized
+    layer stays off until the analyst ticks it: drawing it costs seconds per view). None: leave them as they are.
+    """
+    current = list(overlays or [])
+    if kind != "protected_areas" or "protected_areas" in current or not 0 < n_areas <= settings.pa_overlay_auto_max:
+        return None
+    return [*current, "protected_areas"]

@@ -49,6 +49,13 @@ PARK = {
     ],
 }
 
+#: whether the map draws the uploaded park (a GeoJSON layer holding a feature named "Test Park")
+PARK_DRAWN = (
+    "const gd = document.querySelector('#map-sites .js-plotly-plot');"
+    "return !!gd && (gd.layout.map.layers || []).some(l => ((l.source || {}).features || [])"
+    ".some(f => (f.properties || {}).name === 'Test Park'));"
+)
+
 
 def _wait(driver, timeout: float = 90) -> WebDriverWait:
     return WebDriverWait(driver, timeout)
@@ -140,6 +147,10 @@ def test_a_read_only_link_opens_the_same_data_and_view_in_a_fresh_browser(app_ur
     _wait(browser).until(lambda d: shown_and_total(d) == (3, 3))
     _upload(browser, "upload-protected-areas", parks)
     _wait(browser).until(lambda d: "Protected areas: park.geojson" in _status(d))
+    # the areas just given are drawn at once: the overlay is switched on and the map carries them
+    pa_box = browser.find_element(By.CSS_SELECTOR, "#map-overlays input[value='protected_areas']")
+    _wait(browser).until(lambda d: pa_box.is_selected())
+    _wait(browser).until(lambda d: d.execute_script(PARK_DRAWN))
     open_app(browser, app_url + "/?pa=inside&site=g1")
     _wait(browser).until(lambda d: shown_and_total(d) == (1, 3))  # the server's data first, then the workspace
     browser.find_element(By.ID, "share-make").click()

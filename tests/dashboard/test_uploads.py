@@ -10,13 +10,14 @@ import zipfile
 import geopandas as gpd
 import pytest
 import shapely
+from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from dashboard import callbacks, ids
 from dashboard.app_factory import create_app
 from dashboard.data import get_dataset_for
-from dashboard.uploads import save_upload
+from dashboard.uploads import overlays_after_upload, save_upload
 from dashboard.workspace import new_workspace_id
 from layers import protected_areas, sites
 from layers.errors import LayerError
@@ -114,5 +115,19 @@ def test_the_apps_zip_limit_reaches_the_upload(settings):
     with pytest.raises(LayerError, match=r"members \(limit 1\)"):
         _upload_through_the_app(strict, contents, "sites.zip")
     lenient = create_app(settings)
-    workspace, status, own = _upload_through_the_app(lenient, contents, "sites.zip")
+    workspace, status, own, overlays = _upload_through_the_app(lenient, contents, "sites.zip")
     assert workspace and own == workspace and "1 site loaded" in str(status)
+    assert overlays is no_update  # a sites upload leaves the map's overlays as they are
+
+
+def test_a_protected_area_upload_switches_its_overlay_on_unless_it_is_wdpa_sized():
+    s = Settings(pa_overlay_auto_max=100)
+    assert overlays_after_upload(["countries", "mining"], "protected_areas", 44, s) == [
+        "countries", "mining", "protected_areas",
+    ]  # fmt: skip
+    assert overlays_after_upload(None, "protected_areas", 1, s) == ["protected_areas"]
+    assert overlays_after_upload(["countries"], "protected_areas", 101, s) is None  # too many to draw at once
+    assert overlays_after_upload(["countries"], "protected_areas", 0, s) is None  # nothing loaded
+    assert overlays_after_upload(["countries"], "sites", 44, s) is None  # a sites upload leaves the map alone
+    assert overlays_after_upload(["protected_areas"], "protected_areas", 44, s) is None  # already on
+    assert overlays_after_upload(["countries"], "protected_areas", 44, Settings(pa_overlay_auto_max=0)) is None
