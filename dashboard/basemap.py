@@ -89,6 +89,62 @@ def simplified_geojson(
     return {"type": "FeatureCollection", "features": features}
 
 
+MIN_FEATURE_BYTES = 100  # a simplified polygon's GeoJSON feature is never smaller (a ring of 4 rounded points)
+CELL_PIXELS = 2.0  # zoomed out, polygons too many to draw one by one are drawn as cells of this many pixels
+
+
+def cells_geojson(frame: pd.DataFrame, *, cell_deg: float, bounds: Sequence[float] | None) -> dict:
+    """The polygons (mining footprints, protected areas...) as the square cells (``cell_deg`` wide, a grid fixed to the world) their bounding boxes
+    touch, for footprints of at most 2 x 2 cells; larger ones as their own polygons simplified to half a cell.
+
+    Display only, for a zoomed-out map: a footprint smaller than a cell is smaller than two screen pixels, so it
+    shows as the cell it falls in (as a point would) and is never dropped. Horizontal runs of cells are merged
+    into one rectangle, so a dense mining district costs a few rectangles per row of cells.
+    """
+    geoms = np.asarray(frame.geometry.values)
+    if bounds is not None:
+        keep = shapely.intersects(geoms, shapely.box(*bounds))
+        geoms, frame = geoms[keep], frame[keep]
+    if len(geoms) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    b = shapely.bounds(geoms)
+    i0, j0 = np.floor(b[:, 0] / cell_deg).astype(np.int64), np.floor(b[:, 1] / cell_deg).astype(np.int64)
+    i1, j1 = np.floor(b[:, 2] / cell_deg).astype(np.int64), np.floor(b[:, 3] / cell_deg).astype(np.int64)
+    small = (i1 - i0 <= 1) & (j1 - j0 <= 1)
+    ii, jj = [], []
+    for di in (0, 1):
+        for dj in (0, 1):
+            m = small & (i0 + di <= i1) & (j0 + dj <= j1)
+            ii.append(i0[m] + di)
+            jj.append(j0[m] + dj)
+    cells = np.unique(np.stack([np.concatenate(jj), np.concatenate(ii)], axis=1), axis=0)  # sorted by row, column
+    features = []
+    if len(cells):
+        row, col = cells[:, 0], cells[:, 1]
+        start = np.ones(len(cells), dtype=bool)
+        start[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1] + 1)  # a new run of adjacent cells in a row
+        first = np.flatnonzero(start)
+        last = np.append(first[1:], len(cells)) - 1
+        x0, x1 = col[first] * cell_deg, (col[last] + 1) * cell_deg
+        y0, y1 = row[first] * cell_deg, (row[first] + 1) * cell_deg
+        rings = [
+            [[[a, c], [b_, c], [b_, d], [a, d], [a, c]]]
+            for a, b_, c, d in zip(
+                np.round(x0, 5).tolist(),
+                np.round(x1, 5).tolist(),
+                np.round(y0, 5).tolist(),
+                np.round(y1, 5).tolist(),
+                strict=True,
+            )
+        ]
+        features.append(
+            {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon", "coordinates": rings}}
+        )
+    if (~small).any():
+        features += simplified_geojson(frame[~small], tolerance_deg=cell_deg / 2.0, bounds=bounds)["features"]
+    return {"type": "FeatureCollection", "features": features}
+
+
 def countries_geojson(
     countries: gpd.GeoDataFrame, simplify_tolerance_deg: float = 0.05, bounds: Sequence[float] | None = None
 ) -> dict:
@@ -171,6 +227,9 @@ def arctic_circle_geojson(lat: float) -> dict:
     }
 
 
+_POLYGON_OVERLAYS = ("protected_areas", "rainforest", "reefs")
+
+
 def overlay_layers(
     layers: Mapping[str, Any],
     overlays: Sequence[str],
@@ -179,30 +238,79 @@ def overlay_layers(
     bounds: Sequence[float] | None,
     budget_bytes: float,
 ) -> list[dict]:
-    """MapLibre layers for the toggled overlays, simplified to the zoom and clipped to ``bounds``.
+    """MapLibre layers for the toggled overlays, simplified to the zoom and clipped to ``bounds``, within
+    ``budget_bytes`` of GeoJSON.
 
-    ``layers`` maps 'protected_areas', 'rainforest', 'reefs' to GeoDataFrames (or None) and
-    'arctic_lat' to the Arctic boundary latitude. The tolerance is doubled until the GeoJSON
-    fits ``budget_bytes`` (so no view ships more than the payload budget).
+    ``layers`` maps 'protected_areas', 'rainforest', 'reefs' to GeoDataFrames (or None) and 'arctic_lat' to
+    the Arctic boundary latitude. The polygons are drawn simplified to the zoom (once more twice coarser when
+    that is less than twice the budget); when even that cannot fit (a WDPA-sized layer zoomed out: simplifying never
+    removes a polygon, and every one costs at least ``MIN_FEATURE_BYTES``) they are drawn as the cells of
+    ``CELL_PIXELS`` screen pixels they fall in (``cells_geojson``), the cells doubling until the layers fit, so no
+    view ships more than the budget and none waits for hundreds of thousands of polygons to be simplified.
     """
+    shown = dict(layers)  # the polygons within the view: what the drawing and its estimate work on
+    if bounds is not None:
+        box = shapely.box(*bounds)
+        for k in _POLYGON_OVERLAYS:
+            f = layers.get(k)
+            if k in overlays and f is not None and len(f):
+                shown[k] = f[shapely.intersects(f.geometry.values, box)]
     tol = tolerance_for_zoom(zoom)
-    for _ in range(8):
-        out = _overlay_layers_at(layers, overlays, tol, bounds)
-        size = sum(len(json.dumps(layer["source"])) for layer in out)  # default separators, as sent
-        if size <= budget_bytes:
-            return out
-        tol *= 2.0
-    return [layer for layer in out if layer["type"] == "line"]  # last resort: outlines only
+
+    def polygons(t: float):
+        return lambda f, props=(): simplified_geojson(f, tolerance_deg=t, bounds=bounds, properties=props)
+
+    if _estimated_bytes(shown, overlays, polygons(tol)) <= 1.5 * budget_bytes:
+        for _ in range(2):
+            out = _overlay_layers_at(shown, overlays, polygons(tol))
+            size = payload_bytes(out)
+            if size <= budget_bytes:
+                return out
+            if size > 2.0 * budget_bytes:  # a coarser pass would not halve it: cells at once
+                break
+            tol *= 2.0
+    cell = tolerance_for_zoom(zoom, CELL_PIXELS)
+    for _ in range(12):
+        out = _overlay_layers_at(
+            shown, overlays, lambda f, props=(), c=cell: cells_geojson(f, cell_deg=c, bounds=bounds), cells=True
+        )
+        if payload_bytes(out) <= budget_bytes:
+            break
+        cell *= 2.0
+    return out
 
 
-def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], tol: float, bounds) -> list[dict]:
+def _estimated_bytes(layers: Mapping[str, Any], overlays: Sequence[str], draw, sample: int = 400) -> float:
+    """The GeoJSON bytes of ``_overlay_layers_at(layers, overlays, draw)``, from the same drawing of a sample of
+    the polygons (the same fraction of each layer): a few hundred simplifications decide whether drawing them
+    all can fit the budget."""
+    overlays = [o for o in overlays if o in _POLYGON_OVERLAYS]  # the Arctic line is not scaled up with them
+    n = sum(len(layers[k]) for k in _POLYGON_OVERLAYS if k in overlays and layers.get(k) is not None)
+    if n <= sample:
+        return float(payload_bytes(_overlay_layers_at(layers, overlays, draw)))
+    q = sample / n
+    rng = np.random.default_rng(0)
+    part = dict(layers)
+    for k in _POLYGON_OVERLAYS:
+        f = layers.get(k)
+        if k in overlays and f is not None and len(f):
+            part[k] = f.iloc[np.sort(rng.choice(len(f), size=max(1, round(q * len(f))), replace=False))]
+    return payload_bytes(_overlay_layers_at(part, overlays, draw)) / q
+
+
+def payload_bytes(layers: list[dict]) -> int:
+    """The GeoJSON bytes of map layers' sources, as sent."""
+    return sum(len(json.dumps(layer["source"])) for layer in layers)  # default separators, as sent
+
+
+def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], draw, *, cells: bool = False) -> list[dict]:
+    """The overlays' layers with each polygon frame drawn by ``draw(frame, properties)``; ``cells``: fills only
+    (a cell's outline would draw the grid)."""
     out: list[dict] = []
-    for name in ("rainforest", "reefs"):
+    for name in _POLYGON_OVERLAYS[1:]:
         frame = layers.get(name)
         if name in overlays and frame is not None and len(frame):
-            gj = simplified_geojson(frame, tolerance_deg=tol, bounds=bounds)
-            style = OVERLAY_STYLE[name]
-            out.append({"sourcetype": "geojson", "source": gj, "below": "traces", **style})
+            out.append({"sourcetype": "geojson", "source": draw(frame), "below": "traces", **OVERLAY_STYLE[name]})
     pas = layers.get("protected_areas")
     if "protected_areas" in overlays and pas is not None and len(pas):
         group_of = {m: label for label, (members, _) in IUCN_GROUPS.items() for m in members}
@@ -212,7 +320,7 @@ def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], tol: 
             part = pas[labels == label]
             if len(part) == 0:
                 continue
-            gj = simplified_geojson(part, tolerance_deg=tol, bounds=bounds, properties=("name", "iucn_cat"))
+            gj = draw(part, ("name", "iucn_cat"))
             out.append(
                 {
                     "sourcetype": "geojson",
@@ -223,16 +331,17 @@ def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], tol: 
                     "below": "traces",
                 }
             )
-            out.append(
-                {
-                    "sourcetype": "geojson",
-                    "source": gj,
-                    "type": "line",
-                    "color": colour,
-                    "line": {"width": 1},
-                    "below": "traces",
-                }
-            )
+            if not cells:
+                out.append(
+                    {
+                        "sourcetype": "geojson",
+                        "source": gj,
+                        "type": "line",
+                        "color": colour,
+                        "line": {"width": 1},
+                        "below": "traces",
+                    }
+                )
     if "arctic" in overlays and layers.get("arctic_lat") is not None:
         out.append(
             {"sourcetype": "geojson", "source": arctic_circle_geojson(layers["arctic_lat"]), **OVERLAY_STYLE["arctic"]}

@@ -9,7 +9,6 @@ playing the years never goes back to the server (``dashboard.aoi_callbacks``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -18,7 +17,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dashboard.basemap import simplified_geojson, tolerance_for_zoom
+from dashboard.basemap import (
+    CELL_PIXELS,
+    MIN_FEATURE_BYTES,
+    cells_geojson,
+    payload_bytes,
+    simplified_geojson,
+    tolerance_for_zoom,
+)
 from dashboard.data import Dataset, get_dataset_for
 from dashboard.workspace import workspace_version
 from reports.palette import MINING_COLOURS
@@ -85,66 +91,6 @@ def year_layer_style(layer_year: int, year: int | None) -> dict[str, Any]:
     }
 
 
-MIN_FEATURE_BYTES = 100  # a simplified footprint's GeoJSON feature is never smaller (a ring of 4 rounded points)
-CELL_PIXELS = 2.0  # zoomed out, footprints too many to draw one by one are drawn as cells of this many pixels
-
-
-def _cells_geojson(frame: pd.DataFrame, *, cell_deg: float, bounds: Sequence[float] | None) -> dict:
-    """The footprints as the square cells (``cell_deg`` wide, a grid fixed to the world) their bounding boxes
-    touch, for footprints of at most 2 x 2 cells; larger ones as their own polygons simplified to half a cell.
-
-    Display only, for a zoomed-out map: a footprint smaller than a cell is smaller than two screen pixels, so it
-    shows as the cell it falls in (as a point would) and is never dropped. Horizontal runs of cells are merged
-    into one rectangle, so a dense mining district costs a few rectangles per row of cells.
-    """
-    geoms = np.asarray(frame.geometry.values)
-    if bounds is not None:
-        keep = shapely.intersects(geoms, shapely.box(*bounds))
-        geoms, frame = geoms[keep], frame[keep]
-    if len(geoms) == 0:
-        return {"type": "FeatureCollection", "features": []}
-    b = shapely.bounds(geoms)
-    i0, j0 = np.floor(b[:, 0] / cell_deg).astype(np.int64), np.floor(b[:, 1] / cell_deg).astype(np.int64)
-    i1, j1 = np.floor(b[:, 2] / cell_deg).astype(np.int64), np.floor(b[:, 3] / cell_deg).astype(np.int64)
-    small = (i1 - i0 <= 1) & (j1 - j0 <= 1)
-    ii, jj = [], []
-    for di in (0, 1):
-        for dj in (0, 1):
-            m = small & (i0 + di <= i1) & (j0 + dj <= j1)
-            ii.append(i0[m] + di)
-            jj.append(j0[m] + dj)
-    cells = np.unique(np.stack([np.concatenate(jj), np.concatenate(ii)], axis=1), axis=0)  # sorted by row, column
-    features = []
-    if len(cells):
-        row, col = cells[:, 0], cells[:, 1]
-        start = np.ones(len(cells), dtype=bool)
-        start[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1] + 1)  # a new run of adjacent cells in a row
-        first = np.flatnonzero(start)
-        last = np.append(first[1:], len(cells)) - 1
-        x0, x1 = col[first] * cell_deg, (col[last] + 1) * cell_deg
-        y0, y1 = row[first] * cell_deg, (row[first] + 1) * cell_deg
-        rings = [
-            [[[a, c], [b_, c], [b_, d], [a, d], [a, c]]]
-            for a, b_, c, d in zip(
-                np.round(x0, 5).tolist(),
-                np.round(x1, 5).tolist(),
-                np.round(y0, 5).tolist(),
-                np.round(y1, 5).tolist(),
-                strict=True,
-            )
-        ]
-        features.append(
-            {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon", "coordinates": rings}}
-        )
-    if (~small).any():
-        features += simplified_geojson(frame[~small], tolerance_deg=cell_deg / 2.0, bounds=bounds)["features"]
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _size(layers: list[dict]) -> int:
-    return sum(len(json.dumps(layer["source"])) for layer in layers)
-
-
 def mining_layers(
     dataset: Dataset,
     *,
@@ -189,9 +135,9 @@ def mining_layers(
     )
     cell = tolerance_for_zoom(zoom, CELL_PIXELS)
     for _ in range(12):
-        if layers is not None and _size(layers) <= budget_bytes:
+        if layers is not None and payload_bytes(layers) <= budget_bytes:
             break
-        layers = layers_of(lambda f, c=cell: _cells_geojson(f, cell_deg=c, bounds=bounds))
+        layers = layers_of(lambda f, c=cell: cells_geojson(f, cell_deg=c, bounds=bounds))
         cell *= 2.0
     return layers
 

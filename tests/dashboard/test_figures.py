@@ -101,6 +101,39 @@ def test_overlays_respect_the_payload_budget():
     assert len(colours) >= 3  # IUCN groups get their own colours
 
 
+def test_a_wdpa_sized_overlay_zoomed_out_is_drawn_as_cells_within_the_budget_and_covers_every_area():
+    """Simplifying never removes a polygon: 40,000 parks cost at least 100 bytes each, twice (fill and outline),
+    so no tolerance brought them under the budget (a 100,000-PA layer took 127 s and sent 21 MB at zoom 1).
+    Zoomed out they are the screen cells they fall in: within the budget, every park still drawn."""
+    import geopandas as gpd
+    import shapely
+
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(-170, 170, 40_000), rng.uniform(-60, 70, 40_000)
+    cats = np.array(["Ia", "II", "IV", "VI", "Not Reported"])[rng.integers(0, 5, 40_000)]
+    pas = gpd.GeoDataFrame(
+        {"name": [f"park {i}" for i in range(40_000)], "iucn_cat": cats},
+        geometry=shapely.box(lon, lat, lon + 0.05, lat + 0.05), crs="EPSG:4326",
+    )  # fmt: skip
+    budget = 1e6
+    layers = overlay_layers({"protected_areas": pas}, ["protected_areas"], zoom=1.0, bounds=None, budget_bytes=budget)
+    assert 0 < sum(len(json.dumps(layer["source"])) for layer in layers) <= budget
+    assert {layer["type"] for layer in layers} == {"fill"}  # cells: no outline layer drawing the grid
+    drawn = shapely.union_all(
+        [shapely.geometry.shape(f["geometry"]) for la in layers for f in la["source"]["features"]]
+    )
+    inside = shapely.covers(drawn, shapely.point_on_surface(np.asarray(pas.geometry.values)))
+    assert inside.all(), f"{int((~inside).sum())} protected areas not drawn"
+    # zoomed in on a few parks they are polygons again, with their names for the hover card
+    x0, y0 = lon[0], lat[0]
+    near = overlay_layers(
+        {"protected_areas": pas}, ["protected_areas"], zoom=10.0, bounds=(x0 - 0.1, y0 - 0.1, x0 + 0.2, y0 + 0.2),
+        budget_bytes=budget,
+    )  # fmt: skip
+    names = {f["properties"].get("name") for layer in near for f in layer["source"]["features"]}
+    assert "park 0" in names and {"fill", "line"} <= {layer["type"] for layer in near}
+
+
 def test_dashboard_map_payload_under_budget_with_every_overlay():
     import geopandas as gpd
     import shapely
