@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     aoi_buffer_km: float = Field(10.0, ge=0.0, le=500.0)
     tree_cover_threshold_pct: float = 30.0
 
+    # --- memory -------------------------------------------------------------
+    # what the CLI's scoring may use for the protected-area layer (MB): above it (estimated from the cached
+    # layer's size) `score` and `screen` score partition by partition in one process (scoring.run)
+    memory_budget_mb: float = Field(2048.0, gt=0.0)
+
     # --- storage ------------------------------------------------------------
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     workspace_dir: Path | None = None  # None: <cache_dir>/workspaces
