@@ -476,7 +476,9 @@ def score_selection(
                 return score_partitioned(_subset(scenario, index), settings, config, estimate, progress)[0]
             progress(f"facts of {int(far.sum()):,} sites with no protected area within {nearby.reach_km:g} km")
             again = compute_facts(_subset(scenario, facts.index[far], nearby.full), settings, progress)
-            facts = pd.concat([facts[~far], again]).loc[facts.index]
+            # all far: their facts as they come (a concat with the empty near part, which has no protected-area
+            # columns when no area lies within the reach, would turn the counts into floats)
+            facts = again.loc[facts.index] if far.all() else pd.concat([facts[~far], again]).loc[facts.index]
             facts = gpd.GeoDataFrame(facts, geometry="geometry", crs=scenario.sites.data.crs)
     progress("scoring")
     return score_facts(facts, config)
