@@ -255,7 +255,7 @@ def _add_memory_option(p: argparse.ArgumentParser) -> None:
         "--memory-budget-mb",
         type=float,
         metavar="MB",
-        help="memory the scoring may use (default ASM_MEMORY_BUDGET_MB, 2048): when the protected-area layer "
+        help="memory the scoring may use (default ASM_MEMORY_BUDGET_MB, 3072): when the protected-area layer "
         "would need more in one pass, the sites are scored partition by partition in this process "
         "(same results, memory about one partition's share of the layer)",
     )

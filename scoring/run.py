@@ -31,16 +31,19 @@ from scoring.pipeline import scoring_result as _scoring_result
 
 Notice = Callable[[str], None]
 
-# The one-pass proximity step's peak above the rest of the process, per byte of the layer's WKB (the
-# Arrow table of the WKB itself, the kernels' unit vectors at 24 bytes per 16-byte lon/lat vertex, the
-# per-ring offsets and boxes), plus a fixed cost per target row. Fitted to measured peaks (ru_maxrss of
-# ``python app.py score`` with 3 sites, warm layer cache, minus the same run without a PA layer) at
-# 250,000 and 500,000 WDPA-like polygons: docs/performance.md, "A WDPA-sized file from the CLI".
-BYTES_PER_WKB_BYTE = 3.3
-BYTES_PER_TARGET = 600.0
-# The rest of a scoring process (interpreter, imports, numba kernels, a few sites): measured 0.35 GB.
-BASE_PROCESS_BYTES = 350e6
-# Each site's facts and scores (about 80 columns) and its share of the kernels' per-site arrays.
+# The one-pass proximity step's peak above the rest of the process, per byte of the layer's WKB: the Arrow
+# table of the WKB itself, the kernels' unit vectors (24 bytes per 16-byte lon/lat vertex), the per-ring
+# offsets and boxes, the STRtree. Fitted to measured peaks (ru_maxrss of ``python app.py score`` with 3
+# sites, warm layer cache, minus the same run without a protected-area layer, 0.36 GB): 1.84 GB for
+# 507 MB of WKB (250,000 WDPA-like polygons) and 3.65 GB for 1,014 MB (500,000): 3.63 and 3.60 per byte.
+# (A per-row term cannot be told apart on these files, whose rows all hold ~2 kB; see docs/performance.md.)
+BYTES_PER_WKB_BYTE = 3.6
+# The rest of a scoring process (interpreter, imports, numba kernels, a few sites): measured 0.36 GB.
+BASE_PROCESS_BYTES = 360e6
+# Each site's share (its facts and scores, about 80 columns, and the kernels' per-site arrays): about what
+# 100,000 sites add in one pass (2.63 GB measured against 300,000 polygons, 2.54 GB estimated without them).
+# The sites are held whole by either path (the output is one table), so this share is reported, not
+# partitioned: the choice compares the layer's share and the process with the budget.
 BYTES_PER_SITE = 4_000.0
 MIN_PARTITION_SIZE = 500  # sites: smaller partitions only multiply the per-partition overhead
 
@@ -54,12 +57,13 @@ class MemoryEstimate:
     vertices: int  # estimated: WKB bytes / 16 (two float64 per lon/lat vertex)
     sites: int
     layer_bytes: int  # the protected-area layer's share of the estimate
+    bounded_bytes: int  # the process with the layer: what partitioning bounds, compared with the budget
     total_bytes: int  # the whole process's peak: the layer, the sites and the process itself
 
     def describe(self, budget_mb: float) -> str:
         return (
             f"the protected-area layer ({self.layer_rows:,} areas, about {self.vertices / 1e6:,.1f} M vertices) "
-            f"needs about {_gb(self.total_bytes)} in one pass, over the memory budget of {_gb(budget_mb * 1e6)} "
+            f"needs about {_gb(self.bounded_bytes)} in one pass, over the memory budget of {_gb(budget_mb * 1e6)} "
             "(ASM_MEMORY_BUDGET_MB): scoring partition by partition"
         )
 
@@ -77,9 +81,9 @@ def layer_footprint(path: Path) -> tuple[int, int]:
     return meta.num_rows, int(wkb)
 
 
-def layer_bytes(rows: int, wkb_bytes: int) -> float:
-    """The one-pass proximity step's memory for a layer of ``rows`` targets holding ``wkb_bytes`` of WKB."""
-    return BYTES_PER_WKB_BYTE * wkb_bytes + BYTES_PER_TARGET * rows
+def layer_bytes(wkb_bytes: int) -> float:
+    """The one-pass proximity step's memory for a layer holding ``wkb_bytes`` of WKB."""
+    return BYTES_PER_WKB_BYTE * wkb_bytes
 
 
 def estimate_one_pass(scenario: Scenario) -> MemoryEstimate | None:
@@ -91,26 +95,28 @@ def estimate_one_pass(scenario: Scenario) -> MemoryEstimate | None:
         return None
     rows, wkb = layer_footprint(Path(stored))
     n_sites = int(scenario.sites.n_loaded)
-    layer = layer_bytes(rows, wkb)
-    total = BASE_PROCESS_BYTES + layer + BYTES_PER_SITE * n_sites
-    return MemoryEstimate(rows, wkb, wkb // 16, n_sites, int(layer), int(total))
+    layer = layer_bytes(wkb)
+    bounded = BASE_PROCESS_BYTES + layer
+    return MemoryEstimate(
+        rows, wkb, wkb // 16, n_sites, int(layer), int(bounded), int(bounded + BYTES_PER_SITE * n_sites)
+    )
 
 
 def over_budget(scenario: Scenario, settings) -> MemoryEstimate | None:
     """The estimate when it exceeds ``settings.memory_budget_mb`` (the partitioned path is then taken), else None."""
     estimate = estimate_one_pass(scenario)
-    if estimate is None or estimate.total_bytes <= float(settings.memory_budget_mb) * 1e6:
+    if estimate is None or estimate.bounded_bytes <= float(settings.memory_budget_mb) * 1e6:
         return None
     return estimate
 
 
 def largest_slice_bytes(plan: Plan, estimate: MemoryEstimate) -> float:
-    """The estimated proximity memory of the plan's largest protected-area slice (rows x the layer's mean size)."""
+    """The process with the plan's largest protected-area slice (its rows x the layer's mean row size)."""
     lp = plan.layers.get("protected_areas")
     if lp is None or not lp.targets or not estimate.layer_rows:
         return 0.0
     rows = max(len(t) for t in lp.targets)
-    return layer_bytes(rows, int(estimate.wkb_bytes * rows / estimate.layer_rows))
+    return BASE_PROCESS_BYTES + layer_bytes(int(estimate.wkb_bytes * rows / estimate.layer_rows))
 
 
 def plan_within_budget(
@@ -118,8 +124,8 @@ def plan_within_budget(
 ) -> Plan:
     """The partition plan, with fewer sites per partition once when its largest slice would exceed the budget.
 
-    The first plan uses ``partition_size`` (default: the Dask engine's). A partition whose targets alone would
-    need more than the budget is cut finer, in proportion (never below ``MIN_PARTITION_SIZE`` sites); the
+    The first plan uses ``partition_size`` (default: the Dask engine's). A partition whose targets would take
+    the process over the budget is cut finer, in proportion (never below ``MIN_PARTITION_SIZE`` sites); the
     second plan is kept whatever it gives (planning rewrites the layer, so it is not repeated). Both plans are
     cached, so a later run on the same inputs reuses them.
     """
