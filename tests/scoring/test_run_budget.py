@@ -116,7 +116,9 @@ def test_real_data_scores_the_same_partition_by_partition(shared_data, tmp_path)
     one_pass = run_scoring(sources, settings, config)
     low = Settings(cache_dir=tmp_path / "cache", memory_budget_mb=1)
     bounded, choice = budget_run.run_scoring(sources, low, config, lambda _s: None)
-    assert choice.engine == "partitioned" and choice.plan.n_partitions >= 2
+    # one partition of 25,000 sites would take the process over 1 MB: the plan was cut down to 500 sites
+    assert choice.engine == "partitioned" and choice.plan.partition_size == budget_run.MIN_PARTITION_SIZE
+    assert choice.plan.n_partitions >= 2
     assert isinstance(bounded.scored, gpd.GeoDataFrame)
     pd.testing.assert_frame_equal(bounded.scored, one_pass.scored, check_exact=True)
     assert bounded.scored.attrs == one_pass.scored.attrs
