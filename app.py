@@ -150,6 +150,7 @@ def _add_aoi_commands(sub) -> None:
     )
     _add_run_options(screen)
     _add_data_options(screen)
+    _add_memory_option(screen)
 
     change = sub.add_parser(
         "change",
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --engine dask: sites per partition (default 25000; smaller spreads the work over more cores)",
     )
     _add_data_options(score)
+    _add_memory_option(score)
 
     _add_aoi_commands(sub)
 
@@ -248,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_memory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        metavar="MB",
+        help="memory the scoring may use (default ASM_MEMORY_BUDGET_MB, 3072): when the protected-area layer "
+        "would need more in one pass, the sites are scored partition by partition in this process "
+        "(same results, memory about one partition's share of the layer)",
+    )
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the command-line options given."""
     overrides: dict = {}
@@ -255,6 +268,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("host", "host"), ("port", "port"), ("sites", "sites_path"), ("protected_areas", "protected_areas_path"),
         ("rainforest", "rainforest_path"), ("reefs", "reefs_path"), ("arctic", "arctic_path"), ("water", "water_path"),
         ("countries", "countries_path"), ("crs", "sites_crs"), ("cache_dir", "cache_dir"),
+        ("memory_budget_mb", "memory_budget_mb"),
     ):  # fmt: skip
         value = getattr(args, opt, None)
         if value is not None:
@@ -401,7 +415,8 @@ def _note_large_inputs(settings: Settings) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     # deliberate lazy imports: the geo stack (numba kernels, geopandas) only for the commands that score
-    from scoring.pipeline import LayerSources, load_config, ordered_output_columns, run_scoring
+    from scoring.pipeline import LayerSources, load_config, ordered_output_columns
+    from scoring.run import run_scoring
     from scoring.writers import write_rejected, write_table
 
     settings = settings_from_args(args)
@@ -439,7 +454,9 @@ def cmd_score(args: argparse.Namespace) -> int:
                 partition_size=args.partition_size,
             )
         else:
-            result = run_scoring(LayerSources.from_settings(settings), settings, config, progress)
+            result, _ = run_scoring(
+                LayerSources.from_settings(settings), settings, config, progress, notice=_notice(args.no_progress)
+            )
         progress("writing")
         scored = result.scored[ordered_output_columns(result.scored)]
         write_table(scored, out, config=config, sources=result.sources, is_demo=result.is_demo)
@@ -456,6 +473,16 @@ def cmd_score(args: argparse.Namespace) -> int:
         f"scored {len(scored)} sites, rejected {n_rej}{detail}{where}, elapsed {result.elapsed_s:.1f} s -> {out}{no_pa}"
     )
     return 0
+
+
+def _notice(quiet: bool):
+    """A one-line note on stderr before the next stage (the engine's choice), unless ``--no-progress``."""
+
+    def notice(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    return notice
 
 
 def _rejected_detail(rejected) -> str:
@@ -490,7 +517,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     try:
         result = run_screen(
             args.aoi, LayerSources.from_settings(settings), settings, config, buffer_km=buffer_km, union=args.union,
-            aoi_layer=args.aoi_layer, progress=progress, engine=args.engine,
+            aoi_layer=args.aoi_layer, progress=progress, engine=args.engine, notice=_notice(args.no_progress),
         )  # fmt: skip
         progress("writing")
         if out.suffix.lower() == ".html":

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     aoi_buffer_km: float = Field(10.0, ge=0.0, le=500.0)
     tree_cover_threshold_pct: float = 30.0
 
+    # --- memory -------------------------------------------------------------
+    # what the CLI's scoring may use with the protected-area layer (MB): above it (estimated from the cached
+    # layer's size) `score` and `screen` score partition by partition in one process (scoring.run). 3072: the
+    # CLI's memory target of issue #15 (under 3 GB); the one-pass engine, faster where it fits, keeps the runs
+    # within it (docs/performance.md, "A WDPA-sized file from the CLI")
+    memory_budget_mb: float = Field(3072.0, gt=0.0)
+
     # --- storage ------------------------------------------------------------
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     workspace_dir: Path | None = None  # None: <cache_dir>/workspaces

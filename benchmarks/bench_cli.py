@@ -92,6 +92,14 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "asm-risk-bench")
     ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose app.py runs as 'cli' (default: this one)")
     ap.add_argument("--base", type=Path, default=None, help="another checkout, run as 'cli_base' in the same rounds")
+    ap.add_argument(
+        "--base-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable for cli_base only (repeatable), e.g. --base /this/tree "
+        "--base-env ASM_MEMORY_BUDGET_MB=100000 to time this tree's one-pass engine against its default",
+    )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--sites-file", type=Path, help=argparse.SUPPRESS)
@@ -110,15 +118,16 @@ def main() -> None:
     work = a.data_dir / "cli-bench"
     work.mkdir(parents=True, exist_ok=True)
 
-    def cli_command(root: Path, name: str) -> tuple[list[str], dict]:
+    def cli_command(root: Path, name: str, extra: dict | None = None) -> tuple[list[str], dict]:
         python = str(root / ".venv" / "bin" / "python") if (root / ".venv").exists() else sys.executable
-        env = dict(os.environ, ASM_CACHE_DIR=str(work / f"cache-{name}"), ASM_MAX_UPLOAD_MB="100000")
+        env = dict(os.environ, ASM_CACHE_DIR=str(work / f"cache-{name}"), ASM_MAX_UPLOAD_MB="100000", **(extra or {}))
         cmd = [python, str(root / "app.py"), "score", "--sites", str(sites_path), "--protected-areas", str(wdpa)]
         return [*cmd, "--out", str(work / f"{name}.parquet"), "--no-progress"], env
 
+    base_env = dict(kv.split("=", 1) for kv in a.base_env)
     commands = {
         "cli": cli_command(a.root.resolve(), "cli"),
-        **({"cli_base": cli_command(a.base.resolve(), "cli_base")} if a.base else {}),
+        **({"cli_base": cli_command(a.base.resolve(), "cli_base", base_env)} if a.base else {}),
         **{
             e: (
                 [

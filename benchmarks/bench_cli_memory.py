@@ -7,14 +7,19 @@ with that cache (warm). Peak RSS is the child's ``ru_maxrss``. With ``--base DIR
 ``git archive <ref> | tar -x -C DIR`` with its ``.venv``) the two trees run interleaved, round by round,
 so machine load hits both alike.
 
-Usage: .venv/bin/python benchmarks/bench_cli_memory.py --workdir /tmp/asm-bench [--polygons 250000]
-       [--base /tmp/asm-base] [--rounds 2]
+``--warm-only`` fills one layer cache per file once (untimed) and times warm runs only, each on a fresh copy
+of it: "warm" is the first run on the cached layer (the branch plans its partitions when the layer is over
+the memory budget), "warm 2" the same command again (the plan reused). Trees alternate their order by round.
+
+Usage: .venv/bin/python benchmarks/bench_cli_memory.py --workdir /tmp/asm-bench [--polygons 250000 500000]
+       [--base /tmp/asm-base] [--rounds 2] [--warm-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,28 +44,49 @@ def run(tree: Path, pa: Path, sites: Path, cache: Path) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "asm-bench-cli-memory")
-    ap.add_argument("--polygons", type=int, default=250_000)
+    ap.add_argument("--polygons", type=int, nargs="+", default=[250_000], help="one file per count, e.g. 250000 500000")
     ap.add_argument("--base", type=Path, help="another checkout to compare with, interleaved")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument(
+        "--warm-only",
+        action="store_true",
+        help="fill one layer cache per file (untimed, with this tree), then time only warm runs on copies of it",
+    )
     args = ap.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    pa = work / f"wdpa_like_{args.polygons}.gpkg"
-    if not pa.exists():  # generated in a child: its memory must not count in ours (ru_maxrss of children)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_layer_cache.py"), "--generate-only",
-                        "--polygons", str(args.polygons), "--workdir", str(work)], check=True)  # fmt: skip
     sites = work / "three_sites.csv"
     sites.write_text(SITES)
-    print(f"{pa.name}: {pa.stat().st_size / 1e6:,.0f} MB")
     trees = [("branch", ROOT)] + ([("base", args.base.resolve())] if args.base else [])
-    print("| round | tree | cold peak GB | cold s | warm peak GB | warm s |")
-    print("|---|---|---|---|---|---|")
-    for r in range(1, args.rounds + 1):
-        for label, tree in trees:
-            with tempfile.TemporaryDirectory(dir=work) as cache:
-                cold = run(tree, pa, sites, Path(cache))
-                warm = run(tree, pa, sites, Path(cache))
-            print(f"| {r} | {label} | {cold[0]:.2f} | {cold[1]:.0f} | {warm[0]:.2f} | {warm[1]:.0f} |", flush=True)
+    for n in args.polygons:
+        pa = work / f"wdpa_like_{n}.gpkg"
+        if not pa.exists():  # generated in a child: its memory must not count in ours (ru_maxrss of children)
+            subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_layer_cache.py"), "--generate-only",
+                            "--polygons", str(n), "--workdir", str(work)], check=True)  # fmt: skip
+        print(f"\n{pa.name}: {pa.stat().st_size / 1e6:,.0f} MB")
+        filled = work / f"layer-cache-{n}"
+        if args.warm_only and not (filled / "layers").is_dir():
+            run(ROOT, pa, sites, filled)
+        # warm 2: the same command again (the branch's partition plan, built by warm 1, is then reused)
+        print("| round | tree | cold peak GB | cold s | warm peak GB | warm s | warm 2 peak GB | warm 2 s |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in range(1, args.rounds + 1):
+            for label, tree in trees if r % 2 else trees[::-1]:
+                with tempfile.TemporaryDirectory(dir=work) as tmp:
+                    cache = Path(tmp) / "cache"
+                    if args.warm_only:  # the layer cache only: no partition plan
+                        shutil.copytree(filled / "layers", cache / "layers")
+                        cold = (float("nan"), float("nan"))
+                    else:
+                        cache.mkdir()
+                        cold = run(tree, pa, sites, cache)
+                    warm = run(tree, pa, sites, cache)
+                    warm2 = run(tree, pa, sites, cache)
+                print(
+                    f"| {r} | {label} | {cold[0]:.2f} | {cold[1]:.0f} | {warm[0]:.2f} | {warm[1]:.1f} | "
+                    f"{warm2[0]:.2f} | {warm2[1]:.1f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -80,12 +80,14 @@ __all__ = [
     "assemble",
     "build_collection",
     "compute_partitions",
+    "partition_meta",
     "plan_partitions",
     "read_layer_slice",
     "read_layer_slice_wkb",
     "read_sites_partition",
     "run_scoring_dask",
     "score_partition",
+    "score_plan_in_process",
     "score_scenario_dask",
     "start_cluster",
 ]
@@ -497,19 +499,7 @@ def build_collection(
 
     n = plan.n_partitions
     names = [name for name in LAYER_NAMES if name in plan.layers]
-    # meta: the partition function on no sites and one target of each layer (cheap, on the driver)
-    site_meta = _read_geoparquet(str(plan.sites_path), [])
-    layer_meta = {}
-    one_target = {}
-    for name in names:
-        s = plan.layers[name].slice(0)
-        first = LayerSlice(s.path, (int(s.rows[0] // TARGET_ROW_GROUP),), s.rows[:1])
-        one_target[name] = _SLICE_READERS.get(name, read_layer_slice)(first)
-        layer_meta[name] = one_target[name].iloc[:0]
-    scored_meta = _score_frame(site_meta.drop(columns=[_POS]), one_target, settings, config, arctic, rasters)
-    columns = list(scored_meta.columns)
-    meta = pd.DataFrame(scored_meta.drop(columns=[c for c in site_meta.columns if c in scored_meta.columns]))
-    meta.insert(0, _POS, pd.Series(dtype="int64"))
+    site_meta, layer_meta, meta, columns = partition_meta(plan, settings, config, arctic, rasters)
     with dask.config.set({"dataframe.convert-string": False}):  # keep pandas' own dtypes: same as single
         sites = dd.from_map(
             read_sites_partition, [str(plan.sites_path)] * n, list(range(n)), meta=site_meta, label="asm-sites"
@@ -535,6 +525,61 @@ def build_collection(
             align_dataframes=False,  # partition i of every collection is the same Hilbert partition
         )
     return sites, scored, columns
+
+
+def partition_meta(
+    plan: Plan, settings, config: RiskConfig, arctic: PolarRegion, rasters: Sequence = ()
+) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
+    """The empty frames of one run: (sites, each layer's targets, a scored partition, the scored table's columns).
+
+    Computed by the partition function on no sites and one target of each layer (cheap, on the driver).
+    """
+    names = [name for name in LAYER_NAMES if name in plan.layers]
+    site_meta = _read_geoparquet(str(plan.sites_path), [])
+    layer_meta = {}
+    one_target = {}
+    for name in names:
+        s = plan.layers[name].slice(0)
+        first = LayerSlice(s.path, (int(s.rows[0] // TARGET_ROW_GROUP),), s.rows[:1])
+        one_target[name] = _SLICE_READERS.get(name, read_layer_slice)(first)
+        layer_meta[name] = one_target[name].iloc[:0]
+    scored_meta = _score_frame(site_meta.drop(columns=[_POS]), one_target, settings, config, arctic, rasters)
+    columns = list(scored_meta.columns)
+    meta = pd.DataFrame(scored_meta.drop(columns=[c for c in site_meta.columns if c in scored_meta.columns]))
+    meta.insert(0, _POS, pd.Series(dtype="int64"))
+    return site_meta, layer_meta, meta, columns
+
+
+def score_plan_in_process(
+    plan: Plan,
+    scenario: Scenario,
+    settings,
+    config: RiskConfig,
+    say: Callable[[str], None] | None = None,
+) -> gpd.GeoDataFrame:
+    """The partitions of ``plan`` computed one after the other in this process (no cluster, no worker).
+
+    Each partition reads its sites and its slice of every layer (``read_sites_partition``, the
+    ``_SLICE_READERS``), runs :func:`score_partition` and lets them go: memory is about one
+    partition's slice plus the plan's per-partition row lists, not the whole layer. Same functions,
+    same partitions and same assembly as the Dask engine, so the same table.
+    """
+    say = say or (lambda _msg: None)
+    names = [name for name in LAYER_NAMES if name in plan.layers]
+    columns = partition_meta(plan, settings, config, scenario.arctic, scenario.rasters)[3]
+    parts = []
+    n = plan.n_partitions
+    for i in range(n):
+        say(f"scoring partition {i + 1} of {n}")
+        sites = read_sites_partition(str(plan.sites_path), i)
+        targets = [_SLICE_READERS.get(name, read_layer_slice)(plan.layers[name].slice(i)) for name in names]
+        part = score_partition(
+            sites, *targets, layer_names=tuple(names), settings=settings, config=config,
+            arctic=scenario.arctic, rasters=tuple(scenario.rasters),
+        )  # fmt: skip
+        parts.append(part)
+        del sites, targets
+    return assemble(scenario.sites.data, parts, columns)
 
 
 #: how a worker reads its targets of a layer: protected areas as WKB (the bulk of the work and of

@@ -41,6 +41,7 @@ from scoring.pipeline import (
     score_facts,
     zip_limits,
 )
+from scoring.run import over_budget, score_partitioned
 from scoring.writers import LICENCE_NOTES, atomic_path, safe_csv, write_rejected, write_table
 
 #: the AOI columns of a screened site, in output order (geo.aoi's, defined once there)
@@ -105,7 +106,7 @@ def _stored_bounds(path: Path, cache_dir: Path) -> np.ndarray:
     ``<cache_dir>/aoi-bounds/`` (decoding 300,000 WKB polygons costs seconds; the bounds file, milliseconds)."""
     import pyarrow.parquet as pq
 
-    from layers.cache import read_stored_table
+    from layers.cache import geoparquet_geometry_column
 
     folder = Path(cache_dir) / "aoi-bounds"
     key = f"{path.parent.name}-{path.stat().st_size}.npy"
@@ -116,9 +117,14 @@ def _stored_bounds(path: Path, cache_dir: Path) -> np.ndarray:
             return bounds
     except (OSError, ValueError):
         pass
-    table = read_stored_table(path, columns=[])
-    geoms = shapely.from_wkb(table.column(table.num_columns - 1).to_numpy(zero_copy_only=False))
-    bounds = shapely.bounds(geoms)
+    # batch by batch: the whole layer's WKB and GEOS geometries are never held at once
+    f = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
+    geom = geoparquet_geometry_column(f.schema_arrow, path)
+    parts = [
+        shapely.bounds(shapely.from_wkb(batch.column(0).to_numpy(zero_copy_only=False)))
+        for batch in f.iter_batches(batch_size=20_000, columns=[geom])
+    ]
+    bounds = np.concatenate(parts) if parts else np.zeros((0, 4))
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{key}.{os.getpid()}.npy"
     np.save(tmp, bounds)
@@ -443,12 +449,15 @@ def score_selection(
     progress: Progress = _noop,
     engine: str = "single",
     nearby: NearbyAreas | None = None,
+    notice: Progress | None = None,
 ) -> gpd.GeoDataFrame:
     """Facts and scores of the sites at ``index`` only, equal to a full ``score`` run's rows.
 
     With ``nearby`` the facts use the protected areas within the facts' reach of the sites; a site whose nearest
-    area is farther (or that has none) is computed again on the whole layer. ``engine="dask"``: on a Dask
-    cluster, the ``score --engine dask`` machinery over the subset (whole layers).
+    area is farther (or that has none) is computed again on the whole layer, or, when that layer would need
+    more than ``settings.memory_budget_mb`` in one pass, the selection is scored partition by partition in
+    this process (``scoring.run``; ``notice`` gets the reason). ``engine="dask"``: on a Dask cluster, the
+    ``score --engine dask`` machinery over the subset (whole layers).
     """
     if engine == "dask" and len(index):
         from scoring.dask_engine import score_scenario_dask  # deliberate lazy import: dask and distributed
@@ -461,9 +470,15 @@ def score_selection(
         has_geom = ~(facts.geometry.isna() | facts.geometry.is_empty)
         far = (dist.isna() | (dist > nearby.reach_km)) & has_geom
         if far.any():  # the nearest protected area may be anywhere: the whole layer for these sites
+            estimate = over_budget(_subset(scenario, facts.index[far], nearby.full), settings)
+            if estimate is not None:
+                (notice or progress)(estimate.describe(float(settings.memory_budget_mb)))
+                return score_partitioned(_subset(scenario, index), settings, config, estimate, progress)[0]
             progress(f"facts of {int(far.sum()):,} sites with no protected area within {nearby.reach_km:g} km")
             again = compute_facts(_subset(scenario, facts.index[far], nearby.full), settings, progress)
-            facts = pd.concat([facts[~far], again]).loc[facts.index]
+            # all far: their facts as they come (a concat with the empty near part, which has no protected-area
+            # columns when no area lies within the reach, would turn the counts into floats)
+            facts = again.loc[facts.index] if far.all() else pd.concat([facts[~far], again]).loc[facts.index]
             facts = gpd.GeoDataFrame(facts, geometry="geometry", crs=scenario.sites.data.crs)
     progress("scoring")
     return score_facts(facts, config)
@@ -494,6 +509,7 @@ def run_screen(
     progress: Progress = _noop,
     engine: str = "single",
     licences: Sequence[str] = LICENCE_NOTES,
+    notice: Progress | None = None,
 ) -> ScreenResult:
     """The whole headless screen: load the AOI and the layers, screen, score the selection, total the mercury."""
     t0 = time.perf_counter()
@@ -508,7 +524,7 @@ def run_screen(
     nearby = nearby_protected_areas(scenario.protected_areas, aoi, sites, settings)
     screening = screen_layers(scenario.sites.data, aoi, nearby.screen, eco)
     progress(f"facts for the {len(screening.site_index):,} sites selected")
-    scored = score_selection(scenario, screening.site_index, settings, config, progress, engine, nearby)
+    scored = score_selection(scenario, screening.site_index, settings, config, progress, engine, nearby, notice)
     pas = nearby.screen
     selected = order_by_risk(screening.select(scored))
     progress("mercury totals")
