@@ -7,7 +7,10 @@ with that cache (warm). Peak RSS is the child's ``ru_maxrss``. With ``--base DIR
 ``git archive <ref> | tar -x -C DIR`` with its ``.venv``) the two trees run interleaved, round by round,
 so machine load hits both alike.
 
-Usage: .venv/bin/python benchmarks/bench_cli_memory.py --workdir /tmp/asm-bench [--polygons 250000]
+Several ``--polygons`` sizes (e.g. ``250000 500000``: about 730 MB and 1.46 GB) show whether the peak grows
+with the file. Each size's file is generated once into ``--workdir`` (or reused from there).
+
+Usage: .venv/bin/python benchmarks/bench_cli_memory.py --workdir /tmp/asm-bench [--polygons 250000 500000]
        [--base /tmp/asm-base] [--rounds 2]
 """
 
@@ -39,28 +42,32 @@ def run(tree: Path, pa: Path, sites: Path, cache: Path) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "asm-bench-cli-memory")
-    ap.add_argument("--polygons", type=int, default=250_000)
+    ap.add_argument("--polygons", type=int, nargs="+", default=[250_000])
     ap.add_argument("--base", type=Path, help="another checkout to compare with, interleaved")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    pa = work / f"wdpa_like_{args.polygons}.gpkg"
-    if not pa.exists():  # generated in a child: its memory must not count in ours (ru_maxrss of children)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_layer_cache.py"), "--generate-only",
-                        "--polygons", str(args.polygons), "--workdir", str(work)], check=True)  # fmt: skip
     sites = work / "three_sites.csv"
     sites.write_text(SITES)
-    print(f"{pa.name}: {pa.stat().st_size / 1e6:,.0f} MB")
     trees = [("branch", ROOT)] + ([("base", args.base.resolve())] if args.base else [])
-    print("| round | tree | cold peak GB | cold s | warm peak GB | warm s |")
-    print("|---|---|---|---|---|---|")
-    for r in range(1, args.rounds + 1):
-        for label, tree in trees:
-            with tempfile.TemporaryDirectory(dir=work) as cache:
-                cold = run(tree, pa, sites, Path(cache))
-                warm = run(tree, pa, sites, Path(cache))
-            print(f"| {r} | {label} | {cold[0]:.2f} | {cold[1]:.0f} | {warm[0]:.2f} | {warm[1]:.0f} |", flush=True)
+    print("| file | round | tree | cold peak GB | cold s | warm peak GB | warm s |")
+    print("|---|---|---|---|---|---|---|")
+    for n in args.polygons:
+        pa = work / f"wdpa_like_{n}.gpkg"
+        if not pa.exists():  # generated in a child: its memory must not count in ours (ru_maxrss of children)
+            subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_layer_cache.py"), "--generate-only",
+                            "--polygons", str(n), "--workdir", str(work)], check=True)  # fmt: skip
+        size = f"{n:,} polygons, {pa.stat().st_size / 1e6:,.0f} MB"
+        for r in range(1, args.rounds + 1):
+            for label, tree in trees:
+                with tempfile.TemporaryDirectory(dir=work) as cache:
+                    cold = run(tree, pa, sites, Path(cache))
+                    warm = run(tree, pa, sites, Path(cache))
+                print(
+                    f"| {size} | {r} | {label} | {cold[0]:.2f} | {cold[1]:.0f} | {warm[0]:.2f} | {warm[1]:.0f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
