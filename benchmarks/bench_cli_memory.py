@@ -7,6 +7,10 @@ with that cache (warm). Peak RSS is the child's ``ru_maxrss``. With ``--base DIR
 ``git archive <ref> | tar -x -C DIR`` with its ``.venv``) the two trees run interleaved, round by round,
 so machine load hits both alike.
 
+``--load-only`` measures the cold load alone (a cold process calling
+``scoring.pipeline.load_protected_areas_cached`` with an empty cache: read, normalise, write the cache
+entry; no scoring), which the proximity engine's read of the stored layer would otherwise hide.
+
 Several ``--polygons`` sizes (e.g. ``250000 500000``: about 730 MB and 1.46 GB) show whether the peak grows
 with the file. Each size's file is generated once into ``--workdir`` (or reused from there).
 
@@ -39,20 +43,44 @@ def run(tree: Path, pa: Path, sites: Path, cache: Path) -> tuple[float, float]:
     return int(out.stdout.strip()) / 1024 / 1024, time.perf_counter() - t0
 
 
+LOAD_ONLY = (
+    "import resource, sys, time; from types import SimpleNamespace; sys.path.insert(0, {tree!r});"
+    "from scoring.pipeline import load_protected_areas_cached; from settings import Settings;"
+    "t0 = time.perf_counter();"
+    "r = load_protected_areas_cached(SimpleNamespace(protected_areas={pa!r}, include_proposed=False), Settings());"
+    "print(r.n_loaded, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+
+
+def run_load_only(tree: Path, pa: Path, cache: Path) -> tuple[float, float]:
+    """(peak RSS in GB, seconds) of a cold process loading ``pa`` into an empty layer cache in ``tree``."""
+    env = dict(os.environ, ASM_CACHE_DIR=str(cache), ASM_MAX_UPLOAD_MB="100000")
+    code = LOAD_ONLY.format(tree=str(tree), pa=str(pa))
+    python = str(tree / ".venv" / "bin" / "python")
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd=tree, env=env)
+    _, seconds, peak_kb = out.stdout.split()[-3:]
+    return int(peak_kb) / 1024 / 1024, float(seconds)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "asm-bench-cli-memory")
     ap.add_argument("--polygons", type=int, nargs="+", default=[250_000])
     ap.add_argument("--base", type=Path, help="another checkout to compare with, interleaved")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--load-only", action="store_true", help="the cold load into the layer cache alone")
     args = ap.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     sites = work / "three_sites.csv"
     sites.write_text(SITES)
     trees = [("branch", ROOT)] + ([("base", args.base.resolve())] if args.base else [])
-    print("| file | round | tree | cold peak GB | cold s | warm peak GB | warm s |")
-    print("|---|---|---|---|---|---|---|")
+    if args.load_only:
+        print("| file | round | tree | cold load peak GB | cold load s |")
+        print("|---|---|---|---|---|")
+    else:
+        print("| file | round | tree | cold peak GB | cold s | warm peak GB | warm s |")
+        print("|---|---|---|---|---|---|---|")
     for n in args.polygons:
         pa = work / f"wdpa_like_{n}.gpkg"
         if not pa.exists():  # generated in a child: its memory must not count in ours (ru_maxrss of children)
@@ -61,6 +89,11 @@ def main() -> None:
         size = f"{n:,} polygons, {pa.stat().st_size / 1e6:,.0f} MB"
         for r in range(1, args.rounds + 1):
             for label, tree in trees:
+                if args.load_only:
+                    with tempfile.TemporaryDirectory(dir=work) as cache:
+                        peak, seconds = run_load_only(tree, pa, Path(cache))
+                    print(f"| {size} | {r} | {label} | {peak:.2f} | {seconds:.0f} |", flush=True)
+                    continue
                 with tempfile.TemporaryDirectory(dir=work) as cache:
                     cold = run(tree, pa, sites, Path(cache))
                     warm = run(tree, pa, sites, Path(cache))
