@@ -34,6 +34,7 @@ from geopandas.io.arrow import _arrow_to_geopandas
 from pyogrio.geopandas import _try_parse_datetime
 
 from layers.errors import LayerError
+from layers.formats import PARQUET_EXTENSIONS
 
 DEFAULT_BATCH_ROWS = 10_000
 
@@ -62,20 +63,22 @@ def layer_batches(
     path: Path, layer: str | None, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> Iterator[tuple[list[str], Iterator[gpd.GeoDataFrame]] | None]:
     """``(attribute columns, batches as GeoDataFrames)`` of one layer, valid inside the block; None without geometry."""
-    if path.suffix.lower() in (".parquet", ".geoparquet"):
+    if path.suffix.lower() in PARQUET_EXTENSIONS:
         with _parquet_batches(path, batch_rows) as batches:
             yield batches
         return
-    try:
-        opened = pyogrio.raw.open_arrow(
-            path, layer=layer, batch_size=batch_rows, use_pyarrow=True, datetime_as_string=True
-        )
-        meta, reader = opened.__enter__()
-    except Exception as exc:  # pyogrio / GDAL errors vary by driver
-        raise LayerError(path, f"layer {layer!r} cannot be read ({exc})", "check that the file is complete") from exc
-    try:
-        geom = meta["geometry_name"] or "wkb_geometry"
-        if geom not in reader.schema.names:
+    with contextlib.ExitStack() as stack:
+        try:
+            meta, reader = stack.enter_context(
+                pyogrio.raw.open_arrow(
+                    path, layer=layer, batch_size=batch_rows, use_pyarrow=True, datetime_as_string=True
+                )
+            )
+        except Exception as exc:  # pyogrio / GDAL errors vary by driver
+            raise LayerError(
+                path, f"layer {layer!r} cannot be read ({exc})", "check that the file is complete"
+            ) from exc
+        if (meta["geometry_name"] or "wkb_geometry") not in reader.schema.names:
             yield None
             return
 
@@ -83,16 +86,12 @@ def layer_batches(
             try:
                 for batch in reader:
                     yield _gdal_batch_frame(batch, meta)
-            except LayerError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # a damaged feature mid-layer
                 raise LayerError(
                     path, f"layer {layer!r} cannot be read ({exc})", "check that the file is complete"
                 ) from exc
 
         yield [str(c) for c in meta["fields"]], frames()
-    finally:
-        opened.__exit__(None, None, None)
 
 
 @contextlib.contextmanager

@@ -464,9 +464,10 @@ _NO_ROOM_TEXT = (
 
 def cache_write_error(cache_dir: Path, exc: OSError) -> LayerError:
     """The error of a layer cache that cannot be written (full disk, read-only or foreign folder)."""
+    log.warning("layer cache %s cannot be written: %s", cache_dir, exc)  # the folder for the log, not the user
     return LayerError(
-        cache_dir,
-        f"the layer cache cannot be written ({exc.strerror or exc}); a large layer is read into it a batch at a time",
+        None,
+        f"the layer cache folder cannot be written ({exc.strerror or exc}); a large layer is read into it a batch at a time",
         "set ASM_CACHE_DIR to a writable folder with free space of about the size of the layer file",
     )
 
