@@ -11,8 +11,15 @@ so machine load hits both alike.
 of it: "warm" is the first run on the cached layer (the branch plans its partitions when the layer is over
 the memory budget), "warm 2" the same command again (the plan reused). Trees alternate their order by round.
 
+``--load-only`` measures the cold load alone (a cold process calling
+``scoring.pipeline.load_protected_areas_cached`` with an empty cache: read, normalise, write the cache
+entry; no scoring), which the proximity engine's read of the stored layer would otherwise hide.
+
+Several ``--polygons`` sizes (e.g. ``250000 500000``: about 730 MB and 1.46 GB) show whether the peak grows
+with the file. Each size's file is generated once into ``--workdir`` (or reused from there).
+
 Usage: .venv/bin/python benchmarks/bench_cli_memory.py --workdir /tmp/asm-bench [--polygons 250000 500000]
-       [--base /tmp/asm-base] [--rounds 2] [--warm-only]
+       [--base /tmp/asm-base] [--rounds 2] [--warm-only | --load-only]
 """
 
 from __future__ import annotations
@@ -41,6 +48,25 @@ def run(tree: Path, pa: Path, sites: Path, cache: Path) -> tuple[float, float]:
     return int(out.stdout.strip()) / 1024 / 1024, time.perf_counter() - t0
 
 
+LOAD_ONLY = (
+    "import resource, sys, time; from types import SimpleNamespace; sys.path.insert(0, {tree!r});"
+    "from scoring.pipeline import load_protected_areas_cached; from settings import Settings;"
+    "t0 = time.perf_counter();"
+    "r = load_protected_areas_cached(SimpleNamespace(protected_areas={pa!r}, include_proposed=False), Settings());"
+    "print(r.n_loaded, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+
+
+def run_load_only(tree: Path, pa: Path, cache: Path) -> tuple[float, float]:
+    """(peak RSS in GB, seconds) of a cold process loading ``pa`` into an empty layer cache in ``tree``."""
+    env = dict(os.environ, ASM_CACHE_DIR=str(cache), ASM_MAX_UPLOAD_MB="100000")
+    code = LOAD_ONLY.format(tree=str(tree), pa=str(pa))
+    python = str(tree / ".venv" / "bin" / "python")
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, cwd=tree, env=env)
+    _, seconds, peak_kb = out.stdout.split()[-3:]
+    return int(peak_kb) / 1024 / 1024, float(seconds)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "asm-bench-cli-memory")
@@ -52,6 +78,7 @@ def main() -> None:
         action="store_true",
         help="fill one layer cache per file (untimed, with this tree), then time only warm runs on copies of it",
     )
+    ap.add_argument("--load-only", action="store_true", help="the cold load into the layer cache alone")
     args = ap.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -64,6 +91,15 @@ def main() -> None:
             subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_layer_cache.py"), "--generate-only",
                             "--polygons", str(n), "--workdir", str(work)], check=True)  # fmt: skip
         print(f"\n{pa.name}: {pa.stat().st_size / 1e6:,.0f} MB")
+        if args.load_only:
+            print("| round | tree | cold load peak GB | cold load s |")
+            print("|---|---|---|---|")
+            for r in range(1, args.rounds + 1):
+                for label, tree in trees if r % 2 else trees[::-1]:
+                    with tempfile.TemporaryDirectory(dir=work) as cache:
+                        peak, seconds = run_load_only(tree, pa, Path(cache))
+                    print(f"| {r} | {label} | {peak:.2f} | {seconds:.0f} |", flush=True)
+            continue
         filled = work / f"layer-cache-{n}"
         if args.warm_only and not (filled / "layers").is_dir():
             run(ROOT, pa, sites, filled)

@@ -25,6 +25,7 @@ set by user tools, so ``touch -d`` or ``cp -p`` cannot fake an unchanged file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -43,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from layers.errors import LayerError
-from layers.schema import LoadResult
+from layers.schema import LoadResult, WrittenLayer
 
 log = logging.getLogger(__name__)
 
@@ -402,22 +403,39 @@ def _open_entry_lazily(entry: Path, key: str, reload: Callable[[], LoadResult]) 
     return StoredLayer(entry, meta, rejected, reload)
 
 
-def _write_entry(cache_dir: Path, entry: Path, key: str, loader_name: str, params: Mapping, result: LoadResult) -> None:
+def _write_entry(
+    cache_dir: Path,
+    entry: Path,
+    key: str,
+    loader_name: str,
+    params: Mapping,
+    result: LoadResult | None,
+    stream: Callable[[Path], WrittenLayer] | None = None,
+) -> WrittenLayer | None:
+    """Write an entry atomically: from ``result``, or by ``stream`` writing the data file itself."""
     root = entry.parent
     root.mkdir(parents=True, exist_ok=True)
     _sweep_stale_tmp(root)
     tmp = root / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
+        if stream is not None:
+            written = stream(tmp / _DATA)
+            source, warnings, data_meta, rejected = written.source, written.warnings, written.data, written.rejected
+        else:
+            assert result is not None
+            written = None
+            source, warnings, rejected = result.source, result.warnings, result.rejected
+            data_meta = write_frame(result.data, tmp / _DATA)
         meta = {
             "cache_version": CACHE_VERSION,
             "key": key,
             "loader": loader_name,
             "params": _canonical(params),
-            "source": result.source,
-            "warnings": [str(w) for w in result.warnings],
-            "data": write_frame(result.data, tmp / _DATA),
-            "rejected": write_frame(result.rejected, tmp / _REJECTED),
+            "source": source,
+            "warnings": [str(w) for w in warnings],
+            "data": data_meta,
+            "rejected": write_frame(rejected, tmp / _REJECTED),
             "created_unix_s": time.time(),
         }
         (tmp / _META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
@@ -431,6 +449,27 @@ def _write_entry(cache_dir: Path, entry: Path, key: str, loader_name: str, param
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    return written
+
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR)
+_NO_ROOM_TEXT = (
+    "No space left",
+    "Disk quota",
+    "File too large",
+    "Permission denied",
+    "Read-only file system",
+)  # pyarrow's IOErrors
+
+
+def cache_write_error(cache_dir: Path, exc: OSError) -> LayerError:
+    """The error of a layer cache that cannot be written (full disk, read-only or foreign folder)."""
+    log.warning("layer cache %s cannot be written: %s", cache_dir, exc)  # the folder for the log, not the user
+    return LayerError(
+        None,
+        f"the layer cache folder cannot be written ({exc.strerror or exc}); a large layer is read into it a batch at a time",
+        "set ASM_CACHE_DIR to a writable folder with free space of about the size of the layer file",
+    )
 
 
 def discard_entry(entry: Path) -> None:
@@ -458,27 +497,35 @@ def cached_layer(
     path: Path,
     loader_name: str,
     params: Mapping[str, Any],
-    load: Callable[[], LoadResult],
+    load: Callable[[], LoadResult] | None,
     cache_dir: Path,
     *,
     lazy: bool = False,
+    stream: Callable[[Path], WrittenLayer] | None = None,
 ) -> LoadResult:
     """``load()``'s result for ``path``, from the disk cache when the same content was loaded before.
 
     Each call returns new frames (read from disk on a hit, the loader's own on a
-    miss), so callers may modify them. Errors raised by ``load`` propagate unchanged
+    miss), so callers may modify them. Errors raised by the loader propagate unchanged
     and nothing is cached. Results from the cache carry ``stored_path``.
 
     With ``lazy=True`` the rows are not read: a :class:`StoredLayer` is returned (on a hit,
     and on a miss once the entry is written; the loader's frame is then released), whose
     ``data`` is read on first access.
+
+    With ``stream`` (instead of ``load``) a miss calls ``stream(data_path)``, which writes the
+    entry's GeoParquet file itself (a batch at a time) and returns the rest: the rows are
+    never all in memory. There is then no in-memory result to fall back on: a cache that cannot
+    be written (full disk, read-only folder) raises a LayerError that says to set ASM_CACHE_DIR.
     """
+    if (load is None) == (stream is None):
+        raise TypeError("give exactly one of load and stream")
     cache_dir = Path(cache_dir)
     key = cache_key(Path(path), loader_name, params, cache_dir)
     entry = _entry_dir(cache_dir, loader_name, key)
 
     def rebuild() -> LoadResult:
-        return cached_layer(path, loader_name, params, load, cache_dir)
+        return cached_layer(path, loader_name, params, load, cache_dir, stream=stream)
 
     if entry.exists():
         try:
@@ -486,6 +533,15 @@ def cached_layer(
         except Exception as exc:  # any damage (truncated parquet, bad JSON, ...) means: rebuild
             log.warning("cache entry %s is unreadable (%s); rebuilding it from %s", entry, exc, path)
             discard_entry(entry)
+    if stream is not None:
+        try:
+            _write_entry(cache_dir, entry, key, loader_name, params, None, stream)
+        except OSError as exc:
+            if exc.errno in _NO_ROOM or any(t in str(exc) for t in _NO_ROOM_TEXT):
+                raise cache_write_error(cache_dir, exc) from exc
+            raise
+        return _open_entry_lazily(entry, key, rebuild) if lazy else _read_entry(entry, key)
+    assert load is not None
     result = load()
     try:
         _write_entry(cache_dir, entry, key, loader_name, params, result)

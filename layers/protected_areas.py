@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,11 +33,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.crs import geodesic_circle
+from layers.batches import DEFAULT_BATCH_ROWS, GeoParquetParts, layer_batches
+from layers.cache import write_frame
 from layers.errors import LayerError
 from layers.formats import PARQUET_EXTENSIONS, VECTOR_FILE_EXTENSIONS
 from layers.guard import ZipLimits, check_content, extracted_zip, harden_gdal, looks_remote
 from layers.readers import pick_column
-from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult
+from layers.schema import CRS_WGS84, PA_COLUMNS, LoadResult, WrittenLayer
 from layers.site_columns import looks_like_sites, sites_in_protected_area_slot_warning
 
 EXCLUDED_STATUSES = ("proposed", "not reported")
@@ -113,14 +116,15 @@ def _spatial_layers(path: Path, layer: str | None) -> list[str | None]:
     return [str(n) for n, g in listing if g is not None and not ("LineString" in str(g) and "Polygon" not in str(g))]
 
 
-def read_vector_layers(
-    path: str | Path, layer: str | None = None, *, zip_limits: ZipLimits
-) -> Iterator[tuple[str, gpd.GeoDataFrame]]:
-    """Yield ``(label, frame)`` for every point/polygon layer of a file, .gdb, GeoPackage or (nested) zip.
+@contextlib.contextmanager
+def _layer_sources(
+    path: str | Path, layer: str | None, zip_limits: ZipLimits
+) -> Iterator[list[tuple[str, Path, str | None]]]:
+    """``(label, dataset, layer)`` of every point/polygon layer candidate, valid inside the block.
 
     Archives are extracted by ``layers.guard.extracted_zip`` (checked member paths, size and
-    ratio limits) into a private temporary directory that is removed once the frames are
-    read (they are in memory by then). Every data file's signature is checked before GDAL opens it.
+    ratio limits) into a private temporary directory removed when the block ends. Every data
+    file's signature is checked before GDAL opens it.
     """
     path = Path(path)
     if looks_remote(path):
@@ -149,30 +153,57 @@ def read_vector_layers(
         for ds in datasets:
             if ds.is_file():
                 check_content(ds)
-        found = False
+        sources = []
         for ds in datasets:
             for lyr in _spatial_layers(
                 ds, layer if len(datasets) == 1 or ds.suffix.lower() in (".gdb", ".gpkg") else None
             ):
-                if ds.suffix.lower() in PARQUET_EXTENSIONS:
-                    yield ds.name if tmp is None else str(ds.relative_to(tmp)), _read_geoparquet(ds)
-                    found = True
-                    continue
-                try:
-                    frame = gpd.read_file(ds, layer=lyr, engine="pyogrio", use_arrow=True)
-                except Exception as exc:  # pyogrio / GDAL errors vary by driver
-                    raise LayerError(
-                        ds, f"layer {lyr!r} cannot be read ({exc})", "check that the file is complete"
-                    ) from exc
-                if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-                    continue
+                label = ds.name if tmp is None else str(ds.relative_to(tmp))
+                sources.append((label if lyr is None else f"{label}:{lyr}", ds, lyr))
+        yield sources
+
+
+def read_vector_layers(
+    path: str | Path, layer: str | None = None, *, zip_limits: ZipLimits
+) -> Iterator[tuple[str, gpd.GeoDataFrame]]:
+    """Yield ``(label, frame)`` for every point/polygon layer of a file, .gdb, GeoPackage or (nested) zip.
+
+    A zip is extracted for as long as the frames are read (they are in memory by then).
+    """
+    found = False
+    with _layer_sources(path, layer, zip_limits) as sources:
+        for label, ds, lyr in sources:
+            if ds.suffix.lower() in PARQUET_EXTENSIONS:
+                yield label, _read_geoparquet(ds)
                 found = True
-                label = ds.name if lyr is None else f"{ds.name}:{lyr}"
-                if tmp is not None:
-                    label = str(ds.relative_to(tmp)) + ("" if lyr is None else f":{lyr}")
-                yield label, frame
-        if not found:
-            raise LayerError(path, "no point or polygon layer found", "give a file with point or polygon features")
+                continue
+            try:
+                frame = gpd.read_file(ds, layer=lyr, engine="pyogrio", use_arrow=True)
+            except Exception as exc:  # pyogrio / GDAL errors vary by driver
+                raise LayerError(
+                    ds, f"layer {lyr!r} cannot be read ({exc})", "check that the file is complete"
+                ) from exc
+            if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+                continue
+            found = True
+            yield label, frame
+    if not found:
+        raise LayerError(path, "no point or polygon layer found", "give a file with point or polygon features")
+
+
+def _looks_lonlat(bounds: np.ndarray) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return bool(minx >= -180.0 and maxx <= 360.0 and miny >= -90.0 and maxy <= 90.0)
+
+
+def _no_crs_warning(path: str | Path) -> str:
+    return f"{path}: no CRS given; coordinates look like longitude/latitude and were taken as EPSG:4326"
+
+
+def _no_crs_error(path: str | Path) -> LayerError:
+    return LayerError(
+        path, "no CRS and the coordinates are not longitude/latitude", "save the file with its CRS (e.g. a .prj)"
+    )
 
 
 def to_wgs84(frame: gpd.GeoDataFrame, path: str | Path, warnings: list[str]) -> gpd.GeoDataFrame:
@@ -180,15 +211,10 @@ def to_wgs84(frame: gpd.GeoDataFrame, path: str | Path, warnings: list[str]) -> 
     if frame.crs is None:
         if len(frame) == 0:
             return frame.set_crs(CRS_WGS84)
-        minx, miny, maxx, maxy = frame.total_bounds
-        if minx >= -180.0 and maxx <= 360.0 and miny >= -90.0 and maxy <= 90.0:
-            warnings.append(
-                f"{path}: no CRS given; coordinates look like longitude/latitude and were taken as EPSG:4326"
-            )
+        if _looks_lonlat(frame.total_bounds):
+            warnings.append(_no_crs_warning(path))
             return frame.set_crs(CRS_WGS84)
-        raise LayerError(
-            path, "no CRS and the coordinates are not longitude/latitude", "save the file with its CRS (e.g. a .prj)"
-        )
+        raise _no_crs_error(path)
     if frame.crs.equals(CRS_WGS84):
         return frame
     return frame.to_crs(CRS_WGS84)
@@ -251,14 +277,63 @@ def _stable_id(name: str, geom: BaseGeometry | None) -> str:
     return "gen-" + h.hexdigest()[:12]
 
 
-def _normalise(
-    frame: gpd.GeoDataFrame, path: str | Path, include_proposed: bool, field_map: dict[str, str] | None
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
-    warnings: list[str] = []
+@dataclass
+class _LayerState:
+    """What the normalisation of one layer carries from batch to batch, so batches give the whole layer's rows."""
+
+    path: str
+    include_proposed: bool
+    field_map: dict[str, str] | None
+    fields: dict[str, str | None] | None = None
+    rows: int = 0  # rows of the layer seen so far: the row numbers of the next batch follow them
+    n_repaired: int = 0
+    n_excluded: int = 0
+    n_from_point: int = 0
+    generated: dict[str, int] = field(default_factory=dict)  # generated id -> times generated
+    first_name: dict[str, str] = field(default_factory=dict)  # id -> the first name seen with it
+    clashes: set[str] = field(default_factory=set)  # ids seen with different names
+    pid_rank: dict[str, int] = field(default_factory=dict)  # pa_pid -> times seen (without a pid column)
+
+    def warnings(self) -> list[str]:
+        """The layer's warnings (one each, counts over the whole layer), once every batch is normalised."""
+        path, out = self.path, []
+        if self.n_repaired:
+            out.append(f"{path}: {self.n_repaired} invalid polygon(s) repaired with make_valid (polygonal parts kept)")
+        has_id = self.fields is not None and self.fields["pa_id"] is not None
+        has_pid = self.fields is not None and self.fields["pa_pid"] is not None
+        if self.rows and not has_id:
+            out.append(f"{path}: no id column found; stable ids generated from name and geometry")
+        if self.clashes:
+            clashes = sorted(self.clashes)
+            out.append(
+                f"{path}: {len(clashes)} id(s) shared by differently named features (e.g. {clashes[:3]}); "
+                + ("pa_pid is made unique by appending '#2', '#3'..." if not has_pid else "check the id column")
+            )
+        if self.n_excluded:
+            verb = "kept (include_proposed)" if self.include_proposed else "excluded"
+            out.append(f"{path}: {self.n_excluded} site(s) with status Proposed / Not Reported {verb}")
+        if self.n_from_point:
+            out.append(f"{path}: {self.n_from_point} point site(s) given a geodesic circle of their reported area")
+        return out
+
+    def note_names(self, pa_id: pd.Series, name: pd.Series) -> None:
+        """Remember which ids are shared by differently named features (over all batches)."""
+        pairs = pd.DataFrame({"id": pa_id, "name": name}).drop_duplicates()
+        for i, n in zip(pairs["id"].tolist(), pairs["name"].tolist(), strict=True):
+            first = self.first_name.setdefault(i, n)
+            if first != n:
+                self.clashes.add(i)
+
+
+def _normalise_batch(frame: gpd.GeoDataFrame, state: _LayerState) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One batch of a layer in the PA schema, and its rejected rows (row numbers counted over the layer)."""
+    path = state.path
     frame = frame.reset_index(drop=True)
     geom_col = frame.geometry.name
     attrs = [c for c in frame.columns if c != geom_col and not c.startswith("_")]
-    fields = _resolve_fields(attrs, field_map, path)
+    if state.fields is None:
+        state.fields = _resolve_fields(attrs, state.field_map, path)
+    fields = state.fields
     idx = frame.index
     col = {k: (frame[v] if v else None) for k, v in fields.items()}
 
@@ -286,7 +361,6 @@ def _normalise(
     reasons = np.full(len(frame), "", dtype=object)
     out_geoms = np.empty(len(frame), dtype=object)
     from_point = np.zeros(len(frame), dtype=bool)
-    n_repaired = 0
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:
             reasons[i] = "no geometry"
@@ -308,18 +382,16 @@ def _normalise(
             continue
         if not g.is_valid:
             g = shapely.make_valid(g)
-            n_repaired += 1
+            state.n_repaired += 1
         poly = _polygonal(g)
         if poly is None:
             reasons[i] = f"{gt} geometry is not an area (points need REP_AREA; lines are not protected areas)"
             continue
         out_geoms[i] = shapely.force_2d(poly) if shapely.has_z(poly) else poly
-    if n_repaired:
-        warnings.append(f"{path}: {n_repaired} invalid polygon(s) repaired with make_valid (polygonal parts kept)")
 
     status_l = status.str.lower()
     excluded = status_l.isin(EXCLUDED_STATUSES).to_numpy() & (reasons == "")
-    if not include_proposed:
+    if not state.include_proposed:
         for i in np.flatnonzero(excluded):
             reasons[i] = f"status '{status.iat[i]}' excluded (WDPA practice); use --include-proposed to keep"
 
@@ -327,27 +399,22 @@ def _normalise(
     gen = (pa_id == "").to_numpy()
     if gen.any():
         ids = pa_id.to_numpy(dtype=object)
-        seen: dict[str, int] = {}
+        seen = state.generated  # over the whole layer: the same feature twice gets -2, -3...
         for i in np.flatnonzero(gen):
             base = _stable_id(name.iat[i], geoms[i])
             seen[base] = seen.get(base, 0) + 1
             ids[i] = base if seen[base] == 1 else f"{base}-{seen[base]}"
         pa_id = pd.Series(ids, index=idx, dtype="str")
-        if col["pa_id"] is None:
-            warnings.append(f"{path}: no id column found; stable ids generated from name and geometry")
     pa_pid = _text(col["pa_pid"], idx) if col["pa_pid"] is not None else pa_id.copy()
     pa_pid = pa_pid.where(pa_pid != "", pa_id)
     # Shared ids are normal for WDPA parcels of one site; shared by differently named
     # features they are a data defect (e.g. ids built from a missing code): say so.
-    names_per_id = pd.DataFrame({"id": pa_id, "name": name}).groupby("id")["name"].nunique()
-    clashes = names_per_id.index[names_per_id > 1]
-    if len(clashes):
-        warnings.append(
-            f"{path}: {len(clashes)} id(s) shared by differently named features (e.g. {list(clashes[:3])}); "
-            + ("pa_pid is made unique by appending '#2', '#3'..." if col["pa_pid"] is None else "check the id column")
-        )
-    if col["pa_pid"] is None and pa_pid.duplicated().any():
-        rank = pa_pid.groupby(pa_pid).cumcount() + 1
+    state.note_names(pa_id, name)
+    if col["pa_pid"] is None and len(pa_pid):
+        before = pa_pid.map(state.pid_rank).fillna(0).astype("int64")
+        rank = pa_pid.groupby(pa_pid).cumcount() + 1 + before
+        for pid, n in pa_pid.value_counts(sort=False).items():
+            state.pid_rank[pid] = state.pid_rank.get(pid, 0) + int(n)
         pa_pid = pa_pid.where(rank == 1, pa_pid + "#" + rank.astype("str"))
 
     schema = pd.DataFrame(
@@ -375,14 +442,47 @@ def _normalise(
     )
     data = data[[*PA_COLUMNS, *originals.columns]]
     rejected = frame.loc[~keep, attrs].copy()
-    rejected.insert(0, "row_number", (np.flatnonzero(~keep) + 1).astype("int64"))
+    rejected.insert(0, "row_number", (np.flatnonzero(~keep) + 1 + state.rows).astype("int64"))
     rejected["reason"] = pd.Series(reasons[~keep], index=rejected.index, dtype="str")
-    if excluded.any():
-        verb = "kept (include_proposed)" if include_proposed else "excluded"
-        warnings.append(f"{path}: {int(excluded.sum())} site(s) with status Proposed / Not Reported {verb}")
-    if from_point.any():
-        warnings.append(f"{path}: {int(from_point.sum())} point site(s) given a geodesic circle of their reported area")
-    return data, pd.DataFrame(rejected), warnings
+    state.rows += len(frame)
+    state.n_excluded += int(excluded.sum())
+    state.n_from_point += int(from_point.sum())
+    return data, pd.DataFrame(rejected)
+
+
+def _normalise(
+    frame: gpd.GeoDataFrame, path: str | Path, include_proposed: bool, field_map: dict[str, str] | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """A whole layer in the PA schema: one batch."""
+    state = _LayerState(str(path), include_proposed, field_map)
+    data, rejected = _normalise_batch(frame, state)
+    return data, rejected, state.warnings()
+
+
+def _empty_frame() -> gpd.GeoDataFrame:
+    """No protected area: the PA schema with no rows."""
+    data = gpd.GeoDataFrame(
+        {c: pd.Series(dtype="str") for c in PA_COLUMNS[:-1]}, geometry=gpd.GeoSeries([], crs=CRS_WGS84)
+    )
+    data["status_yr"] = data["status_yr"].astype("Int64")
+    data["rep_area_km2"] = data["rep_area_km2"].astype("float64")
+    data["from_point"] = data["from_point"].astype(bool)
+    return data
+
+
+def _finish(warnings: list[str], site_like: list[str], rejected: list[pd.DataFrame]) -> pd.DataFrame:
+    """The site-like warning first; the rejected rows of every layer as one frame."""
+    if site_like:
+        warnings.insert(0, sites_in_protected_area_slot_warning(list(dict.fromkeys(site_like))))
+    if rejected:
+        return pd.concat(rejected, ignore_index=True)
+    return pd.DataFrame(columns=["row_number", "source_layer", "reason"])
+
+
+def _rejected_of(rej: pd.DataFrame, label: str, into: list[pd.DataFrame]) -> None:
+    if len(rej):
+        rej.insert(1, "source_layer", label)
+        into.append(rej)
 
 
 def load_protected_areas(
@@ -395,7 +495,8 @@ def load_protected_areas(
 ) -> LoadResult:
     """Protected areas in the PA schema (layers.schema.PA_COLUMNS), EPSG:4326, original columns after.
 
-    ``zip_limits`` bound a zipped download (from the settings, at the boundary).
+    Every layer is read whole: for a large file use ``stream_protected_areas`` (the CLI does, through
+    the layer cache). ``zip_limits`` bound a zipped download (from the settings, at the boundary).
     """
     path = Path(path)
     frames: list[gpd.GeoDataFrame] = []
@@ -408,24 +509,72 @@ def load_protected_areas(
         data, rej, warn = _normalise(frame, label, include_proposed, field_map)
         if len(data):
             frames.append(data)
-        if len(rej):
-            rej.insert(1, "source_layer", label)
-            rejected.append(rej)
+        _rejected_of(rej, label, rejected)
         warnings.extend(warn)
     if frames:
         data = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CRS_WGS84)
     else:
-        data = gpd.GeoDataFrame(
-            {c: pd.Series(dtype="str") for c in PA_COLUMNS[:-1]}, geometry=gpd.GeoSeries([], crs=CRS_WGS84)
-        )
-        data["status_yr"] = data["status_yr"].astype("Int64")
-        data["rep_area_km2"] = data["rep_area_km2"].astype("float64")
-        data["from_point"] = data["from_point"].astype(bool)
-    if site_like:
-        warnings.insert(0, sites_in_protected_area_slot_warning(list(dict.fromkeys(site_like))))
-    rej = (
-        pd.concat(rejected, ignore_index=True)
-        if rejected
-        else pd.DataFrame(columns=["row_number", "source_layer", "reason"])
-    )
+        data = _empty_frame()
+    rej = _finish(warnings, site_like, rejected)
     return LoadResult(data=data, rejected=rej, warnings=warnings, source=path.name)
+
+
+def stream_protected_areas(
+    path: str | Path,
+    out: Path,
+    *,
+    include_proposed: bool = False,
+    field_map: dict[str, str] | None = None,
+    layer: str | None = None,
+    zip_limits: ZipLimits,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> WrittenLayer:
+    """``load_protected_areas``' rows written to the GeoParquet file ``out``, ``batch_rows`` features at a time.
+
+    Each layer is read, reprojected and normalised in batches (ids, suffixes, row numbers and
+    warnings count over the whole layer, as the whole-layer load does), so the memory is about one
+    batch plus the rejected rows, whatever the size of the file. ``out`` read back with
+    ``geopandas.read_parquet`` equals ``load_protected_areas(...).data``.
+    """
+    path = Path(path)
+    rejected: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    site_like: list[str] = []
+    parts = GeoParquetParts(out, CRS_WGS84)
+    found = False
+    try:
+        with _layer_sources(path, layer, zip_limits) as sources:
+            for label, ds, lyr in sources:
+                with layer_batches(ds, lyr, batch_rows) as opened:
+                    if opened is None:  # an attribute table
+                        continue
+                    found = True
+                    columns, batches = opened
+                    site_like += looks_like_sites(columns)
+                    state = _LayerState(label, include_proposed, field_map)
+                    no_crs, bounds = False, np.array([np.inf, np.inf, -np.inf, -np.inf])
+                    for frame in batches:
+                        if frame.crs is None:  # checked on the layer's extent once it is read
+                            no_crs = True
+                            if len(frame):
+                                b = frame.total_bounds
+                                bounds = np.r_[np.fmin(bounds[:2], b[:2]), np.fmax(bounds[2:], b[2:])]
+                            frame = frame.set_crs(CRS_WGS84)
+                        else:
+                            frame = to_wgs84(frame, label, warnings)
+                        data, rej = _normalise_batch(frame, state)
+                        parts.write(data)
+                        _rejected_of(rej, label, rejected)
+                        del frame, data
+                    if no_crs and state.rows:
+                        if not (np.isfinite(bounds).all() and _looks_lonlat(bounds)):
+                            raise _no_crs_error(label)
+                        warnings.append(_no_crs_warning(label))
+                    warnings.extend(state.warnings())
+        if not found:
+            raise LayerError(path, "no point or polygon layer found", "give a file with point or polygon features")
+        data_meta = parts.close() if parts.rows else write_frame(_empty_frame(), out)
+    finally:
+        parts.discard()
+    rej = _finish(warnings, site_like, rejected)
+    return WrittenLayer(data=data_meta, rejected=rej, warnings=warnings, source=path.name)

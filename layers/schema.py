@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -93,3 +94,16 @@ class LoadResult:
 
     def summary(self) -> str:
         return f"{self.source}: {self.n_loaded} loaded, {self.n_rejected} rejected"
+
+
+@dataclass
+class WrittenLayer:
+    """What a loader that writes its rows to a GeoParquet file itself returns (``layers.cache.cached_layer(stream=)``).
+
+    ``data`` is the file's entry metadata (``kind``, ``as_text``, ``rows``); the rest as in ``LoadResult``.
+    """
+
+    data: dict[str, Any]
+    rejected: pd.DataFrame
+    warnings: list[str]
+    source: str = ""

@@ -27,7 +27,7 @@ from layers.errors import LayerError
 from layers.fetch import fetched_defaults
 from layers.guard import ZipLimits
 from layers.risk_config import load_risk_config_file
-from layers.schema import LoadResult
+from layers.schema import LoadResult, WrittenLayer
 from layers.site_options import SiteOptions
 
 DEMO_LABEL = "synthetic demo data"
@@ -197,18 +197,28 @@ def load_sites_cached(sources: LayerSources, settings, countries: gpd.GeoDataFra
 
 
 def load_protected_areas_cached(sources: LayerSources, settings) -> LoadResult:
-    """The protected areas of ``sources`` through the layer cache, lazily (rows stay in the stored GeoParquet)."""
+    """The protected areas of ``sources`` through the layer cache, lazily (rows stay in the stored GeoParquet).
+
+    A miss streams the file into the cache entry a batch at a time (``stream_protected_areas``), so
+    the memory stays bounded whatever the size of the file.
+    """
     params = {"include_proposed": sources.include_proposed}
 
-    def load() -> LoadResult:
-        return protected_areas.load_protected_areas(
-            sources.protected_areas, include_proposed=sources.include_proposed, zip_limits=zip_limits(settings)
+    def stream(out: Path) -> WrittenLayer:
+        return protected_areas.stream_protected_areas(
+            sources.protected_areas, out, include_proposed=sources.include_proposed, zip_limits=zip_limits(settings)
         )
 
     # lazy: the proximity engine decodes the stored GeoParquet itself (no GeoDataFrame of a
     # WDPA-sized layer); the dashboard reads ``.data`` when it draws the outlines
     return cached_layer(
-        Path(sources.protected_areas), "protected_areas", params, load, Path(settings.cache_dir), lazy=True
+        Path(sources.protected_areas),
+        "protected_areas",
+        params,
+        None,
+        Path(settings.cache_dir),
+        lazy=True,
+        stream=stream,
     )
 
 

@@ -63,7 +63,7 @@ def count_calls(monkeypatch):
         monkeypatch.setattr(module, name, counted)
 
     spy(sites, "load_sites")
-    spy(protected_areas, "load_protected_areas")
+    spy(protected_areas, "stream_protected_areas")  # the cached path streams the file into the cache
     return calls
 
 
@@ -83,7 +83,7 @@ def test_a_protected_area_upload_is_parsed_once(settings, count_calls):
     assert report.n_loaded == 1
     dataset = get_dataset_for(settings, ws)
     assert bool(dataset.scored.set_index("site_id").loc["g1", "in_protected_area"])
-    assert count_calls == {"load_sites": 1, "load_protected_areas": 1}
+    assert count_calls == {"load_sites": 1, "stream_protected_areas": 1}
 
 
 def _zipped_shapefile() -> bytes:
