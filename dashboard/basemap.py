@@ -256,39 +256,50 @@ def overlay_layers(
             if k in overlays and f is not None and len(f):
                 shown[k] = f[shapely.intersects(f.geometry.values, box)]
     tol = tolerance_for_zoom(zoom)
+    arctic = (
+        [{"sourcetype": "geojson", "source": arctic_circle_geojson(layers["arctic_lat"]), **OVERLAY_STYLE["arctic"]}]
+        if "arctic" in overlays and layers.get("arctic_lat") is not None
+        else []
+    )
+    arctic_bytes = payload_bytes(arctic)
 
     def polygons(t: float):
         return lambda f, props=(): simplified_geojson(f, tolerance_deg=t, bounds=bounds, properties=props)
 
-    if _estimated_bytes(shown, overlays, polygons(tol)) <= 1.5 * budget_bytes:
+    n = sum(len(shown[k]) for k in _POLYGON_OVERLAYS if k in overlays and shown.get(k) is not None)
+    # a few polygons are drawn at once (that drawing is its own estimate); many are estimated from a sample
+    out = _overlay_layers_at(shown, overlays, polygons(tol)) if n <= _ESTIMATE_SAMPLE else None
+    estimate = payload_bytes(out) if out is not None else _estimated_bytes(shown, overlays, polygons(tol), n)
+    if estimate <= 1.5 * budget_bytes:
         for _ in range(2):
-            out = _overlay_layers_at(shown, overlays, polygons(tol))
-            size = payload_bytes(out)
+            out = out if out is not None else _overlay_layers_at(shown, overlays, polygons(tol))
+            size = payload_bytes(out) + arctic_bytes
             if size <= budget_bytes:
-                return out
+                return out + arctic
             if size > 2.0 * budget_bytes:  # a coarser pass would not halve it: cells at once
                 break
             tol *= 2.0
+            out = None
     cell = tolerance_for_zoom(zoom, CELL_PIXELS)
     for _ in range(12):
         out = _overlay_layers_at(
             shown, overlays, lambda f, props=(), c=cell: cells_geojson(f, cell_deg=c, bounds=bounds), cells=True
         )
-        if payload_bytes(out) <= budget_bytes:
+        if payload_bytes(out) + arctic_bytes <= budget_bytes:
             break
         cell *= 2.0
-    return out
+    return out + arctic
 
 
-def _estimated_bytes(layers: Mapping[str, Any], overlays: Sequence[str], draw, sample: int = 400) -> float:
-    """The GeoJSON bytes of ``_overlay_layers_at(layers, overlays, draw)``, from the same drawing of a sample of
-    the polygons (the same fraction of each layer): a few hundred simplifications decide whether drawing them
-    all can fit the budget."""
-    overlays = [o for o in overlays if o in _POLYGON_OVERLAYS]  # the Arctic line is not scaled up with them
-    n = sum(len(layers[k]) for k in _POLYGON_OVERLAYS if k in overlays and layers.get(k) is not None)
-    if n <= sample:
-        return float(payload_bytes(_overlay_layers_at(layers, overlays, draw)))
-    q = sample / n
+#: polygons drawn to estimate a view's GeoJSON size (:func:`_estimated_bytes`); fewer are simply drawn
+_ESTIMATE_SAMPLE = 400
+
+
+def _estimated_bytes(layers: Mapping[str, Any], overlays: Sequence[str], draw, n: int) -> float:
+    """The GeoJSON bytes of ``_overlay_layers_at(layers, overlays, draw)`` for ``n`` polygons, from the same drawing
+    of a sample of them (the same fraction of each layer): a few hundred simplifications decide whether drawing
+    them all can fit the budget."""
+    q = _ESTIMATE_SAMPLE / n
     rng = np.random.default_rng(0)
     part = dict(layers)
     for k in _POLYGON_OVERLAYS:
@@ -304,7 +315,7 @@ def payload_bytes(layers: list[dict]) -> int:
 
 
 def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], draw, *, cells: bool = False) -> list[dict]:
-    """The overlays' layers with each polygon frame drawn by ``draw(frame, properties)``; ``cells``: fills only
+    """The polygon overlays' layers with each frame drawn by ``draw(frame, properties)``; ``cells``: fills only
     (a cell's outline would draw the grid)."""
     out: list[dict] = []
     for name in _POLYGON_OVERLAYS[1:]:
@@ -342,8 +353,4 @@ def _overlay_layers_at(layers: Mapping[str, Any], overlays: Sequence[str], draw,
                         "below": "traces",
                     }
                 )
-    if "arctic" in overlays and layers.get("arctic_lat") is not None:
-        out.append(
-            {"sourcetype": "geojson", "source": arctic_circle_geojson(layers["arctic_lat"]), **OVERLAY_STYLE["arctic"]}
-        )
     return out

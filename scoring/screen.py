@@ -470,12 +470,13 @@ def score_selection(
         has_geom = ~(facts.geometry.isna() | facts.geometry.is_empty)
         far = (dist.isna() | (dist > nearby.reach_km)) & has_geom
         if far.any():  # the nearest protected area may be anywhere: the whole layer for these sites
-            estimate = over_budget(_subset(scenario, facts.index[far], nearby.full), settings)
+            far_sites = _subset(scenario, facts.index[far], nearby.full)
+            estimate = over_budget(far_sites, settings)
             if estimate is not None:
                 (notice or progress)(estimate.describe(float(settings.memory_budget_mb)))
                 return score_partitioned(_subset(scenario, index), settings, config, estimate, progress)[0]
             progress(f"facts of {int(far.sum()):,} sites with no protected area within {nearby.reach_km:g} km")
-            again = compute_facts(_subset(scenario, facts.index[far], nearby.full), settings, progress)
+            again = compute_facts(far_sites, settings, progress)
             # all far: their facts as they come (a concat with the empty near part, which has no protected-area
             # columns when no area lies within the reach, would turn the counts into floats)
             facts = again.loc[facts.index] if far.all() else pd.concat([facts[~far], again]).loc[facts.index]
