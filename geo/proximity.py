@@ -53,6 +53,7 @@ from geo.nearest import (
     prepare_sites,
 )
 from geo.targets import (
+    TARGETS_FORMAT,
     FlatSet,
     PreparedTargets,
     as_geom_array,
@@ -61,11 +62,14 @@ from geo.targets import (
     no_missing,
     prepare_targets,
     prepare_targets_wkb,
+    targets_arrays,
+    targets_from_arrays,
 )
 from geo.vocab import IUCN_CATEGORIES, IUCN_SLUGS
 
 __all__ = [
     "PA_ATTRIBUTE_COLUMNS",
+    "TARGETS_FORMAT",
     "PreparedTargets",
     "ProximityInputError",
     "compute_layer_proximity",
@@ -75,8 +79,12 @@ __all__ = [
     "lonlat_envelopes",
     "nearest_distance_km",
     "nearest_features",
+    "pa_targets_from_arrays",
+    "prepare_pa_targets",
     "prepare_targets",
     "prepare_targets_wkb",
+    "targets_arrays",
+    "targets_from_arrays",
 ]
 
 #: the PA attribute columns the PA proximity functions read (``layers.schema.PA_COLUMNS`` names)
@@ -341,40 +349,8 @@ def _geoparquet_geometry(table: pa.Table) -> tuple[str, object]:
     return col, ext.get("crs", "OGC:CRS84" if meta else None)
 
 
-def compute_protected_area_proximity_arrow(
-    sites: gpd.GeoSeries,
-    protected_areas: pa.Table,
-    *,
-    buffers_km: Sequence[float] = (1, 5, 10, 25),
-    area_buffer_km: float | None = 10.0,
-    category_reach_km: float | None = None,
-) -> pd.DataFrame:
-    """:func:`compute_protected_area_proximity` for PAs given as a GeoArrow/GeoParquet Arrow table.
-
-    Same output, but the PA geometries are decoded from WKB straight into flat arrays
-    (:func:`prepare_targets_wkb`) instead of going through GEOS: reading a WDPA-sized GeoParquet
-    with ``pyarrow.parquet.read_table`` and calling this is several times faster and needs far
-    less memory than ``geopandas.read_parquet`` followed by the GeoDataFrame version.
-
-    Parameters
-    ----------
-    sites : GeoSeries of Point or (Multi)Polygon in EPSG:4326.
-    protected_areas : pyarrow.Table with ``pa_id``, ``name``, ``designation``, ``iucn_cat`` and a
-        WKB geometry column (GeoParquet ``geo`` metadata: its primary column, else ``geometry``) in
-        EPSG:4326 / OGC:CRS84 (the GeoParquet default when no CRS is given).
-    buffers_km, area_buffer_km, category_reach_km : as in :func:`compute_protected_area_proximity`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        exactly as :func:`compute_protected_area_proximity`.
-
-    Raises
-    ------
-    ProximityInputError
-        as :func:`compute_protected_area_proximity`, or a table that is not GeoArrow WKB in lon/lat.
-    """
-    geoms = _site_array(sites)
+def _check_pa_table(protected_areas: pa.Table) -> str:
+    """The geometry column of a PA Arrow table, after checking its type, CRS and columns."""
     if not isinstance(protected_areas, pa.Table):
         raise ProximityInputError(
             f"protected_areas must be a pyarrow.Table, got {type(protected_areas).__name__}",
@@ -392,8 +368,66 @@ def compute_protected_area_proximity_arrow(
             f"protected_areas lacks the column(s) {missing}",
             "use the WDPA schema columns pa_id, name, designation, iucn_cat",
         )
+    return col
+
+
+def prepare_pa_targets(protected_areas: pa.Table) -> PreparedTargets:
+    """The geometries of a PA Arrow table decoded for the proximity engine (:func:`prepare_targets_wkb`),
+    to pass as ``targets`` to :func:`compute_protected_area_proximity_arrow` (or to store with
+    :func:`geo.targets.targets_arrays`). Checks the table as that function does."""
+    return prepare_targets_wkb(protected_areas.column(_check_pa_table(protected_areas)))
+
+
+def pa_targets_from_arrays(protected_areas: pa.Table, arrays: dict[str, np.ndarray]) -> PreparedTargets:
+    """:func:`prepare_pa_targets`' result rebuilt from its stored arrays (:func:`geo.targets.targets_arrays`)
+    and the same table; ValueError when they do not fit the table."""
+    return targets_from_arrays(arrays, protected_areas.column(_check_pa_table(protected_areas)))
+
+
+def compute_protected_area_proximity_arrow(
+    sites: gpd.GeoSeries,
+    protected_areas: pa.Table,
+    *,
+    buffers_km: Sequence[float] = (1, 5, 10, 25),
+    area_buffer_km: float | None = 10.0,
+    category_reach_km: float | None = None,
+    targets: PreparedTargets | None = None,
+) -> pd.DataFrame:
+    """:func:`compute_protected_area_proximity` for PAs given as a GeoArrow/GeoParquet Arrow table.
+
+    Same output, but the PA geometries are decoded from WKB straight into flat arrays
+    (:func:`prepare_targets_wkb`) instead of going through GEOS: reading a WDPA-sized GeoParquet
+    with ``pyarrow.parquet.read_table`` and calling this is several times faster and needs far
+    less memory than ``geopandas.read_parquet`` followed by the GeoDataFrame version.
+
+    Parameters
+    ----------
+    sites : GeoSeries of Point or (Multi)Polygon in EPSG:4326.
+    protected_areas : pyarrow.Table with ``pa_id``, ``name``, ``designation``, ``iucn_cat`` and a
+        WKB geometry column (GeoParquet ``geo`` metadata: its primary column, else ``geometry``) in
+        EPSG:4326 / OGC:CRS84 (the GeoParquet default when no CRS is given).
+    buffers_km, area_buffer_km, category_reach_km : as in :func:`compute_protected_area_proximity`.
+    targets : the table's geometries already prepared (:func:`prepare_pa_targets`, or
+        :func:`geo.targets.targets_from_arrays` of a stored copy); None decodes them here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        exactly as :func:`compute_protected_area_proximity`.
+
+    Raises
+    ------
+    ProximityInputError
+        as :func:`compute_protected_area_proximity`, or a table that is not GeoArrow WKB in lon/lat.
+    """
+    geoms = _site_array(sites)
+    col = _check_pa_table(protected_areas)
     attrs = protected_areas.select(list(_PA_REQUIRED)).to_pandas()
-    tg = prepare_targets_wkb(protected_areas.column(col)) if protected_areas.num_rows and len(geoms) else None
+    if targets is not None and len(targets) != protected_areas.num_rows:
+        raise ValueError(f"targets hold {len(targets)} areas, the table {protected_areas.num_rows} rows")
+    tg = None
+    if protected_areas.num_rows and len(geoms):
+        tg = targets if targets is not None else prepare_targets_wkb(protected_areas.column(col))
     return _pa_facts(geoms, sites.index, tg, attrs, buffers_km, area_buffer_km, category_reach_km)
 
 

@@ -28,9 +28,21 @@ from geo._kernels import flat as kflat
 from geo._kernels import wkb as kwkb
 from geo._kernels.flat import Flat, Vertices
 
-__all__ = ["FlatSet", "PreparedTargets", "flat_for", "prepare_targets", "prepare_targets_wkb"]
+__all__ = [
+    "TARGETS_FORMAT",
+    "FlatSet",
+    "PreparedTargets",
+    "flat_for",
+    "prepare_targets",
+    "prepare_targets_wkb",
+    "targets_arrays",
+    "targets_from_arrays",
+]
 
 _BLOCK = 16  # vertices per bounding cap
+#: version of the arrays :func:`targets_arrays` gives: a stored copy of another version is rebuilt.
+#: Raise it whenever the decoding (the flat arrays, blocks, seams or tree boxes) changes.
+TARGETS_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class PreparedTargets:
     flat: FlatSet | None = None
     wkb: pa.Array | pa.ChunkedArray | None = None
     tree_owner: np.ndarray | None = None  # target of each tree entry, when not the identity
+    tree_bounds: np.ndarray | None = None  # lon/lat box of each tree entry (NaN: no entry), WKB path only
 
     def owners(self, entries: np.ndarray) -> np.ndarray:
         """Target positions of STRtree entries."""
@@ -155,10 +168,92 @@ def prepare_targets_wkb(wkb: pa.Array | pa.ChunkedArray) -> PreparedTargets:
         bounds = np.concatenate([bounds, pb])
         owner = np.concatenate([np.arange(n), wide[part_of]])
         ok = np.concatenate([ok, ~np.isnan(pb).any(axis=1)])
-    boxes = np.full(len(ok), None, dtype=object)
-    boxes[ok] = shapely.box(bounds[ok, 0], bounds[ok, 1], bounds[ok, 2], bounds[ok, 3])
+    bounds[~ok] = np.nan
     polygonal = np.isin(gtype, (3, 6))
-    return PreparedTargets(None, shapely.STRtree(boxes), polygonal, FlatSet(flat, np.arange(n)), wkb, owner)
+    return _wkb_targets(flat, bounds, owner, polygonal, wkb)
+
+
+def _wkb_targets(
+    flat: Flat,
+    tree_bounds: np.ndarray,
+    owner: np.ndarray | None,
+    polygonal: np.ndarray,
+    wkb: pa.Array | pa.ChunkedArray,
+) -> PreparedTargets:
+    """The :class:`PreparedTargets` of decoded WKB: an STRtree of the entries' boxes (NaN rows: no entry)."""
+    ok = ~np.isnan(tree_bounds).any(axis=1)
+    boxes = np.full(len(ok), None, dtype=object)
+    boxes[ok] = shapely.box(tree_bounds[ok, 0], tree_bounds[ok, 1], tree_bounds[ok, 2], tree_bounds[ok, 3])
+    n = len(polygonal)
+    return PreparedTargets(
+        None, shapely.STRtree(boxes), polygonal, FlatSet(flat, np.arange(n)), wkb, owner, tree_bounds
+    )
+
+
+#: dtype of every array of :func:`targets_arrays` (the kernels are compiled for these types)
+_ARRAY_DTYPES = {
+    **{f: np.dtype(np.float64) for f in ("vx", "vy", "vz", "cx", "cy", "cz", "crad")},
+    **{f: np.dtype(np.int64) for f in ("blk_v0", "blk_v1", "tgt_blk", "tree_owner")},
+    **{f: np.dtype(np.int8) for f in ("ring_sign", "orient")},
+    **{f: np.dtype(np.bool_) for f in ("brk", "seam", "polygonal")},
+    "tree_bounds": np.dtype(np.float64),
+}
+
+
+def targets_arrays(tg: PreparedTargets) -> dict[str, np.ndarray]:
+    """The arrays of WKB-prepared targets (:func:`prepare_targets_wkb`) that rebuild them with
+    :func:`targets_from_arrays`: every decoded array, the tree entries' boxes and owners.
+
+    Decoding a WDPA-sized layer takes seconds; storing these beside the layer's file lets the next
+    run skip it (``layers.cache.write_entry_arrays``). Version: :data:`TARGETS_FORMAT`.
+    """
+    if tg.flat is None or tg.tree_bounds is None or tg.geoms is not None:
+        raise ValueError("only targets prepared from WKB (prepare_targets_wkb) can be stored")
+    arrays = dict(tg.flat.flat._asdict())
+    arrays.update(
+        polygonal=tg.polygonal,
+        tree_bounds=tg.tree_bounds,
+        tree_owner=tg.tree_owner if tg.tree_owner is not None else np.zeros(0, np.int64),
+    )
+    return arrays
+
+
+def targets_from_arrays(arrays: dict[str, np.ndarray], wkb: pa.Array | pa.ChunkedArray) -> PreparedTargets:
+    """:class:`PreparedTargets` from :func:`targets_arrays`' output and the same WKB column.
+
+    The same arrays, hence the same results, as :func:`prepare_targets_wkb` (tested); only the
+    STRtree of the entries' boxes is built again.
+
+    Raises
+    ------
+    ValueError
+        when an array is missing, of another dtype, or of a length that does not fit the others or
+        the WKB column (a damaged or foreign copy: decode the WKB again).
+    """
+    missing = sorted(set(_ARRAY_DTYPES) - set(arrays))
+    if missing:
+        raise ValueError(f"stored targets lack the arrays {missing}")
+    for name, dtype in _ARRAY_DTYPES.items():
+        if arrays[name].dtype != dtype or (arrays[name].ndim != 1) != (name == "tree_bounds"):
+            raise ValueError(f"stored targets' {name} is {arrays[name].dtype} {arrays[name].shape}, not {dtype}")
+    n = len(arrays["polygonal"])
+    nv, nb = len(arrays["vx"]), len(arrays["blk_v0"])
+    tb, owner = arrays["tree_bounds"], arrays["tree_owner"]
+    if n != len(wkb):
+        raise ValueError(f"stored targets hold {n} targets, the layer {len(wkb)}")
+    lengths_ok = (
+        all(len(arrays[f]) == nv for f in ("vy", "vz", "brk", "ring_sign", "orient", "seam"))
+        and all(len(arrays[f]) == nb for f in ("blk_v1", "cx", "cy", "cz", "crad"))
+        and len(arrays["tgt_blk"]) == n + 1
+        and (n == 0 or (int(arrays["tgt_blk"][-1]) == nb and (nb == 0 or int(arrays["blk_v1"].max()) <= nv)))
+        and tb.shape[1:] == (4,)
+        and tb.shape[0] >= n
+        and (len(owner) == 0 if tb.shape[0] == n else len(owner) == tb.shape[0])
+    )
+    if not lengths_ok:
+        raise ValueError("stored targets' array lengths do not fit together")
+    flat = Flat(*(arrays[f] for f in Flat._fields))
+    return _wkb_targets(flat, tb, owner if len(owner) else None, arrays["polygonal"], wkb)
 
 
 def flatten(geoms: np.ndarray, chunk: int = 20_000) -> Flat:

@@ -392,6 +392,77 @@ def read_stored_table(path: Path, columns: list[str] | None = None) -> pa.Table:
     return pa.Table.from_batches(batches, schema=schema.with_metadata(f.schema_arrow.metadata))
 
 
+_ARRAYS_META = "arrays.json"
+
+
+def _arrays_dir(stored_path: Path, name: str, version: int) -> Path:
+    return Path(stored_path).parent / f"{name}-v{int(version)}"
+
+
+def read_entry_arrays(stored_path: Path, name: str, version: int) -> dict[str, np.ndarray] | None:
+    """Arrays stored beside a cache entry's data file by :func:`write_entry_arrays`, or None.
+
+    Memory-mapped copy-on-write (``np.load(mmap_mode="c")``): nothing is read until used, the pages
+    come from the OS page cache, and the arrays are ordinary writable ndarrays (the numba kernels
+    take them as they take freshly computed ones). None when absent, of another version, or
+    damaged (a missing or truncated file, another size than recorded): the caller computes them.
+    """
+    folder = _arrays_dir(stored_path, name, version)
+    meta = _read_json(folder / _ARRAYS_META)
+    if meta is None:
+        return None
+    try:
+        if meta.get("version") != int(version) or meta.get("data_bytes") != Path(stored_path).stat().st_size:
+            raise ValueError("written for another version or another data file")
+        out = {}
+        for key, nbytes in meta["arrays"].items():
+            f = folder / f"{key}.npy"
+            if f.stat().st_size != nbytes:
+                raise ValueError(f"{f.name} has {f.stat().st_size} bytes, {nbytes} were written")
+            arr = np.load(f, mmap_mode="c", allow_pickle=False) if nbytes > 4096 else np.load(f, allow_pickle=False)
+            out[key] = np.asarray(arr)  # a plain ndarray over the mapping, not an np.memmap
+        return out
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("stored arrays %s are unreadable (%s); computing them again", folder, exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def write_entry_arrays(stored_path: Path, name: str, version: int, arrays: Mapping[str, np.ndarray]) -> bool:
+    """Store ``arrays`` (``.npy`` files) beside a cache entry's data file, atomically; False if it could not.
+
+    Written into a temporary folder and renamed into place, so a reader sees all of them or none; a
+    concurrent writer of the same arrays keeps the first. Discarded with the entry. Failing to write
+    (a full disk, a read-only cache) logs a warning and changes nothing: the arrays are an
+    accelerator, computed again next time.
+    """
+    folder = _arrays_dir(stored_path, name, version)
+    if folder.exists():
+        return True
+    _sweep_stale_tmp(folder.parent)  # left by a writer that crashed
+    tmp = folder.with_name(f".tmp-{uuid.uuid4().hex}")
+    try:
+        tmp.mkdir()
+        sizes = {}
+        for key, arr in arrays.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]+", key):
+                raise ValueError(f"array name {key!r}")
+            np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+            sizes[key] = (tmp / f"{key}.npy").stat().st_size
+        meta = {"version": int(version), "data_bytes": Path(stored_path).stat().st_size, "arrays": sizes}
+        (tmp / _ARRAYS_META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        os.rename(tmp, folder)
+        return True
+    except OSError as exc:
+        if folder.exists():  # written concurrently: same content
+            return True
+        log.warning("could not store arrays beside %s (%s); they are computed again next time", stored_path, exc)
+        return False
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _open_entry_lazily(entry: Path, key: str, reload: Callable[[], LoadResult]) -> StoredLayer:
     import pyarrow.parquet as pq
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from geo.risk import RiskConfig, score_sites
 from geo.vocab import PA_CATEGORY_DISTANCE_COLUMNS
 from layers import countries as countries_mod
 from layers import ecosystems, mining, protected_areas, rasters, sites
-from layers.cache import cached_layer, content_hash, read_stored_table
+from layers.cache import cached_layer, content_hash, read_entry_arrays, read_stored_table, write_entry_arrays
 from layers.demo import ensure_demo_data
 from layers.errors import LayerError
 from layers.fetch import fetched_defaults
@@ -29,6 +30,8 @@ from layers.guard import ZipLimits
 from layers.risk_config import load_risk_config_file
 from layers.schema import LoadResult, WrittenLayer
 from layers.site_options import SiteOptions
+
+log = logging.getLogger(__name__)
 
 DEMO_LABEL = "synthetic demo data"
 NO_PROTECTED_AREAS = (
@@ -379,6 +382,33 @@ def compute_facts(scenario: Scenario, settings, progress: Progress = _noop) -> g
         raise LayerError(None, exc.problem, exc.fix) from exc
 
 
+#: a cached PA layer of at least this many vertices keeps its decoded arrays beside its file
+#: (decoding 45 M vertices takes ~3 s of a run; a small layer decodes in milliseconds)
+STORE_TARGETS_MIN_VERTICES = 1_000_000
+_TARGETS_ARRAYS = "proximity-targets"
+
+
+def stored_pa_targets(table, stored_path: Path | None, min_vertices: int | None = None) -> proximity.PreparedTargets:
+    """The PA table's geometries prepared for the proximity engine, from the arrays stored beside
+    its cache entry when a run stored them (``proximity-targets-v<format>/``), else decoded and,
+    for a layer of ``min_vertices`` (default :data:`STORE_TARGETS_MIN_VERTICES`) or more, stored for the next run. Same arrays either way,
+    hence the same facts (tests/scoring/test_stored_targets.py)."""
+    if stored_path is not None:
+        arrays = read_entry_arrays(stored_path, _TARGETS_ARRAYS, proximity.TARGETS_FORMAT)
+        if arrays is not None:
+            try:
+                return proximity.pa_targets_from_arrays(table, arrays)
+            except ValueError as exc:
+                log.warning(
+                    "stored proximity arrays beside %s do not fit the layer (%s); decoding it", stored_path, exc
+                )
+    tg = proximity.prepare_pa_targets(table)
+    least = STORE_TARGETS_MIN_VERTICES if min_vertices is None else min_vertices
+    if stored_path is not None and tg.flat is not None and len(tg.flat.flat.vx) >= least:
+        write_entry_arrays(stored_path, _TARGETS_ARRAYS, proximity.TARGETS_FORMAT, proximity.targets_arrays(tg))
+    return tg
+
+
 def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoDataFrame:
     site_gdf = scenario.sites.data
     geoms = site_gdf.geometry
@@ -397,8 +427,9 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
             table = read_stored_table(pa_layer.stored_path, columns=list(proximity.PA_ATTRIBUTE_COLUMNS))
         if table is not None:
             # WKB decoded straight into the kernels' arrays: faster and about half the memory
-            parts.append(proximity.compute_protected_area_proximity_arrow(geoms, table, **kwargs))
-            del table
+            targets = stored_pa_targets(table, getattr(pa_layer, "stored_path", None)) if len(geoms) else None
+            parts.append(proximity.compute_protected_area_proximity_arrow(geoms, table, targets=targets, **kwargs))
+            del table, targets
         else:
             parts.append(proximity.compute_protected_area_proximity(geoms, pa_layer.data, **kwargs))
     for name, layer in (("rainforest", scenario.rainforest), ("reef", scenario.reefs), ("water", scenario.water)):

@@ -1,0 +1,195 @@
+"""A cached protected-area layer keeps its decoded proximity arrays beside its file, so a later run
+skips decoding the WKB; the facts are the same, bit for bit, whether the arrays were decoded or read.
+
+geo.targets.targets_arrays / targets_from_arrays (pure), layers.cache.write_entry_arrays /
+read_entry_arrays (files), scoring.pipeline.stored_pa_targets (the two together)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from shapely.geometry import MultiPolygon, Point, box
+
+from geo import proximity
+from geo.targets import prepare_targets_wkb, targets_arrays, targets_from_arrays
+from layers.cache import read_entry_arrays, write_entry_arrays
+from scoring import pipeline
+from scoring.pipeline import stored_pa_targets
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from make_synthetic import make_protected_areas  # noqa: E402
+
+KW = {"buffers_km": (1, 5, 10, 25), "area_buffer_km": 10.0, "category_reach_km": 200.0}
+
+
+def _stored(frame: gpd.GeoDataFrame, folder: Path) -> tuple[pa.Table, Path]:
+    """The layer written as a cache entry's GeoParquet, read back as the pipeline reads it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "data.parquet"
+    frame.to_parquet(path)
+    return pq.read_table(path), path
+
+
+def _layer() -> gpd.GeoDataFrame:
+    """800 WDPA-like polygons, a park split at the antimeridian as WDPA stores them, and a point PA."""
+    pas = make_protected_areas(800)[["pa_id", "name", "designation", "iucn_cat", "geometry"]]
+    fiji = MultiPolygon([box(178.5, -17.5, 180.0, -16.5), box(-180.0, -17.5, -179.0, -16.5)])
+    extra = gpd.GeoDataFrame(
+        {
+            "pa_id": ["fiji", "pt"],
+            "name": ["Split", "Point"],
+            "designation": ["Park", "Site"],
+            "iucn_cat": ["II", "Ia"],
+        },
+        geometry=[fiji, Point(10.0, 10.0)],
+        crs="EPSG:4326",
+    )
+    return pd.concat([pas, extra], ignore_index=True)
+
+
+def _sites() -> gpd.GeoSeries:
+    rng = np.random.default_rng(3)
+    lon = np.r_[rng.uniform(-180, 180, 300), 179.9, -179.5, 10.0]
+    lat = np.r_[rng.uniform(-60, 70, 300), -17.0, -17.0, 10.02]
+    return gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def _same_targets(a, b) -> None:
+    for name, x in targets_arrays(a).items():
+        y = targets_arrays(b)[name]
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+
+
+def test_arrays_rebuild_the_same_targets_and_the_same_facts(tmp_path) -> None:
+    table, _ = _stored(_layer(), tmp_path)
+    decoded = proximity.prepare_pa_targets(table)
+    assert decoded.tree_owner is not None  # the split park is indexed by its parts
+    rebuilt = targets_from_arrays(targets_arrays(decoded), table.column("geometry"))
+    _same_targets(decoded, rebuilt)
+    sites = _sites()
+    fresh = proximity.compute_protected_area_proximity_arrow(sites, table, **KW)
+    given = proximity.compute_protected_area_proximity_arrow(sites, table, targets=rebuilt, **KW)
+    pd.testing.assert_frame_equal(fresh, given, check_exact=True)
+    assert given.loc[300, "dist_protected_area_km"] == 0.0 and given.loc[301, "in_protected_area"]
+
+
+def test_a_run_stores_the_arrays_and_the_next_reads_them_with_the_same_facts(tmp_path, monkeypatch) -> None:
+    table, path = _stored(_layer(), tmp_path / "entry")
+    first = stored_pa_targets(table, path, min_vertices=0)
+    folder = path.parent / f"proximity-targets-v{proximity.TARGETS_FORMAT}"
+    assert (folder / "arrays.json").exists() and (folder / "vx.npy").exists()
+
+    def no_decoding(_table):
+        raise AssertionError("decoded although the arrays were stored")
+
+    monkeypatch.setattr(proximity, "prepare_pa_targets", no_decoding)
+    second = stored_pa_targets(table, path, min_vertices=0)
+    _same_targets(first, second)
+    assert isinstance(second.flat.flat.vx.base, np.memmap) or isinstance(second.flat.flat.vx.base.base, np.memmap)
+    assert second.flat.flat.vx.flags.writeable  # a plain writable array: the kernels' compiled type
+    sites = _sites()
+    pd.testing.assert_frame_equal(
+        proximity.compute_protected_area_proximity_arrow(sites, table, targets=first, **KW),
+        proximity.compute_protected_area_proximity_arrow(sites, table, targets=second, **KW),
+        check_exact=True,
+    )
+
+
+def test_a_small_layer_or_a_layer_without_a_file_stores_nothing(tmp_path) -> None:
+    table, path = _stored(_layer(), tmp_path)
+    stored_pa_targets(table, path)  # ~40k vertices: decoding is cheaper than the files
+    stored_pa_targets(table, None, min_vertices=0)
+    assert not list(tmp_path.glob("proximity-targets-*"))
+
+
+def test_damaged_foreign_or_stale_arrays_are_decoded_again(tmp_path, caplog) -> None:
+    table, path = _stored(_layer(), tmp_path)
+    reference = stored_pa_targets(table, path, min_vertices=0)
+    folder = path.parent / f"proximity-targets-v{proximity.TARGETS_FORMAT}"
+    # a truncated file (a crash of the machine while the OS wrote it back)
+    with open(folder / "vz.npy", "r+b") as f:
+        f.truncate(1000)
+    assert read_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT) is None
+    assert "unreadable" in caplog.text and not folder.exists()  # removed, so the next run writes it again
+    again = stored_pa_targets(table, path, min_vertices=0)
+    _same_targets(reference, again)
+    # arrays of another layer (same version): their lengths do not fit this table
+    other_table, other_path = _stored(_layer().iloc[:400], tmp_path / "other")
+    stored_pa_targets(other_table, other_path, min_vertices=0)
+    foreign = read_entry_arrays(other_path, "proximity-targets", proximity.TARGETS_FORMAT)
+    with pytest.raises(ValueError, match="hold 400 targets, the layer 802"):
+        targets_from_arrays(foreign, table.column("geometry"))
+    # a data file rewritten after the arrays were stored: they no longer belong to it
+    meta = json.loads((folder / "arrays.json").read_text())
+    meta["data_bytes"] += 1
+    (folder / "arrays.json").write_text(json.dumps(meta))
+    assert read_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT) is None
+    # another version's folder is not read
+    write_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT + 1, {"vx": np.zeros(3)})
+    assert read_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT + 7) is None
+
+
+def test_wrong_dtypes_or_lengths_are_refused(tmp_path) -> None:
+    table, _ = _stored(_layer(), tmp_path)
+    arrays = targets_arrays(prepare_targets_wkb(table.column("geometry")))
+    for name, bad in (
+        ("vx", arrays["vx"].astype(np.float32)),
+        ("brk", arrays["brk"][:-1]),
+        ("tgt_blk", arrays["tgt_blk"][:-1]),
+        ("tree_owner", np.zeros(0, np.int64)),
+    ):
+        with pytest.raises(ValueError, match="stored targets"):
+            targets_from_arrays({**arrays, name: bad}, table.column("geometry"))
+    with pytest.raises(ValueError, match="lack the arrays"):
+        targets_from_arrays({k: v for k, v in arrays.items() if k != "seam"}, table.column("geometry"))
+
+
+def test_an_unwritable_folder_leaves_no_arrays_and_no_temporary_files(tmp_path) -> None:
+    """A full disk (a file-size limit makes the write fail as ENOSPC/EFBIG would): False, nothing left behind."""
+    path = tmp_path / "data.parquet"
+    path.write_bytes(b"x" * 100)
+    code = (
+        "import resource, signal, sys, numpy as np;"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536));"
+        "from layers.cache import write_entry_arrays;"
+        f"ok = write_entry_arrays({str(path)!r}, 'proximity-targets', 1, {{'vx': np.zeros(100_000)}});"
+        "sys.exit(0 if ok is False else 1)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "could not store arrays" in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet"]
+
+
+def test_real_protected_areas_through_the_cli_pipeline_give_the_same_facts(shared_data, tmp_path, monkeypatch) -> None:
+    """Amazon Mining Watch's protected areas and the Peru inventory, scored by the pipeline twice: the
+    second run reads the stored arrays and writes the same facts."""
+    from scoring.pipeline import LayerSources, compute_facts, load_scenario
+    from settings import Settings
+
+    data = shared_data / "amazon_mining_watch"
+    peru = next(data.glob("BD_MineriaAurifera_Peru*.geojson"))
+    monkeypatch.setattr(pipeline, "STORE_TARGETS_MIN_VERTICES", 0)
+    settings = Settings(cache_dir=tmp_path / "cache")
+    sources = LayerSources(sites=peru, protected_areas=data / "protected_areas_impacts.geojson")
+    first = compute_facts(load_scenario(sources, settings), settings)
+    assert list((tmp_path / "cache" / "layers").glob("protected_areas-*/proximity-targets-v*/arrays.json"))
+    seen = []
+    real = proximity.prepare_pa_targets
+    monkeypatch.setattr(proximity, "prepare_pa_targets", lambda t: seen.append(1) or real(t))
+    second = compute_facts(load_scenario(sources, settings), settings)
+    assert seen == []  # read, not decoded
+    pd.testing.assert_frame_equal(pd.DataFrame(first), pd.DataFrame(second), check_exact=True)
+    assert first["dist_protected_area_km"].notna().sum() > 1000
