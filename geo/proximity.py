@@ -79,7 +79,6 @@ __all__ = [
     "lonlat_envelopes",
     "nearest_distance_km",
     "nearest_features",
-    "pa_targets_from_arrays",
     "prepare_pa_targets",
     "prepare_targets",
     "prepare_targets_wkb",
@@ -376,12 +375,6 @@ def prepare_pa_targets(protected_areas: pa.Table) -> PreparedTargets:
     to pass as ``targets`` to :func:`compute_protected_area_proximity_arrow` (or to store with
     :func:`geo.targets.targets_arrays`). Checks the table as that function does."""
     return prepare_targets_wkb(protected_areas.column(_check_pa_table(protected_areas)))
-
-
-def pa_targets_from_arrays(protected_areas: pa.Table, arrays: dict[str, np.ndarray]) -> PreparedTargets:
-    """:func:`prepare_pa_targets`' result rebuilt from its stored arrays (:func:`geo.targets.targets_arrays`)
-    and the same table; ValueError when they do not fit the table."""
-    return targets_from_arrays(arrays, protected_areas.column(_check_pa_table(protected_areas)))
 
 
 def compute_protected_area_proximity_arrow(

@@ -42,7 +42,7 @@ __all__ = [
 _BLOCK = 16  # vertices per bounding cap
 #: version of the arrays :func:`targets_arrays` gives: a stored copy of another version is rebuilt.
 #: Raise it whenever the decoding (the flat arrays, blocks, seams or tree boxes) changes.
-TARGETS_FORMAT = 1
+TARGETS_FORMAT = 2  # 2: the WKB column stored with the arrays
 
 
 @dataclass(frozen=True)
@@ -195,14 +195,19 @@ _ARRAY_DTYPES = {
     **{f: np.dtype(np.float64) for f in ("vx", "vy", "vz", "cx", "cy", "cz", "crad")},
     **{f: np.dtype(np.int64) for f in ("blk_v0", "blk_v1", "tgt_blk", "tree_owner")},
     **{f: np.dtype(np.int8) for f in ("ring_sign", "orient")},
-    **{f: np.dtype(np.bool_) for f in ("brk", "seam", "polygonal")},
+    **{f: np.dtype(np.bool_) for f in ("brk", "seam", "polygonal", "wkb_valid")},
     "tree_bounds": np.dtype(np.float64),
+    "wkb_offsets": np.dtype(np.int64),
+    "wkb_data": np.dtype(np.uint8),
 }
 
 
 def targets_arrays(tg: PreparedTargets) -> dict[str, np.ndarray]:
     """The arrays of WKB-prepared targets (:func:`prepare_targets_wkb`) that rebuild them with
-    :func:`targets_from_arrays`: every decoded array, the tree entries' boxes and owners.
+    :func:`targets_from_arrays`: every decoded array, the tree entries' boxes and owners, and the
+    WKB itself (offsets, validity, and its bytes as a list of the column's chunks, not copied:
+    ``layers.cache.write_entry_arrays`` writes them as one array), so a stored copy is read
+    without decoding a Parquet column.
 
     Decoding a WDPA-sized layer takes seconds; storing these beside the layer's file lets the next
     run skip it (``layers.cache.write_entry_arrays``). Version: :data:`TARGETS_FORMAT`.
@@ -215,21 +220,44 @@ def targets_arrays(tg: PreparedTargets) -> dict[str, np.ndarray]:
         tree_bounds=tg.tree_bounds,
         tree_owner=tg.tree_owner if tg.tree_owner is not None else np.zeros(0, np.int64),
     )
+    # the WKB chunk by chunk (a list of byte arrays, one .npy when stored): no copy of the column
+    chunks = tg.wkb.chunks if isinstance(tg.wkb, pa.ChunkedArray) else [tg.wkb]
+    data, offsets, valid, end = [], [np.zeros(1, np.int64)], [], 0
+    for c in chunks:
+        if len(c) == 0:
+            continue
+        otype = np.int64 if pa.types.is_large_binary(c.type) else np.int32
+        _, off_buf, data_buf = c.buffers()[:3]
+        off = np.frombuffer(off_buf, dtype=otype)[c.offset : c.offset + len(c) + 1].astype(np.int64)
+        data.append(
+            np.frombuffer(data_buf, dtype=np.uint8)[off[0] : off[-1]] if data_buf is not None else np.zeros(0, np.uint8)
+        )
+        offsets.append(off[1:] - off[0] + end)
+        valid.append(c.is_valid().to_numpy(zero_copy_only=False))
+        end += int(off[-1] - off[0])
+    arrays.update(
+        wkb_offsets=np.concatenate(offsets),
+        wkb_data=data,
+        wkb_valid=np.concatenate(valid) if valid else np.zeros(0, np.bool_),
+    )
     return arrays
 
 
-def targets_from_arrays(arrays: dict[str, np.ndarray], wkb: pa.Array | pa.ChunkedArray) -> PreparedTargets:
-    """:class:`PreparedTargets` from :func:`targets_arrays`' output and the same WKB column.
+def targets_from_arrays(arrays: dict[str, np.ndarray]) -> PreparedTargets:
+    """:class:`PreparedTargets` from :func:`targets_arrays`' output.
 
     The same arrays, hence the same results, as :func:`prepare_targets_wkb` (tested); only the
-    STRtree of the entries' boxes is built again.
+    STRtree of the entries' boxes is built again. ``wkb`` is a ``large_binary`` Arrow array over
+    ``wkb_data`` and ``wkb_offsets`` without a copy (memory-mapped arrays stay mapped).
 
     Raises
     ------
     ValueError
-        when an array is missing, of another dtype, or of a length that does not fit the others or
-        the WKB column (a damaged or foreign copy: decode the WKB again).
+        when an array is missing, of another dtype, or of a length that does not fit the others
+        (a damaged copy: decode the WKB again).
     """
+    if isinstance(arrays.get("wkb_data"), list):  # as targets_arrays gives it
+        arrays = {**arrays, "wkb_data": np.concatenate([*arrays["wkb_data"], np.zeros(0, np.uint8)])}
     missing = sorted(set(_ARRAY_DTYPES) - set(arrays))
     if missing:
         raise ValueError(f"stored targets lack the arrays {missing}")
@@ -239,10 +267,14 @@ def targets_from_arrays(arrays: dict[str, np.ndarray], wkb: pa.Array | pa.Chunke
     n = len(arrays["polygonal"])
     nv, nb = len(arrays["vx"]), len(arrays["blk_v0"])
     tb, owner = arrays["tree_bounds"], arrays["tree_owner"]
-    if n != len(wkb):
-        raise ValueError(f"stored targets hold {n} targets, the layer {len(wkb)}")
+    w_off, w_data, w_valid = arrays["wkb_offsets"], arrays["wkb_data"], arrays["wkb_valid"]
     lengths_ok = (
-        all(len(arrays[f]) == nv for f in ("vy", "vz", "brk", "ring_sign", "orient", "seam"))
+        len(w_off) == n + 1
+        and len(w_valid) == n
+        and int(w_off[0]) == 0
+        and int(w_off[-1]) == len(w_data)
+        and bool((np.diff(w_off) >= 0).all())
+        and all(len(arrays[f]) == nv for f in ("vy", "vz", "brk", "ring_sign", "orient", "seam"))
         and all(len(arrays[f]) == nb for f in ("blk_v1", "cx", "cy", "cz", "crad"))
         and len(arrays["tgt_blk"]) == n + 1
         and (n == 0 or (int(arrays["tgt_blk"][-1]) == nb and (nb == 0 or int(arrays["blk_v1"].max()) <= nv)))
@@ -253,6 +285,10 @@ def targets_from_arrays(arrays: dict[str, np.ndarray], wkb: pa.Array | pa.Chunke
     if not lengths_ok:
         raise ValueError("stored targets' array lengths do not fit together")
     flat = Flat(*(arrays[f] for f in Flat._fields))
+    validity = None if w_valid.all() else pa.array(w_valid).buffers()[1]
+    wkb = pa.Array.from_buffers(
+        pa.large_binary(), n, [validity, pa.py_buffer(w_off), pa.py_buffer(w_data)], null_count=int(n - w_valid.sum())
+    )
     return _wkb_targets(flat, tb, owner if len(owner) else None, arrays["polygonal"], wkb)
 
 

@@ -373,10 +373,11 @@ def geoparquet_geometry_column(schema: pa.Schema, path: Path | str) -> str:
     return name
 
 
-def read_stored_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+def read_stored_table(path: Path, columns: list[str] | None = None, *, geometry: bool = True) -> pa.Table:
     """A stored GeoParquet file (``LoadResult.stored_path``) as a pyarrow Table, schema metadata kept.
 
-    ``columns``: the attribute columns to read (the primary geometry column is added); None for all.
+    ``columns``: the attribute columns to read (the primary geometry column is added unless
+    ``geometry`` is False); None for all.
 
     Read in record batches through a small buffer: ``pyarrow.parquet.read_table`` pre-buffers
     whole column chunks and peaks at about three times a WDPA-sized geometry column.
@@ -384,7 +385,7 @@ def read_stored_table(path: Path, columns: list[str] | None = None) -> pa.Table:
     import pyarrow.parquet as pq
 
     f = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
-    if columns is not None:  # the primary geometry column always comes along
+    if columns is not None and geometry:  # the primary geometry column comes along
         geom = geoparquet_geometry_column(f.schema_arrow, path)
         columns = [*columns, *([geom] if geom not in columns else [])]
     batches = list(f.iter_batches(batch_size=20_000, columns=columns))
@@ -428,8 +429,13 @@ def read_entry_arrays(stored_path: Path, name: str, version: int) -> dict[str, n
         return None
 
 
-def write_entry_arrays(stored_path: Path, name: str, version: int, arrays: Mapping[str, np.ndarray]) -> bool:
+def write_entry_arrays(
+    stored_path: Path, name: str, version: int, arrays: Mapping[str, np.ndarray | list[np.ndarray]]
+) -> bool:
     """Store ``arrays`` (``.npy`` files) beside a cache entry's data file, atomically; False if it could not.
+
+    A list of 1-D arrays of one dtype is stored as their concatenation, written a piece at a time
+    (no copy of the whole in memory).
 
     Written into a temporary folder and renamed into place, so a reader sees all of them or none; a
     concurrent writer of the same arrays keeps the first. Discarded with the entry. Failing to write
@@ -447,7 +453,10 @@ def write_entry_arrays(stored_path: Path, name: str, version: int, arrays: Mappi
         for key, arr in arrays.items():
             if not re.fullmatch(r"[A-Za-z0-9_]+", key):
                 raise ValueError(f"array name {key!r}")
-            np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+            if isinstance(arr, list):
+                _save_pieces(tmp / f"{key}.npy", arr)
+            else:
+                np.save(tmp / f"{key}.npy", np.ascontiguousarray(arr), allow_pickle=False)
             sizes[key] = (tmp / f"{key}.npy").stat().st_size
         meta = {"version": int(version), "data_bytes": Path(stored_path).stat().st_size, "arrays": sizes}
         (tmp / _ARRAYS_META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
@@ -461,6 +470,18 @@ def write_entry_arrays(stored_path: Path, name: str, version: int, arrays: Mappi
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _save_pieces(path: Path, pieces: list[np.ndarray]) -> None:
+    """One ``.npy`` file of the concatenation of 1-D arrays of one dtype, written piece by piece."""
+    dtype = pieces[0].dtype if pieces else np.dtype(np.uint8)
+    n = sum(len(p) for p in pieces)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_2_0(
+            f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,)}
+        )
+        for piece in pieces:
+            f.write(np.ascontiguousarray(piece, dtype=dtype).data)
 
 
 def _open_entry_lazily(entry: Path, key: str, reload: Callable[[], LoadResult]) -> StoredLayer:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 
 from geo import proximity
 from geo.regions import PolarRegion
@@ -22,7 +23,14 @@ from geo.risk import RiskConfig, score_sites
 from geo.vocab import PA_CATEGORY_DISTANCE_COLUMNS
 from layers import countries as countries_mod
 from layers import ecosystems, mining, protected_areas, rasters, sites
-from layers.cache import cached_layer, content_hash, read_entry_arrays, read_stored_table, write_entry_arrays
+from layers.cache import (
+    cached_layer,
+    content_hash,
+    geoparquet_geometry_column,
+    read_entry_arrays,
+    read_stored_table,
+    write_entry_arrays,
+)
 from layers.demo import ensure_demo_data
 from layers.errors import LayerError
 from layers.fetch import fetched_defaults
@@ -388,25 +396,35 @@ STORE_TARGETS_MIN_VERTICES = 1_000_000
 _TARGETS_ARRAYS = "proximity-targets"
 
 
-def stored_pa_targets(table, stored_path: Path | None, min_vertices: int | None = None) -> proximity.PreparedTargets:
-    """The PA table's geometries prepared for the proximity engine, from the arrays stored beside
-    its cache entry when a run stored them (``proximity-targets-v<format>/``), else decoded and,
-    for a layer of ``min_vertices`` (default :data:`STORE_TARGETS_MIN_VERTICES`) or more, stored for the next run. Same arrays either way,
-    hence the same facts (tests/scoring/test_stored_targets.py)."""
-    if stored_path is not None:
-        arrays = read_entry_arrays(stored_path, _TARGETS_ARRAYS, proximity.TARGETS_FORMAT)
-        if arrays is not None:
-            try:
-                return proximity.pa_targets_from_arrays(table, arrays)
-            except ValueError as exc:
-                log.warning(
-                    "stored proximity arrays beside %s do not fit the layer (%s); decoding it", stored_path, exc
-                )
+def stored_pa_table(stored_path: Path, min_vertices: int | None = None) -> tuple[pa.Table, proximity.PreparedTargets]:
+    """A cached PA layer's table (the proximity attributes and the WKB) and its geometries prepared
+    for the proximity engine.
+
+    From the arrays stored beside the cache entry when an earlier run stored them
+    (``proximity-targets-v<format>/``: memory-mapped, so neither the WKB column nor its decoding is
+    read again); else the GeoParquet file is read and decoded and, for a layer of ``min_vertices``
+    (default :data:`STORE_TARGETS_MIN_VERTICES`) or more, the arrays are stored for the next run.
+    The same arrays and bytes either way, hence the same facts (tests/scoring/test_stored_targets.py).
+    """
+    columns = list(proximity.PA_ATTRIBUTE_COLUMNS)
+    arrays = read_entry_arrays(stored_path, _TARGETS_ARRAYS, proximity.TARGETS_FORMAT)
+    if arrays is not None:
+        try:
+            tg = proximity.targets_from_arrays(arrays)
+            attrs = read_stored_table(stored_path, columns=columns, geometry=False)
+            if attrs.num_rows != len(tg):
+                raise ValueError(f"they hold {len(tg)} areas, the layer {attrs.num_rows}")
+            geom = geoparquet_geometry_column(attrs.schema, stored_path)
+            table = attrs.append_column(pa.field(geom, pa.large_binary()), tg.wkb)
+            return table.replace_schema_metadata(attrs.schema.metadata), tg
+        except ValueError as exc:
+            log.warning("stored proximity arrays beside %s do not fit the layer (%s); decoding it", stored_path, exc)
+    table = read_stored_table(stored_path, columns=columns)
     tg = proximity.prepare_pa_targets(table)
     least = STORE_TARGETS_MIN_VERTICES if min_vertices is None else min_vertices
-    if stored_path is not None and tg.flat is not None and len(tg.flat.flat.vx) >= least:
+    if tg.flat is not None and len(tg.flat.flat.vx) >= least:
         write_entry_arrays(stored_path, _TARGETS_ARRAYS, proximity.TARGETS_FORMAT, proximity.targets_arrays(tg))
-    return tg
+    return table, tg
 
 
 def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoDataFrame:
@@ -423,11 +441,14 @@ def _compute_facts(scenario: Scenario, settings, progress: Progress) -> gpd.GeoD
             "category_reach_km": settings.protected_area_reach_km,
         }
         table = getattr(pa_layer, "table", None)  # handed over as Arrow (scoring.dask_engine.ArrowLayer)
+        targets = None
         if table is None and not pa_layer.is_loaded and pa_layer.stored_path is not None:
-            table = read_stored_table(pa_layer.stored_path, columns=list(proximity.PA_ATTRIBUTE_COLUMNS))
+            if len(geoms):  # decoded once and kept beside the cached file (or read from there)
+                table, targets = stored_pa_table(pa_layer.stored_path)
+            else:
+                table = read_stored_table(pa_layer.stored_path, columns=list(proximity.PA_ATTRIBUTE_COLUMNS))
         if table is not None:
             # WKB decoded straight into the kernels' arrays: faster and about half the memory
-            targets = stored_pa_targets(table, getattr(pa_layer, "stored_path", None)) if len(geoms) else None
             parts.append(proximity.compute_protected_area_proximity_arrow(geoms, table, targets=targets, **kwargs))
             del table, targets
         else:

@@ -1,12 +1,14 @@
-"""A cached protected-area layer keeps its decoded proximity arrays beside its file, so a later run
-skips decoding the WKB; the facts are the same, bit for bit, whether the arrays were decoded or read.
+"""A cached protected-area layer keeps its decoded proximity arrays (and its WKB) beside its file, so a
+later run neither reads the geometry column nor decodes it; the facts are the same, bit for bit,
+whether the arrays were decoded or read.
 
 geo.targets.targets_arrays / targets_from_arrays (pure), layers.cache.write_entry_arrays /
-read_entry_arrays (files), scoring.pipeline.stored_pa_targets (the two together)."""
+read_entry_arrays (files), scoring.pipeline.stored_pa_table (the two together)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +25,7 @@ from geo import proximity
 from geo.targets import prepare_targets_wkb, targets_arrays, targets_from_arrays
 from layers.cache import read_entry_arrays, write_entry_arrays
 from scoring import pipeline
-from scoring.pipeline import stored_pa_targets
+from scoring.pipeline import stored_pa_table
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -65,17 +67,21 @@ def _sites() -> gpd.GeoSeries:
 
 
 def _same_targets(a, b) -> None:
+    arrays_b = targets_arrays(b)
     for name, x in targets_arrays(a).items():
-        y = targets_arrays(b)[name]
+        if name == "wkb_data":  # the column's chunks (compared below as WKB)
+            continue
+        y = arrays_b[name]
         assert x.dtype == y.dtype and x.shape == y.shape, name
         np.testing.assert_array_equal(x, y, err_msg=name)
+    assert a.wkb.to_pylist() == b.wkb.to_pylist()
 
 
 def test_arrays_rebuild_the_same_targets_and_the_same_facts(tmp_path) -> None:
     table, _ = _stored(_layer(), tmp_path)
     decoded = proximity.prepare_pa_targets(table)
     assert decoded.tree_owner is not None  # the split park is indexed by its parts
-    rebuilt = targets_from_arrays(targets_arrays(decoded), table.column("geometry"))
+    rebuilt = targets_from_arrays(targets_arrays(decoded))
     _same_targets(decoded, rebuilt)
     sites = _sites()
     fresh = proximity.compute_protected_area_proximity_arrow(sites, table, **KW)
@@ -85,52 +91,64 @@ def test_arrays_rebuild_the_same_targets_and_the_same_facts(tmp_path) -> None:
 
 
 def test_a_run_stores_the_arrays_and_the_next_reads_them_with_the_same_facts(tmp_path, monkeypatch) -> None:
-    table, path = _stored(_layer(), tmp_path / "entry")
-    first = stored_pa_targets(table, path, min_vertices=0)
+    frame = _layer()
+    frame.loc[5, "geometry"] = None  # a null geometry keeps its place
+    _, path = _stored(frame, tmp_path / "entry")
+    table1, first = stored_pa_table(path, min_vertices=0)
     folder = path.parent / f"proximity-targets-v{proximity.TARGETS_FORMAT}"
-    assert (folder / "arrays.json").exists() and (folder / "vx.npy").exists()
+    assert (folder / "arrays.json").exists() and (folder / "vx.npy").exists() and (folder / "wkb_data.npy").exists()
 
     def no_decoding(_table):
         raise AssertionError("decoded although the arrays were stored")
 
     monkeypatch.setattr(proximity, "prepare_pa_targets", no_decoding)
-    second = stored_pa_targets(table, path, min_vertices=0)
+    table2, second = stored_pa_table(path, min_vertices=0)
     _same_targets(first, second)
-    assert isinstance(second.flat.flat.vx.base, np.memmap) or isinstance(second.flat.flat.vx.base.base, np.memmap)
+    assert second.wkb.null_count == 1 and second.wkb[5].as_py() is None
+    assert isinstance(second.flat.flat.vx.base, np.memmap)  # mapped, not read
     assert second.flat.flat.vx.flags.writeable  # a plain writable array: the kernels' compiled type
+    assert table2.column_names == table1.column_names and table2.schema.metadata == table1.schema.metadata
+    assert table2.drop_columns("geometry").equals(table1.drop_columns("geometry"))
     sites = _sites()
     pd.testing.assert_frame_equal(
-        proximity.compute_protected_area_proximity_arrow(sites, table, targets=first, **KW),
-        proximity.compute_protected_area_proximity_arrow(sites, table, targets=second, **KW),
+        proximity.compute_protected_area_proximity_arrow(sites, table1, targets=first, **KW),
+        proximity.compute_protected_area_proximity_arrow(sites, table2, targets=second, **KW),
         check_exact=True,
     )
 
 
-def test_a_small_layer_or_a_layer_without_a_file_stores_nothing(tmp_path) -> None:
-    table, path = _stored(_layer(), tmp_path)
-    stored_pa_targets(table, path)  # ~40k vertices: decoding is cheaper than the files
-    stored_pa_targets(table, None, min_vertices=0)
+def test_a_small_layer_stores_nothing(tmp_path) -> None:
+    _, path = _stored(_layer(), tmp_path)
+    stored_pa_table(path)  # ~40k vertices: decoding is cheaper than the files
     assert not list(tmp_path.glob("proximity-targets-*"))
 
 
 def test_damaged_foreign_or_stale_arrays_are_decoded_again(tmp_path, caplog) -> None:
-    table, path = _stored(_layer(), tmp_path)
-    reference = stored_pa_targets(table, path, min_vertices=0)
+    _, path = _stored(_layer(), tmp_path)
+    _, reference = stored_pa_table(path, min_vertices=0)
     folder = path.parent / f"proximity-targets-v{proximity.TARGETS_FORMAT}"
     # a truncated file (a crash of the machine while the OS wrote it back)
     with open(folder / "vz.npy", "r+b") as f:
         f.truncate(1000)
     assert read_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT) is None
     assert "unreadable" in caplog.text and not folder.exists()  # removed, so the next run writes it again
-    again = stored_pa_targets(table, path, min_vertices=0)
+    _, again = stored_pa_table(path, min_vertices=0)
     _same_targets(reference, again)
-    # arrays of another layer (same version): their lengths do not fit this table
-    other_table, other_path = _stored(_layer().iloc[:400], tmp_path / "other")
-    stored_pa_targets(other_table, other_path, min_vertices=0)
-    foreign = read_entry_arrays(other_path, "proximity-targets", proximity.TARGETS_FORMAT)
-    with pytest.raises(ValueError, match="hold 400 targets, the layer 802"):
-        targets_from_arrays(foreign, table.column("geometry"))
+    # arrays of another layer (same version, copied over): they do not fit this layer's table
+    _, other_path = _stored(_layer().iloc[:400], tmp_path / "other")
+    stored_pa_table(other_path, min_vertices=0)
+    shutil.rmtree(folder)
+    shutil.copytree(other_path.parent / folder.name, folder)
+    meta = json.loads((folder / "arrays.json").read_text())
+    meta["data_bytes"] = path.stat().st_size
+    (folder / "arrays.json").write_text(json.dumps(meta))
+    caplog.clear()
+    _, rebuilt = stored_pa_table(path, min_vertices=0)
+    assert "hold 400 areas, the layer 802" in caplog.text
+    _same_targets(reference, rebuilt)
     # a data file rewritten after the arrays were stored: they no longer belong to it
+    shutil.rmtree(folder)
+    stored_pa_table(path, min_vertices=0)
     meta = json.loads((folder / "arrays.json").read_text())
     meta["data_bytes"] += 1
     (folder / "arrays.json").write_text(json.dumps(meta))
@@ -143,16 +161,19 @@ def test_damaged_foreign_or_stale_arrays_are_decoded_again(tmp_path, caplog) -> 
 def test_wrong_dtypes_or_lengths_are_refused(tmp_path) -> None:
     table, _ = _stored(_layer(), tmp_path)
     arrays = targets_arrays(prepare_targets_wkb(table.column("geometry")))
+    arrays["wkb_data"] = np.concatenate(arrays["wkb_data"])
     for name, bad in (
         ("vx", arrays["vx"].astype(np.float32)),
         ("brk", arrays["brk"][:-1]),
         ("tgt_blk", arrays["tgt_blk"][:-1]),
         ("tree_owner", np.zeros(0, np.int64)),
+        ("wkb_offsets", arrays["wkb_offsets"][:-1]),
+        ("wkb_data", arrays["wkb_data"][:-1]),
     ):
         with pytest.raises(ValueError, match="stored targets"):
-            targets_from_arrays({**arrays, name: bad}, table.column("geometry"))
+            targets_from_arrays({**arrays, name: bad})
     with pytest.raises(ValueError, match="lack the arrays"):
-        targets_from_arrays({k: v for k, v in arrays.items() if k != "seam"}, table.column("geometry"))
+        targets_from_arrays({k: v for k, v in arrays.items() if k != "seam"})
 
 
 def test_an_unwritable_folder_leaves_no_arrays_and_no_temporary_files(tmp_path) -> None:
@@ -187,9 +208,25 @@ def test_real_protected_areas_through_the_cli_pipeline_give_the_same_facts(share
     first = compute_facts(load_scenario(sources, settings), settings)
     assert list((tmp_path / "cache" / "layers").glob("protected_areas-*/proximity-targets-v*/arrays.json"))
     seen = []
+    read_geometry = []
+    real_read = pipeline.read_stored_table
+    monkeypatch.setattr(pipeline, "read_stored_table", lambda *a, **k: read_geometry.append(k) or real_read(*a, **k))
     real = proximity.prepare_pa_targets
     monkeypatch.setattr(proximity, "prepare_pa_targets", lambda t: seen.append(1) or real(t))
     second = compute_facts(load_scenario(sources, settings), settings)
     assert seen == []  # read, not decoded
+    assert read_geometry == [{"columns": list(proximity.PA_ATTRIBUTE_COLUMNS), "geometry": False}]
     pd.testing.assert_frame_equal(pd.DataFrame(first), pd.DataFrame(second), check_exact=True)
     assert first["dist_protected_area_km"].notna().sum() > 1000
+
+
+def test_a_chunked_and_sliced_wkb_column_is_stored_whole_and_in_order(tmp_path) -> None:
+    """Tables are read in record batches: the stored WKB is the chunks' bytes in order, sliced chunks included."""
+    table, path = _stored(_layer(), tmp_path)
+    col = table.column("geometry").combine_chunks()
+    chunked = pa.chunked_array([col.slice(0, 100), col.slice(100, 0), col.slice(100, 450), col.slice(550)])
+    decoded = prepare_targets_wkb(chunked)
+    write_entry_arrays(path, "t", 1, targets_arrays(decoded))
+    rebuilt = targets_from_arrays(read_entry_arrays(path, "t", 1))
+    assert rebuilt.wkb.to_pylist() == col.to_pylist()
+    _same_targets(decoded, rebuilt)
