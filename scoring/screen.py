@@ -11,7 +11,6 @@ download are the same HTML).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from geo.risk import RiskConfig
 from geo.uncertainty import mercury_totals
 from geo.vocab import RISK_CLASSES
 from layers.aoi import load_aoi
+from layers.cache import geoparquet_geometry_column, read_entry_arrays, write_entry_arrays
 from layers.errors import LayerError
 from layers.schema import LoadResult
 from scoring.pipeline import (
@@ -101,22 +101,15 @@ def screen_layers(
         raise aoi_layer_error(exc, None) from exc
 
 
-def _stored_bounds(path: Path, cache_dir: Path) -> np.ndarray:
-    """The (n, 4) lon/lat bounds of every row of a stored layer, computed once per layer-cache entry and kept in
-    ``<cache_dir>/aoi-bounds/`` (decoding 300,000 WKB polygons costs seconds; the bounds file, milliseconds)."""
+def _stored_bounds(path: Path) -> np.ndarray:
+    """The (n, 4) lon/lat bounds of every row of a stored layer, computed once per layer-cache entry and kept
+    beside its file (``aoi-bounds-v1/``; decoding 300,000 WKB polygons costs seconds; the bounds file, milliseconds)."""
     import pyarrow.parquet as pq
 
-    from layers.cache import geoparquet_geometry_column
-
-    folder = Path(cache_dir) / "aoi-bounds"
-    key = f"{path.parent.name}-{path.stat().st_size}.npy"
-    target = folder / key
-    try:
-        bounds = np.load(target)
-        if bounds.shape == (pq.ParquetFile(path).metadata.num_rows, 4):
-            return bounds
-    except (OSError, ValueError):
-        pass
+    rows = pq.ParquetFile(path).metadata.num_rows
+    stored = read_entry_arrays(path, "aoi-bounds", 1)
+    if stored is not None and stored.get("bounds") is not None and stored["bounds"].shape == (rows, 4):
+        return stored["bounds"]
     # batch by batch: the whole layer's WKB and GEOS geometries are never held at once
     f = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
     geom = geoparquet_geometry_column(f.schema_arrow, path)
@@ -125,10 +118,7 @@ def _stored_bounds(path: Path, cache_dir: Path) -> np.ndarray:
         for batch in f.iter_batches(batch_size=20_000, columns=[geom])
     ]
     bounds = np.concatenate(parts) if parts else np.zeros((0, 4))
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{key}.{os.getpid()}.npy"
-    np.save(tmp, bounds)
-    os.replace(tmp, target)
+    write_entry_arrays(path, "aoi-bounds", 1, {"bounds": bounds})
     return bounds
 
 
@@ -198,7 +188,7 @@ def nearby_protected_areas(
     """The protected areas near the AOI (for the screen) and near the selected sites (for their facts).
 
     A layer left in the layer cache (``LoadResult.stored_path``, not loaded) is not decoded whole: per-row
-    bounds (computed once, ``<cache_dir>/aoi-bounds``) pick the rows whose bounds meet the AOI's conservative
+    bounds (computed once, beside the cached file) pick the rows whose bounds meet the AOI's conservative
     lon/lat envelope (the proximity engine's rule, ``lonlat_envelopes``), with the rows sharing their
     ``pa_id``, and those within the facts' reach of a selected site; one pass reads them. ``screen_aoi`` then
     finds exactly the protected areas it finds on the whole layer (it starts from the same envelope test), and
@@ -211,7 +201,7 @@ def nearby_protected_areas(
     if result.is_loaded or stored is None:
         return NearbyAreas(result.data, result, result)
     path = Path(stored)
-    bounds = _stored_bounds(path, Path(settings.cache_dir))
+    bounds = _stored_bounds(path)
     feats = shapely.bounds(np.asarray(aoi.features.geometry.values, dtype=object))
     aoi_boxes, _, _, _ = lonlat_envelopes(feats, np.full(len(feats), aoi.buffer_km + 1e-3))
     near_aoi = _rows_in_boxes(bounds, aoi_boxes)

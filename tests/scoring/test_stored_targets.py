@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
 from geo import proximity
@@ -230,3 +231,17 @@ def test_a_chunked_and_sliced_wkb_column_is_stored_whole_and_in_order(tmp_path) 
     rebuilt = targets_from_arrays(read_entry_arrays(path, "t", 1))
     assert rebuilt.wkb.to_pylist() == col.to_pylist()
     _same_targets(decoded, rebuilt)
+
+
+def test_the_screens_row_bounds_are_kept_beside_the_cached_file_too(tmp_path) -> None:
+    """scoring.screen keeps its per-row bounds with the same mechanism (and they go with the entry)."""
+    from scoring.screen import _stored_bounds
+
+    frame = _layer()
+    _, path = _stored(frame, tmp_path)
+    first = _stored_bounds(path)
+    np.testing.assert_array_equal(first, shapely.bounds(frame.geometry.to_numpy()))
+    assert (tmp_path / "aoi-bounds-v1" / "bounds.npy").exists()
+    again = _stored_bounds(path)
+    assert isinstance(again.base, np.memmap)  # read back, not computed
+    np.testing.assert_array_equal(first, again)
