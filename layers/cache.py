@@ -409,6 +409,7 @@ def read_entry_arrays(stored_path: Path, name: str, version: int) -> dict[str, n
     damaged (a missing or truncated file, another size than recorded): the caller computes them.
     """
     folder = _arrays_dir(stored_path, name, version)
+    _sweep_stale_tmp(folder.parent)  # a writer killed mid-write (SIGKILL, power loss) left its folder
     meta = _read_json(folder / _ARRAYS_META)
     if meta is None:
         return None

@@ -8,9 +8,11 @@ read_entry_arrays (files), scoring.pipeline.stored_pa_table (the two together)."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -245,3 +247,16 @@ def test_the_screens_row_bounds_are_kept_beside_the_cached_file_too(tmp_path) ->
     again = _stored_bounds(path)
     assert isinstance(again.base, np.memmap)  # read back, not computed
     np.testing.assert_array_equal(first, again)
+
+
+def test_a_folder_left_by_a_killed_writer_is_removed_after_a_day(tmp_path) -> None:
+    _, path = _stored(_layer(), tmp_path)
+    stored_pa_table(path, min_vertices=0)
+    old, fresh = tmp_path / ".tmp-0123", tmp_path / ".tmp-4567"
+    for folder in (old, fresh):
+        folder.mkdir()
+        (folder / "vx.npy").write_bytes(b"partial")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    assert read_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT) is not None
+    assert not old.exists() and fresh.exists()  # a live writer's folder (less than a day old) is left alone
