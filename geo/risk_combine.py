@@ -49,7 +49,7 @@ def _risk_of_m(m: float, k: float, h0: float, w_hg: float, mu: float, g: float) 
 
 @njit(inline="always")
 def _m_at(threshold: float, k: float, h0: float, w_hg: float, mu: float, g: float) -> float:
-    """``geo.risk``'s boundary index for one site: the smallest mercury index whose risk reaches ``threshold``.
+    """The boundary index of one site: the smallest mercury index whose risk reaches ``threshold``.
 
     risk(m) = 1 - (1 - g m) F(m) with F(m) = a - b m while mu m <= 1 (a = 1 - K h0,
     b = K (1 - h0) w_hg mu) and F = c2 beyond; (1 - g m) F(m) = 1 - threshold is a quadratic in m,
