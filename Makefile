@@ -19,7 +19,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 # numba compiles a kernel on its first call (most of a fresh clone's first run): compile them all once
 # here, into numba's cache next to their source, and again whenever a kernel's source changes
-KERNEL_SOURCES := $(wildcard geo/_kernels/*.py) geo/crs.py geo/uncertainty.py scripts/compile_kernels.py
+KERNEL_SOURCES := $(wildcard geo/_kernels/*.py) geo/crs.py geo/uncertainty.py geo/risk_combine.py scripts/compile_kernels.py
 
 .kernels-compiled: $(VENV)/.runtime $(KERNEL_SOURCES)
 	$(PY) scripts/compile_kernels.py

@@ -61,7 +61,7 @@ from geo.mercury import (
     release_quantile,
     site_mercury,
 )
-from geo.risk_combine import m_at_kernel, out_rows, weighted_kernel
+from geo.risk_combine import out_rows, weighted_kernel
 from geo.risk_config import (
     MODEL_VERSION,
     RATIO_KEYS,
@@ -231,68 +231,6 @@ def compute_sensitivity_terms(
     return {r: terms[r] for r in RECEPTORS}, {r: assessed[r] for r in RECEPTORS}, [r for r in RECEPTORS if r in absent]
 
 
-# --------------------------------------------------------------------------- the score as a function of m
-class _Parts(NamedTuple):
-    """Everything but the mercury index, per site: risk(m) = 1 - (1 - g m)(1 - K (1 - (1 - w_hg min(1, mu m))(1 - h0)))."""
-
-    K: np.ndarray  # f + (1 - f) S
-    h0: np.ndarray  # w_land_use x land-use index
-    w_hg: float
-    mu: np.ndarray  # cyanidation factor (1 without)
-    g: np.ndarray  # w_mercury_air x air share
-
-
-def _risk_of_m(m: np.ndarray, p: _Parts) -> np.ndarray:
-    """Risk (0-1) for mercury index ``m``: non-decreasing in ``m``."""
-    hazard = 1.0 - (1.0 - p.w_hg * np.minimum(1.0, p.mu * m)) * (1.0 - p.h0)
-    return 1.0 - (1.0 - p.g * m) * (1.0 - p.K * hazard)
-
-
-def _m_at(threshold: float, p: _Parts) -> np.ndarray:
-    """The smallest mercury index whose risk reaches ``threshold``, where risk(0) < threshold <= risk(1).
-
-    risk(m) = 1 - (1 - g m) F(m) with F(m) = a - b m while mu m <= 1 (a = 1 - K h0,
-    b = K (1 - h0) w_hg mu) and F = c2 beyond; (1 - g m) F(m) = 1 - threshold is a quadratic
-    in m, solved in the cancellation-free form 2c / (B + sqrt(B^2 - 4Ac)) (``geo.risk_combine.m_at_kernel``:
-    one pass, bitwise the whole-array NumPy formula, tested).
-    """
-    out = np.empty(len(p.K))
-    f64 = np.float64
-    m_at_kernel(
-        float(threshold), p.K.astype(f64, copy=False), p.h0.astype(f64, copy=False), float(p.w_hg),
-        p.mu.astype(f64, copy=False), p.g.astype(f64, copy=False), out,
-    )  # fmt: skip
-    return out
-
-
-def _p_at_or_above(
-    sm: SiteMercury, parts: _Parts, threshold: float, cfg: RiskConfig, r0: np.ndarray, r1: np.ndarray
-) -> np.ndarray:
-    """P(risk >= threshold) per site, exact: the risk is monotone in the mercury index alone.
-
-    ``r0`` and ``r1`` are every site's risk at a mercury index of 0 and 1; ``parts`` holds the sites
-    strictly between (``r0 < threshold <= r1``), in order, the only ones whose answer is not 0 or 1.
-    """
-    out = np.where(r0 >= threshold, 1.0, 0.0)
-    active = np.flatnonzero((r0 < threshold) & (r1 >= threshold))
-    if len(active) == 0:
-        return out
-    # only the release distribution is read below: take those three fields, not all fourteen
-    sub_sm = sm._replace(p_use=sm.p_use[active], log_median=sm.log_median[active], sigma=sm.sigma[active])
-    m_star = np.clip(_m_at(threshold, parts), 0.0, 1.0)
-    p = index_exceedance(sub_sm, m_star, cfg)
-    # a site whose index takes one value when mercury is used (no spread, or size unknown) is decided
-    # at that value, so that a site exactly on the boundary does not depend on rounding
-    point = np.flatnonzero((sub_sm.sigma == 0) | ~np.isfinite(sub_sm.log_median))
-    if len(point):  # element by element, so computing these sites alone gives the same numbers
-        at = sm._replace(p_use=sub_sm.p_use[point], log_median=sub_sm.log_median[point], sigma=sub_sm.sigma[point])
-        m_used = index_quantile(at, 1.0 - 1e-12, cfg)
-        point_parts = _Parts(parts.K[point], parts.h0[point], parts.w_hg, parts.mu[point], parts.g[point])
-        p[point] = at.p_use * (_risk_of_m(m_used, point_parts) >= threshold)
-    out[active] = p
-    return out
-
-
 # --------------------------------------------------------------------------- what no weight changes
 #: configuration parts only the recombination reads (:func:`weighted_columns`): a basis serves every
 #: configuration that agrees with its own outside them
@@ -337,6 +275,8 @@ class HazardBasis(NamedTuple):
     hazard: pd.DataFrame  # the HAZARD_COLUMNS, on the facts' index
     commodity_missing: np.ndarray  # bool
     size_unknown: np.ndarray  # bool: a mercury user of unknown size (no release range)
+    point: np.ndarray  # bool: one mercury index when mercury is used (no spread, or size unknown)
+    m_point: np.ndarray  # that index where ``point`` (NaN elsewhere)
 
 
 class ReceptorBasis(NamedTuple):
@@ -375,6 +315,14 @@ def hazard_basis(facts: pd.DataFrame, cfg: RiskConfig) -> HazardBasis:
         facts["commodity"].isna().to_numpy() if "commodity" in facts.columns else np.ones(len(facts), dtype=bool)
     )
     hz = hazard_columns(sm, cfg, facts.index, quantiles)  # type: ignore[arg-type]
+    # P(high or above) of a site whose index takes one value when mercury is used is decided at that
+    # value (so that a site exactly on the boundary does not depend on rounding): the value, once
+    point = (sm.sigma == 0) | ~np.isfinite(sm.log_median)
+    m_point = np.full(len(facts), np.nan)
+    at = np.flatnonzero(point)
+    if len(at):  # element by element: the same numbers as computing every site
+        sub = sm._replace(p_use=sm.p_use[at], log_median=sm.log_median[at], sigma=sm.sigma[at])
+        m_point[at] = index_quantile(sub, 1.0 - 1e-12, cfg)
     return HazardBasis(
         key=_hazard_key(cfg),
         sm=sm,
@@ -385,6 +333,8 @@ def hazard_basis(facts: pd.DataFrame, cfg: RiskConfig) -> HazardBasis:
         hazard=hz[list(HAZARD_COLUMNS)],
         commodity_missing=commodity_missing,
         size_unknown=np.isnan(quantiles[2]),  # the release's upper range needs a size the site does not have
+        point=point,
+        m_point=m_point,
     )
 
 
@@ -469,36 +419,37 @@ def weighted_columns(basis: ScoreBasis, config: RiskConfig) -> dict[str, Any]:
     w, f, n = cfg.weights, cfg.background_sensitivity, basis.n_sites
     m_low, m_mid, m_high = hz.m_index
     rows = out_rows(len(RECEPTORS))
-    out = np.empty((len(rows), n))
-    codes_ = np.empty(n, dtype=np.int8)
-    weighted_kernel(
+    needed = sum(1 << bit for bit, r in enumerate(RECEPTORS) if w[r] > 0)
+    # P(high or above): the tiny tolerance keeps p = 1 exactly on the threshold
+    threshold = cfg.class_thresholds[1] / 100.0 - 1e-12
+    # the output columns themselves (rows of one block, shared by the frame), and no other whole-length array
+    out, codes_, complete, exceed = weighted_kernel.for_work(n)(
         rec.terms, np.asarray([w[r] for r in RECEPTORS], dtype=np.float64), float(f), float(w["mercury"]),
         float(w["land_use"]), float(w["mercury_air"]), hz.land_use_index, hz.mu, hz.sm.air_median,
-        m_low, m_mid, m_high, np.asarray(cfg.class_thresholds, dtype=np.float64), out, codes_,
+        m_low, m_mid, m_high, hz.size_unknown, hz.sm.p_use, hz.point, hz.m_point, rec.assessed_mask, needed,
+        np.asarray(cfg.class_thresholds, dtype=np.float64), float(threshold),
     )  # fmt: skip
     row = dict(zip(rows, out, strict=True))
-    # P(high or above) is solved only for the sites whose class depends on the release (NumPy on that subset)
-    threshold = cfg.class_thresholds[1] / 100.0 - 1e-12  # the tiny tolerance keeps p = 1 exactly on the threshold
-    r0, r1 = row["risk_at_m0"], row["risk_at_m1"]
-    active = np.flatnonzero((r0 < threshold) & (r1 >= threshold))
-    sens = row["sensitivity_index"][active]
-    parts = _Parts(
-        f + (1.0 - f) * sens, w["land_use"] * hz.land_use_index[active], w["mercury"], hz.mu[active],
-        w["mercury_air"] * hz.sm.air_median[active],
-    )  # fmt: skip
-    needed = sum(1 << bit for bit, r in enumerate(RECEPTORS) if w[r] > 0)
+    # the sites whose class depends on a release drawn from its distribution: the kernel left each one's
+    # boundary mercury index in its slot; P(index >= boundary) is NumPy (scipy's ndtr), on those sites only
+    p_high = row["p_high_or_above"]
+    drawn = np.flatnonzero(exceed)
+    if len(drawn):
+        sm = hz.sm._replace(p_use=hz.sm.p_use[drawn], log_median=hz.sm.log_median[drawn], sigma=hz.sm.sigma[drawn])
+        p_high[drawn] = index_exceedance(sm, p_high[drawn], cfg)
     cols: dict[str, Any] = {"hazard_index": row["hazard_index"], "sensitivity_index": row["sensitivity_index"]}
     for j, name in enumerate(CONTRIB_COLUMNS):
         cols[name] = out[2 + j]
     cols.update(
         risk_0_100=row["risk_0_100"],
         # a mercury user of unknown size: the score stands on the assumed unknown_size_index, and its
-        # range and chance of high are not estimated (NaN), rather than a zero-width range that looks certain
-        risk_0_100_low=np.where(hz.size_unknown, np.nan, row["risk_0_100_low"]),
-        risk_0_100_high=np.where(hz.size_unknown, np.nan, row["risk_0_100_high"]),
-        p_high_or_above=np.where(hz.size_unknown, np.nan, _p_at_or_above(hz.sm, parts, threshold, cfg, r0, r1)),
+        # range and chance of high are not estimated (NaN, from the kernel), rather than a zero-width
+        # range that looks certain
+        risk_0_100_low=row["risk_0_100_low"],
+        risk_0_100_high=row["risk_0_100_high"],
+        p_high_or_above=p_high,
         risk_class=pd.Categorical.from_codes(codes_, dtype=RISK_CLASS_DTYPE),
-        score_complete=(rec.assessed_mask & needed) == needed,
+        score_complete=complete,
     )
     return cols
 

@@ -3,21 +3,27 @@
 ``geo.risk.score_sites`` splits a score into what the weights do not change (the mercury
 release and its quantiles, the land-use index, each receptor's decay term: ``ScoreBasis``)
 and what they do: the probabilistic ORs of the weighted terms, the Shapley contributions,
-the score at the median release and at its 5th / 95th percentiles, the class, and the
-score at a mercury index of 0 and 1 (from which ``p_high_or_above`` is solved). That
-second part is all a weight change costs, so it is one fused loop here instead of some
-sixty whole-array NumPy passes.
+the score at the median release and at its 5th / 95th percentiles, the class, and
+``p_high_or_above`` (solved from the score at a mercury index of 0 and 1 and the boundary
+index between). That second part is all a weight change costs, so it is one fused loop
+here instead of some sixty whole-array NumPy passes, writing the output columns and no
+whole-length temporary; its parallel twin (``geo._kernels.twins``) runs it on large inputs.
+What it leaves to NumPy is the one step with a special function: the probability that a
+release drawn from its distribution exceeds the boundary (scipy's ``ndtr``), for the sites
+that need it.
 
 The loop performs the very operations of the NumPy formulas in ``docs/risk-model.md``
 (same operands, same order, IEEE arithmetic: no fastmath, no fused multiply-add), so its
 results are bitwise those of the NumPy expressions; ``tests/geo/test_risk_combine.py``
-checks that against a NumPy transcription, exactly.
+checks that against a NumPy transcription, exactly, for both builds.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from geo._kernels.twins import twins
 
 
 @njit(inline="always")
@@ -36,12 +42,44 @@ def _clip100(x: float) -> float:
 
 @njit(inline="always")
 def _risk_of_m(m: float, k: float, h0: float, w_hg: float, mu: float, g: float) -> float:
-    """``geo.risk._risk_of_m`` for one site: risk (0-1) at mercury index ``m``."""
+    """Risk (0-1) at mercury index ``m``: ``1 - (1 - g m)(1 - K (1 - (1 - w_hg min(1, mu m))(1 - h0)))``."""
     hazard = 1.0 - (1.0 - w_hg * _min1(mu * m)) * (1.0 - h0)
     return 1.0 - (1.0 - g * m) * (1.0 - k * hazard)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always")
+def _m_at(threshold: float, k: float, h0: float, w_hg: float, mu: float, g: float) -> float:
+    """The boundary index of one site: the smallest mercury index whose risk reaches ``threshold``.
+
+    risk(m) = 1 - (1 - g m) F(m) with F(m) = a - b m while mu m <= 1 (a = 1 - K h0,
+    b = K (1 - h0) w_hg mu) and F = c2 beyond; (1 - g m) F(m) = 1 - threshold is a quadratic in m,
+    solved in the cancellation-free form 2c / (B + sqrt(B^2 - 4Ac)). The whole-array NumPy formula's
+    operations in its order (``np.maximum`` keeps a NaN; a division by 0 gives inf or NaN as NumPy's does).
+    """
+    y = 1.0 - threshold
+    a = 1.0 - k * h0
+    b = k * (1.0 - h0) * w_hg * mu
+    big_b = g * a + b
+    c = a - y
+    disc = big_b * big_b - 4.0 * g * b * c
+    if disc < 0.0:  # np.maximum(disc, 0.0): a NaN (never < 0) is kept, -0.0 too
+        disc = 0.0
+    root = 2.0 * c / (big_b + np.sqrt(disc))
+    if root * mu <= 1.0:
+        return root
+    c2 = a - b / mu  # F once the local index is capped at 1
+    return (1.0 - y / c2) / g
+
+
+@njit(inline="always")
+def _clip01(x: float) -> float:
+    """``np.clip(x, 0.0, 1.0)`` for a number (NaN propagates; the sign of a zero is never read)."""
+    if x != x:
+        return x
+    return min(max(x, 0.0), 1.0)
+
+
+@twins(scale=(2, 1), error_model="numpy")  # parallel from 200k sites: below, threads do not pay
 def weighted_kernel(
     terms: np.ndarray,
     w_receptor: np.ndarray,
@@ -55,18 +93,36 @@ def weighted_kernel(
     m_low: np.ndarray,
     m_mid: np.ndarray,
     m_high: np.ndarray,
+    size_unknown: np.ndarray,
+    p_use: np.ndarray,
+    point: np.ndarray,
+    m_point: np.ndarray,
+    assessed_mask: np.ndarray,
+    needed: int,
     thresholds: np.ndarray,
-    out: np.ndarray,
-    risk_class: np.ndarray,
-) -> None:
-    """Fill ``out`` (rows: see ``OUT_ROWS``) and ``risk_class`` (int8 codes) for every site.
+    threshold_high: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``out`` (rows: see :func:`out_rows`), ``risk_class`` (int8 codes), ``complete`` and ``exceed``, per site.
 
     ``terms`` is (receptors, sites): each receptor's decay term before weighting; ``w_receptor``
-    their weights in the same order.
+    their weights in the same order. P(high or above) (``threshold_high``, 0-1) is final for every
+    site but those marked in ``exceed``: their class depends on a release drawn from its
+    distribution, and their ``p_high_or_above`` slot holds the boundary mercury index, for
+    ``geo.mercury.index_exceedance`` to turn into the probability (NumPy: scipy's ``ndtr``).
     """
     n_rec, n = terms.shape
     f = background
-    for i in range(n):
+    r = 5 + n_rec
+    # allocated here, not by NumPy: a re-score's outputs are fresh memory every time (the dashboard keeps
+    # the frames), and NumPy asks for transparent huge pages (madvise) on arrays this large, which on
+    # the default kernel setting (defrag=madvise) makes each first touch wait for memory compaction once
+    # free memory is fragmented: 2-3x the whole kernel at 1M sites (docs/performance.md). numba's
+    # allocator is plain malloc: 4 KiB pages, faulted in by the threads that write them.
+    out = np.empty((r + 4, n))
+    risk_class = np.empty(n, dtype=np.int8)
+    complete = np.empty(n, dtype=np.bool_)
+    exceed = np.empty(n, dtype=np.bool_)
+    for i in prange(n):
         # sensitivity S: probabilistic OR of the weighted receptor terms, and each one's share of it
         prod = 1.0
         s = 0.0
@@ -100,12 +156,31 @@ def weighted_kernel(
         out[4, i] = global_share
         for j in range(n_rec):
             out[5 + j, i] = w_receptor[j] * terms[j, i] * scale * sens_scale
-        r = 5 + n_rec
         out[r, i] = risk
-        out[r + 1, i] = _clip100(100.0 * _risk_of_m(m_low[i], k, h0, w_hg, mu[i], g))
-        out[r + 2, i] = _clip100(100.0 * _risk_of_m(m_high[i], k, h0, w_hg, mu[i], g))
-        out[r + 3, i] = _risk_of_m(0.0, k, h0, w_hg, mu[i], g)
-        out[r + 4, i] = _risk_of_m(1.0, k, h0, w_hg, mu[i], g)
+        go_on = False
+        if size_unknown[i]:
+            # a mercury user of unknown size: its range and chance of high are not estimated
+            out[r + 1, i] = np.nan
+            out[r + 2, i] = np.nan
+            out[r + 3, i] = np.nan
+        else:
+            out[r + 1, i] = _clip100(100.0 * _risk_of_m(m_low[i], k, h0, w_hg, mu[i], g))
+            out[r + 2, i] = _clip100(100.0 * _risk_of_m(m_high[i], k, h0, w_hg, mu[i], g))
+            # P(risk >= threshold): the risk is monotone in the mercury index alone, so only a site with
+            # risk(0) < threshold <= risk(1) has an answer other than 0 or 1
+            r0 = _risk_of_m(0.0, k, h0, w_hg, mu[i], g)
+            r1 = _risk_of_m(1.0, k, h0, w_hg, mu[i], g)
+            p = 1.0 if r0 >= threshold_high else 0.0
+            if r0 < threshold_high and r1 >= threshold_high:
+                if point[i]:
+                    # one index when mercury is used: decided at that value, no rounding at the boundary
+                    hit = _risk_of_m(m_point[i], k, h0, w_hg, mu[i], g) >= threshold_high
+                    p = p_use[i] * (1.0 if hit else 0.0)
+                else:
+                    p = _clip01(_m_at(threshold_high, k, h0, w_hg, mu[i], g))
+                    go_on = True
+            out[r + 3, i] = p
+        exceed[i] = go_on
         code = 0
         if risk != risk:  # np.searchsorted puts NaN after every threshold
             code = thresholds.shape[0]
@@ -114,38 +189,8 @@ def weighted_kernel(
                 if risk >= thresholds[t]:
                     code = t + 1
         risk_class[i] = code
-
-
-@njit(cache=True, error_model="numpy")
-def m_at_kernel(
-    threshold: float,
-    k: np.ndarray,
-    h0: np.ndarray,
-    w_hg: float,
-    mu: np.ndarray,
-    g: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """``geo.risk._m_at`` site by site: the smallest mercury index whose risk reaches ``threshold``.
-
-    The NumPy formula's operations in its order (``np.maximum`` keeps a NaN; a division by 0 gives
-    inf or NaN as NumPy's does), so the results are bitwise those of the whole-array expression.
-    """
-    y = 1.0 - threshold
-    for i in range(k.shape[0]):
-        a = 1.0 - k[i] * h0[i]
-        b = k[i] * (1.0 - h0[i]) * w_hg * mu[i]
-        big_b = g[i] * a + b
-        c = a - y
-        disc = big_b * big_b - 4.0 * g[i] * b * c
-        if disc < 0.0:  # np.maximum(disc, 0.0): a NaN (never < 0) is kept, -0.0 too
-            disc = 0.0
-        root = 2.0 * c / (big_b + np.sqrt(disc))
-        if root * mu[i] <= 1.0:
-            out[i] = root
-        else:
-            c2 = a - b / mu[i]  # F once the local index is capped at 1
-            out[i] = (1.0 - y / c2) / g[i]
+        complete[i] = (assessed_mask[i] & needed) == needed
+    return out, risk_class, complete, exceed
 
 
 def out_rows(n_receptors: int) -> tuple[str, ...]:
@@ -153,5 +198,5 @@ def out_rows(n_receptors: int) -> tuple[str, ...]:
     return (
         "hazard_index", "sensitivity_index", "contrib_mercury", "contrib_land_use", "contrib_mercury_air",
         *(f"contrib_receptor_{j}" for j in range(n_receptors)),
-        "risk_0_100", "risk_0_100_low", "risk_0_100_high", "risk_at_m0", "risk_at_m1",
+        "risk_0_100", "risk_0_100_low", "risk_0_100_high", "p_high_or_above",
     )  # fmt: skip

@@ -80,12 +80,17 @@ class Twins:
         return self.parallel if n >= PARALLEL_MIN * num // den else self.serial
 
 
-def twins(scale: tuple[int, int] = (1, 1)) -> Callable[[types.FunctionType], Twins]:
-    """Decorator: build ``func`` as :class:`Twins` (serial and ``parallel=True``), both cached."""
+def twins(scale: tuple[int, int] = (1, 1), **options: object) -> Callable[[types.FunctionType], Twins]:
+    """Decorator: build ``func`` as :class:`Twins` (serial and ``parallel=True``), both cached.
+
+    ``options`` go to both ``numba.njit`` calls (e.g. ``error_model="numpy"``).
+    """
 
     def build(func: types.FunctionType) -> Twins:
-        serial = njit(cache=True)(_renamed(func, f"{func.__name__}__{FINGERPRINT}"))
-        parallel = njit(cache=True, parallel=True)(_renamed(func, f"{func.__name__}_parallel__{FINGERPRINT}"))
+        serial = njit(cache=True, **options)(_renamed(func, f"{func.__name__}__{FINGERPRINT}"))
+        parallel = njit(cache=True, parallel=True, **options)(
+            _renamed(func, f"{func.__name__}_parallel__{FINGERPRINT}")
+        )
         return Twins(serial, parallel, scale)
 
     return build

@@ -7,11 +7,14 @@ sensitivity, and check that any other change of the configuration rebuilds what 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from benchmarks.synthetic_scored import model_facts
+from geo._kernels import twins
 from geo.mercury import (
     compute_footprint_ha,
     index_exceedance,
@@ -24,14 +27,13 @@ from geo.risk import (
     CONTRIB_COLUMNS,
     RISK_CLASSES,
     WEIGHTED_COLUMNS,
-    _Parts,
-    _risk_of_m,
     compute_land_use_index,
     compute_sensitivity_terms,
     score_basis,
     score_sites,
     weighted_columns,
 )
+from geo.risk_combine import weighted_kernel
 from geo.vocab import RECEPTORS
 from layers.risk_config import default_risk_config
 
@@ -63,6 +65,22 @@ def _por(xs: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(s > 0, total / s, 0.0)
     return total, [x * scale for x in xs]
+
+
+class _Parts(NamedTuple):
+    """Everything but the mercury index, per site: risk(m) = 1 - (1 - g m)(1 - K (1 - (1 - w_hg min(1, mu m))(1 - h0)))."""
+
+    K: np.ndarray  # f + (1 - f) S
+    h0: np.ndarray  # w_land_use x land-use index
+    w_hg: float
+    mu: np.ndarray  # cyanidation factor (1 without)
+    g: np.ndarray  # w_mercury_air x air share
+
+
+def _risk_of_m(m: np.ndarray, p: _Parts) -> np.ndarray:
+    """Risk (0-1) for mercury index ``m``: the model's formula as whole-array NumPy."""
+    hazard = 1.0 - (1.0 - p.w_hg * np.minimum(1.0, p.mu * m)) * (1.0 - p.h0)
+    return 1.0 - (1.0 - p.g * m) * (1.0 - p.K * hazard)
 
 
 def _m_at(threshold: float, p) -> np.ndarray:
@@ -120,6 +138,15 @@ def reference_weighted(facts: pd.DataFrame, cfg) -> dict[str, np.ndarray]:
     m_used = index_quantile(sub_sm, 1.0 - 1e-12, cfg)
     p[active] = np.where(point, sub_sm.p_use * (_risk_of_m(m_used, sub) >= threshold), pa)
     out["p_high_or_above"] = np.where(size_unknown, np.nan, p)
+    # how many sites take each way to P(high or above): certain (0 or 1), one index (point), a drawn release
+    known = ~size_unknown
+    out["branches"] = {
+        "size unknown": int(size_unknown.sum()),
+        "1: high at any release": int((known & (r0 >= threshold)).sum()),
+        "0: never high": int((known & ~(r0 >= threshold) & ~np.isin(np.arange(len(K)), active)).sum()),
+        "point": int((known[active] & point).sum()),
+        "drawn release": int((known[active] & ~point).sum()),
+    }
     out["risk_class"] = np.searchsorted(np.asarray(cfg.class_thresholds), risk, side="right")
     needed = [r for r in RECEPTORS if w[r] > 0]
     out["score_complete"] = np.logical_and.reduce([assessed[r] for r in needed]) if needed else np.ones(len(K), bool)
@@ -140,8 +167,11 @@ WEIGHT_CHANGES = [
 ]
 
 
+@pytest.mark.parametrize("build", ["serial", "parallel"])
 @pytest.mark.parametrize("change", WEIGHT_CHANGES, ids=lambda c: ",".join(c) or "defaults")
-def test_the_kernel_equals_the_numpy_formulas_bitwise(facts, change):
+def test_the_kernel_equals_the_numpy_formulas_bitwise(facts, change, build, monkeypatch):
+    monkeypatch.setattr(twins, "PARALLEL_MIN", 1 if build == "parallel" else 10**12)
+    assert weighted_kernel.for_work(len(facts)) is getattr(weighted_kernel, build)
     cfg = CFG.with_overrides(change)
     got = weighted_columns(score_basis(facts, cfg), cfg)
     want = reference_weighted(facts, cfg)
@@ -149,6 +179,8 @@ def test_the_kernel_equals_the_numpy_formulas_bitwise(facts, change):
     for col in WEIGHTED_COLUMNS:
         g = got[col].codes if col == "risk_class" else got[col]
         np.testing.assert_array_equal(g, want[col], err_msg=col, strict=False)
+    if not change:  # the facts take every way to P(high or above), so each is compared above
+        assert min(want["branches"].values()) >= 5, want["branches"]
     # and the documented identity still holds: the contributions add up to the score
     total = np.sum([got[c] for c in CONTRIB_COLUMNS], axis=0)
     np.testing.assert_allclose(total, got["risk_0_100"], rtol=0, atol=1e-9)
