@@ -628,5 +628,32 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+#: commands that run to an end: everything they write is written, closed and renamed into place
+#: before ``main`` returns (a Dask cluster is closed in its own ``finally``)
+BATCH_COMMANDS = frozenset({"score", "screen", "change", "fetch-data"})
+
+
+def exit_now(code: int) -> None:
+    """End a finished batch command without the interpreter's teardown.
+
+    Tearing down pandas, numba, scipy and the rest module by module takes 0.3-0.5 s of every run
+    (measured: 0.49 s after ``score`` on 100k sites, 0.27 s after the imports alone) and frees
+    nothing the OS would not. The output streams and logging are flushed first; nothing the
+    command wrote is left open (its files are closed and renamed into place before it returns).
+    """
+    import contextlib
+    import logging
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in BATCH_COMMANDS:
+        exit_now(code)
+    sys.exit(code)

@@ -420,7 +420,9 @@ def test_the_commands_never_import_the_dashboard(command, concession, sites_csv,
         ],
     }[command]
     probe = (
-        "import sys, runpy; sys.argv = ['app.py', *sys.argv[1:], '--no-progress']\n"
+        "import os, sys, runpy; sys.argv = ['app.py', *sys.argv[1:], '--no-progress']\n"
+        "def _exit(code):\n    raise SystemExit(code)\n"
+        "os._exit = _exit  # app.exit_now skips the teardown: let this probe look at the modules first\n"
         f"try:\n    runpy.run_path({str(root / 'app.py')!r}, run_name='__main__')\n"
         "except SystemExit as exc:\n    code = exc.code\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dashboard', 'dash', 'flask'))\n"
