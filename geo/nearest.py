@@ -39,7 +39,7 @@ import shapely
 from geo._kernels import closest as kclosest
 from geo._kernels import flat as kflat
 from geo._kernels.flat import SitePoints
-from geo.crs import GEOD, R_MAX_KM, R_MIN_KM, lonlat_of_unit_vectors
+from geo.crs import R_MAX_KM, R_MIN_KM, geodesic_m, lonlat_of_unit_vectors
 from geo.targets import FlatSet, PreparedTargets, as_geom_array, flat_for, no_missing, prepare_targets, subset
 
 __all__ = [
@@ -317,8 +317,7 @@ def exact_km(
         ok &= need
     if ok.any():
         lon2, lat2 = lonlat_of_unit_vectors(close[ok])
-        _, _, dist_m = GEOD.inv(sites.slon[sub[ok]], sites.slat[sub[ok]], lon2, lat2)
-        out[ok] = np.asarray(dist_m) / 1000.0
+        out[ok] = geodesic_m(sites.slon[sub[ok]], sites.slat[sub[ok]], lon2, lat2) / 1000.0
     return out, fs
 
 

@@ -18,7 +18,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
-from geo.crs import GEOD, unit_vectors
+from geo.crs import geodesic_m, unit_vectors
 
 # Candidates taken from the k-d tree (spherical chord distance) before the exact
 # ellipsoidal distance picks the nearest. Sphere and ellipsoid rank vertices
@@ -146,16 +146,16 @@ class PolarRegion:
             return out
         lo, la = lon[todo], lat[todo]
         if self.min_lat is not None:
-            _, _, d_m = GEOD.inv(lo, la, lo, np.full(len(lo), float(self.min_lat)))
-            out[todo] = np.abs(np.asarray(d_m)) / 1000.0
+            d_m = geodesic_m(lo, la, lo, np.full(len(lo), float(self.min_lat)))
+            out[todo] = np.abs(d_m) / 1000.0
             return out
         verts = self._vertices_lonlat
         k = min(_N_CANDIDATES, len(verts))
         _, idx = self._tree.query(unit_vectors(lo, la), k=k)
         idx = np.asarray(idx).reshape(len(lo), k)
         cand = verts[idx]  # (n, k, 2)
-        _, _, d_m = GEOD.inv(np.repeat(lo, k), np.repeat(la, k), cand[:, :, 0].ravel(), cand[:, :, 1].ravel())
-        out[todo] = np.asarray(d_m).reshape(len(lo), k).min(axis=1) / 1000.0
+        d_m = geodesic_m(np.repeat(lo, k), np.repeat(la, k), cand[:, :, 0].ravel(), cand[:, :, 1].ravel())
+        out[todo] = d_m.reshape(len(lo), k).min(axis=1) / 1000.0
         return out
 
 

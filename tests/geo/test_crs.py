@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pyproj
 import pytest
 import shapely
 
+from geo import crs
 from geo.crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_point_to_geometry_km
 
 
@@ -123,3 +125,17 @@ def test_the_kernels_compile_the_same_formulas() -> None:
     np.testing.assert_array_equal(
         np.column_stack([x, y, z]), [unit_vector(a, b) for a, b in zip(lon, lat, strict=True)]
     )
+
+
+@pytest.mark.parametrize("n", [0, 7, crs.GEODESIC_THREAD_MIN + 13])
+def test_geodesic_m_is_pyprojs_geodesic_bit_for_bit_threaded_or_not(n: int) -> None:
+    """Above GEODESIC_THREAD_MIN the pairs are cut into slices measured in threads: the same numbers."""
+    rng = np.random.default_rng(n)
+    lon1, lon2 = rng.uniform(-180, 180, (2, n))
+    lat1, lat2 = rng.uniform(-89.9, 89.9, (2, n))
+    got = crs.geodesic_m(lon1, lat1, lon2, lat2)
+    want = np.asarray(pyproj.Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+    assert got.dtype == np.float64 and got.shape == (n,)
+    np.testing.assert_array_equal(got, want)
+    if n:
+        assert got[0] == pyproj.Geod(ellps="WGS84").inv(lon1[0], lat1[0], lon2[0], lat2[0])[2]
