@@ -652,8 +652,13 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _observed() -> bool:
+    """A profiler or tracer (``python -m cProfile``, coverage, a debugger) writes its results at exit."""
+    return sys.getprofile() is not None or sys.gettrace() is not None
+
+
 if __name__ == "__main__":
     code = main()
-    if sys.argv[1:2] and sys.argv[1] in BATCH_COMMANDS:
+    if sys.argv[1:2] and sys.argv[1] in BATCH_COMMANDS and not _observed():
         exit_now(code)
     sys.exit(code)

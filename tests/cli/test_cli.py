@@ -172,6 +172,19 @@ def test_a_finished_command_skips_the_teardown_but_says_and_writes_everything(tm
     assert run_cli("--help").returncode == 0
 
 
+def test_under_a_profiler_a_finished_command_ends_normally_so_the_profile_is_written(tmp_path, french_csv):
+    """``python -m cProfile -o F app.py score ...`` (or coverage, a debugger) writes its results at exit:
+    the fast exit steps aside when a profiler or tracer is active."""
+    prof = tmp_path / "score.prof"
+    args = ["score", "--sites", str(french_csv), "--out", str(tmp_path / "r.csv"), "--no-progress"]
+    r = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(prof), str(ROOT / "app.py"), *args],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert prof.exists() and prof.stat().st_size > 0
+
+
 @pytest.mark.parametrize("ext", [".xlsx", ".geojson", ".gpkg", ".parquet"])
 def test_every_output_format_carries_method_and_sources(tmp_path, french_csv, pa_file, ext):
     out = tmp_path / f"risk{ext}"
