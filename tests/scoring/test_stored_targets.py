@@ -260,3 +260,18 @@ def test_a_folder_left_by_a_killed_writer_is_removed_after_a_day(tmp_path) -> No
     os.utime(old, (day_ago, day_ago))
     assert read_entry_arrays(path, "proximity-targets", proximity.TARGETS_FORMAT) is not None
     assert not old.exists() and fresh.exists()  # a live writer's folder (less than a day old) is left alone
+
+
+def test_two_workers_storing_the_same_arrays_at_once_leave_one_whole_copy(tmp_path) -> None:
+    """Dashboard workers share the cache: concurrent writers race to rename; each is told the arrays are
+    stored, one whole folder remains, no temporary folder is left, and it reads back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, path = _stored(_layer(), tmp_path)
+    arrays = targets_arrays(prepare_targets_wkb(pq.read_table(path).column("geometry")))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: write_entry_arrays(path, "proximity-targets", 99, arrays), range(4)))
+    assert results == [True] * 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet", "proximity-targets-v99"]
+    again = targets_from_arrays(read_entry_arrays(path, "proximity-targets", 99))
+    assert again.wkb.to_pylist() == pq.read_table(path).column("geometry").to_pylist()
