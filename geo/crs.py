@@ -44,6 +44,16 @@ GEODESIC_THREAD_MIN = 100_000
 _pool: ThreadPoolExecutor | None = None
 
 
+def _forget_pool() -> None:
+    """In a forked child (gunicorn's workers of a preloaded app, a fork-started process pool) the
+    parent's pool threads do not exist: a map on its copy would wait for ever. Start a new one there."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def geodesic_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
     """Geodesic distance (m) on WGS84 between paired points: ``GEOD.inv``'s third output (Karney).
 

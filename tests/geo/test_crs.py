@@ -139,3 +139,21 @@ def test_geodesic_m_is_pyprojs_geodesic_bit_for_bit_threaded_or_not(n: int) -> N
     np.testing.assert_array_equal(got, want)
     if n:
         assert got[0] == pyproj.Geod(ellps="WGS84").inv(lon1[0], lat1[0], lon2[0], lat2[0])[2]
+
+
+def test_geodesic_m_works_in_a_process_forked_after_its_threads_started() -> None:
+    """gunicorn forks the workers of a preloaded app: the child must not wait on the parent's thread pool."""
+    import multiprocessing
+
+    n = crs.GEODESIC_THREAD_MIN + 5
+    a, b = np.zeros(n), np.ones(n)
+    want = crs.geodesic_m(a, a, b, b)  # the parent's pool is running now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put(crs.geodesic_m(a, a, b, b)[[0, -1]].tolist()))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("geodesic_m hung in a forked child")
+    assert queue.get(timeout=5) == want[[0, -1]].tolist()
