@@ -14,6 +14,9 @@ Exit codes: 0 success, 2 bad input or usage (message on stderr, no traceback),
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
 import threading
 import time
@@ -641,10 +644,6 @@ def exit_now(code: int) -> None:
     nothing the OS would not. The output streams and logging are flushed first; nothing the
     command wrote is left open (its files are closed and renamed into place before it returns).
     """
-    import contextlib
-    import logging
-    import os
-
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said
             stream.flush()

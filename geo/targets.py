@@ -226,12 +226,8 @@ def targets_arrays(tg: PreparedTargets) -> dict[str, np.ndarray]:
     for c in chunks:
         if len(c) == 0:
             continue
-        otype = np.int64 if pa.types.is_large_binary(c.type) else np.int32
-        _, off_buf, data_buf = c.buffers()[:3]
-        off = np.frombuffer(off_buf, dtype=otype)[c.offset : c.offset + len(c) + 1].astype(np.int64)
-        data.append(
-            np.frombuffer(data_buf, dtype=np.uint8)[off[0] : off[-1]] if data_buf is not None else np.zeros(0, np.uint8)
-        )
+        off, buf = _binary_chunk(c)
+        data.append(buf[off[0] : off[-1]])
         offsets.append(off[1:] - off[0] + end)
         valid.append(c.is_valid().to_numpy(zero_copy_only=False))
         end += int(off[-1] - off[0])
@@ -459,6 +455,21 @@ def _fill_wkb(
         raise _Unsupported("vertex counts disagree")
 
 
+def _binary_chunk(c: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-copy (offsets as int64, ``len(c) + 1`` of them; the read-only byte buffer) of one binary /
+    large_binary Arrow chunk; ``_Unsupported`` for any other type."""
+    if pa.types.is_large_binary(c.type):
+        otype = np.int64
+    elif pa.types.is_binary(c.type):
+        otype = np.int32
+    else:
+        raise _Unsupported(f"geometry column of type {c.type}")
+    _, off_buf, data_buf = c.buffers()[:3]
+    offsets = np.frombuffer(off_buf, dtype=otype)[c.offset : c.offset + len(c) + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else _readonly(np.zeros(0, np.uint8))
+    return offsets, data
+
+
 def _arrow_wkb_chunks(wkb: pa.Array | pa.ChunkedArray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Zero-copy (bytes, starts, ends) of each chunk of a binary / large_binary WKB Arrow array.
 
@@ -470,19 +481,11 @@ def _arrow_wkb_chunks(wkb: pa.Array | pa.ChunkedArray) -> list[tuple[np.ndarray,
     for c in chunks:
         if len(c) == 0:
             continue
-        if pa.types.is_large_binary(c.type):
-            otype = np.int64
-        elif pa.types.is_binary(c.type):
-            otype = np.int32
-        else:
-            raise _Unsupported(f"geometry column of type {c.type}")
-        _, off_buf, data_buf = c.buffers()[:3]
-        offsets = np.frombuffer(off_buf, dtype=otype)[c.offset : c.offset + len(c) + 1].astype(np.int64)
+        offsets, data = _binary_chunk(c)
         starts, ends = offsets[:-1].copy(), offsets[1:].copy()
         if c.null_count:
             nulls = c.is_null().to_numpy(zero_copy_only=False)
             ends[nulls] = starts[nulls]
-        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else _readonly(np.zeros(0, np.uint8))
         out.append((data, starts[:-1], ends[:-1]))
         last = data[starts[-1] : ends[-1]]
         tail = _readonly(np.concatenate([last, np.zeros(8, np.uint8)]))
