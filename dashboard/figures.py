@@ -478,13 +478,16 @@ def make_distance_figure(
         xaxis={
             "type": "log",
             "range": distance_axis_range(dist, marks_km),
-            "title": "km to nearest protected area (log; inside = 0, drawn at 0.01)",
+            # two lines: on one, the title ran past a phone-wide chart (390 px)
+            "title": "km to nearest protected area<br>(log scale; inside = 0, drawn at 0.01)",
         },
         yaxis={"title": "% of sites within", "range": [0, 100]},
     )
     if x.size == 0:
         _empty(fig, "no distances (no sites, or no protected-area layer)")
-    return _chart_layout(fig, CHART_TITLES["pa-distance"], is_demo)
+    fig = _chart_layout(fig, CHART_TITLES["pa-distance"], is_demo)
+    fig.update_layout(margin_b=62)  # room for the axis title's second line
+    return fig
 
 
 def make_commodity_figure(view: pd.DataFrame, *, is_demo: bool = False) -> go.Figure:

@@ -28,6 +28,17 @@ def scored():
     return prepare_scored(synthetic_scored(2000, seed=5, geometry=False))
 
 
+def test_distance_axis_title_fits_a_phone_wide_chart(scored):
+    """At 390 px the chart is ~300 px of axis: ~45 characters of 12 px text. On one line the title ran off
+    the chart's right edge (seen in the 390 px screenshot); each line now fits, the floor still explained."""
+    fig = make_distance_figure(scored)
+    title = fig.layout.xaxis.title.text
+    lines = title.split("<br>")
+    assert all(len(line) <= 45 for line in lines), lines
+    assert "km" in lines[0] and "drawn at 0.01" in title
+    assert fig.layout.margin.b >= 60  # room for the second line
+
+
 def test_distance_chart_has_a_bounded_log_axis_and_lines_at_the_marks(scored):
     fig = make_distance_figure(scored)
     axis = fig.layout.xaxis
