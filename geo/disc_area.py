@@ -16,12 +16,12 @@ site's representative point (``shapely.point_on_surface``).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import shapely
 
 from geo._kernels import disc as kdisc
 from geo._kernels import union as kunion
+from geo._kernels.twins import chunked
 from geo.nearest import Sites
 from geo.targets import FlatSet, PreparedTargets, flat_for
 
@@ -31,6 +31,9 @@ __all__ = ["area_within_disc_km2"]
 #: disc and sites come along a Hilbert curve, so equal halves are unequal work (the first half of a
 #: 100k benchmark batch cost 1.3 s, the second 0.9 s); results do not depend on the schedule
 _UNION_CHUNK = 32
+#: pairs per chunk of the one-polygon kernel, for the same reason (a pair's cost grows with the
+#: polygon's edges near the site)
+_PAIR_CHUNK = 64
 
 
 def area_within_disc_km2(
@@ -64,12 +67,13 @@ def area_within_disc_km2(
         us = ps[order]
         starts = np.r_[0, np.flatnonzero(us[1:] != us[:-1]) + 1, len(us)].astype(np.int64)
         fs, local = flat_for(tg, pt[order], reuse)
-        direct[order] = kdisc.isolated_in_group(starts, local, fs.flat)
+        direct[order] = kdisc.isolated_in_group.for_work(len(order))(starts, local, fs.flat)
     union_site = np.zeros(n, dtype=bool)
     union_site[ps[~direct]] = True
     if direct.any():
         fs, local = flat_for(tg, pt[direct], reuse)
-        area = kdisc.pair_disc_area(lon0, lat0, ps[direct], local, float(r_km), fs.flat)
+        with chunked(_PAIR_CHUNK):
+            area = kdisc.pair_disc_area.for_work(len(local))(lon0, lat0, ps[direct], local, float(r_km), fs.flat)
         np.add.at(out, ps[direct], area)
     if union_site.any():
         sel = np.flatnonzero(~direct)
@@ -80,10 +84,7 @@ def area_within_disc_km2(
         site_ptr = np.r_[starts, len(us)].astype(np.int64)
         fs, local = flat_for(tg, ut, reuse)
         kernel = kunion.union_disc_area.for_work(len(site_ids))
-        previous = numba.set_parallel_chunksize(_UNION_CHUNK)
-        try:
+        with chunked(_UNION_CHUNK):
             area = kernel(lon0, lat0, site_ids, site_ptr, local, float(r_km), fs.flat)
-        finally:
-            numba.set_parallel_chunksize(previous)
         out[site_ids] += area
     return out

@@ -39,6 +39,7 @@ import shapely
 from geo._kernels import closest as kclosest
 from geo._kernels import flat as kflat
 from geo._kernels.flat import SitePoints
+from geo._kernels.twins import chunked
 from geo.crs import R_MAX_KM, R_MIN_KM, geodesic_m, lonlat_of_unit_vectors
 from geo.targets import FlatSet, PreparedTargets, as_geom_array, flat_for, no_missing, prepare_targets, subset
 
@@ -275,6 +276,7 @@ def exact_km(
     if len(ps) == 0:
         return out, reuse
     fs, local = flat_for(tg, pt, reuse)
+    ps, local = np.ascontiguousarray(ps, dtype=np.int64), np.ascontiguousarray(local, dtype=np.int64)
     cutoff = np.where(np.isfinite(cutoff_km), cutoff_km / R_MIN_KM * (1 + 1e-9) + 1e-12, np.inf)
     no_bands = np.zeros(0)
     band_lo, band_hi = no_bands, no_bands
@@ -284,18 +286,23 @@ def exact_km(
         band_lo = d / (R_MAX_KM * (1 + 1e-9)) * (1 - 1e-12)
         band_hi = d / (R_MIN_KM * (1 - 1e-9)) * (1 + 1e-12)
 
-    def walk(sel: np.ndarray | slice, lo_b: np.ndarray, hi_b: np.ndarray) -> tuple[np.ndarray, ...]:
+    ang = np.full(len(ps), np.inf)
+    lower = np.full(len(ps), np.inf)
+    close = np.zeros((len(ps), 3))
+    sub = np.full(len(ps), -1, dtype=np.int64)
+
+    def walk(sel: np.ndarray | None, lo_b: np.ndarray, hi_b: np.ndarray) -> None:
         # pairs of the same target one after the other: its vertices stay in cache (about 2x faster
-        # than in site order on WDPA-sized layers); the results are put back in the pairs' order
-        by_t = np.argsort(local[sel], kind="stable")
-        p_s, p_t, p_c = ps[sel][by_t], local[sel][by_t], cutoff[sel][by_t]
-        res = kclosest.pair_nearest.for_work(len(p_s))(sites.points, p_s, p_t, p_c, fs.flat, lo_b, hi_b)
-        back = np.empty_like(by_t)
-        back[by_t] = np.arange(len(by_t))
-        return tuple(r[back] for r in res)
+        # than in site order on WDPA-sized layers); the kernel writes each result at its pair
+        order = np.argsort(local if sel is None else local[sel], kind="stable")
+        pairs = order if sel is None else sel[order]
+        with chunked(1):  # its 256 chunks to whichever thread is free: targets differ in size
+            kclosest.pair_nearest.for_work(len(pairs))(
+                sites.points, ps, local, cutoff, pairs, fs.flat, lo_b, hi_b, ang, close, sub, lower
+            )
 
     # first walk: a pair stops as soon as its distance is known to lie between two thresholds
-    ang, close, sub, lower = walk(slice(None), band_lo, band_hi)
+    walk(None, band_lo, band_hi)
     ok = np.isfinite(ang)
     if thresholds_km is not None and ok.any():
         lo = lower * (R_MIN_KM * (1 - 1e-9))
@@ -311,7 +318,7 @@ def exact_km(
             need |= (lo <= d) & (d <= hi)
         redo = np.flatnonzero(ok & need & (lower < ang))
         if len(redo):  # may be the site's nearest: walk these to the exact closest point
-            ang[redo], close[redo], sub[redo], _ = walk(redo, no_bands, no_bands)
+            walk(redo, no_bands, no_bands)
         approx = ok & ~need
         out[approx] = 0.5 * (lo[approx] + hi[approx])
         ok &= need
@@ -512,7 +519,12 @@ def _vertex_trees(tg: PreparedTargets, groups: np.ndarray, n_groups: int) -> tup
     v = flat.blk_v0[np.repeat(b0, k) + step * _BLOCKS_PER_SAMPLE]
     xyz = np.column_stack([flat.vx[v], flat.vy[v], flat.vz[v]])
     g = groups[owner]
-    return tuple(cKDTree(xyz[g == c]) if (g == c).any() else None for c in range(n_groups))
+    # unbalanced, uncompacted trees build 2x faster (0.1 s instead of 0.25 s for the 700k samples of
+    # a WDPA-sized layer) and answer these nearest queries as fast; the distances are the same
+    return tuple(
+        cKDTree(xyz[g == c], balanced_tree=False, compact_nodes=False) if (g == c).any() else None
+        for c in range(n_groups)
+    )
 
 
 def nearest_in_groups(
@@ -571,7 +583,7 @@ def _vertex_bound_km(sites: Sites, s: np.ndarray, tree) -> np.ndarray:
     if tree is None:
         return np.full(len(s), np.inf)
     p = sites.sub_start[s]
-    chord, _ = tree.query(np.column_stack([sites.sx[p], sites.sy[p], sites.sz[p]]))
+    chord, _ = tree.query(np.column_stack([sites.sx[p], sites.sy[p], sites.sz[p]]), workers=-1)
     ang = 2.0 * np.arcsin(np.minimum(np.asarray(chord) / 2.0, 1.0))
     return ang * (R_MAX_KM * (1 + 1e-9)) + 1e-9
 

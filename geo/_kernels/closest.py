@@ -145,38 +145,42 @@ def _nearest_on_target(
     return best, best
 
 
-@twins()
+@twins(scale=(1, 20))  # a pair's walk costs ~1 µs or more: threads pay from some thousands
 def pair_nearest(
     sites: SitePoints,
     pair_site: np.ndarray,
     pair_tgt: np.ndarray,
     cutoff: np.ndarray,
+    walk: np.ndarray,
     flat: Flat,
     band_lo: np.ndarray,
     band_hi: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each (site, target) pair: the smallest angle (rad) between any site point and the target.
+    ang: np.ndarray,
+    close: np.ndarray,
+    sub: np.ndarray,
+    lower: np.ndarray,
+) -> None:
+    """For the (site, target) pairs ``walk`` (indices into ``pair_site``, ``pair_tgt``, ``cutoff``,
+    walked in that order): the smallest angle (rad) between any site point and the target.
 
-    A site is one or more points (``sites.sub_start`` ranges over ``sites.sx, sy, sz``). Pairs whose angle is
-    larger than ``cutoff[i]`` get ``inf``. Returns (angle, closest point xyz (m, 3), site point
-    index, lower bound of the angle).
+    Writes, at each walked index i, ``ang[i]`` (the angle; ``inf`` when it is larger than
+    ``cutoff[i]``), ``close[i]`` (the closest point, xyz), ``sub[i]`` (the site point's index, -1
+    when none is within the cutoff) and ``lower[i]`` (a lower bound of the angle); the other
+    entries are left as they are. A site is one or more points (``sites.sub_start`` ranges over
+    ``sites.sx, sy, sz``).
 
     With angle bands (``band_lo``/``band_hi``, may be empty), the walk of a one-point site stops
-    once the angle is known to lie between two bands: ``angle`` is then an upper bound (the closest
-    point found so far, in ``close``), ``lower`` a lower bound, and no band meets [lower, angle].
-    Otherwise ``lower == angle``, the exact smallest angle.
+    once the angle is known to lie between two bands: ``ang`` is then an upper bound (the closest
+    point found so far, in ``close``), ``lower`` a lower bound, and no band meets [lower, ang].
+    Otherwise ``lower == ang``, the exact smallest angle.
     """
     sx, sy, sz, sub_start = sites
     tgt_blk = flat.tgt_blk
-    m = pair_site.shape[0]
-    ang = np.full(m, np.inf)
-    lower = np.full(m, np.inf)
+    m = walk.shape[0]
     no_bands = band_lo[:0]
-    close = np.zeros((m, 3))
-    sub = np.full(m, -1, dtype=np.int64)
     max_nb = 1
-    for i in range(m):
-        t = pair_tgt[i]
+    for q in range(m):
+        t = pair_tgt[walk[q]]
         max_nb = max(max_nb, tgt_blk[t + 1] - tgt_blk[t])
     n_chunks = min(m, 256)
     for c in prange(n_chunks):
@@ -184,11 +188,13 @@ def pair_nearest(
         lb = np.empty(max_nb)
         order = np.empty(max_nb, dtype=np.int64)
         out = np.zeros(3)
-        for i in range(c * m // n_chunks, (c + 1) * m // n_chunks):
+        for q in range(c * m // n_chunks, (c + 1) * m // n_chunks):
+            i = walk[q]
             s = pair_site[i]
             t = pair_tgt[i]
             best = cutoff[i]
             low = np.inf
+            sub[i] = -1
             one_point = sub_start[s + 1] - sub_start[s] == 1
             for j in range(sub_start[s], sub_start[s + 1]):
                 nb, nlow = _nearest_on_target(
@@ -214,7 +220,9 @@ def pair_nearest(
             if sub[i] >= 0:
                 ang[i] = best
                 lower[i] = low
-    return ang, close, sub, lower
+            else:
+                ang[i] = np.inf
+                lower[i] = np.inf
 
 
 @jit

@@ -13,10 +13,11 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import prange
 
 from geo._kernels.flat import Flat, target_caps
 from geo._kernels.sphere import angle
-from geo._kernels.twins import jit
+from geo._kernels.twins import jit, twins
 from geo.crs import R_MIN_KM, WGS84_A_KM, WGS84_E2
 
 
@@ -106,7 +107,7 @@ def project(x: float, y: float, z: float, f: Frame) -> tuple[float, float]:
     return f.rn * (x * f.ex + y * f.ey + z * f.ez) / d, f.rm * (x * f.nx + y * f.ny + z * f.nz) / d
 
 
-@jit
+@twins(scale=(1, 20))
 def pair_disc_area(
     lon0: np.ndarray, lat0: np.ndarray, pair_site: np.ndarray, pair_tgt: np.ndarray, r_km: float, flat: Flat
 ) -> np.ndarray:
@@ -124,7 +125,7 @@ def pair_disc_area(
     m = pair_site.shape[0]
     res = np.zeros(m)
     theta_r = r_km / R_MIN_KM  # conservative angular radius of the disc
-    for i in range(m):
+    for i in prange(m):
         s = pair_site[i]
         t = pair_tgt[i]
         fr = local_frame(lon0[s], lat0[s])
@@ -159,7 +160,7 @@ def pair_disc_area(
     return res
 
 
-@jit
+@twins(scale=(1, 20))
 def isolated_in_group(group_ptr: np.ndarray, item: np.ndarray, flat: Flat) -> np.ndarray:
     """Per item: True when target ``item[i]`` is certainly disjoint from every other target of its group.
 
@@ -170,7 +171,7 @@ def isolated_in_group(group_ptr: np.ndarray, item: np.ndarray, flat: Flat) -> np
     n = item.shape[0]
     tx, ty, tz, tr = target_caps(flat, item)
     out = np.ones(n, dtype=np.bool_)
-    for g in range(group_ptr.shape[0] - 1):
+    for g in prange(group_ptr.shape[0] - 1):  # a group's items are its own: threads never share one
         for i in range(group_ptr[g], group_ptr[g + 1]):
             for j in range(i + 1, group_ptr[g + 1]):
                 if not (angle(tx[i], ty[i], tz[i], tx[j], ty[j], tz[j]) > tr[i] + tr[j]):

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 from numba import njit
 
-__all__ = ["FINGERPRINT", "PARALLEL_MIN", "Twins", "jit", "source_fingerprint", "twins"]
+__all__ = ["FINGERPRINT", "PARALLEL_MIN", "Twins", "chunked", "jit", "source_fingerprint", "twins"]
 
 #: work units (candidate pairs, scaled per kernel) from which the parallel twin is used; read at
 #: call time, so a benchmark can lower it to build and time the parallel twins on a small input
@@ -94,3 +96,15 @@ def twins(scale: tuple[int, int] = (1, 1), **options: object) -> Callable[[types
         return Twins(serial, parallel, scale)
 
     return build
+
+
+@contextmanager
+def chunked(size: int) -> Iterator[None]:
+    """Within the block, the parallel builds' ``prange`` loops hand out ``size`` iterations at a
+    time to whichever thread is free (``numba.set_parallel_chunksize``), instead of one equal share
+    per thread: for loops whose iterations cost very different amounts. Results do not depend on it."""
+    previous = numba.set_parallel_chunksize(size)
+    try:
+        yield
+    finally:
+        numba.set_parallel_chunksize(previous)

@@ -80,7 +80,10 @@ def test_twins_pick_the_parallel_build_from_the_threshold(monkeypatch) -> None:
         np.testing.assert_allclose(np.c_[cx, cy, cz], [[np.sqrt(0.5), np.sqrt(0.5), 0.0]] * 2)
 
 
-@pytest.mark.parametrize("name", ["pair_nearest", "union_disc_area", "wkb_count", "wkb_fill", "block_caps"])
+@pytest.mark.parametrize(
+    "name",
+    ["pair_nearest", "union_disc_area", "pair_disc_area", "isolated_in_group", "wkb_count", "wkb_fill", "block_caps"],
+)
 def test_the_parallel_builds_have_their_own_cache_name(name: str) -> None:
     t = next(getattr(m, name) for m in _kernel_modules() if hasattr(m, name))
     assert t.serial.py_func.__qualname__ != t.parallel.py_func.__qualname__
@@ -168,3 +171,51 @@ def test_each_kernel_compiles_once_for_the_usual_inputs() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=GEO.parent, check=True)
     assert proc.stdout == "", proc.stdout
+
+
+def test_pair_nearest_walks_the_given_pairs_in_place_and_both_builds_agree() -> None:
+    # exact_km walks every pair, then again a subset (pairs that may be a site's nearest): the kernel
+    # writes each walked pair's result at its own index and leaves the others as they are, in the
+    # serial and the threaded build alike
+    import shapely
+
+    from geo._kernels import closest as kclosest
+    from geo.nearest import prepare_sites
+    from geo.targets import flat_for, prepare_targets
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-10.0, 10.0, 60), rng.uniform(-10.0, 10.0, 60)
+    sites = prepare_sites(np.array([shapely.Point(x, y) for x, y in zip(lon, lat, strict=True)], dtype=object))
+    polys = np.array([shapely.Point(x, y).buffer(rng.uniform(0.05, 0.5), 12) for x, y in zip(lat, lon, strict=True)])
+    tg = prepare_targets(polys)
+    ps = np.repeat(np.arange(60), 60).astype(np.int64)
+    pt = np.tile(np.arange(60), 60).astype(np.int64)
+    fs, local = flat_for(tg, pt)
+    local = np.ascontiguousarray(local, dtype=np.int64)
+    cutoff = np.full(len(ps), 0.05)  # about 320 km: some pairs are beyond it
+    no_bands = np.zeros(0)
+
+    def run(build, walk: np.ndarray) -> tuple[np.ndarray, ...]:
+        ang, lower = np.full(len(ps), -7.0), np.full(len(ps), -7.0)  # marks: left alone unless walked
+        close, sub = np.full((len(ps), 3), -7.0), np.full(len(ps), -7, dtype=np.int64)
+        build(sites.points, ps, local, cutoff, walk, fs.flat, no_bands, no_bands, ang, close, sub, lower)
+        return ang, close, sub, lower
+
+    every = np.arange(len(ps), dtype=np.int64)
+    whole = run(kclosest.pair_nearest.serial, every)
+    assert np.isinf(whole[0]).any() and np.isfinite(whole[0]).any()
+    assert (whole[2][np.isinf(whole[0])] == -1).all()
+    np.testing.assert_array_equal(whole[0], whole[3])  # no bands: the exact angle, twice
+    shuffled = rng.permutation(every)
+    for build in (kclosest.pair_nearest.serial, kclosest.pair_nearest.parallel):
+        for got, want in zip(run(build, shuffled), whole, strict=True):  # any walk order: the same
+            np.testing.assert_array_equal(got, want)
+        part = np.sort(rng.choice(every, 500, replace=False))
+        ang, close, sub, lower = run(build, part)
+        rest = np.setdiff1d(every, part)
+        np.testing.assert_array_equal(ang[part], whole[0][part])
+        np.testing.assert_array_equal(close[part], whole[1][part])
+        np.testing.assert_array_equal(sub[part], whole[2][part])
+        np.testing.assert_array_equal(lower[part], whole[3][part])
+        assert (ang[rest] == -7.0).all() and (lower[rest] == -7.0).all()
+        assert (close[rest] == -7.0).all() and (sub[rest] == -7).all()
