@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from reports.palette import MINING_COLOURS
-from reports.titles import TITLE_MARGIN_TOP, chart_title
+from reports.titles import TITLE_MARGIN_TOP, title_layout
 
 CHANGE_TITLE = "Mining inside protected areas by year"  # km²: on the axis (reports.titles)
 MEASURE_LABELS = {"cumulative": "cumulative footprint", "new": "new footprint that year"}
@@ -60,7 +60,7 @@ def make_mining_by_year_figure(
         barmode="stack",
         xaxis={"title": "year", "tickmode": "array", "tickvals": years, "ticktext": [str(y) for y in years]},
         yaxis={"title": f"km² ({MEASURE_LABELS.get(measure, measure)})", "rangemode": "nonnegative"},
-        title=chart_title(CHANGE_TITLE, is_demo=is_demo),
+        **title_layout(CHANGE_TITLE, is_demo=is_demo),
         template="plotly_white",
         height=380,
         margin={"l": 60, "r": 60, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},

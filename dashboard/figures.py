@@ -57,7 +57,7 @@ from dashboard.views import (
 )
 from geo.risk import RiskConfig
 from reports.palette import RISK_COLOURS  # the colours every map and chart shares (and why)
-from reports.titles import TITLE_MARGIN_TOP, chart_title
+from reports.titles import TITLE_MARGIN_TOP, title_layout
 
 RISK_ORDER = RISK_CLASSES
 SELECTED_COLOUR = "#1f6feb"
@@ -361,7 +361,7 @@ CHART_TEMPLATE = go.layout.Template(
 
 def _chart_layout(fig: go.Figure, title: str, is_demo: bool) -> go.Figure:
     fig.update_layout(
-        title=chart_title(title, is_demo=is_demo),
+        **title_layout(title, is_demo=is_demo),
         margin={"l": 50, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
         template=CHART_TEMPLATE,
         height=320,
@@ -790,7 +790,7 @@ def make_static_map_figure(
                "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2)},
         legend={"title": {"text": "Risk class"}},
         margin={"l": 50, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
-        title=chart_title("Sites by risk class", is_demo=is_demo),
+        **title_layout("Sites by risk class", is_demo=is_demo),
         height=560,
     )  # fmt: skip
     return fig

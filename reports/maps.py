@@ -28,7 +28,7 @@ from reports.palette import (
     RISK_COLOURS,
     iucn_group,
 )
-from reports.titles import TITLE_MARGIN_TOP, chart_title
+from reports.titles import TITLE_MARGIN_TOP, title_layout
 
 #: the AOI map's title (its buffer, the protected areas and the sites are named in the legend)
 AOI_MAP_TITLE = "Area of interest and its surroundings"
@@ -211,7 +211,7 @@ def make_aoi_map_figure(
                "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2)},
         legend={"orientation": "h", "y": -0.12, "font": {"size": 11}},
         margin={"l": 55, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
-        title=chart_title(AOI_MAP_TITLE, is_demo=is_demo),
+        **title_layout(AOI_MAP_TITLE, is_demo=is_demo),
         height=height,
     )  # fmt: skip
     return fig

@@ -5,7 +5,9 @@ appended ran past the right edge, and on the mining-by-year chart the whole mark
 screenshots of issue #15's stop review). Titles here are at most ``TITLE_MAX_CHARS`` long, which fits at 14 px
 even in Verdana (plotly's second font, present on iPhones, ~7.3 px a character); the units are on the axes.
 The demo marker is the title's subtitle, in the map's demo colour: a chart cut out of the page (a PNG, an
-embed, a briefing) still says that its data are not real.
+embed, a briefing) still says that its data are not real. Where plotly's toolbar shows (embeds, downloaded
+HTML, the briefing and the AOI report; the page hides it) it runs down the right edge: across the top, as it
+would be, it covered the title of a phone-wide chart.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ TITLE_MAX_CHARS = 40
 DEMO_COLOUR = "#7a1d1d"
 #: top margin (px) of a chart with a title, without and with the demo subtitle line
 TITLE_MARGIN_TOP = {False: 40, True: 62}
+
+
+def title_layout(text: str, *, is_demo: bool, size: int = 14) -> dict:
+    """The layout keys of a chart's title: ``title`` (:func:`chart_title`) and a vertical ``modebar`` (clear of it)."""
+    return {"title": chart_title(text, is_demo=is_demo, size=size), "modebar": {"orientation": "v"}}
 
 
 def chart_title(text: str, *, is_demo: bool, size: int = 14) -> dict:

@@ -4,6 +4,8 @@ and its "synthetic demo data" line end inside the chart at 390 px, on the page a
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.figures import CHART_NAMES
@@ -20,8 +22,10 @@ const title = gd && gd.querySelector('.gtitle');
 if (!svg || !title || !title.textContent) { return null; }
 const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
 const sub = gd.querySelector('.gtitle-subtitle');
+const bar = gd.querySelector('.modebar');
 return {plot: box(svg), title: box(title), text: title.textContent,
-        subtitle: sub ? box(sub) : null, subtext: sub ? sub.textContent : null, top: gd._fullLayout.margin.t};
+        subtitle: sub ? box(sub) : null, subtext: sub ? sub.textContent : null, top: gd._fullLayout.margin.t,
+        modebar: bar && bar.getBoundingClientRect().width ? box(bar) : null};
 """
 
 
@@ -62,8 +66,18 @@ def test_every_chart_title_fits_a_390px_page_and_says_demo(app_url, browser):
     assert not found, found
 
 
-def test_an_embedded_chart_title_fits_a_phone(app_url, browser):
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def test_an_embedded_chart_title_fits_a_phone_and_its_toolbar_leaves_it_clear(app_url, browser):
     _phone(browser)
     browser.get(app_url + "/embed/mercury-by-country")  # the longest title of the linked charts
     problems, boxes = _problems(browser, ".js-plotly-plot")  # laid out at the phone's width (viewport meta)
     assert not problems, (problems, boxes)
+    # plotly's toolbar shows over a touched or hovered chart: across the top it covered the title
+    ActionChains(browser).move_to_element(browser.find_element(By.CSS_SELECTOR, ".js-plotly-plot")).perform()
+    boxes = WebDriverWait(browser, 20).until(
+        lambda d: (b := d.execute_script(TITLE_BOXES, ".js-plotly-plot"))["modebar"] and b
+    )
+    assert not _overlap(boxes["modebar"], boxes["title"]) and not _overlap(boxes["modebar"], boxes["subtitle"]), boxes

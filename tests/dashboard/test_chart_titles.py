@@ -119,6 +119,7 @@ def test_every_chart_title_and_its_demo_marker_fit_a_phone_wide_chart(rendered, 
     assert marker.sum() > 50, f"{name}: no demo marker drawn"
     assert np.nonzero(marker)[1].max() <= PHONE_PX - 4
     assert fig.layout.title.subtitle.text == DEMO_LABEL
+    assert fig.layout.modebar.orientation == "v"  # where plotly's toolbar shows, it runs down the right edge
 
 
 def test_titles_are_one_short_line():
