@@ -53,6 +53,7 @@ h1{font-size:1.5rem} h2{font-size:1.15rem;border-bottom:1px solid #ccc;padding-b
 .demo{background:#fff3cd;color:#664d03;padding:.4rem .6rem;font-weight:600;border-radius:3px}
 table{border-collapse:collapse;font-size:.85rem;width:100%} th,td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left}
 th{background:#f0f3f6} td.num{text-align:right} .charts{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}
+@media (max-width:760px){.charts{grid-template-columns:1fr}}
 pre{white-space:pre-wrap;font-size:.78rem;background:#f7f7f7;padding:.5rem;border-radius:3px}
 """
 
@@ -170,6 +171,7 @@ def make_briefing_html(
     chart_divs = "".join(f"<div>{_fig_div(fig)}</div>" for fig in charts.values())
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>ASM risk briefing</title>",
         f"<style>{CSS}</style>",
         f"<script type='text/javascript'>{get_plotlyjs()}</script>",

@@ -8,8 +8,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from reports.palette import MINING_COLOURS
+from reports.titles import TITLE_MARGIN_TOP, title_layout
 
-CHANGE_TITLE = "Mining footprint inside protected areas by year (km²)"
+CHANGE_TITLE = "Mining inside protected areas by year"  # km²: on the axis (reports.titles)
 MEASURE_LABELS = {"cumulative": "cumulative footprint", "new": "new footprint that year"}
 BY_LABELS = {"country": "country", "target": "protected area"}
 OTHER_COLOUR = "#b8b8b8"
@@ -59,10 +60,10 @@ def make_mining_by_year_figure(
         barmode="stack",
         xaxis={"title": "year", "tickmode": "array", "tickvals": years, "ticktext": [str(y) for y in years]},
         yaxis={"title": f"km² ({MEASURE_LABELS.get(measure, measure)})", "rangemode": "nonnegative"},
-        title={"text": CHANGE_TITLE + (" — synthetic demo data" if is_demo else ""), "font": {"size": 14}},
+        **title_layout(CHANGE_TITLE, is_demo=is_demo),
         template="plotly_white",
         height=380,
-        margin={"l": 60, "r": 60, "t": 40, "b": 40},
+        margin={"l": 60, "r": 60, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
         legend={"orientation": "h", "y": -0.22, "font": {"size": 11}, "title": {"text": BY_LABELS.get(by, by) + ": "}},
     )
     if pivot.empty or not np.isfinite(pivot.to_numpy(dtype="float64")).any() or not pivot.to_numpy().any():

@@ -79,6 +79,7 @@ def figure_html(fig, title: str, *, about: str | None = None) -> str:
     notes = f"<pre class='about'>{html.escape(about)}</pre>" if about else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:1rem}pre.about{font-size:0.75rem;white-space:pre-wrap;color:#444}</style>"
         f"</head><body><h1>{html.escape(title)}</h1>{body}{notes}</body></html>"

@@ -57,6 +57,7 @@ from dashboard.views import (
 )
 from geo.risk import RiskConfig
 from reports.palette import RISK_COLOURS  # the colours every map and chart shares (and why)
+from reports.titles import TITLE_MARGIN_TOP, title_layout
 
 RISK_ORDER = RISK_CLASSES
 SELECTED_COLOUR = "#1f6feb"
@@ -109,7 +110,7 @@ CHART_TITLES = {
     "risk-histogram": "Risk score distribution",
     "pa-distance": "Distance to the nearest protected area",
     "commodity-mix": "Commodity mix",
-    "mercury-by-country": "Estimated mercury release by country (kg/yr)",
+    "mercury-by-country": "Estimated mercury release by country",  # kg/yr: on the axis (reports.titles)
 }
 
 
@@ -360,8 +361,8 @@ CHART_TEMPLATE = go.layout.Template(
 
 def _chart_layout(fig: go.Figure, title: str, is_demo: bool) -> go.Figure:
     fig.update_layout(
-        title={"text": title + (" — synthetic demo data" if is_demo else ""), "font": {"size": 14}},
-        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        **title_layout(title, is_demo=is_demo),
+        margin={"l": 50, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
         template=CHART_TEMPLATE,
         height=320,
         legend={"orientation": "h", "y": -0.2},
@@ -788,8 +789,8 @@ def make_static_map_figure(
         yaxis={"range": [box[1], box[3]], "title": "latitude (°)", "showgrid": False, "zeroline": False,
                "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2)},
         legend={"title": {"text": "Risk class"}},
-        margin={"l": 50, "r": 10, "t": 40, "b": 40},
-        title={"text": "Sites by risk class" + (" — synthetic demo data" if is_demo else ""), "font": {"size": 14}},
+        margin={"l": 50, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
+        **title_layout("Sites by risk class", is_demo=is_demo),
         height=560,
     )  # fmt: skip
     return fig

@@ -131,6 +131,7 @@ def embed_page(
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"  # a phone lays it out at its width
         f"<title>{html.escape(title)}</title><style>html,body{{margin:0;height:100%}}</style></head>"
         f"<body>{body}</body></html>"
     )

@@ -28,6 +28,10 @@ from reports.palette import (
     RISK_COLOURS,
     iucn_group,
 )
+from reports.titles import TITLE_MARGIN_TOP, title_layout
+
+#: the AOI map's title (its buffer, the protected areas and the sites are named in the legend)
+AOI_MAP_TITLE = "Area of interest and its surroundings"
 
 Box = tuple[float, float, float, float]
 
@@ -206,9 +210,8 @@ def make_aoi_map_figure(
         yaxis={"range": [view[1], view[3]], "title": "latitude (°)", "showgrid": False, "zeroline": False,
                "scaleanchor": "x", "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2)},
         legend={"orientation": "h", "y": -0.12, "font": {"size": 11}},
-        margin={"l": 55, "r": 10, "t": 40, "b": 40},
-        title={"text": "Area of interest, its buffer, protected areas and sites" + (" — synthetic demo data" if is_demo else ""),
-               "font": {"size": 14}},
+        margin={"l": 55, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
+        **title_layout(AOI_MAP_TITLE, is_demo=is_demo),
         height=height,
     )  # fmt: skip
     return fig

@@ -26,6 +26,7 @@ from dashboard import ids, shares
 from dashboard import workspace_callbacks as wcb
 from dashboard.aoi import aoi_features, get_screening, scored_for_state, with_aoi_columns
 from dashboard.aoi_store import aoi_file
+from dashboard.change_figures import CHANGE_TITLE
 from dashboard.data import get_dataset
 from dashboard.exports import export_download
 from dashboard.mining import LAYER_PREFIX, change_in_view, get_change, mining_layers, year_layer_style
@@ -242,7 +243,7 @@ def test_exports_and_the_briefing_follow_the_aoi(server, settings, dataset):
     assert "<h2>Area of interest</h2>" in text and "<h2>Mining year by year</h2>" in text
     assert "Protected areas with the fastest growth" in text
     _, chart = export_download("chart-html:mining-by-year", settings, dataset, scored, state)
-    assert b"Mining footprint inside protected areas" in chart
+    assert CHANGE_TITLE.encode() in chart and b"synthetic demo data" in chart
 
 
 # ------------------------------------------------------------------------------------------ the mining change

@@ -329,7 +329,7 @@ def test_the_charts_and_table_never_wait_for_the_monte_carlo(app, monkeypatch):
     monkeypatch.setattr(totals, "mercury_totals", lambda *a, **k: draws.append(1) or real(*a, **k))
     state = render_state({**default_state(), "countries": ["GHA", "COD"]})
     *figures, _grid, _note, _hidden, charts_drawn = cb.update_charts_and_table(state, None)
-    titles = [f.layout.title.text.split(" — ")[0] for f in figures]  # " — synthetic demo data" aside
+    titles = [f.layout.title.text for f in figures]  # "synthetic demo data" is the subtitle
     assert draws == [] and titles == [CHART_TITLES[n] for n in COUNT_CHARTS]
     fig, drawn = cb.update_mercury_chart(state, None)
     assert draws == [1] and fig.layout.title.text.startswith(CHART_TITLES[MERCURY_CHART])
