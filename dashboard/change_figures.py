@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from reports.palette import MINING_COLOURS
-from reports.titles import TITLE_MARGIN_TOP, title_layout
+from reports.titles import TITLE_MARGIN_TOP, bottom_legend, title_layout
 
 CHANGE_TITLE = "Mining inside protected areas by year"  # km²: on the axis (reports.titles)
 MEASURE_LABELS = {"cumulative": "cumulative footprint", "new": "new footprint that year"}
@@ -64,7 +64,7 @@ def make_mining_by_year_figure(
         template="plotly_white",
         height=380,
         margin={"l": 60, "r": 60, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
-        legend={"orientation": "h", "y": -0.22, "font": {"size": 11}, "title": {"text": BY_LABELS.get(by, by) + ": "}},
+        legend=bottom_legend(font={"size": 11}, title={"text": BY_LABELS.get(by, by) + ": "}),
     )
     if pivot.empty or not np.isfinite(pivot.to_numpy(dtype="float64")).any() or not pivot.to_numpy().any():
         fig.add_annotation(

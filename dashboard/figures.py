@@ -57,7 +57,7 @@ from dashboard.views import (
 )
 from geo.risk import RiskConfig
 from reports.palette import RISK_COLOURS  # the colours every map and chart shares (and why)
-from reports.titles import TITLE_MARGIN_TOP, title_layout
+from reports.titles import TITLE_MARGIN_TOP, bottom_legend, title_layout
 
 RISK_ORDER = RISK_CLASSES
 SELECTED_COLOUR = "#1f6feb"
@@ -365,7 +365,7 @@ def _chart_layout(fig: go.Figure, title: str, is_demo: bool) -> go.Figure:
         margin={"l": 50, "r": 10, "t": TITLE_MARGIN_TOP[is_demo], "b": 40},
         template=CHART_TEMPLATE,
         height=320,
-        legend={"orientation": "h", "y": -0.2},
+        legend=bottom_legend(),
     )
     return fig
 

@@ -44,3 +44,24 @@ def chart_title(text: str, *, is_demo: bool, size: int = 14) -> dict:
     if is_demo:
         title["subtitle"] = {"text": DEMO_LABEL, "font": {"size": size - 2, "color": DEMO_COLOUR}}
     return title
+
+
+#: the largest share of a chart's height its legend may take (more entries scroll inside it)
+LEGEND_MAX_HEIGHT = 0.3
+
+
+def bottom_legend(**extra: object) -> dict:
+    """Plotly ``layout.legend`` of a chart: a horizontal legend at the bottom of the figure, under the x-axis
+    title (plotly makes room for it), at most ``LEGEND_MAX_HEIGHT`` of the chart's height.
+
+    A legend placed a fraction of the plot's height below it (``y=-0.2``) lay on the axis title once it
+    wrapped to two rows on a phone-wide chart, and a long one (14 protected areas) took half the chart.
+    """
+    return {
+        "orientation": "h",
+        "yref": "container",
+        "y": 0.0,
+        "yanchor": "bottom",
+        "maxheight": LEGEND_MAX_HEIGHT,
+        **extra,
+    }
