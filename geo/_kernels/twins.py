@@ -18,6 +18,7 @@ Every numba function of this package is built by :func:`jit` or :func:`twins`, n
 from __future__ import annotations
 
 import hashlib
+import os
 import types
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -77,9 +78,29 @@ class Twins:
     scale: tuple[int, int] = (1, 1)
 
     def for_work(self, n: int) -> Callable:
-        """The build to run for ``n`` units of work."""
+        """The build to run for ``n`` units of work (always the serial one in a process forked after a
+        parallel build ran, see :func:`_forked`)."""
         num, den = self.scale
-        return self.parallel if n >= PARALLEL_MIN * num // den else self.serial
+        if n < PARALLEL_MIN * num // den or _THREADS["forked"]:
+            return self.serial
+        _THREADS["used"] = True
+        return self.parallel
+
+
+#: whether this process has run a parallel build, and whether it was forked from one that had
+_THREADS = {"used": False, "forked": False}
+
+
+def _forked() -> None:
+    """In a child forked after a parallel build ran (gunicorn's workers of a preloaded app, a fork-started
+    process pool): GNU OpenMP, numba's threading layer here, cannot start threads again in such a child
+    and terminates it ("fork() called from a process already using GNU OpenMP, this is unsafe"), so the
+    child runs the serial builds, whose results are the same."""
+    if _THREADS["used"]:
+        _THREADS["forked"] = True
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def twins(scale: tuple[int, int] = (1, 1), **options: object) -> Callable[[types.FunctionType], Twins]:

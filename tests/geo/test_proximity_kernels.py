@@ -219,3 +219,41 @@ def test_pair_nearest_walks_the_given_pairs_in_place_and_both_builds_agree() -> 
         np.testing.assert_array_equal(lower[part], whole[3][part])
         assert (ang[rest] == -7.0).all() and (lower[rest] == -7.0).all()
         assert (close[rest] == -7.0).all() and (sub[rest] == -7).all()
+
+
+def test_a_process_forked_after_a_parallel_kernel_ran_computes_with_the_serial_build() -> None:
+    # GNU OpenMP terminates a forked child that starts threads again once its parent has used them
+    # (gunicorn's workers of a preloaded app, a fork-started pool): the child got SIGTERM on its first
+    # parallel kernel. Run in a fresh interpreter, which forks nothing else.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import os, sys
+        import numpy as np
+        from geo._kernels import twins
+        from geo._kernels.flat import block_caps
+
+        twins.PARALLEL_MIN = 1
+        rng = np.random.default_rng(1)
+        v = rng.normal(size=(3, 4000))
+        v /= np.linalg.norm(v, axis=0)
+        b0 = np.arange(0, 4000, 16, dtype=np.int64)
+        args = (v[0].copy(), v[1].copy(), v[2].copy(), b0, b0 + 15)
+        assert block_caps.for_work(len(b0)) is block_caps.parallel
+        want = block_caps.for_work(len(b0))(*args)
+        pid = os.fork()
+        if pid == 0:
+            build = block_caps.for_work(len(b0))
+            got = build(*args)
+            same = build is block_caps.serial and all(np.array_equal(g, w) for g, w in zip(got, want))
+            os._exit(0 if same else 3)
+        _, status = os.waitpid(pid, 0)
+        print(status)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=GEO.parent, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0", (proc.stdout, proc.stderr)
