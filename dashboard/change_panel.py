@@ -7,7 +7,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.change_view import GROWTH_COLUMNS, NO_MINING
+from dashboard.change_view import GROWTH_COLUMNS, NO_MINING, growth_for_display
 from dashboard.data import Dataset
 from dashboard.mining import mining_years
 
@@ -158,7 +158,7 @@ def growth_table(growth: pd.DataFrame) -> html.Div:
                     for c, _ in cols
                 ]
             )
-            for rec in growth.to_dict("records")
+            for rec in growth_for_display(growth).to_dict("records")
         ]
     )
     return html.Div(html.Table([head, body], className="mini-table growth-table"), className="table-scroll")

@@ -16,7 +16,7 @@ from dashboard.data import Dataset
 from dashboard.mining import change_in_view, get_change, mining_years
 from reports.aoi_report import aoi_summary_html
 from reports.html import figure_div, table_html
-from scoring.change import fastest_growth, mining_by_year
+from scoring.change import fastest_growth, mining_by_year, target_label
 from settings import Settings
 
 GROWTH_COLUMNS = (
@@ -73,10 +73,21 @@ def table_empty() -> pd.DataFrame:
     )
 
 
+def growth_for_display(growth: pd.DataFrame) -> pd.DataFrame:
+    """The fastest-growth rows as the tables show them: a protected area without a name (a polygon file
+    without a name column) is "unnamed (its id)", not an empty cell."""
+    if growth.empty or "target_name" not in growth.columns:
+        return growth
+    out = growth.copy()
+    ids = out["target_id"] if "target_id" in out.columns else pd.Series(pd.NA, index=out.index)
+    out["target_name"] = [target_label(n, i) for n, i in zip(out["target_name"], ids, strict=True)]
+    return out
+
+
 def growth_table_html(growth: pd.DataFrame) -> str:
     """The fastest-growth table as escaped HTML (the briefing pack and the report)."""
     return table_html(
-        growth, GROWTH_COLUMNS, formats={"mined_pct_last": lambda v: "—" if v != v else f"{v:.2f} %"},
+        growth_for_display(growth), GROWTH_COLUMNS, formats={"mined_pct_last": lambda v: "—" if v != v else f"{v:.2f} %"},
         empty="No protected area with mining in this view.",
     )  # fmt: skip
 

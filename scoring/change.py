@@ -185,6 +185,14 @@ def _with_pa_attributes(part: pd.DataFrame, pas: gpd.GeoDataFrame, countries: gp
     return part.merge(wanted[keep], on=["target_id", "target_name"], how="left")
 
 
+def target_label(name: object, target_id: object) -> str:
+    """A target's name for people: its name, or ``unnamed (ID)`` where the layer gives none (a polygon file
+    without a name column), so a summary or a table row still says which target it is."""
+    if isinstance(name, str) and name.strip():
+        return name
+    return f"unnamed ({target_id})" if pd.notna(target_id) and str(target_id).strip() else "unnamed"
+
+
 def fastest_growth(table: pd.DataFrame, *, kind: str | None = "protected_area", n: int = 10) -> pd.DataFrame:
     """The targets whose mined area grew the most between the first and the last year, largest first.
 
@@ -285,7 +293,8 @@ class ChangeResult:
         span = f"{self.years[0]}-{self.years[-1]}" if self.years else "no year"
         top = fastest_growth(t, kind=None, n=1)
         lead = (
-            f", fastest growth {top['target_name'].iat[0]} (+{top['growth_km2'].iat[0]:,.2f} km2)"
+            f", fastest growth {target_label(top['target_name'].iat[0], top['target_id'].iat[0])} "
+            f"(+{top['growth_km2'].iat[0]:,.2f} km2)"
             if len(top) and top["growth_km2"].iat[0] > 0
             else ""
         )
@@ -440,5 +449,6 @@ __all__ = [
     "mining_by_year",
     "run_change",
     "target_geometries",
+    "target_label",
     "write_change",
 ]

@@ -355,6 +355,18 @@ def test_change_areas_per_year_and_cumulative_match_equal_area_references(footpr
     assert str(tmp_path) not in about  # never a folder
 
 
+def test_change_summary_names_an_unnamed_protected_area_by_its_id(footprints, tmp_path):
+    """A protected-area file without a name column: the summary said "fastest growth  (+… km2)"."""
+    park = tmp_path / "unnamed_park.geojson"
+    gpd.GeoDataFrame({"area_ha": [1.0]}, geometry=[shapely.box(*PARK_A)], crs="EPSG:4326").to_file(park)
+    out = tmp_path / "change.csv"
+    r = run_cli("change", "--mining", str(footprints[0]), "--mining", str(footprints[1]), "--protected-areas",
+                str(park), "--out", str(out), "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    pa_id = pd.read_csv(out)["target_id"].iat[0]
+    assert re.search(rf", fastest growth unnamed \({re.escape(str(pa_id))}\) \(\+[0-9.]+ km2\)", _summary(r)), r.stdout
+
+
 @pytest.mark.parametrize("ext", [".xlsx", ".geojson", ".gpkg", ".parquet"])
 def test_change_writes_every_format(ext, footprints, parks, tmp_path):
     out = tmp_path / f"change{ext}"

@@ -331,3 +331,25 @@ def test_zoomed_out_mining_layers_fit_the_budget_as_cells_and_cover_every_footpr
         dataset, year=None, zoom=12.0, bounds=(x0 - 0.01, y0 - 0.01, x1 + 0.01, y1 + 0.01), budget_bytes=budget
     )
     assert any(f["geometry"]["type"] == "Polygon" for layer in near for f in layer["source"]["features"])
+
+
+def test_an_unnamed_protected_area_is_named_by_its_id_in_the_growth_tables():
+    """A polygon file without a name column (Amazon Mining Watch's Amazon limit as the protected areas) gave an
+    empty cell in the fastest-growth tables: which area grew was not said."""
+    from dashboard.change_panel import growth_table
+    from dashboard.change_view import growth_table_html
+
+    growth = pd.DataFrame(
+        {
+            "target_kind": ["protected_area", "protected_area"], "target_id": ["gen-69a25f8763fa", "555"],
+            "target_name": [np.nan, "Parque Nacional Yanachaga"], "country_iso3": ["BRA", "PER"],
+            "iucn_cat": ["Not Reported", "II"], "mining_km2_first": [9630.2, 1.0], "mining_km2_last": [11631.1, 2.0],
+            "growth_km2": [2000.9, 1.0], "growth_km2_per_yr": [2000.9, 1.0], "new_km2_last_year": [2000.9, 1.0],
+            "mined_pct_last": [0.14, 0.5],
+        }
+    )  # fmt: skip
+    page = growth_table_html(growth)
+    assert "unnamed (gen-69a25f8763fa)" in page and "Parque Nacional Yanachaga" in page
+    cells = [str(td.children) for tr in growth_table(growth).children.children[1].children for td in tr.children]
+    assert "unnamed (gen-69a25f8763fa)" in cells and "Parque Nacional Yanachaga" in cells
+    assert pd.isna(growth["target_name"].iat[0])  # the caller's frame (and the exported table) is left as it is
