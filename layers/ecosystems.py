@@ -138,12 +138,18 @@ def _rainforest_from_raster(path: Path, threshold_pct: float) -> gpd.GeoDataFram
     arr = np.ma.filled(data.astype("float64"), np.nan)
     mask = np.isfinite(arr) & (arr >= threshold_pct)
     if not mask.any():
-        raise LayerError(
-            path,
-            f"no pixel has tree cover >= {threshold_pct}% (values range {np.nanmin(arr) if np.isfinite(arr).any() else 'n/a'}"
-            f"..{np.nanmax(arr) if np.isfinite(arr).any() else 'n/a'})",
-            "check that the raster is percent tree cover (0-100), or lower threshold_pct",
-        )
+        finite = arr[np.isfinite(arr)]
+        values = np.unique(finite)[:4] if finite.size else finite
+        seen = f"values range {finite.min():g}..{finite.max():g}" if finite.size else "every pixel is nodata"
+        fix = "give percent tree cover (0-100, e.g. Hansen GFC treecover2000) or forest polygons"
+        if 0 < len(values) <= 3:  # a class map (e.g. 2 = forest): the threshold can pick its forest class
+            fix += (
+                f"; a class map whose forest value is {values.max():g} works with "
+                f"ASM_TREE_COVER_THRESHOLD_PCT={values.max():g} (the environment variable of the command or the dashboard)"
+            )
+        elif finite.size:
+            fix += f"; or lower the threshold with ASM_TREE_COVER_THRESHOLD_PCT (default 30, now {threshold_pct:g})"
+        raise LayerError(path, f"no pixel has tree cover >= {threshold_pct:g}% ({seen})", fix)
     shapes = [
         shapely.geometry.shape(g)
         for g, _ in rasterio.features.shapes(mask.astype("uint8"), mask=mask, transform=transform)

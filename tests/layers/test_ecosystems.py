@@ -98,8 +98,9 @@ def test_rainforest_raster_in_utm_and_decimated(tmp_path, monkeypatch):
 
 def test_rainforest_raster_errors(tmp_path):
     low = _tif(tmp_path / "low.tif", np.full((3, 3), 10, "float32"), "EPSG:4326", from_origin(0, 3, 1, 1))
-    with pytest.raises(LayerError, match="no pixel has tree cover >= 30"):
+    with pytest.raises(LayerError, match="no pixel has tree cover >= 30") as err:
         load_rainforest(low)
+    assert "ASM_TREE_COVER_THRESHOLD_PCT=10 " in str(err.value)  # the setting that exists, not a parameter name
     with pytest.raises(LayerError, match="not a percentage"):
         load_rainforest(low, threshold_pct=150)
     nocrs = _tif(tmp_path / "nocrs.tif", np.full((3, 3), 90, "float32"), None, from_origin(0, 3, 1, 1))
@@ -205,3 +206,15 @@ def test_real_natural_earth_reefs_and_rivers(shared_data):
     rivers = load_water(shared_data / "natural_earth" / "ne_10m_rivers_lake_centerlines.json")
     _check_out(rivers)
     assert len(rivers) > 1400 and "Congo" in set(rivers["name"])
+
+
+def test_a_forest_class_mask_is_refused_with_the_setting_that_reads_it(shared_data):
+    """Yangambi's 1958 forest mask holds 2 (forest) or nodata: the message named a `threshold_pct` nobody can set."""
+    path = shared_data / "yangambi_forest" / "yangambi_forest_mask_resampled.tif"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    with pytest.raises(LayerError, match=r"no pixel has tree cover >= 30% \(values range 2\.\.2\)") as err:
+        load_rainforest(path)
+    assert "ASM_TREE_COVER_THRESHOLD_PCT=2 " in str(err.value)
+    forest = load_rainforest(path, threshold_pct=2.0)  # what that setting does
+    assert geodesic_area_km2(forest.geometry).sum() > 100.0
