@@ -40,6 +40,8 @@ from dashboard.views import (
     commodity_options,
     controls_from_state,
     country_options,
+    date_bounds,
+    date_hint,
     drop_absent,
     filter_mask,
     filter_view,
@@ -626,9 +628,24 @@ def reset_workspace(_n, workspace):
     Output(ids.FILTER_COUNTRY, "options"),
     Output(ids.FILTER_COMMODITY, "options"),
     Output(ids.DATA_BANNER, "children"),
+    Output(ids.FILTER_DATE, "min_date_allowed"),
+    Output(ids.FILTER_DATE, "max_date_allowed"),
+    Output(ids.FILTER_DATE, "disabled"),
+    Output(ids.FILTER_DATE_HINT, "children"),
     Input(ids.WORKSPACE, "data"),
     prevent_initial_call=True,  # the page has the server's options; a stored workspace id fires this on load
 )
 def update_data_controls(workspace):
+    """The controls that depend on the data: countries, commodities, the banner and the date picker (its
+    bounds, and disabled with a line saying so when the data hold no date)."""
     dataset = get_dataset_for(current_settings(), workspace)
-    return country_options(dataset.scored, dataset.countries), commodity_options(dataset.scored), banner(dataset)
+    dmin, dmax = date_bounds(dataset.scored)
+    return (
+        country_options(dataset.scored, dataset.countries),
+        commodity_options(dataset.scored),
+        banner(dataset),
+        dmin,
+        dmax,
+        dmin is None,
+        date_hint(dataset.scored),
+    )

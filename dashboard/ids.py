@@ -41,6 +41,7 @@ FILTER_ECO_KM = "filter-eco-km"
 FILTER_DATE = "filter-date"
 FILTER_DATE_START = "filter-date-start"
 FILTER_DATE_END = "filter-date-end"
+FILTER_DATE_HINT = "filter-date-hint"  # the dates the data hold, under the picker
 FILTER_RESET = "filter-reset"
 
 # linked charts

@@ -31,6 +31,7 @@ from dashboard.views import (
     commodity_options,
     country_options,
     date_bounds,
+    date_hint,
     filters_key,
     plural,
 )
@@ -70,10 +71,10 @@ def banner(dataset: Dataset) -> html.Div:
     return html.Div([*notices, html.Div(f"Data: {'; '.join(dataset.sources[:3])}{extra}", className="banner-data")])
 
 
-def _labelled(label: str, control, control_id: str, hint: str | None = None) -> html.Div:
+def _labelled(label: str, control, control_id: str, hint: str | None = None, hint_id: str | None = None) -> html.Div:
     children = [html.Label(label, htmlFor=control_id, id=f"{control_id}-label"), control]
     if hint:
-        children.append(html.Small(hint, className="hint"))
+        children.append(html.Small(hint, className="hint", **({"id": hint_id} if hint_id else {})))
     return html.Div(children, className="field", role="group", **{"aria-labelledby": f"{control_id}-label"})
 
 
@@ -189,7 +190,8 @@ def _filters(dataset: Dataset) -> html.Section:
                     end_date_placeholder_text="to",
                 ),
                 ids.FILTER_DATE_START,
-                "No observation dates in these data." if dmin is None else f"{dmin} to {dmax}",
+                date_hint(dataset.scored),
+                ids.FILTER_DATE_HINT,
             ),
             html.Button("Reset filters", id=ids.FILTER_RESET, className="button-secondary"),
         ],

@@ -505,6 +505,19 @@ def commodity_options(scored: pd.DataFrame) -> list[dict[str, str]]:
     return [{"label": c.replace("_", " "), "value": c} for c in present]
 
 
+def date_hint(scored: pd.DataFrame) -> str:
+    """The line under the date picker: the span of the observation dates in the data, and how many sites have
+    none (they drop out once a range is set)."""
+    dmin, dmax = date_bounds(scored)
+    if dmin is None:
+        return "No observation dates in these data."
+    undated = int(pd.to_datetime(scored["observed_date"], errors="coerce").isna().sum())
+    if not undated:
+        return f"{dmin} to {dmax}"
+    many = undated != 1
+    return f"{dmin} to {dmax}; {undated:,} site{'s' if many else ''} without a date drop{'' if many else 's'} out when a range is set"
+
+
 def date_bounds(scored: pd.DataFrame) -> tuple[str | None, str | None]:
     """First and last observation dates (ISO), or (None, None) when the data have none."""
     if "observed_date" not in scored.columns:

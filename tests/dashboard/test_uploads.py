@@ -131,3 +131,27 @@ def test_a_protected_area_upload_switches_its_overlay_on_unless_it_is_wdpa_sized
     assert overlays_after_upload(["countries"], "sites", 44, s) is None  # a sites upload leaves the map alone
     assert overlays_after_upload(["protected_areas"], "protected_areas", 44, s) is None  # already on
     assert overlays_after_upload(["countries"], "protected_areas", 44, Settings(pa_overlay_auto_max=0)) is None
+
+
+def test_the_date_picker_follows_the_data_in_view(settings):
+    """After an upload the picker kept the demo's bounds and its line ("2015-01-01 to 2025-12-29") over data
+    without a single date (the NYT/Intercept airstrips), and a dated upload over undated data stayed disabled."""
+    import flask
+
+    server = flask.Flask("test")
+    server.config["ASM_SETTINGS"] = settings
+    undated, dated = new_workspace_id(), new_workspace_id()
+    save_upload(settings, undated, "sites", "sites.csv", _contents(CSV.encode()))
+    rows = (
+        "site_id,commodity,longitude,latitude,observed_date\na,gold,-1.6,6.7,2019-03-02\nb,gold,-2.0,6.2,2023-11-30\n"
+    )
+    save_upload(settings, dated, "sites", "sites.csv", _contents((rows + "c,gold,-1.9,6.3,\n").encode()))
+    with server.test_request_context():
+        *_, dmin, dmax, disabled, hint = callbacks.update_data_controls(undated)
+        assert (dmin, dmax, disabled, hint) == (None, None, True, "No observation dates in these data.")
+        *_, dmin, dmax, disabled, hint = callbacks.update_data_controls(dated)
+        assert (dmin, dmax, disabled) == ("2019-03-02", "2023-11-30", False)
+        assert hint == "2019-03-02 to 2023-11-30; 1 site without a date drops out when a range is set"
+        demo = get_dataset_for(settings, None).scored
+        *_, dmin, dmax, disabled, _hint = callbacks.update_data_controls(None)
+        assert not disabled and dmin == str(demo["observed_date"].dropna().min())[:10]
