@@ -11,7 +11,8 @@ drawn with the map's lasso or box, inline in the link).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +22,7 @@ import pandas as pd
 import shapely
 
 from dashboard.aoi_store import aoi_file
+from dashboard.basemap import payload_bytes, simplified_geojson, tolerance_for_zoom
 from dashboard.data import Dataset, data_version, get_dataset_for, get_scored, risk_config
 from dashboard.figures import map_camera
 from dashboard.mining import mining_layers
@@ -186,21 +188,36 @@ def aoi_report(
     )
 
 
-def aoi_map_layers(aoi: PreparedAoi) -> list[dict]:
-    """The AOI's outline (solid) and its buffer's (dashed) as MapLibre line layers over the overlays."""
-    feats = gpd.GeoDataFrame(geometry=gpd.GeoSeries(aoi.area_geoms, crs="EPSG:4326"), crs="EPSG:4326")
-    zone = gpd.GeoDataFrame(geometry=gpd.GeoSeries(aoi.zone_geoms, crs="EPSG:4326"), crs="EPSG:4326")
+#: the share of ``settings.max_map_payload_mb`` the area of interest's two outlines may take on the map
+AOI_PAYLOAD_SHARE = 0.2
 
-    def outline(frame: gpd.GeoDataFrame) -> dict:
-        bounds = shapely.boundary(np.asarray(frame.geometry.values, dtype=object))
-        return json.loads(gpd.GeoSeries(bounds, crs="EPSG:4326").to_json())
 
-    return [
-        {"name": "aoi-buffer", "sourcetype": "geojson", "source": outline(zone), "type": "line",
-         "color": AOI_COLOURS["zone"], "line": {"width": 2, "dash": [3, 2]}},
-        {"name": "aoi", "sourcetype": "geojson", "source": outline(feats), "type": "line",
-         "color": AOI_COLOURS["aoi"], "line": {"width": 3}},
-    ]  # fmt: skip
+def aoi_map_layers(
+    aoi: PreparedAoi, *, zoom: float = 0.0, bounds: Sequence[float] | None = None, budget_bytes: float = math.inf
+) -> list[dict]:
+    """The AOI's outline (solid) and its buffer's (dashed) as MapLibre line layers over the overlays, drawn for the
+    map's view: clipped to ``bounds``, simplified to about a screen pixel at ``zoom`` (coordinates to 1e-4°), the
+    tolerance doubling until both fit ``budget_bytes``. A real AOI is heavy: Amazon Mining Watch's 237 indigenous
+    territories (167,501 vertices, a 142,358-vertex buffer) made 10.4 MB of GeoJSON on every map update, and the
+    page stopped answering. Display only: the screening measures the full geometries."""
+
+    def outlines(geoms: np.ndarray) -> gpd.GeoDataFrame:
+        lines = shapely.boundary(np.asarray(geoms, dtype=object))
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries(lines, crs="EPSG:4326"), crs="EPSG:4326")
+
+    zone, area = outlines(aoi.zone_geoms), outlines(aoi.area_geoms)
+    tol = tolerance_for_zoom(zoom)
+    for _ in range(24):  # 2^24 pixels: a whole-world tolerance, where any outline is a handful of points
+        layers = [
+            {"name": "aoi-buffer", "sourcetype": "geojson", "type": "line", "color": AOI_COLOURS["zone"],
+             "line": {"width": 2, "dash": [3, 2]}, "source": simplified_geojson(zone, tolerance_deg=tol, bounds=bounds)},
+            {"name": "aoi", "sourcetype": "geojson", "type": "line", "color": AOI_COLOURS["aoi"],
+             "line": {"width": 3}, "source": simplified_geojson(area, tolerance_deg=tol, bounds=bounds)},
+        ]  # fmt: skip
+        if payload_bytes(layers) <= budget_bytes:
+            break
+        tol *= 2.0
+    return layers
 
 
 def extra_map_layers(
@@ -215,13 +232,14 @@ def extra_map_layers(
     """The map's layers beyond the basemap and overlays: the mining footprints by year (overlay ``mining``)
     and the area of interest with its buffer."""
     layers: list[dict] = []
+    _centre, zoom, clip = map_camera(state, dataset.countries, scored, map_view)
     if "mining" in (state.get("overlays") or []) and dataset.mining is not None and len(dataset.mining):
-        _centre, zoom, clip = map_camera(state, dataset.countries, scored, map_view)
         budget = settings.max_map_payload_mb * 1e6 * 0.3
         layers += mining_layers(dataset, year=year, zoom=zoom, bounds=clip, budget_bytes=budget)
     found = screening_for_state(settings, workspace_id, state)
     if found is not None:
-        layers += aoi_map_layers(found[0].aoi)
+        budget = settings.max_map_payload_mb * 1e6 * AOI_PAYLOAD_SHARE
+        layers += aoi_map_layers(found[0].aoi, zoom=zoom, bounds=clip, budget_bytes=budget)
     return layers
 
 

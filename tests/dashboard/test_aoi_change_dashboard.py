@@ -353,3 +353,42 @@ def test_an_unnamed_protected_area_is_named_by_its_id_in_the_growth_tables():
     cells = [str(td.children) for tr in growth_table(growth).children.children[1].children for td in tr.children]
     assert "unnamed (gen-69a25f8763fa)" in cells and "Parque Nacional Yanachaga" in cells
     assert pd.isna(growth["target_name"].iat[0])  # the caller's frame (and the exported table) is left as it is
+
+
+def _star(lon: float, lat: float, n: int, r_deg: float) -> shapely.Polygon:
+    """A polygon of ``n`` vertices whose radius wobbles (every vertex matters to its outline)."""
+    a = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
+    r = r_deg * (1.0 + 0.05 * np.sin(37.0 * a) + 0.02 * np.cos(411.0 * a))
+    return shapely.Polygon(np.column_stack([lon + r * np.cos(a) / np.cos(np.radians(lat)), lat + r * np.sin(a)]))
+
+
+def test_a_heavy_uploaded_aoi_is_drawn_within_the_map_budget_at_every_zoom(server, settings):
+    """A real AOI (Amazon Mining Watch's 237 indigenous territories: 167,501 vertices) sent its full outline and
+    buffer with every map update, 10.4 MB of GeoJSON, and the page stopped answering; they are drawn for the view."""
+    from dashboard.aoi import AOI_PAYLOAD_SHARE
+    from dashboard.basemap import payload_bytes, tolerance_for_zoom
+
+    area = _star(-56.3, -5.4, 120_000, 0.6)
+    raw = gpd.GeoDataFrame({"name": ["heavy concession"]}, geometry=[area], crs="EPSG:4326").to_json().encode()
+    contents = "data:application/geo+json;base64," + base64.b64encode(raw).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, workspace, _own, _ = acb.set_aoi(None, contents, None, None, "selection", "heavy.geojson", None)
+    state = state_with(aoi=ref, aoi_km=5.0)
+    budget = settings.max_map_payload_mb * 1e6 * AOI_PAYLOAD_SHARE
+    fig, _count = cb.update_map(state, workspace, None, None)  # framed on the AOI
+    layers = [layer.to_plotly_json() for layer in fig.layout.map.layers if layer.name in ("aoi", "aoi-buffer")]
+    assert [layer["name"] for layer in layers] == ["aoi-buffer", "aoi"]
+    assert payload_bytes(layers) <= budget
+    outline = shapely.from_geojson(json.dumps(layers[1]["source"]["features"][0]["geometry"]))
+    tol = tolerance_for_zoom(fig.layout.map.zoom)  # about a pixel: the outline still traces the AOI there
+    assert shapely.hausdorff_distance(outline, area.exterior) < 8 * tol
+    # zoomed in on the edge: only the part in view, in more detail, still within the budget
+    lon, lat = area.exterior.coords[0]
+    fig, _count = cb.update_map(state, workspace, [lon, lat, 12.0], None)
+    near = next(layer.to_plotly_json() for layer in fig.layout.map.layers if layer.name == "aoi")["source"]
+    coords = np.vstack(
+        [shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"]))) for f in near["features"]]
+    )
+    half = 360.0 / 2.0**12
+    assert (np.abs(coords - [lon, lat]) <= half + 1e-4).all()  # clipped to the view (coordinates to 1e-4°)
+    assert payload_bytes([{"source": near}]) <= budget
