@@ -178,7 +178,14 @@ def get_dataset_for(settings: Settings, workspace_id: str | None) -> Dataset:
     version = data_version(settings, workspace_id)
     if not version:
         return get_dataset(settings)
-    return _load_workspace_dataset(settings.model_dump_json(), workspace_id, version)
+    args = (settings.model_dump_json(), workspace_id, version)
+    # after an upload every callback asks for the new dataset at once: one builds it (reads, scores), the others
+    # wait for it instead of building it too
+    with _DATASET_LOCKS[hash(args) % len(_DATASET_LOCKS)]:
+        return _load_workspace_dataset(*args)
+
+
+_DATASET_LOCKS = tuple(threading.RLock() for _ in range(16))
 
 
 @lru_cache(maxsize=16)

@@ -392,3 +392,51 @@ def test_a_heavy_uploaded_aoi_is_drawn_within_the_map_budget_at_every_zoom(serve
     half = 360.0 / 2.0**12
     assert (np.abs(coords - [lon, lat]) <= half + 1e-4).all()  # clipped to the view (coordinates to 1e-4°)
     assert payload_bytes([{"source": near}]) <= budget
+
+
+def test_callbacks_arriving_together_screen_the_aoi_and_build_an_upload_once(server, settings, monkeypatch):
+    """The map, charts, table and panel callbacks of one change ask for the same screening (and, after an
+    upload, the same dataset) at once: each computed it, and a 12 s screening of a real AOI took 65 s."""
+    import threading
+    import time
+
+    from dashboard import aoi as aoi_mod
+    from dashboard import data as data_mod
+    from dashboard.aoi import screening_for_state
+    from dashboard.data import get_dataset_for
+
+    calls = {"prepare": 0, "build": 0}
+
+    real_prepare, real_build = aoi_mod.prepare, data_mod.build_workspace_dataset
+
+    def prepare(*args, **kwargs):
+        calls["prepare"] += 1
+        time.sleep(0.5)
+        return real_prepare(*args, **kwargs)
+
+    def build(*args, **kwargs):
+        calls["build"] += 1
+        time.sleep(0.5)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(aoi_mod, "prepare", prepare)
+    monkeypatch.setattr(data_mod, "build_workspace_dataset", build)
+    sites = "site_id,commodity,longitude,latitude\na,gold,-56.5,-5.5\nb,gold,-56.4,-5.4\n"
+    workspace = new_workspace_id()
+    save_upload(
+        settings, workspace, "sites", "s.csv", "data:text/csv;base64," + base64.b64encode(sites.encode()).decode()
+    )
+    state = state_with(aoi=BOX, aoi_km=7.25)  # a buffer no other test screens (the cache is per process)
+    results: list = []
+
+    def callback():
+        with server.app_context():
+            results.append((get_dataset_for(settings, workspace), screening_for_state(settings, workspace, state)))
+
+    threads = [threading.Thread(target=callback) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and calls == {"prepare": 1, "build": 1}
+    assert all(r[0] is results[0][0] and r[1][0] is results[0][1][0] for r in results)
