@@ -137,6 +137,12 @@ def _key(label: str, value: str, note: str = "") -> html.Div:
     return html.Div([html.Span(label), html.B(value), html.Small(note)], className="aoi-key")
 
 
+def _feature(rec: dict) -> str:
+    """The AOI feature of a row: its name, else its id."""
+    name = rec.get("aoi_name")
+    return str(name) if isinstance(name, str) and name.strip() else str(rec.get("aoi_id") or "")
+
+
 def make_aoi_summary(report: AoiReport) -> html.Div:
     """The AOI's summary in the view: key numbers, protected areas, ecosystems, mercury with its band, risk profile."""
     sites = report.sites
@@ -177,15 +183,20 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
         **{"aria-label": "Risk profile"},
     )
     shown = pas.head(MAX_PA_ROWS)
+    # an AOI of several features has a row per (feature, protected area): the feature is said, or the same park
+    # shows on several rows with different overlaps and nothing to tell them apart
+    per_feature = units["aoi_id"].nunique() > 1
+    heads = [*([("aoi", "area of interest")] if per_feature else []), *PA_COLUMNS]
     pa_table = (
         html.Div(
             html.Table(
                 [
-                    html.Thead(html.Tr([html.Th(label, scope="col") for _, label in PA_COLUMNS])),
+                    html.Thead(html.Tr([html.Th(label, scope="col") for _, label in heads])),
                     html.Tbody(
                         [
                             html.Tr(
                                 [
+                                    *([html.Td(_feature(rec))] if per_feature else []),
                                     html.Td(str(rec.get("name") or "")),
                                     html.Td(str(rec.get("iucn_cat") or "—")),
                                     html.Td(str(rec.get("designation") or "—")),
@@ -200,7 +211,7 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
                 ],
                 className="mini-table aoi-pa-table",
             ),
-            className="table-scroll",  # six columns: at phone width the table scrolls, not the page
+            className="table-scroll",  # six or seven columns: at phone width the table scrolls, not the page
         )
         if len(pas)
         else html.P(f"No protected area within {report.aoi.buffer_km:g} km.", className="hint")

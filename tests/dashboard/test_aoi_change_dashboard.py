@@ -440,3 +440,22 @@ def test_callbacks_arriving_together_screen_the_aoi_and_build_an_upload_once(ser
         t.join()
     assert len(results) == 4 and calls == {"prepare": 1, "build": 1}
     assert all(r[0] is results[0][0] and r[1][0] is results[0][1][0] for r in results)
+
+
+def test_the_panel_says_which_feature_of_the_aoi_each_protected_area_row_belongs_to(server, settings):
+    """An AOI of several features (237 indigenous territories) listed the same park on several rows with different
+    overlaps and no way to tell which territory each was."""
+    feats = gpd.GeoDataFrame(
+        {"name": ["Territory North", "Territory South"]},
+        geometry=[shapely.box(-57.2, -5.4, -55.6, -4.6), shapely.box(-57.2, -6.2, -55.6, -5.4)],
+        crs="EPSG:4326",
+    )
+    contents = "data:application/geo+json;base64," + base64.b64encode(feats.to_json().encode()).decode()
+    trigger(f"{ids.AOI_UPLOAD}.contents", contents)
+    ref, workspace, _own, _ = acb.set_aoi(None, contents, None, None, "selection", "territories.geojson", None)
+    summary, _note = acb.update_aoi_panel(state_with(aoi=ref, aoi_km=10.0), workspace)
+    table = json.dumps(summary.to_plotly_json(), default=str)
+    assert "Th(children='area of interest', scope='col')" in table
+    assert "Td('Territory North')" in table and "Td('Territory South')" in table
+    one, _note = acb.update_aoi_panel(state_with(aoi=BOX, aoi_km=10.0), None)  # one feature: no such column
+    assert "area of interest', scope" not in json.dumps(one.to_plotly_json(), default=str)
