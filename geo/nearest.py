@@ -417,11 +417,18 @@ def complete_nearest(
         todo = np.setdiff1d(todo, extended)
     if len(todo) and len(tg):
         cand_s, cand_t = [], []
-        for shift in (0.0, -360.0, 360.0):
-            g = sites.geoms[todo] if shift == 0.0 else _shifted(sites.geoms[todo], shift)
+        b = sites.bounds[todo]
+        for shift, near_seam in ((0.0, None), (-360.0, b[:, 2] > 150.0), (360.0, b[:, 0] < -150.0)):
+            # any candidate bounds the answer (every target within it is then measured): the shifted copies only
+            # sharpen it near ±180°; elsewhere a copy 360° away costs the tree's longest searches (54k sites outside
+            # every country: 14.9 s of the first 1M-site run for three queries each) for a bound seldom sharper
+            q = todo if near_seam is None else todo[near_seam]
+            if len(q) == 0:
+                continue
+            g = sites.geoms[q] if shift == 0.0 else _shifted(sites.geoms[q], shift)
             qi, qt = tg.tree.query_nearest(g)
             qt = tg.owners(qt)
-            cand_s.append(todo[qi])
+            cand_s.append(q[qi])
             cand_t.append(qt)
         cs, ct = unique_pairs(np.concatenate(cand_s), np.concatenate(cand_t), len(tg))
         d0, _ = exact_km(sites, tg, cs, ct, np.full(len(cs), np.inf))
