@@ -244,11 +244,14 @@ def extra_map_layers(
     """The map's layers beyond the basemap and overlays: the mining footprints by year (overlay ``mining``)
     and the area of interest with its buffer."""
     layers: list[dict] = []
+    mining = "mining" in (state.get("overlays") or []) and dataset.mining is not None and len(dataset.mining)
+    found = screening_for_state(settings, workspace_id, state)
+    if not mining and found is None:
+        return layers
     _centre, zoom, clip = map_camera(state, dataset.countries, scored, map_view)
-    if "mining" in (state.get("overlays") or []) and dataset.mining is not None and len(dataset.mining):
+    if mining:
         budget = settings.max_map_payload_mb * 1e6 * 0.3
         layers += mining_layers(dataset, year=year, zoom=zoom, bounds=clip, budget_bytes=budget)
-    found = screening_for_state(settings, workspace_id, state)
     if found is not None:
         budget = settings.max_map_payload_mb * 1e6 * AOI_PAYLOAD_SHARE
         layers += aoi_map_layers(found[0].aoi, zoom=zoom, bounds=clip, budget_bytes=budget)
