@@ -264,3 +264,29 @@ def test_the_aoi_panel_fits_a_phone_width(app_url, browser):
         _wait(browser, 20).until(lambda d: (w := d.execute_script(widths))[1] <= w[0])
     width, scroll = browser.execute_script(widths)
     assert scroll <= width, f"the page is {scroll} px wide in a {width} px viewport"
+
+
+def test_an_uploaded_aoi_with_a_long_file_name_stays_inside_its_card(app_url, browser, tmp_path):
+    """The 'Area of interest' card named the uploaded file, and a long name with no space
+    (indigenous_territories_impacts.geojson) ran past the card's edge at 1024 px."""
+    path = tmp_path / "indigenous_territories_impacts_of_the_tapajos_basin.geojson"
+    gpd.GeoDataFrame(
+        {"name": ["Territory North", "Territory South"]},
+        geometry=[shapely.box(-57.2, -5.4, -55.6, -4.6), shapely.box(-57.2, -6.2, -55.6, -5.4)],
+        crs="EPSG:4326",
+    ).to_file(path)
+    browser.set_window_size(1024, 1000)
+    try:
+        open_app(browser, app_url)
+        browser.find_element(By.CSS_SELECTOR, "#aoi-upload input[type=file]").send_keys(str(path))
+        _wait(browser).until(lambda d: "Sites in view" in d.find_element(By.ID, "aoi-summary").text)
+        text = browser.find_element(By.ID, "aoi-summary").text
+        assert "indigenous_territories_impacts_of_the_tapajos_basin.geojson" in text
+        assert "area of interest" in text and "Territory North" in text  # each PA row says its AOI feature
+        overflow = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#aoi-summary .aoi-key'))"
+            ".filter(k => k.scrollWidth > k.clientWidth + 1).map(k => k.innerText.slice(0, 40))"
+        )
+        assert overflow == []
+    finally:
+        browser.set_window_size(1400, 1000)
