@@ -114,8 +114,10 @@ def get_screening(
 #: the callbacks of one change (map, charts, table, the AOI panel) arrive together and each asks for the screening
 #: and the scored frame with its AOI columns: one computes them, the others wait for its result instead of
 #: computing them too (an uploaded AOI of 237 territories took 12 s to screen alone, 65 s when five did it at once);
-#: per process, striped, re-entrant (a thread holding one may take another)
+#: per process, striped. One array per kind, always taken in the same order (a scored frame's lock, then its
+#: screening's, then the dataset's), so two threads never hold each other's stripe
 _SCREEN_LOCKS = tuple(threading.RLock() for _ in range(16))
+_SCORED_AOI_LOCKS = tuple(threading.RLock() for _ in range(16))
 
 
 def with_aoi_columns(scored: pd.DataFrame, screening: AoiScreening) -> pd.DataFrame:
@@ -150,7 +152,7 @@ def scored_for_state(settings: Settings, workspace_id: str | None, state: Mappin
         settings.model_dump_json(), ws, json.dumps(weights, sort_keys=True), json.dumps(decay, sort_keys=True),
         str(state["aoi"]), round(float(state.get("aoi_km", 10.0)), 3),
     )  # fmt: skip
-    with _SCREEN_LOCKS[hash(("scored", *args)) % len(_SCREEN_LOCKS)]:
+    with _SCORED_AOI_LOCKS[hash(args) % len(_SCORED_AOI_LOCKS)]:
         return _scored_aoi(*args)
 
 
