@@ -209,7 +209,8 @@ AOI_PAYLOAD_SHARE = 0.2
 def aoi_map_layers(
     aoi: PreparedAoi, *, zoom: float = 0.0, bounds: Sequence[float] | None = None, budget_bytes: float = math.inf
 ) -> list[dict]:
-    """The AOI's outline (solid) and its buffer's (dashed) as MapLibre line layers over the overlays, drawn for the
+    """The AOI's outline (solid) and its buffer's (dashed) as MapLibre line layers over the overlays and under the
+    sites (a 3 px outline over 237 territories hid the sites along it), drawn for the
     map's view: clipped to ``bounds``, simplified to about a screen pixel at ``zoom`` (coordinates to 1e-4°), the
     tolerance doubling until both fit ``budget_bytes``. A real AOI is heavy: Amazon Mining Watch's 237 indigenous
     territories (167,501 vertices, a 142,358-vertex buffer) made 10.4 MB of GeoJSON on every map update, and the
@@ -223,9 +224,9 @@ def aoi_map_layers(
     tol = tolerance_for_zoom(zoom)
     for _ in range(24):  # 2^24 pixels: a whole-world tolerance, where any outline is a handful of points
         layers = [
-            {"name": "aoi-buffer", "sourcetype": "geojson", "type": "line", "color": AOI_COLOURS["zone"],
+            {"name": "aoi-buffer", "sourcetype": "geojson", "type": "line", "color": AOI_COLOURS["zone"], "below": "traces",
              "line": {"width": 2, "dash": [3, 2]}, "source": simplified_geojson(zone, tolerance_deg=tol, bounds=bounds)},
-            {"name": "aoi", "sourcetype": "geojson", "type": "line", "color": AOI_COLOURS["aoi"],
+            {"name": "aoi", "sourcetype": "geojson", "type": "line", "color": AOI_COLOURS["aoi"], "below": "traces",
              "line": {"width": 3}, "source": simplified_geojson(area, tolerance_deg=tol, bounds=bounds)},
         ]  # fmt: skip
         if payload_bytes(layers) <= budget_bytes:

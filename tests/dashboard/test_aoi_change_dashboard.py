@@ -378,6 +378,7 @@ def test_a_heavy_uploaded_aoi_is_drawn_within_the_map_budget_at_every_zoom(serve
     fig, _count = cb.update_map(state, workspace, None, None)  # framed on the AOI
     layers = [layer.to_plotly_json() for layer in fig.layout.map.layers if layer.name in ("aoi", "aoi-buffer")]
     assert [layer["name"] for layer in layers] == ["aoi-buffer", "aoi"]
+    assert [layer.get("below") for layer in layers] == ["traces", "traces"]  # under the sites, not over them
     assert payload_bytes(layers) <= budget
     outline = shapely.from_geojson(json.dumps(layers[1]["source"]["features"][0]["geometry"]))
     tol = tolerance_for_zoom(fig.layout.map.zoom)  # about a pixel: the outline still traces the AOI there
