@@ -395,6 +395,26 @@ def nearest_all(
     return complete_nearest(sites, tg, inside, best, arg)
 
 
+def _nearest_candidates(sites: Sites, s: np.ndarray, query) -> tuple[np.ndarray, np.ndarray]:
+    """(site, tree entry) pairs from a degree-space nearest query (``query(geoms)`` -> (input, entry) indices) of
+    sites ``s``, and of their copies 360° east or west for the sites within 30° of ±180°.
+
+    Any candidate bounds the answer (every target within it is then measured): the copies only sharpen it near
+    ±180°; elsewhere a copy 360° away costs the tree's longest searches (54k sites outside every country: 14.9 s
+    of the first 1M-site run for three queries each) for a bound seldom sharper."""
+    b = sites.bounds[s]
+    out_s, out_e = [], []
+    for shift, near_seam in ((0.0, None), (-360.0, b[:, 2] > 150.0), (360.0, b[:, 0] < -150.0)):
+        q = s if near_seam is None else s[near_seam]
+        if len(q) == 0:
+            continue
+        geoms = sites.geoms[q] if shift == 0.0 else _shifted(sites.geoms[q], shift)
+        qi, qe = query(geoms)
+        out_s.append(q[qi])
+        out_e.append(qe)
+    return np.concatenate(out_s), np.concatenate(out_e)
+
+
 def complete_nearest(
     sites: Sites,
     tg: PreparedTargets,
@@ -416,21 +436,8 @@ def complete_nearest(
         _nearest_extended(sites, tg, extended, best, arg)
         todo = np.setdiff1d(todo, extended)
     if len(todo) and len(tg):
-        cand_s, cand_t = [], []
-        b = sites.bounds[todo]
-        for shift, near_seam in ((0.0, None), (-360.0, b[:, 2] > 150.0), (360.0, b[:, 0] < -150.0)):
-            # any candidate bounds the answer (every target within it is then measured): the shifted copies only
-            # sharpen it near ±180°; elsewhere a copy 360° away costs the tree's longest searches (54k sites outside
-            # every country: 14.9 s of the first 1M-site run for three queries each) for a bound seldom sharper
-            q = todo if near_seam is None else todo[near_seam]
-            if len(q) == 0:
-                continue
-            g = sites.geoms[q] if shift == 0.0 else _shifted(sites.geoms[q], shift)
-            qi, qt = tg.tree.query_nearest(g)
-            qt = tg.owners(qt)
-            cand_s.append(q[qi])
-            cand_t.append(qt)
-        cs, ct = unique_pairs(np.concatenate(cand_s), np.concatenate(cand_t), len(tg))
+        cand_s, entry = _nearest_candidates(sites, todo, tg.tree.query_nearest)
+        cs, ct = unique_pairs(cand_s, tg.owners(entry), len(tg))
         d0, _ = exact_km(sites, tg, cs, ct, np.full(len(cs), np.inf))
         ub = kclosest.min_at(n, cs, d0)
         radius = np.full(n, np.nan)
@@ -562,19 +569,11 @@ def nearest_in_groups(
             found = _nearest_within(sites, tg, index, g, radius)[s]
             out[sel] = np.where(found <= reach_km, found, np.inf)
             continue
-        cand_s, cand_t = [], []
-        b = sites.bounds[s]
-        for shift, near_seam in ((0.0, None), (-360.0, b[:, 2] > 150.0), (360.0, b[:, 0] < -150.0)):
-            # any candidate bounds the answer: the shifted queries only sharpen it near ±180°, and
-            # beyond ``max_distance`` (degrees) the reach itself is the bound
-            q = s if near_seam is None else s[near_seam]
-            if len(q) == 0:
-                continue
-            geoms = sites.geoms[q] if shift == 0.0 else _shifted(sites.geoms[q], shift)
-            qi, qe = tree.query_nearest(geoms, max_distance=max_deg)
-            cand_s.append(q[qi])
-            cand_t.append(index.owners[g][qe])
-        cs, ct = unique_pairs(np.concatenate(cand_s), np.concatenate(cand_t), len(tg))
+        # beyond ``max_distance`` (degrees) the reach itself is the bound
+        cand_s, entry = _nearest_candidates(
+            sites, s, lambda geoms, t=tree: t.query_nearest(geoms, max_distance=max_deg)
+        )
+        cs, ct = unique_pairs(cand_s, index.owners[g][entry], len(tg))
         d0, _ = exact_km(sites, tg, cs, ct, np.full(len(cs), np.inf), None, no_thresholds)
         ub = kclosest.min_at(n, cs, d0)
         radius = np.full(n, np.nan)
