@@ -41,7 +41,7 @@ from geo.zones import (
     MAX_BUFFER_KM,
     ZoneInputError,
     equal_area_km2,
-    geodesic_buffer,
+    geodesic_buffers,
     segmentize_lonlat,
     split_at_antimeridian,
 )
@@ -270,12 +270,12 @@ def prepare_aoi(aoi: gpd.GeoDataFrame | gpd.GeoSeries, *, buffer_km: float = 0.0
     area = np.empty(len(geoms), dtype=object)
     zone = np.empty(len(geoms), dtype=object)
     search = np.empty(len(geoms), dtype=object)
-    for k, g in enumerate(geoms):
-        try:  # before segmentizing, which would fill an edge jumping across ±180° with vertices
-            zone[k] = geodesic_buffer(g, d)
-            search[k] = _search_zone(zone[k], d)
-        except ZoneInputError as exc:
-            raise AoiInputError(f"AOI feature {ids[k]!r}: {exc.problem}", exc.fix) from exc
+    try:  # before segmentizing, which would fill an edge jumping across ±180° with vertices
+        zone[:] = geodesic_buffers(geoms, d)
+    except ZoneInputError as exc:
+        raise AoiInputError(f"AOI feature {ids[exc.index]!r}: {exc.problem}", exc.fix) from exc
+    for k in range(len(geoms)):
+        search[k] = _search_zone(zone[k], d)
     shapely.prepare(search[~shapely.is_missing(search)])
     geoms = segmentize_lonlat(geoms)
     for k, g in enumerate(geoms):

@@ -43,7 +43,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.proximity import lonlat_envelopes
-from geo.zones import ZoneInputError, geodesic_buffer, segmentize_lonlat, to_equal_area
+from geo.zones import ZoneInputError, geodesic_buffers, segmentize_lonlat, to_equal_area
 
 __all__ = [
     "CHANGE_KEYS",
@@ -171,12 +171,13 @@ def _zones_ea(targets_ll: np.ndarray, buffers: list[float], keys: pd.DataFrame, 
             q_tgt = owner[q_box]
         else:
             q_tgt = q_near = np.zeros(0, dtype=np.int64)
-        for k, g in enumerate(targets_ll):
-            mine = np.unique(q_near[q_tgt == k])
-            try:
-                z[k] = geodesic_buffer(g, d, near_bounds=near_bounds[mine])
-            except ZoneInputError as exc:
-                raise ChangeInputError(f"target {keys['target_id'].iat[k]!r}: {exc.problem}", exc.fix) from exc
+        order = np.argsort(q_tgt, kind="stable")
+        cuts = np.searchsorted(q_tgt[order], np.arange(len(targets_ll) + 1))
+        mine = [near_bounds[np.unique(q_near[order[cuts[k] : cuts[k + 1]]])] for k in range(len(targets_ll))]
+        try:
+            z[:] = geodesic_buffers(targets_ll, d, near_bounds=mine)
+        except ZoneInputError as exc:
+            raise ChangeInputError(f"target {keys['target_id'].iat[exc.index]!r}: {exc.problem}", exc.fix) from exc
         zones.append(to_equal_area(segmentize_lonlat(z)))
     return zones
 
@@ -490,7 +491,7 @@ def count_sites_by_year(
     zones = [tgt_ll]
     for d in buffers:
         try:
-            zones.append(np.array([geodesic_buffer(t, d) for t in tgt_ll], dtype=object))
+            zones.append(geodesic_buffers(tgt_ll, d))
         except ZoneInputError as exc:
             raise ChangeInputError(exc.problem, exc.fix) from exc
     tree = shapely.STRtree(g)

@@ -27,6 +27,10 @@ quarter, so the polygon lies inside the true zone by at most 3·10⁻⁴ of the 
 Zones across ±180° are split into parts on both sides, like the WDPA's; zones that would reach
 within 0.5° of a pole are refused (a lon/lat polygon cannot hold a pole).
 
+:func:`geodesic_buffers` builds the zones of many geometries at once: the same polygons, byte for
+byte, with the GEOS buffers of all their pieces and the unions of each zone on the shared thread
+pool (``geo.crs.thread_pool``).
+
 Equal area
 ----------
 :func:`to_equal_area` projects to EPSG:6933 (WGS 84 / NSIDC EASE-Grid 2.0 Global, cylindrical
@@ -37,12 +41,14 @@ centred on each case and with ``pyproj.Geod.geometry_area_perimeter``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.crs import GEOD
+from geo.crs import GEOD, POOL_THREADS, thread_pool
 from geo.proximity import lonlat_envelopes
 
 __all__ = [
@@ -52,6 +58,7 @@ __all__ = [
     "ZoneInputError",
     "equal_area_km2",
     "geodesic_buffer",
+    "geodesic_buffers",
     "segmentize_lonlat",
     "split_at_antimeridian",
     "to_equal_area",
@@ -240,6 +247,32 @@ def _aeqd_inverse(lon0: np.ndarray, lat0: np.ndarray, xy: np.ndarray) -> np.ndar
     return np.column_stack([lon0 + _wrap(lon - lon0), np.asarray(lat)])
 
 
+#: vertices from which the pieces' GEOS buffers run in threads (below, one call is cheaper)
+BUFFER_THREAD_MIN_VERTICES = 4_000
+
+
+def _buffer_all(geoms: np.ndarray, distance_m: float, quad_segs: int) -> np.ndarray:
+    """``shapely.buffer`` of every geometry: from :data:`BUFFER_THREAD_MIN_VERTICES` vertices in
+    runs of about equal vertex count on the shared thread pool (GEOS releases the GIL). Each
+    geometry is buffered alone either way, so the result is the same, geometry by geometry."""
+    pool = thread_pool()
+    counts = shapely.get_num_coordinates(geoms)
+    total = int(counts.sum())
+    if pool is None or total < BUFFER_THREAD_MIN_VERTICES or len(geoms) < 2:
+        return shapely.buffer(geoms, distance_m, quad_segs=quad_segs)
+    # four runs per thread, cut where the running vertex count passes each quarter-share
+    n_runs = min(len(geoms), 4 * POOL_THREADS)
+    cuts = np.searchsorted(np.cumsum(counts), np.linspace(0, total, n_runs + 1)[1:-1], side="right")
+    bounds = np.unique(np.r_[0, cuts, len(geoms)])
+    out = np.empty(len(geoms), dtype=object)
+
+    def run(a: int, b: int) -> None:
+        out[a:b] = shapely.buffer(geoms[a:b], distance_m, quad_segs=quad_segs)
+
+    list(pool.map(run, bounds[:-1], bounds[1:]))
+    return out
+
+
 def _buffer_pieces(
     coords: np.ndarray, pid: np.ndarray, centres: np.ndarray, distance_m: float, quad_segs: int
 ) -> list[BaseGeometry]:
@@ -257,11 +290,60 @@ def _buffer_pieces(
         rows = np.flatnonzero(np.isin(pid, sel))
         local = np.searchsorted(sel, pid[rows])  # consecutive numbers, as shapely wants
         geoms[sel] = shapely.linestrings(xy[rows], indices=local) if is_line else shapely.points(xy[rows])
-    zones = shapely.buffer(geoms, distance_m, quad_segs=quad_segs)
+    zones = _buffer_all(geoms, distance_m, quad_segs)
     zc, zi = shapely.get_coordinates(zones, return_index=True)
     ll = _aeqd_inverse(centres[zi, 0], centres[zi, 1], zc)
     zones = shapely.set_coordinates(zones.copy(), ll)
     return [split_at_antimeridian(z) for z in zones]
+
+
+def _check_distance(distance_km: float) -> float:
+    d = float(distance_km)
+    if not np.isfinite(d) or d < 0 or d > MAX_BUFFER_KM:
+        raise ZoneInputError(
+            f"buffer distance {distance_km!r} km is not between 0 and {MAX_BUFFER_KM:g} km",
+            "give a distance in kilometres, e.g. 10",
+        )
+    return d
+
+
+def _plan(
+    geom: BaseGeometry, d: float, piece_km: float, near_bounds: np.ndarray | None
+) -> BaseGeometry | tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One geometry's zone when it needs no buffering (empty, or d = 0), else its polygons and the
+    pieces to buffer: (polygons, piece vertices, piece of each vertex, piece centres)."""
+    if geom is None or geom.is_empty:
+        return shapely.Polygon()
+    parts = shapely.get_parts(shapely.get_parts(geom))  # collections flattened twice
+    types = shapely.get_type_id(parts)
+    polys = parts[types == 3]
+    outlines = [shapely.get_parts(shapely.boundary(polys))] if len(polys) else []
+    lines = np.concatenate([parts[np.isin(types, (1, 2))], *outlines])
+    coords, part = shapely.get_coordinates(lines, return_index=True)
+    _check_antimeridian_jumps(coords, part)  # before segmentizing would fill the jump with vertices
+    if d == 0.0:
+        return shapely.union_all(polys) if len(polys) else shapely.Polygon()
+    _, miny, _, maxy = geom.bounds
+    reach = d / _LAT_DEG_KM + _POLE_MARGIN_DEG
+    if maxy + reach >= 90.0 or miny - reach <= -90.0:
+        pole = "North" if maxy + reach >= 90.0 else "South"
+        raise ZoneInputError(
+            f"a {d:g} km zone around this feature would come within {_POLE_MARGIN_DEG}° of the {pole} Pole, "
+            "which a longitude/latitude polygon cannot hold",
+            "use a smaller buffer or an area of interest farther from the pole",
+        )
+    lines = segmentize_lonlat(lines)
+    coords, pid, centres = _pieces(lines, piece_km)
+    if near_bounds is not None:
+        coords, pid, centres = _near_pieces(coords, pid, centres, d, np.asarray(near_bounds, dtype=float))
+    points = parts[types == 0]
+    if len(points):
+        pc = shapely.get_coordinates(points)
+        base = len(centres)
+        coords = np.vstack([coords, pc])
+        pid = np.r_[pid, base + np.arange(len(pc))]
+        centres = np.vstack([centres, pc])
+    return polys, coords, pid, centres
 
 
 def geodesic_buffer(
@@ -298,42 +380,72 @@ def geodesic_buffer(
         a negative, non-finite or too large distance, an edge jumping across ±180°, or a zone that
         would come within 0.5° of a pole.
     """
-    d = float(distance_km)
-    if not np.isfinite(d) or d < 0 or d > MAX_BUFFER_KM:
-        raise ZoneInputError(
-            f"buffer distance {distance_km!r} km is not between 0 and {MAX_BUFFER_KM:g} km",
-            "give a distance in kilometres, e.g. 10",
-        )
-    if geom is None or geom.is_empty:
-        return shapely.Polygon()
-    parts = shapely.get_parts(shapely.get_parts(geom))  # collections flattened twice
-    types = shapely.get_type_id(parts)
-    polys = parts[types == 3]
-    outlines = [shapely.get_parts(shapely.boundary(polys))] if len(polys) else []
-    lines = np.concatenate([parts[np.isin(types, (1, 2))], *outlines])
-    coords, part = shapely.get_coordinates(lines, return_index=True)
-    _check_antimeridian_jumps(coords, part)  # before segmentizing would fill the jump with vertices
-    if d == 0.0:
-        return shapely.union_all(polys) if len(polys) else shapely.Polygon()
-    _, miny, _, maxy = geom.bounds
-    reach = d / _LAT_DEG_KM + _POLE_MARGIN_DEG
-    if maxy + reach >= 90.0 or miny - reach <= -90.0:
-        pole = "North" if maxy + reach >= 90.0 else "South"
-        raise ZoneInputError(
-            f"a {d:g} km zone around this feature would come within {_POLE_MARGIN_DEG}° of the {pole} Pole, "
-            "which a longitude/latitude polygon cannot hold",
-            "use a smaller buffer or an area of interest farther from the pole",
-        )
-    lines = segmentize_lonlat(lines)
-    coords, pid, centres = _pieces(lines, piece_km)
-    if near_bounds is not None:
-        coords, pid, centres = _near_pieces(coords, pid, centres, d, np.asarray(near_bounds, dtype=float))
-    points = parts[types == 0]
-    if len(points):
-        pc = shapely.get_coordinates(points)
-        base = len(centres)
-        coords = np.vstack([coords, pc])
-        pid = np.r_[pid, base + np.arange(len(pc))]
-        centres = np.vstack([centres, pc])
-    zones = _buffer_pieces(coords, pid, centres, d * 1000.0, quad_segs)
-    return shapely.union_all([*polys, *zones])
+    nb = None if near_bounds is None else [near_bounds]
+    return geodesic_buffers([geom], distance_km, piece_km=piece_km, quad_segs=quad_segs, near_bounds=nb)[0]
+
+
+def geodesic_buffers(
+    geoms: object,
+    distance_km: float,
+    *,
+    piece_km: float = 25.0,
+    quad_segs: int = _QUAD_SEGS,
+    near_bounds: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """:func:`geodesic_buffer` of every geometry, as an object array in their order.
+
+    The same zones as one call per geometry, geometry by geometry, but the pieces of all of them
+    are buffered together and the zones unioned on the shared thread pool: GEOS's buffers are
+    most of a zone's cost (the 237 outlines of Amazon Mining Watch's indigenous territories at
+    10 km: 170,000 vertices, 4.9 s in one thread).
+
+    Parameters
+    ----------
+    geoms : geometries as :func:`geodesic_buffer` takes them (array-like or GeoSeries).
+    near_bounds : optional, one (n, 4) array of boxes per geometry (see :func:`geodesic_buffer`).
+
+    Raises
+    ------
+    ZoneInputError
+        as :func:`geodesic_buffer`, for the first geometry refused; its ``index`` attribute is that
+        geometry's position.
+    """
+    arr = _as_array(geoms)
+    d = _check_distance(distance_km)
+    if near_bounds is not None and len(near_bounds) != len(arr):
+        raise ValueError(f"near_bounds has {len(near_bounds)} entries for {len(arr)} geometries")
+    out = np.empty(len(arr), dtype=object)
+    todo, polys, coords, pids, centres = [], [], [], [], []
+    n_pieces = 0
+    for k, g in enumerate(arr):
+        try:
+            plan = _plan(g, d, piece_km, None if near_bounds is None else near_bounds[k])
+        except ZoneInputError as exc:
+            exc.index = k
+            raise
+        if isinstance(plan, BaseGeometry):
+            out[k] = plan
+            continue
+        p, c, pid, cen = plan
+        todo.append(k)
+        polys.append(p)
+        coords.append(c)
+        pids.append(pid + n_pieces)
+        centres.append(cen)
+        n_pieces += len(cen)
+    if not todo:
+        return out
+    owner = np.repeat(np.arange(len(todo)), [len(c) for c in centres])
+    zones = _buffer_pieces(np.vstack(coords), np.concatenate(pids), np.vstack(centres), d * 1000.0, quad_segs)
+    starts = np.searchsorted(owner, np.arange(len(todo) + 1))
+
+    def union(j: int) -> BaseGeometry:
+        return shapely.union_all([*polys[j], *zones[starts[j] : starts[j + 1]]])
+
+    pool = thread_pool()
+    merged = (
+        list(pool.map(union, range(len(todo)))) if pool is not None and len(todo) > 1 else map(union, range(len(todo)))
+    )
+    for k, z in zip(todo, merged, strict=True):
+        out[k] = z
+    return out

@@ -365,3 +365,9 @@ def test_sites_just_inside_a_buffer_of_any_size_are_kept(d):
     out = compute_aoi_sites(_sites(lon, lat), prepare_aoi(_aoi(shapely.Point(-60.0, -10.0)), buffer_km=d))
     assert len(out) == len(az)
     assert np.allclose(out["dist_aoi_km"], inner, atol=max(0.05, 0.005 * d) * 0.01)
+
+
+def test_the_refused_feature_is_named_among_several():
+    aoi = _aoi(shapely.box(0, 0, 1, 1), shapely.Point(5.0, 89.7), shapely.box(2, 2, 3, 3), ids=["a", "polar", "c"])
+    with pytest.raises(AoiInputError, match="AOI feature 'polar': a 10 km zone .* North Pole"):
+        prepare_aoi(aoi, buffer_km=10)

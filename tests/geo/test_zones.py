@@ -129,3 +129,80 @@ def test_to_equal_area_keeps_missing_and_split_at_antimeridian_is_identity_insid
 def test_a_polygon_edge_jumping_across_the_antimeridian_is_refused_even_without_buffer():
     with pytest.raises(ZoneInputError, match="antimeridian"):
         geodesic_buffer(shapely.Polygon([(179.0, 0.0), (-179.0, 0.0), (-179.0, 1.0), (179.0, 1.0)]), 0.0)
+
+
+def _mixed_features() -> list:
+    """Polygons with holes and many vertices, lines, points, a multi-part, an empty geometry."""
+    rng = np.random.default_rng(7)
+    feats = []
+    for k in range(6):
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 400))
+        r = 0.3 + 0.1 * rng.uniform(size=400)
+        lon0, lat0 = -62.0 + 0.9 * k, -8.0 + 0.4 * k
+        feats.append(shapely.Polygon(np.column_stack([lon0 + r * np.cos(ang), lat0 + r * np.sin(ang)])))
+    feats[1] = shapely.Polygon(feats[1].exterior, [shapely.Point(-61.1, -7.6).buffer(0.05).exterior])
+    feats.append(shapely.LineString(np.column_stack([np.linspace(-50, -49, 300), -3 + 0.05 * np.sin(np.arange(300))])))
+    feats.append(shapely.MultiPoint([(-45.0, 1.0), (-45.05, 1.02)]))
+    feats.append(shapely.Polygon())
+    feats.append(shapely.MultiPolygon([shapely.box(-40, 0, -39.8, 0.2), shapely.box(-39.7, 0, -39.5, 0.2)]))
+    return feats
+
+
+@pytest.mark.parametrize("d", [0.0, 5.0, 25.0])
+def test_geodesic_buffers_are_each_geometrys_own_zone_byte_for_byte(d, monkeypatch):
+    """The batch builds every zone in one pass, its GEOS buffers in threads: the same polygons as one
+    call per geometry, down to the byte, threaded or not."""
+    import geo.zones as zones
+
+    feats = _mixed_features()
+    one_by_one = [shapely.to_wkb(geodesic_buffer(g, d)) for g in feats]
+    monkeypatch.setattr(zones, "BUFFER_THREAD_MIN_VERTICES", 0)  # every batch's buffers go to the threads
+    assert [shapely.to_wkb(z) for z in zones.geodesic_buffers(feats, d)] == one_by_one
+    monkeypatch.setattr(zones, "BUFFER_THREAD_MIN_VERTICES", 10**12)  # and none does
+    assert [shapely.to_wkb(z) for z in zones.geodesic_buffers(feats, d)] == one_by_one
+
+
+def test_threaded_buffers_are_geos_buffers_in_order(monkeypatch):
+    import geo.zones as zones
+
+    if zones.thread_pool() is None:
+        pytest.skip("one core: the buffers never go to threads here")
+    lines = np.array([shapely.LineString([(0, k), (1000 * (k % 7 + 1), k + 3), (50, 2 * k)]) for k in range(41)])
+    monkeypatch.setattr(zones, "BUFFER_THREAD_MIN_VERTICES", 0)
+    names = []
+    real = shapely.buffer
+
+    def spy(geoms, *args, **kwargs):
+        import threading
+
+        names.append(threading.current_thread().name)
+        return real(geoms, *args, **kwargs)
+
+    monkeypatch.setattr(zones.shapely, "buffer", spy)
+    got = zones._buffer_all(lines, 500.0, 8)
+    assert all(n.startswith("geo") for n in names) and len(names) > 1  # runs on the pool
+    assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(real(lines, 500.0, quad_segs=8)))
+
+
+def test_geodesic_buffers_name_the_position_of_the_geometry_they_refuse():
+    from geo.zones import geodesic_buffers
+
+    feats = [shapely.Point(0, 0), shapely.box(1, 1, 2, 2), shapely.Point(0.0, 89.9), shapely.Point(0.0, -89.9)]
+    with pytest.raises(ZoneInputError, match="North Pole") as info:
+        geodesic_buffers(feats, 10.0)
+    assert info.value.index == 2
+
+
+def test_geodesic_buffers_take_each_geometrys_own_near_bounds():
+    from geo.zones import geodesic_buffers
+
+    feats = _mixed_features()
+    rng = np.random.default_rng(3)
+    near = [
+        np.array([[b[0], b[1], b[0] + 0.1, b[1] + 0.1]]) if rng.uniform() < 0.7 else np.zeros((0, 4))
+        for b in [g.bounds if not g.is_empty else (0, 0, 0, 0) for g in feats]
+    ]
+    want = [shapely.to_wkb(geodesic_buffer(g, 10.0, near_bounds=nb)) for g, nb in zip(feats, near, strict=True)]
+    assert [shapely.to_wkb(z) for z in geodesic_buffers(feats, 10.0, near_bounds=near)] == want
+    with pytest.raises(ValueError, match="near_bounds has 1 entries for"):
+        geodesic_buffers(feats, 10.0, near_bounds=near[:1])
