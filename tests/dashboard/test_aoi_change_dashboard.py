@@ -282,6 +282,7 @@ def test_the_map_carries_one_layer_per_year_and_the_aoi(server, settings, datase
     assert year_layer_style(2020, 2020)["color"] != year_layer_style(2019, 2020)["color"]
     small = mining_layers(dataset, year=None, zoom=3.0, bounds=None, budget_bytes=20_000)
     assert sum(len(json.dumps(layer["source"])) for layer in small) <= 20_000 or len(small) == 7
+    trigger(f"{ids.STATE}.data")  # a state change, as the renderer calls it (not a pan): the map redraws
     fig, count = cb.update_map(state_with(aoi=BOX), None, None, None, 2019)
     names = [layer.name for layer in fig.layout.map.layers]
     assert "aoi" in names and "aoi-buffer" in names and f"{LAYER_PREFIX}2019" in names
