@@ -369,5 +369,5 @@ def test_sites_just_inside_a_buffer_of_any_size_are_kept(d):
 
 def test_the_refused_feature_is_named_among_several():
     aoi = _aoi(shapely.box(0, 0, 1, 1), shapely.Point(5.0, 89.7), shapely.box(2, 2, 3, 3), ids=["a", "polar", "c"])
-    with pytest.raises(AoiInputError, match="AOI feature 'polar': a 10 km zone .* North Pole"):
+    with pytest.raises(AoiInputError, match=r"AOI feature 'polar': a 10 km zone .* North Pole"):
         prepare_aoi(aoi, buffer_km=10)
