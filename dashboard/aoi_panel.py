@@ -10,7 +10,7 @@ from dashboard import ids
 from dashboard.views import plural
 from geo.vocab import RISK_CLASSES
 from reports.palette import AOI_COLOURS, MINING_COLOURS
-from scoring.screen import AoiReport, risk_profile
+from scoring.screen import AoiReport, risk_profile, sites_in_view_note
 
 DRAW_OPTIONS = [
     {"label": "a selection (a filter)", "value": "selection"},
@@ -157,11 +157,12 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     if unknown:
         band = "; ".join(filter(None, [band, f"{plural(unknown, 'mercury-using site')} of unknown size not counted"]))
     units = report.screening.units
+    kinds = set(report.aoi.features["kind"].astype(str))
     area = float(units["area_km2"].sum())
     protected = float(units["protected_km2"].sum())
     keys = html.Div(
         [
-            _key("Sites in view", f"{len(sites):,}", f"{n_in:,} inside, the rest within {report.aoi.buffer_km:g} km"),
+            _key("Sites in view", f"{len(sites):,}", sites_in_view_note(n_in, len(sites), kinds, report.aoi.buffer_km)),
             _key(
                 "Protected areas",
                 f"{n_pa:,}",
@@ -175,7 +176,10 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     profile = risk_profile(sites)
     risk = html.Ul(
         [
-            html.Li(f"{cls}: {int(n):,} ({int(k):,} inside)", className=f"risk-{cls.replace(' ', '-')}-text")
+            html.Li(
+                f"{cls}: {int(n):,}" + (f" ({int(k):,} inside)" if "polygon" in kinds else ""),
+                className=f"risk-{cls.replace(' ', '-')}-text",
+            )
             for cls, n, k in profile[["risk_class", "n_sites", "n_sites_in_aoi"]].itertuples(index=False)
             if cls in RISK_CLASSES
         ],

@@ -20,7 +20,7 @@ from geo.risk import assessed_receptors
 from geo.vocab import FACTOR_LABELS, RECEPTORS
 from reports.html import figure_div, fmt_number, page, table_html
 from reports.maps import make_aoi_map_figure
-from scoring.screen import AOI_METHOD, AoiReport, risk_profile
+from scoring.screen import AOI_METHOD, AoiReport, risk_profile, sites_in_view_note
 
 #: rows of the site list in the report; the rest are in the table outputs (CSV, XLSX...)
 MAX_SITE_ROWS = 5000
@@ -86,7 +86,11 @@ def _key_numbers(report: AoiReport) -> str:
         hg, hg_note = "none", ""
     high = int(sites["risk_class"].astype("string").isin(["high", "very high"]).sum()) if "risk_class" in sites else 0
     cells = [
-        ("Sites inside or within the buffer", f"{len(sites):,}", f"{n_in:,} inside the area of interest"),
+        (
+            "Sites inside or within the buffer",
+            f"{len(sites):,}",
+            sites_in_view_note(n_in, len(sites), set(report.aoi.features["kind"].astype(str)), report.aoi.buffer_km),
+        ),
         ("High or very high risk", f"{high:,}", f"of {len(sites):,} selected"),
         ("Protected areas within the buffer", f"{n_pa:,}", f"{n_pa_in:,} overlapping the area of interest"),
         ("Estimated mercury release", hg, hg_note),

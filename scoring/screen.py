@@ -272,6 +272,19 @@ def aoi_mercury_totals(selected: pd.DataFrame, config: RiskConfig, *, per_unit: 
     return out
 
 
+def sites_in_view_note(n_inside: int, n_sites: int, kinds: set[str], buffer_km: float) -> str:
+    """Where the sites in view lie against the AOI. A line's or point's AOI is its corridor (every site
+    in view is in it), so "inside" is said only of polygons, and the sites near them are counted."""
+    d = f"{buffer_km:g} km"
+    near = n_sites - n_inside
+    if "polygon" not in kinds:
+        what = " and ".join(f"{k}s" for k in ("line", "point") if k in kinds) or "features"
+        return f"all within {d} of the {what}"
+    if kinds == {"polygon"}:
+        return f"{n_inside:,} inside, {near:,} within {d}" if buffer_km > 0 else f"{n_inside:,} inside"
+    return f"{n_inside:,} inside a polygon or within {d} of a line or point, {near:,} within {d} of a polygon"
+
+
 def risk_profile(selected: pd.DataFrame) -> pd.DataFrame:
     """Sites by risk class (all classes, in order), inside the AOI and within the buffer."""
     classes = selected["risk_class"].astype("string") if "risk_class" in selected.columns else pd.Series(dtype="string")
@@ -360,6 +373,7 @@ class ScreenResult:
         """The CLI's one-line summary (without the rejected detail, the elapsed time and the output)."""
         r = self.report
         n_in = int(r.sites["in_aoi"].sum()) if "in_aoi" in r.sites.columns else len(r.sites)
+        note = sites_in_view_note(n_in, len(r.sites), set(r.aoi.features["kind"].astype(str)), r.aoi.buffer_km)
         pas = r.screening.protected_areas
         n_pa = pas["pa_id"].nunique() if len(pas) else 0
         total = r.totals.iloc[0]
@@ -376,7 +390,7 @@ class ScreenResult:
                 f"-{total['hg_kg_per_yr_high']:,.0f})" + (f", {unknown_sites} not counted" if unknown else "")
             )
         return (
-            f"screened {r.aoi_source}: {len(r.sites):,} sites ({n_in:,} inside), {n_pa:,} protected areas, {hg}, "
+            f"screened {r.aoi_source}: {len(r.sites):,} site{'' if len(r.sites) == 1 else 's'} ({note}), {n_pa:,} protected areas, {hg}, "
             f"rejected {len(self.rejected):,}"
         )
 
@@ -570,5 +584,6 @@ __all__ = [
     "score_selection",
     "screen_layers",
     "screen_output_columns",
+    "sites_in_view_note",
     "write_screen_tables",
 ]

@@ -93,7 +93,11 @@ def test_screen_selects_by_geodesic_distance_and_measures_overlaps(concession, s
                 "--buffer-km", "10", "--out", str(out), "--no-progress")  # fmt: skip
     assert r.returncode == 0, r.stderr
     line = _summary(r)
-    assert line.startswith("screened concession.geojson") and "3 sites (1 inside)" in line and str(out) in line
+    assert (
+        line.startswith("screened concession.geojson")
+        and "3 sites (1 inside, 2 within 10 km)" in line
+        and str(out) in line
+    )
     assert "rejected 1 (1 sites)" in line and "screen.rejected.csv" in line
     table = pd.read_csv(out).set_index("site_id")
     assert sorted(table.index) == ["s-in", "s-near", "s-west"]  # s-far (20 km) and the park site (>10 km) are out
@@ -240,6 +244,8 @@ def test_screen_union_and_a_road_with_a_buffer(sites_csv, parks, tmp_path):
                 "--out", str(out2), "--no-progress")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert pd.read_csv(out2)["site_id"].tolist() == ["s-in"]  # 0 km from the road; the others are > 25 km
+    # a line's AOI is its corridor: the summary says where the site lies, not "(1 inside)" a line
+    assert "1 site (all within 5 km of the lines)" in _summary(r), r.stdout
     # a road with no buffer encloses nothing: a usage problem, exit 2, and the message says how to fix it
     r = run_cli("screen", "--aoi", str(road), "--buffer-km", "0", "--sites", str(sites_csv),
                 "--out", str(tmp_path / "x.csv"), "--no-progress")  # fmt: skip
