@@ -249,6 +249,9 @@ def _aeqd_inverse(lon0: np.ndarray, lat0: np.ndarray, xy: np.ndarray) -> np.ndar
 
 #: vertices from which the pieces' GEOS buffers run in threads (below, one call is cheaper)
 BUFFER_THREAD_MIN_VERTICES = 4_000
+#: outline vertices :func:`geodesic_buffers` buffers at once: bounds the GEOS intermediates of a large
+#: AOI (a country's protected areas as the AOI) to a batch; the zones themselves are all returned
+BUFFER_BATCH_VERTICES = 2_000_000
 
 
 def _buffer_all(geoms: np.ndarray, distance_m: float, quad_segs: int) -> np.ndarray:
@@ -415,8 +418,8 @@ def geodesic_buffers(
     if near_bounds is not None and len(near_bounds) != len(arr):
         raise ValueError(f"near_bounds has {len(near_bounds)} entries for {len(arr)} geometries")
     out = np.empty(len(arr), dtype=object)
-    todo, polys, coords, pids, centres = [], [], [], [], []
-    n_pieces = 0
+    batch: list[tuple] = []
+    n_vertices = 0
     for k, g in enumerate(arr):
         try:
             plan = _plan(g, d, piece_km, None if near_bounds is None else near_bounds[k])
@@ -426,26 +429,36 @@ def geodesic_buffers(
         if isinstance(plan, BaseGeometry):
             out[k] = plan
             continue
-        p, c, pid, cen = plan
-        todo.append(k)
-        polys.append(p)
-        coords.append(c)
-        pids.append(pid + n_pieces)
-        centres.append(cen)
-        n_pieces += len(cen)
-    if not todo:
-        return out
-    owner = np.repeat(np.arange(len(todo)), [len(c) for c in centres])
-    zones = _buffer_pieces(np.vstack(coords), np.concatenate(pids), np.vstack(centres), d * 1000.0, quad_segs)
-    starts = np.searchsorted(owner, np.arange(len(todo) + 1))
+        batch.append((k, *plan))
+        n_vertices += len(plan[1])
+        if n_vertices >= BUFFER_BATCH_VERTICES:  # a large AOI: its GEOS intermediates a batch at a time
+            _zones_of_batch(batch, d * 1000.0, quad_segs, out)
+            batch, n_vertices = [], 0
+    if batch:
+        _zones_of_batch(batch, d * 1000.0, quad_segs, out)
+    return out
+
+
+def _zones_of_batch(batch: list[tuple], distance_m: float, quad_segs: int, out: np.ndarray) -> None:
+    """The zones of planned geometries ``(k, polygons, vertices, piece of each vertex, centres)``: their
+    pieces buffered together, each zone the union of its polygons and pieces (in threads), into ``out[k]``."""
+    offsets = np.cumsum([0, *(len(b[4]) for b in batch)])
+    zones = _buffer_pieces(
+        np.vstack([b[2] for b in batch]),
+        np.concatenate([b[3] + o for b, o in zip(batch, offsets[:-1], strict=True)]),
+        np.vstack([b[4] for b in batch]),
+        distance_m,
+        quad_segs,
+    )
 
     def union(j: int) -> BaseGeometry:
-        return shapely.union_all([*polys[j], *zones[starts[j] : starts[j + 1]]])
+        return shapely.union_all([*batch[j][1], *zones[offsets[j] : offsets[j + 1]]])
 
     pool = thread_pool()
     merged = (
-        list(pool.map(union, range(len(todo)))) if pool is not None and len(todo) > 1 else map(union, range(len(todo)))
+        list(pool.map(union, range(len(batch))))
+        if pool is not None and len(batch) > 1
+        else map(union, range(len(batch)))
     )
-    for k, z in zip(todo, merged, strict=True):
+    for (k, *_), z in zip(batch, merged, strict=True):
         out[k] = z
-    return out

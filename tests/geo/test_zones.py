@@ -160,6 +160,8 @@ def test_geodesic_buffers_are_each_geometrys_own_zone_byte_for_byte(d, monkeypat
     assert [shapely.to_wkb(z) for z in zones.geodesic_buffers(feats, d)] == one_by_one
     monkeypatch.setattr(zones, "BUFFER_THREAD_MIN_VERTICES", 10**12)  # and none does
     assert [shapely.to_wkb(z) for z in zones.geodesic_buffers(feats, d)] == one_by_one
+    monkeypatch.setattr(zones, "BUFFER_BATCH_VERTICES", 500)  # a batch every geometry or two
+    assert [shapely.to_wkb(z) for z in zones.geodesic_buffers(feats, d)] == one_by_one
 
 
 def test_threaded_buffers_are_geos_buffers_in_order(monkeypatch):
