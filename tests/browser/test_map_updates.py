@@ -32,7 +32,8 @@ return [data.length, (layout.map.layers || []).length, zoomed.map.zoom];
 
 FINAL = """
 const g = document.getElementById('map-race');
-const m = g && g._fullLayout && g._fullLayout.map;
+if (!g || g.__asmPending) { return null; }  // an update still queued (assets/plotly_updates.js): not the end yet
+const m = g._fullLayout && g._fullLayout.map;
 if (!m || !m._subplot || !m._subplot.map || !m._subplot.map.isStyleLoaded()) { return null; }
 return [g.data.length, m.zoom, m.layers.map(l => l.opacity)];
 """
