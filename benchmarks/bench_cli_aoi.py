@@ -17,7 +17,11 @@ change   Amazon Mining Watch's seven yearly layers and its 144 protected areas (
 Each command is timed from process start to exit (imports, reading, work, writing): wall time, and the
 children's CPU time (``resource.getrusage``; steadier on a shared machine). Usage::
 
-    .venv/bin/python benchmarks/bench_cli_aoi.py [--rounds 3] [--only screen|change] [--dask]
+    .venv/bin/python benchmarks/bench_cli_aoi.py [--rounds 3] [--only screen|change|territories] [--dask] [--base DIR]
+
+territories  ``app.py screen`` with Amazon Mining Watch's 237 indigenous territories as the AOI (``../shared/data``),
+         against another checkout (``--base``, e.g. ``git worktree add --detach /tmp/base main``) in the same
+         rounds; the two tables are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -114,8 +118,8 @@ def run(cmd: list[str], env: dict) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def compare(label: str, engines: dict[str, callable], rounds: int) -> None:
-    """Interleaved rounds of each engine (a callable returning (wall, cpu)); medians and ratios."""
+def compare(label: str, engines: dict[str, callable], rounds: int, base: str = "geopandas script") -> None:
+    """Interleaved rounds of each engine (a callable returning (wall, cpu)); medians and ratios to ``base``."""
     wall: dict[str, list[float]] = {k: [] for k in engines}
     cpu: dict[str, list[float]] = {k: [] for k in engines}
     for r in range(rounds):
@@ -126,7 +130,6 @@ def compare(label: str, engines: dict[str, callable], rounds: int) -> None:
         print(
             f"{label} round {r + 1}: " + ", ".join(f"{k} {wall[k][-1]:.1f} s (cpu {cpu[k][-1]:.1f} s)" for k in engines)
         )
-    base = "geopandas script"
     for kind, series in (("wall", wall), ("cpu", cpu)):
         med = {k: statistics.median(v) for k, v in series.items()}
         ratios = ", ".join(f"{base} / {k} {med[base] / med[k]:.2f}x" for k in med if k != base)
@@ -204,10 +207,46 @@ def bench_change(rounds: int, tmp: Path) -> None:
     compare("change", {"ours": ours, "geopandas script": baseline}, rounds)
 
 
+def bench_territories(rounds: int, tmp: Path, base_root: Path | None) -> None:
+    """An AOI of many detailed features: Amazon Mining Watch's 237 indigenous territories (167,501 vertices) over
+    the Peru gold inventory's 1,024 sites with AMW's 144 protected areas, 10 km. Against another checkout
+    (``--base``) in the same rounds: the baseline is this project's own earlier command."""
+    data = ROOT.parent / "shared" / "data" / "amazon_mining_watch"
+    if not data.is_dir():
+        print(f"territories: skipped, {data} is absent")
+        return
+    args = ["screen", "--aoi", str(data / "indigenous_territories_impacts.geojson"),
+            "--sites", str(data / "BD_MineriaAurifera_Peru-curated2026-04-06.geojson"),
+            "--protected-areas", str(data / "protected_areas_impacts.geojson"), "--no-progress"]  # fmt: skip
+
+    def cli(root: Path, name: str):
+        python = str(root / ".venv" / "bin" / "python") if (root / ".venv").exists() else sys.executable
+        env = {**os.environ, "ASM_CACHE_DIR": str(tmp / f"cache-{name}")}
+
+        def go() -> tuple[float, float]:
+            return run([python, str(root / "app.py"), *args, "--out", str(tmp / f"{name}.csv")], env)
+
+        return go
+
+    engines = {"ours": cli(ROOT, "ours")}
+    if base_root is not None:
+        engines[f"base {base_root}"] = cli(base_root.resolve(), "base")
+    for go in engines.values():
+        go()  # the layer and numba caches: untimed
+    print("territories: screen with AMW's 237 indigenous territories as the AOI, the Peru inventory, AMW's PAs")
+    if base_root is None:
+        compare("territories", engines, rounds, base="ours")
+        return
+    compare("territories", engines, rounds, base=f"base {base_root}")
+    same = (tmp / "ours.csv").read_bytes() == (tmp / "base.csv").read_bytes()
+    print(f"territories: the two tables are {'the same, byte for byte' if same else 'DIFFERENT'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", choices=("screen", "change"))
+    ap.add_argument("--only", choices=("screen", "change", "territories"))
+    ap.add_argument("--base", type=Path, default=None, help="another checkout, timed beside this one (territories)")
     ap.add_argument("--dask", action="store_true", help="also time screen --engine dask (a LocalCluster per run)")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "asm-risk-bench")
     a = ap.parse_args()
@@ -216,6 +255,8 @@ def main() -> None:
             bench_screen(a.rounds, Path(tmp), a.data_dir, a.dask)
         if a.only in (None, "change"):
             bench_change(a.rounds, Path(tmp))
+        if a.only in (None, "territories"):
+            bench_territories(a.rounds, Path(tmp), a.base)
 
 
 if __name__ == "__main__":
