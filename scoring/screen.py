@@ -277,6 +277,8 @@ def sites_in_view_note(n_inside: int, n_sites: int, kinds: set[str], buffer_km: 
     in view is in it), so "inside" is said only of polygons, and the sites near them are counted."""
     d = f"{buffer_km:g} km"
     near = n_sites - n_inside
+    if n_sites == 0:
+        return f"none inside or within {d}" if buffer_km > 0 else "none inside"
     if "polygon" not in kinds:
         what = " and ".join(f"{k}s" for k in ("line", "point") if k in kinds) or "features"
         return f"all within {d} of the {what}"

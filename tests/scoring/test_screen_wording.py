@@ -23,6 +23,8 @@ from scoring.screen import sites_in_view_note
             "5 inside a polygon or within 10 km of a line or point, 4 within 10 km of a polygon",
         ),
         (1234, 2000, {"polygon"}, 5.0, "1,234 inside, 766 within 5 km"),
+        (0, 0, {"line"}, 10.0, "none inside or within 10 km"),  # not "all within" of no site
+        (0, 0, {"polygon"}, 0.0, "none inside"),
     ],
 )
 def test_inside_is_said_of_polygons_only_and_the_near_sites_are_counted(n_in, n, kinds, km, want):
