@@ -10,7 +10,7 @@ from dashboard import ids
 from dashboard.views import plural
 from geo.vocab import RISK_CLASSES
 from reports.palette import AOI_COLOURS, MINING_COLOURS
-from scoring.screen import AoiReport, risk_profile, sites_in_view_note
+from scoring.screen import AoiReport, risk_profile
 
 DRAW_OPTIONS = [
     {"label": "a selection (a filter)", "value": "selection"},
@@ -146,7 +146,6 @@ def _feature(rec: dict) -> str:
 def make_aoi_summary(report: AoiReport) -> html.Div:
     """The AOI's summary in the view: key numbers, protected areas, ecosystems, mercury with its band, risk profile."""
     sites = report.sites
-    n_in = int(sites["in_aoi"].sum()) if "in_aoi" in sites.columns else len(sites)
     pas = report.screening.protected_areas
     n_pa = pas["pa_id"].nunique() if len(pas) else 0
     total = report.totals.iloc[0]
@@ -157,12 +156,11 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     if unknown:
         band = "; ".join(filter(None, [band, f"{plural(unknown, 'mercury-using site')} of unknown size not counted"]))
     units = report.screening.units
-    kinds = set(report.aoi.features["kind"].astype(str))
     area = float(units["area_km2"].sum())
     protected = float(units["protected_km2"].sum())
     keys = html.Div(
         [
-            _key("Sites in view", f"{len(sites):,}", sites_in_view_note(n_in, len(sites), kinds, report.aoi.buffer_km)),
+            _key("Sites in view", f"{len(sites):,}", report.sites_note),
             _key(
                 "Protected areas",
                 f"{n_pa:,}",
@@ -177,7 +175,7 @@ def make_aoi_summary(report: AoiReport) -> html.Div:
     risk = html.Ul(
         [
             html.Li(
-                f"{cls}: {int(n):,}" + (f" ({int(k):,} inside)" if "polygon" in kinds else ""),
+                f"{cls}: {int(n):,}" + (f" ({int(k):,} inside)" if "polygon" in report.feature_kinds else ""),
                 className=f"risk-{cls.replace(' ', '-')}-text",
             )
             for cls, n, k in profile[["risk_class", "n_sites", "n_sites_in_aoi"]].itertuples(index=False)

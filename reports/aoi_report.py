@@ -20,7 +20,7 @@ from geo.risk import assessed_receptors
 from geo.vocab import FACTOR_LABELS, RECEPTORS
 from reports.html import figure_div, fmt_number, page, table_html
 from reports.maps import make_aoi_map_figure
-from scoring.screen import AOI_METHOD, AoiReport, risk_profile, sites_in_view_note
+from scoring.screen import AOI_METHOD, AoiReport, risk_profile
 
 #: rows of the site list in the report; the rest are in the table outputs (CSV, XLSX...)
 MAX_SITE_ROWS = 5000
@@ -70,7 +70,6 @@ def _pct(value) -> str:
 
 def _key_numbers(report: AoiReport) -> str:
     sites = report.sites
-    n_in = int(sites["in_aoi"].sum()) if "in_aoi" in sites.columns else len(sites)
     total = report.totals.iloc[0] if len(report.totals) else None
     pas = report.screening.protected_areas
     n_pa = pas["pa_id"].nunique() if "pa_id" in pas.columns and len(pas) else 0
@@ -89,7 +88,7 @@ def _key_numbers(report: AoiReport) -> str:
         (
             "Sites inside or within the buffer",
             f"{len(sites):,}",
-            sites_in_view_note(n_in, len(sites), set(report.aoi.features["kind"].astype(str)), report.aoi.buffer_km),
+            report.sites_note,
         ),
         ("High or very high risk", f"{high:,}", f"of {len(sites):,} selected"),
         ("Protected areas within the buffer", f"{n_pa:,}", f"{n_pa_in:,} overlapping the area of interest"),

@@ -335,6 +335,17 @@ class AoiReport:
     filters: Mapping[str, object] = field(default_factory=dict)
     share_url: str | None = None
 
+    @property
+    def feature_kinds(self) -> set[str]:
+        """The kinds of the AOI's features: 'polygon', 'line', 'point'."""
+        return set(self.aoi.features["kind"].astype(str))
+
+    @property
+    def sites_note(self) -> str:
+        """Where the selected sites lie against the AOI (:func:`sites_in_view_note`), for the CLI, dashboard and report."""
+        n_in = int(self.sites["in_aoi"].sum()) if "in_aoi" in self.sites.columns else len(self.sites)
+        return sites_in_view_note(n_in, len(self.sites), self.feature_kinds, self.aoi.buffer_km)
+
 
 def report_layers(
     screening: AoiScreening, protected_areas: gpd.GeoDataFrame | None, ecosystems: Mapping[str, gpd.GeoDataFrame]
@@ -374,8 +385,6 @@ class ScreenResult:
     def summary(self) -> str:
         """The CLI's one-line summary (without the rejected detail, the elapsed time and the output)."""
         r = self.report
-        n_in = int(r.sites["in_aoi"].sum()) if "in_aoi" in r.sites.columns else len(r.sites)
-        note = sites_in_view_note(n_in, len(r.sites), set(r.aoi.features["kind"].astype(str)), r.aoi.buffer_km)
         pas = r.screening.protected_areas
         n_pa = pas["pa_id"].nunique() if len(pas) else 0
         total = r.totals.iloc[0]
@@ -392,7 +401,7 @@ class ScreenResult:
                 f"-{total['hg_kg_per_yr_high']:,.0f})" + (f", {unknown_sites} not counted" if unknown else "")
             )
         return (
-            f"screened {r.aoi_source}: {len(r.sites):,} site{'' if len(r.sites) == 1 else 's'} ({note}), {n_pa:,} protected areas, {hg}, "
+            f"screened {r.aoi_source}: {len(r.sites):,} site{'' if len(r.sites) == 1 else 's'} ({r.sites_note}), {n_pa:,} protected areas, {hg}, "
             f"rejected {len(self.rejected):,}"
         )
 
